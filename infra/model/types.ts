@@ -1,0 +1,135 @@
+// The typed topology every part of the project works on: the offline check, the rules,
+// the renderers of server files, the Pulumi program and the policy pack.
+// Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
+
+export type Provider = "ovh" | "ionos";
+export type ServerRole = "hosting" | "backup";
+export type Severity = "mandatory" | "advisory";
+export type ProviderDiversity = "required" | "advisory" | "off";
+
+/** A datacenter or location from the site catalogue. */
+export interface Site {
+  /** Catalogue key, unique across providers: "ovh:rbx", "ionos:de/fra". */
+  id: string;
+  provider: Provider;
+  /** The provider's own code: OVH datacenter ("rbx", "sbg") or IONOS location id ("de/fra"). */
+  code: string;
+  city: string;
+  /** ISO 3166-1 alpha-2 country code. */
+  country: string;
+  latitude: number;
+  longitude: number;
+}
+
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Pinned public host key line ("ssh-ed25519 AAAA…"), when known. */
+  hostKey?: string;
+}
+
+export interface OvhReference {
+  serviceName: string;
+  kind: "dedicated" | "vps";
+}
+
+export interface IonosReference {
+  datacenterId: string;
+  serverId: string;
+}
+
+export interface Server {
+  name: string;
+  role: ServerRole;
+  provider: Provider;
+  site: Site;
+  ssh: SshEndpoint;
+  ovh?: OvhReference;
+  ionos?: IonosReference;
+}
+
+/** Fleet-wide thresholds of the rules; each has a default (see model/defaults.ts). */
+export interface FleetPolicy {
+  minBackupServers: number;
+  minDistanceKm: number;
+  providerDiversity: ProviderDiversity;
+  minDumpsPerDay: number;
+  minRetentionDays: number;
+  /** Minutes after each dump start during which no replication may start. */
+  dumpWindowMinutes: number;
+  /** Worst-case recovery point objective allowed, in hours, for files and for the database. */
+  maxRpoHours: { files: number; database: number };
+}
+
+export interface Fleet {
+  /** Pulumi stack name of the fleet stack ("fleet", "lab-fleet"). */
+  stack: string;
+  /** Path of the stack config file it was read from. */
+  file: string;
+  servers: Server[];
+  policy: FleetPolicy;
+  /** Root of the mirrors on every backup server: <mirrorRoot>/<instance>/{code,documents,dumps}. */
+  mirrorRoot: string;
+}
+
+export interface Schedule {
+  /** Dump start times, minutes since midnight, sorted. Default 00:00 and 12:00. */
+  dumpTimes: number[];
+  /** Days a dump is kept on the hosting server. Default 7. */
+  retentionDays: number;
+  /** Replication runs a day on each backup server of the instance. Default 4. */
+  replicationsPerDay: number;
+}
+
+export interface Instance {
+  /** Unique across the fleet; used in unit names, Unix paths and mirror paths. */
+  name: string;
+  client: string;
+  hostingServer: string;
+  database: { name: string };
+  /** Dolibarr's htdocs directory (holds custom/ modules and conf/conf.php). */
+  codeRoot: string;
+  documentsDir: string;
+  /** Where the dumps stay on the hosting server. Default /var/backups/dolibarr/<instance>. */
+  dumpDir: string;
+  backupServers: string[];
+  schedule: Schedule;
+  /** Dated hard-link snapshots of the mirror kept on each backup server (0 = mirror only). */
+  snapshotsKeep: number;
+}
+
+export interface ClientStack {
+  /** Pulumi stack name ("client-acme"). */
+  stack: string;
+  file: string;
+  client: string;
+  /** Name of the fleet stack this client's servers are declared in. */
+  fleetStack: string;
+  instances: Instance[];
+}
+
+export interface Topology {
+  fleet: Fleet;
+  clients: ClientStack[];
+}
+
+/** One replication job: a backup server pulling one instance, at computed times. */
+export interface ReplicationPlan {
+  instance: string;
+  backupServer: string;
+  /** Start times, minutes since midnight, sorted. */
+  times: number[];
+}
+
+export interface Violation {
+  /** Stable rule id, e.g. "geo.min-distance". */
+  ruleId: string;
+  severity: Severity;
+  message: string;
+  client?: string;
+  instance?: string;
+  servers?: string[];
+  /** Stack config file the violation comes from, when known. */
+  file?: string;
+}
