@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian 12 machine ready for the project: Debian packages, npm packages,
+# the Pulumi engine (built once from Go modules, cached outside the repo) and the compiled TypeScript.
+# Idempotent: a second run only checks. Called by `npm test`, `npm run lab` and .ci/run.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+start=$SECONDS
+step() { printf '[setup %4ds] %s\n' "$((SECONDS - start))" "$*"; }
+
+install_debian_packages() {
+  local wanted=() missing=() pkg
+  mapfile -t wanted < <(grep -hv '^\s*\(#\|$\)' scripts/ci/apt-packages.txt scripts/lab/apt-packages.txt 2>/dev/null | sort -u)
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    step "Debian packages: all ${#wanted[@]} present"
+    return
+  fi
+  step "Debian packages: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_npm_packages() {
+  local stamp=node_modules/.package-lock.sha256 sum
+  sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ -f $stamp && $(cat "$stamp") == "$sum" ]]; then
+    step "npm packages: up to date"
+    return
+  fi
+  step "npm packages: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$sum" >"$stamp"
+}
+
+install_debian_packages
+install_npm_packages
+step "Pulumi engine"
+bash scripts/engine/setup.sh
+step "TypeScript build"
+npm run -s build
+step "done"
