@@ -9,6 +9,15 @@ cd "$repo"
 start=$SECONDS
 step() { printf '[setup %4ds] %s\n' "$((SECONDS - start))" "$*"; }
 
+# --deploy: what the users' CI needs to preview and deploy (engine, npm packages, build),
+# without the Debian packages of the test suite and the lab.
+mode=all
+case ${1:-} in
+  "") ;;
+  --deploy) mode=deploy ;;
+  *) echo "setup.sh: unknown option '$1' (expected nothing or --deploy)" >&2; exit 2 ;;
+esac
+
 install_debian_packages() {
   local wanted=() missing=() pkg
   mapfile -t wanted < <(grep -hv '^\s*\(#\|$\)' scripts/ci/apt-packages.txt scripts/lab/apt-packages.txt 2>/dev/null | sort -u)
@@ -37,7 +46,7 @@ install_npm_packages() {
   echo "$sum" >"$stamp"
 }
 
-install_debian_packages
+[[ $mode == deploy ]] || install_debian_packages
 install_npm_packages
 step "Pulumi engine"
 bash scripts/engine/setup.sh

@@ -1,0 +1,87 @@
+// The users' CI: the workflow file is valid for GitHub Actions, and the deploy scripts pick
+// and order the stacks as the workflow expects (fleets before clients, changed stacks only).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const repo = path.resolve(__dirname, "../../..");
+const workflow = path.join(repo, ".github/workflows/backup-topology.yml");
+const validator = path.join(repo, "node_modules/@action-validator/cli/cli.mjs");
+
+function validate(file: string) {
+  return spawnSync(process.execPath, [validator, file], { encoding: "utf8" });
+}
+
+test("the workflow file passes the GitHub Actions schema", () => {
+  const result = validate(workflow);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+});
+
+test("the validator rejects a broken copy of the workflow (the check can fail)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-"));
+  const broken = path.join(dir, "broken.yml");
+  fs.writeFileSync(broken, fs.readFileSync(workflow, "utf8").replace(/runs-on:/g, "runs_on:"));
+  const result = validate(broken);
+  assert.notEqual(result.status, 0);
+});
+
+test("every script the workflow calls exists in the repository", () => {
+  const text = fs.readFileSync(workflow, "utf8");
+  const scripts = [...text.matchAll(/(scripts\/[\w./-]+\.sh)/g)].map((m) => m[1]);
+  assert.ok(scripts.length >= 3, `expected the workflow to call the deploy scripts, found ${scripts}`);
+  for (const script of scripts) assert.ok(fs.existsSync(path.join(repo, script)), `${script} is missing`);
+});
+
+function stackRepo(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-"));
+  fs.mkdirSync(path.join(dir, "scripts/deploy"), { recursive: true });
+  fs.mkdirSync(path.join(dir, "stacks"));
+  fs.copyFileSync(path.join(repo, "scripts/deploy/stacks.sh"), path.join(dir, "scripts/deploy/stacks.sh"));
+  const write = (name: string, body: string) => fs.writeFileSync(path.join(dir, "stacks", `Pulumi.${name}.yaml`), body);
+  write("client-a", "config:\n  dolibarr-backup:stackKind: client\n  dolibarr-backup:fleetStack: fleet\n");
+  write("fleet", "config:\n  dolibarr-backup:stackKind: fleet\n");
+  write("client-b", "config:\n  dolibarr-backup:stackKind: client\n  dolibarr-backup:fleetStack: other-fleet\n");
+  write("other-fleet", "config:\n  dolibarr-backup:stackKind: fleet\n");
+  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" });
+  git("init", "-q");
+  git("-c", "user.email=t@example.org", "-c", "user.name=t", "add", ".");
+  git("-c", "user.email=t@example.org", "-c", "user.name=t", "commit", "-qm", "base");
+  return dir;
+}
+
+function stacks(dir: string, ...args: string[]) {
+  return spawnSync("bash", [path.join(dir, "scripts/deploy/stacks.sh"), ...args], { encoding: "utf8", cwd: dir });
+}
+
+test("stacks.sh lists fleet stacks before client stacks", () => {
+  const dir = stackRepo();
+  const result = stacks(dir);
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split("\n");
+  assert.deepEqual(lines.slice(0, 2).sort(), ["fleet fleet", "fleet other-fleet"]);
+  assert.deepEqual(lines.slice(2).sort(), ["client client-a", "client client-b"]);
+});
+
+test("stacks.sh --changed-since keeps the changed client only, and a changed fleet brings its clients", () => {
+  const dir = stackRepo();
+  const git = (...args: string[]) => execFileSync("git", ["-C", dir, "-c", "user.email=t@example.org", "-c", "user.name=t", ...args]);
+  fs.appendFileSync(path.join(dir, "stacks/Pulumi.client-b.yaml"), "  dolibarr-backup:client: b\n");
+  git("commit", "-qam", "client b");
+  assert.equal(stacks(dir, "--changed-since", "HEAD~1").stdout, "client client-b\n");
+
+  fs.appendFileSync(path.join(dir, "stacks/Pulumi.fleet.yaml"), "  dolibarr-backup:mirrorRoot: /srv/m\n");
+  git("commit", "-qam", "fleet");
+  assert.equal(stacks(dir, "--changed-since", "HEAD~1").stdout, "fleet fleet\nclient client-a\n");
+});
+
+test("stacks.sh rejects a stack file without a valid stackKind, naming the file and the key", () => {
+  const dir = stackRepo();
+  const bad = path.join(dir, "stacks/Pulumi.bad.yaml");
+  fs.writeFileSync(bad, "config:\n  dolibarr-backup:stackKind: fleeet\n");
+  const result = stacks(dir, bad);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /Pulumi\.bad\.yaml: dolibarr-backup:stackKind must be fleet or client/);
+});
