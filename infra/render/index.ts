@@ -1,0 +1,7 @@
+// Renderers of the files and commands pushed to the servers (pure; see server.ts).
+export * from "./calendar";
+export * from "./files";
+export * from "./paths";
+export * from "./repo";
+export * from "./server";
+export * from "./units";

@@ -1,0 +1,76 @@
+// Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
+// Pulumi program, the tests and docs/server-jobs.md agree.
+
+export const PATHS = {
+  /** The jobs' executables. */
+  sbin: "/usr/local/sbin",
+  /** Shared shell helpers sourced by the jobs. */
+  lib: "/usr/local/lib/dolibarr-backup",
+  /** Config root: instances/<instance>.env, ssh/. */
+  confDir: "/etc/dolibarr-backup",
+  instancesDir: "/etc/dolibarr-backup/instances",
+  /** Backup servers: id_ed25519 (their own key) and known_hosts (pinned hosting server keys). */
+  sshDir: "/etc/dolibarr-backup/ssh",
+  stateDir: "/var/lib/dolibarr-backup",
+  /** <instance>.dump.json (hosting) and <instance>.replicate.json (backup). */
+  statusDir: "/var/lib/dolibarr-backup/status",
+  /** Hosting servers: export/<backupServer>/<instance>/{code,documents,dumps}, read-only bind mounts. */
+  exportRoot: "/var/lib/dolibarr-backup/export",
+  /** Hosting servers: homes of the dbk-<backupServer> users (root-owned; .ssh/authorized_keys). */
+  usersHome: "/var/lib/dolibarr-backup/users",
+  unitDir: "/etc/systemd/system",
+  rrsync: "/usr/bin/rrsync",
+} as const;
+
+/** Prefix of the Unix user a backup server logs in as on a hosting server. */
+export const BACKUP_USER_PREFIX = "dbk-";
+
+export const SCRIPT = {
+  common: `${PATHS.lib}/common.sh`,
+  dump: `${PATHS.sbin}/dolibarr-dump`,
+  export: `${PATHS.sbin}/dolibarr-export`,
+  replicate: `${PATHS.sbin}/dolibarr-replicate`,
+  restore: `${PATHS.sbin}/dolibarr-restore`,
+} as const;
+
+export const sshKeyPath = `${PATHS.sshDir}/id_ed25519`;
+export const knownHostsPath = `${PATHS.sshDir}/known_hosts`;
+
+export function instanceEnvPath(instance: string): string {
+  return `${PATHS.instancesDir}/${instance}.env`;
+}
+
+/** Optional MariaDB client option file of an instance (0600); without it the dump uses root over the unix socket. */
+export function mysqlOptionFilePath(instance: string): string {
+  return `${PATHS.instancesDir}/${instance}.my.cnf`;
+}
+
+export function backupUser(backupServer: string): string {
+  return `${BACKUP_USER_PREFIX}${backupServer}`;
+}
+
+export function backupUserHome(backupServer: string): string {
+  return `${PATHS.usersHome}/${backupUser(backupServer)}`;
+}
+
+/** The rrsync root of one backup server's user on a hosting server. */
+export function exportDir(backupServer: string): string {
+  return `${PATHS.exportRoot}/${backupServer}`;
+}
+
+export function dumpStatusPath(instance: string): string {
+  return `${PATHS.statusDir}/${instance}.dump.json`;
+}
+
+export function replicateStatusPath(instance: string): string {
+  return `${PATHS.statusDir}/${instance}.replicate.json`;
+}
+
+export function unitPath(unit: string): string {
+  return `${PATHS.unitDir}/${unit}`;
+}
+
+/** The drop-in that gives one instance's timer its OnCalendar= lines. */
+export function timerDropInPath(template: "dolibarr-dump" | "dolibarr-replicate", instance: string): string {
+  return `${PATHS.unitDir}/${template}@${instance}.timer.d/schedule.conf`;
+}

@@ -1,0 +1,393 @@
+// Pure renderers of everything pushed to the servers for the backup jobs: the program, the
+// tests and the docs all see the same text. See docs/server-jobs.md.
+//
+// Ownership (so that destroying one client stack removes exactly its own things):
+//   fleet stack  – renderServerBase (scripts, template units, dirs, known_hosts, the backup
+//                  server's own SSH key) and renderHostingAccess (one user + authorized_keys
+//                  per (hosting server, backup server); knows no instance);
+//   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
+//                  timer drop-ins, export entries).
+import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
+import { checkTimes, onCalendar } from "./calendar";
+import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
+import {
+  PATHS,
+  SCRIPT,
+  backupUser,
+  backupUserHome,
+  exportDir,
+  instanceEnvPath,
+  knownHostsPath,
+  mysqlOptionFilePath,
+  sshKeyPath,
+  timerDropInPath,
+  unitPath,
+} from "./paths";
+import { readServerScript } from "./repo";
+import {
+  DUMP_SERVICE,
+  DUMP_TIMER,
+  EXPORT_SERVICE,
+  REPLICATE_SERVICE,
+  REPLICATE_TIMER,
+  dumpServiceUnit,
+  dumpTimerUnit,
+  exportServiceUnit,
+  replicateServiceUnit,
+  replicateTimerUnit,
+  timerDropIn,
+} from "./units";
+
+/** Default share of the mirror's entries a replication may delete before it refuses. */
+export const DEFAULT_MAX_DELETE_PERCENT = 20;
+
+/** Debian packages each role needs (installed by renderServerBase's create when missing). */
+export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
+  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl"],
+};
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function checkName(what: string, name: string): void {
+  if (!NAME_RE.test(name) || name.includes("..")) {
+    throw new Error(`${what} name '${name}' cannot be used in unit names and paths (letters, digits, _ . -)`);
+  }
+}
+
+function checkAbsolutePath(what: string, p: string): void {
+  if (!p.startsWith("/") || /[\n\r\0'"\\\s]/.test(p) || p.split("/").includes("..")) {
+    throw new Error(`${what} '${p}' must be an absolute path without spaces, quotes or '..'`);
+  }
+}
+
+function serverByName(fleet: Fleet, name: string, role?: Server["role"]): Server {
+  const s = fleet.servers.find((x) => x.name === name);
+  if (!s) throw new Error(`server ${name} is not in fleet ${fleet.stack}`);
+  if (role && s.role !== role) throw new Error(`server ${name} is a ${s.role} server, expected ${role}`);
+  return s;
+}
+
+function unitFile(name: string, content: string): ServerFile {
+  return { path: unitPath(name), content, mode: "0644" };
+}
+
+function scriptFile(path: string, name: Parameters<typeof readServerScript>[0], mode = "0755"): ServerFile {
+  return { path, content: readServerScript(name), mode };
+}
+
+function installPackages(role: Server["role"]): string {
+  const pkgs = SERVER_PACKAGES[role].join(" ");
+  return `dpkg -s ${pkgs} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${pkgs}; }`;
+}
+
+/** The known_hosts line pinning one server's SSH host key. */
+export function knownHostsLine(server: Server): string | undefined {
+  const key = server.ssh.hostKey?.trim();
+  if (!key) return undefined;
+  const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
+  const [type, blob] = key.split(/\s+/);
+  return `${host} ${type} ${blob}`;
+}
+
+/**
+ * Fleet stack, every server: the job scripts, the template units, the directories, and on a
+ * backup server the pinned known_hosts of every hosting server of the fleet plus its own SSH
+ * key (generated on the server when missing; see backupKeyCommand).
+ */
+export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
+  checkName("server", server.name);
+  const common = scriptFile(SCRIPT.common, "dolibarr-backup-common.sh", "0644");
+  if (server.role === "hosting") {
+    const files: ServerFile[] = [
+      common,
+      scriptFile(SCRIPT.dump, "dolibarr-dump"),
+      scriptFile(SCRIPT.export, "dolibarr-export"),
+      unitFile(DUMP_SERVICE, dumpServiceUnit()),
+      unitFile(DUMP_TIMER, dumpTimerUnit()),
+      unitFile(EXPORT_SERVICE, exportServiceUnit()),
+    ];
+    return {
+      files,
+      create: script([
+        installPackages("hosting"),
+        `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir} ${PATHS.usersHome}`,
+        `install -d -m 0755 ${PATHS.exportRoot}`,
+        "systemctl daemon-reload",
+      ]),
+      delete: script([
+        ...files.map((f) => `rm -f -- ${shq(f.path)}`),
+        "systemctl daemon-reload || true",
+        `rmdir --ignore-fail-on-non-empty ${PATHS.exportRoot} ${PATHS.usersHome} || true`,
+      ]),
+    };
+  }
+  const hostingKeys = fleet.servers
+    .filter((s) => s.role === "hosting")
+    .map(knownHostsLine)
+    .filter((l): l is string => l !== undefined);
+  const files: ServerFile[] = [
+    common,
+    scriptFile(SCRIPT.replicate, "dolibarr-replicate"),
+    scriptFile(SCRIPT.restore, "dolibarr-restore"),
+    unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
+    unitFile(REPLICATE_TIMER, replicateTimerUnit()),
+    {
+      path: knownHostsPath,
+      content: `# Pinned SSH host keys of the hosting servers of fleet ${fleet.stack} (rendered).\n${hostingKeys.map((l) => `${l}\n`).join("")}`,
+      mode: "0644",
+    },
+  ];
+  checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
+  return {
+    files,
+    create: script([
+      installPackages("backup"),
+      `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir}`,
+      `install -d -m 0700 ${PATHS.sshDir}`,
+      // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no
+      // local user of the backup server may walk into them.
+      `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
+      backupKeyScript(server.name),
+      "systemctl daemon-reload",
+    ]),
+    delete: script([
+      ...files.map((f) => `rm -f -- ${shq(f.path)}`),
+      "systemctl daemon-reload || true",
+      // The mirrors and the SSH key stay: backups are never removed by a destroy.
+    ]),
+  };
+}
+
+function backupKeyScript(serverName: string): string {
+  return `test -s ${sshKeyPath} || ssh-keygen -q -t ed25519 -N '' -C ${shq(`dolibarr-backup@${serverName}`)} -f ${sshKeyPath}`;
+}
+
+/**
+ * Fleet stack, backup server: creates the server's replication key when missing and prints
+ * its public key on stdout (a remote.Command whose stdout feeds renderHostingAccess).
+ */
+export function backupKeyCommand(server: Server): string {
+  checkName("server", server.name);
+  if (server.role !== "backup") throw new Error(`${server.name} is not a backup server`);
+  return script([`install -d -m 0700 ${PATHS.sshDir}`, backupKeyScript(server.name), `cat ${sshKeyPath}.pub`]);
+}
+
+export interface HostingAccess extends ServerBundle {
+  /** Unix user of the backup server on the hosting server. */
+  user: string;
+  home: string;
+  /** The user's rrsync root: <exportRoot>/<backupServer>. */
+  exportDir: string;
+  /** The authorized_keys options, as infra/components/contract.ts AccessDeclaration wants them. */
+  keyOptions: string[];
+  authorizedKeysLine: string;
+}
+
+const PUBLIC_KEY_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n\r"]*)?$/;
+
+/**
+ * Fleet stack, hosting server: the user dbk-<backupServer> and its authorized_keys line
+ *   restrict,from="<backup address>",command="/usr/bin/rrsync -ro <exportRoot>/<backupServer>" <key>
+ * The export dir is owned root:dbk-<backupServer> 0750; client stacks add and remove their
+ * instances in it (renderHostingInstance).
+ */
+export function renderHostingAccess(
+  fleet: Fleet,
+  hostingServer: Server,
+  backupServer: Server,
+  backupPublicKey: string,
+): HostingAccess {
+  if (hostingServer.role !== "hosting") throw new Error(`${hostingServer.name} is not a hosting server`);
+  if (backupServer.role !== "backup") throw new Error(`${backupServer.name} is not a backup server`);
+  serverByName(fleet, hostingServer.name, "hosting");
+  serverByName(fleet, backupServer.name, "backup");
+  checkName("server", backupServer.name);
+  const user = backupUser(backupServer.name);
+  if (user.length > 32) throw new Error(`user name ${user} is longer than 32 characters: shorten backup server ${backupServer.name}`);
+  const key = backupPublicKey.trim();
+  if (!PUBLIC_KEY_RE.test(key)) throw new Error(`the public key of ${backupServer.name} is not one OpenSSH public key line`);
+  const from = backupServer.ssh.host;
+  if (!/^[A-Za-z0-9.:*?!/-]+$/.test(from)) throw new Error(`backup server address '${from}' cannot go in a from= option`);
+  const home = backupUserHome(backupServer.name);
+  const dir = exportDir(backupServer.name);
+  const keyOptions = ["restrict", `from="${from}"`, `command="${PATHS.rrsync} -ro ${dir}"`];
+  const authorizedKeysLine = `${keyOptions.join(",")} ${key}`;
+  const keysPath = `${home}/.ssh/authorized_keys`;
+  return {
+    user,
+    home,
+    exportDir: dir,
+    keyOptions,
+    authorizedKeysLine,
+    files: [
+      {
+        path: keysPath,
+        content: `# Backup server ${backupServer.name}: read-only rsync of ${dir} (rendered by dolibarr-backup).\n${authorizedKeysLine}\n`,
+        mode: "0644",
+      },
+    ],
+    create: script([
+      `getent group ${user} >/dev/null || groupadd --system ${user}`,
+      `id -u ${user} >/dev/null 2>&1 || useradd --system --gid ${user} --home-dir ${home} --no-create-home --shell /bin/sh --comment ${shq(`dolibarr-backup pull by ${backupServer.name}`)} ${user}`,
+      // '*' = no password but not locked: sshd refuses public keys of locked ('!') accounts without PAM.
+      `usermod -p '*' ${user}`,
+      // Root-owned home: the user can change nothing, not even its own authorized_keys.
+      `install -d -m 0755 -o root -g root ${home} ${home}/.ssh`,
+      `chown root:root ${keysPath} && chmod 0644 ${keysPath}`,
+      `install -d -m 0750 -o root -g ${user} ${dir}`,
+    ]),
+    delete: script([
+      `rm -f -- ${keysPath}`,
+      // Instances still exported to this server (client stacks not destroyed yet) keep the user.
+      `rmdir ${dir} 2>/dev/null || true`,
+      `if [ ! -d ${dir} ] && id -u ${user} >/dev/null 2>&1; then userdel ${user}; fi`,
+      `rmdir ${home}/.ssh ${home} 2>/dev/null || true`,
+    ]),
+  };
+}
+
+function checkInstance(instance: Instance): void {
+  checkName("instance", instance.name);
+  checkAbsolutePath(`instance ${instance.name} codeRoot`, instance.codeRoot);
+  checkAbsolutePath(`instance ${instance.name} documentsDir`, instance.documentsDir);
+  checkAbsolutePath(`instance ${instance.name} dumpDir`, instance.dumpDir);
+  if (!/^[A-Za-z0-9_$]+$/.test(instance.database.name)) {
+    throw new Error(`instance ${instance.name}: database name '${instance.database.name}' is not a plain identifier`);
+  }
+  for (const b of instance.backupServers) checkName("backup server", b);
+  checkTimes(instance.schedule.dumpTimes, `instance ${instance.name} dump times`);
+}
+
+/** Hours the newest dump may be old before a replication notes it (warning only): the longest gap between dumps plus 2h. */
+export function maxDumpAgeHours(dumpTimes: readonly number[]): number {
+  const t = checkTimes(dumpTimes);
+  let gap = 0;
+  for (let i = 0; i < t.length; i++) {
+    const next = i + 1 < t.length ? t[i + 1]! : t[0]! + 1440;
+    gap = Math.max(gap, next - t[i]!);
+  }
+  return Math.ceil(gap / 60) + 2;
+}
+
+/**
+ * Client stack, hosting server of the instance: its config, its dump timer's times, and its
+ * read-only export to each of its backup servers (dolibarr-export@<instance>.service).
+ * `create` also starts a first dump when the dump dir has none (so that the first
+ * replication finds one).
+ */
+export function renderHostingInstance(topology: Topology, instance: Instance): ServerBundle {
+  const i = instance;
+  checkInstance(i);
+  serverByName(topology.fleet, i.hostingServer, "hosting");
+  for (const b of i.backupServers) serverByName(topology.fleet, b, "backup");
+  const env = renderEnvFile(
+    `Dolibarr instance ${i.name} (client ${i.client}) on hosting server ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-dump and dolibarr-export.`,
+    {
+      INSTANCE: i.name,
+      CLIENT: i.client,
+      DB_NAME: i.database.name,
+      CODE_ROOT: i.codeRoot,
+      DOCUMENTS_DIR: i.documentsDir,
+      DUMP_DIR: i.dumpDir,
+      RETENTION_DAYS: i.schedule.retentionDays,
+      DUMPS_PER_DAY: i.schedule.dumpTimes.length,
+      BACKUP_SERVERS: i.backupServers.join(" "),
+      EXPORT_ROOT: PATHS.exportRoot,
+      MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
+    },
+  );
+  const dropIn = timerDropInPath("dolibarr-dump", i.name);
+  const dumpTimer = `dolibarr-dump@${i.name}.timer`;
+  const exportUnit = `dolibarr-export@${i.name}.service`;
+  return {
+    files: [
+      { path: instanceEnvPath(i.name), content: env, mode: "0644" },
+      {
+        path: dropIn,
+        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes)),
+        mode: "0644",
+      },
+    ],
+    create: script([
+      `install -d -m 0750 ${shq(i.dumpDir)}`,
+      "systemctl daemon-reload",
+      `systemctl enable ${exportUnit}`,
+      `systemctl reload-or-restart ${exportUnit}`,
+      `systemctl enable ${dumpTimer}`,
+      `systemctl restart ${dumpTimer}`,
+      `ls ${shq(i.dumpDir)}/*.sql.* >/dev/null 2>&1 || systemctl start --no-block dolibarr-dump@${i.name}.service`,
+    ]),
+    delete: script([
+      `systemctl disable --now ${dumpTimer} 2>/dev/null || true`,
+      `systemctl stop dolibarr-dump@${i.name}.service 2>/dev/null || true`,
+      `systemctl disable --now ${exportUnit} 2>/dev/null || true`,
+      // Unmounts and removes the export entries and the read ACLs; the data and dumps stay.
+      `if [ -f ${instanceEnvPath(i.name)} ]; then ${SCRIPT.export} remove ${i.name}; fi`,
+      `rm -f -- ${instanceEnvPath(i.name)} ${dropIn}`,
+      `rmdir ${PATHS.unitDir}/${dumpTimer}.d 2>/dev/null || true`,
+      "systemctl daemon-reload",
+      `systemctl reset-failed dolibarr-dump@${i.name}.service ${exportUnit} 2>/dev/null || true`,
+    ]),
+  };
+}
+
+/**
+ * Client stack, one backup server of the instance: the replication config and its timer's
+ * times (the plan's). The mirror is <mirrorRoot>/<instance>; destroy keeps it.
+ */
+export function renderBackupInstance(topology: Topology, instance: Instance, plan: ReplicationPlan): ServerBundle {
+  const i = instance;
+  checkInstance(i);
+  if (plan.instance !== i.name) throw new Error(`replication plan of ${plan.instance} given for instance ${i.name}`);
+  if (!i.backupServers.includes(plan.backupServer)) {
+    throw new Error(`${plan.backupServer} is not a backup server of instance ${i.name}`);
+  }
+  const hosting = serverByName(topology.fleet, i.hostingServer, "hosting");
+  serverByName(topology.fleet, plan.backupServer, "backup");
+  checkAbsolutePath("mirrorRoot", topology.fleet.mirrorRoot);
+  checkTimes(plan.times, `replication of ${i.name} by ${plan.backupServer}`);
+  const env = renderEnvFile(
+    `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
+    {
+      INSTANCE: i.name,
+      CLIENT: i.client,
+      HOSTING_SERVER: i.hostingServer,
+      SOURCE_HOST: hosting.ssh.host,
+      SOURCE_PORT: hosting.ssh.port,
+      SOURCE_USER: backupUser(plan.backupServer),
+      SOURCE_PATH: i.name,
+      MIRROR_ROOT: topology.fleet.mirrorRoot,
+      SNAPSHOTS_KEEP: i.snapshotsKeep,
+      MAX_DELETE_PERCENT: DEFAULT_MAX_DELETE_PERCENT,
+      MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
+      SSH_KEY: sshKeyPath,
+      KNOWN_HOSTS: knownHostsPath,
+    },
+  );
+  const dropIn = timerDropInPath("dolibarr-replicate", i.name);
+  const timer = `dolibarr-replicate@${i.name}.timer`;
+  return {
+    files: [
+      { path: instanceEnvPath(i.name), content: env, mode: "0644" },
+      {
+        path: dropIn,
+        content: timerDropIn(
+          `Replication times of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup from the replication plan).`,
+          onCalendar(plan.times),
+        ),
+        mode: "0644",
+      },
+    ],
+    create: script(["systemctl daemon-reload", `systemctl enable ${timer}`, `systemctl restart ${timer}`]),
+    delete: script([
+      `systemctl disable --now ${timer} 2>/dev/null || true`,
+      `systemctl stop dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
+      `rm -f -- ${instanceEnvPath(i.name)} ${dropIn}`,
+      `rmdir ${PATHS.unitDir}/${timer}.d 2>/dev/null || true`,
+      "systemctl daemon-reload",
+      `systemctl reset-failed dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
+      // The mirror <mirrorRoot>/<instance> and its snapshots stay (remove them by hand).
+    ]),
+  };
+}

@@ -1,0 +1,99 @@
+// The systemd template units of the jobs, identical on every server of a role.
+import { PATHS, SCRIPT } from "./paths";
+
+const CONFIG = `${PATHS.instancesDir}/%i.env`;
+
+export const DUMP_SERVICE = "dolibarr-dump@.service";
+export const DUMP_TIMER = "dolibarr-dump@.timer";
+export const EXPORT_SERVICE = "dolibarr-export@.service";
+export const REPLICATE_SERVICE = "dolibarr-replicate@.service";
+export const REPLICATE_TIMER = "dolibarr-replicate@.timer";
+
+export function dumpServiceUnit(): string {
+  return `[Unit]
+Description=Dolibarr database dump of instance %i
+Documentation=man:mariadb-dump(1)
+After=mariadb.service mysql.service local-fs.target
+ConditionPathExists=${CONFIG}
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.dump} %i
+# Re-grant the backup servers' read ACLs (files moved in without inheriting them).
+ExecStartPost=-${SCRIPT.export} refresh %i
+# 75: skipped because the previous dump of the instance still runs (logged).
+SuccessExitStatus=75
+Nice=10
+IOSchedulingClass=best-effort
+IOSchedulingPriority=7
+TimeoutStartSec=6h
+`;
+}
+
+export function dumpTimerUnit(): string {
+  return `[Unit]
+Description=Dolibarr database dumps of instance %i (times in dolibarr-dump@%i.timer.d/schedule.conf)
+
+[Timer]
+Persistent=true
+AccuracySec=1min
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+export function exportServiceUnit(): string {
+  return `[Unit]
+Description=Read-only export of Dolibarr instance %i to its backup servers (bind mounts, ACLs)
+After=local-fs.target remote-fs.target
+ConditionPathExists=${CONFIG}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${SCRIPT.export} apply %i
+ExecReload=${SCRIPT.export} apply %i
+ExecStop=${SCRIPT.export} unmount %i
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export function replicateServiceUnit(): string {
+  return `[Unit]
+Description=Dolibarr mirror replication of instance %i
+Wants=network-online.target
+After=network-online.target local-fs.target
+ConditionPathExists=${CONFIG}
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.replicate} %i
+# 75: skipped because the previous replication of the instance still runs (logged).
+SuccessExitStatus=75
+Nice=10
+IOSchedulingClass=best-effort
+IOSchedulingPriority=7
+TimeoutStartSec=12h
+`;
+}
+
+export function replicateTimerUnit(): string {
+  return `[Unit]
+Description=Dolibarr mirror replications of instance %i (times in dolibarr-replicate@%i.timer.d/schedule.conf)
+
+[Timer]
+Persistent=true
+AccuracySec=1min
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+/** The drop-in that sets one instance timer's times. */
+export function timerDropIn(comment: string, onCalendarLines: string): string {
+  return `# ${comment}\n[Timer]\n${onCalendarLines}`;
+}
