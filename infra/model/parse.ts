@@ -1,0 +1,223 @@
+// From config values (as the Pulumi program gets them from pulumi.Config, or as read from a stack
+// file) to the typed Fleet and ClientStack. Pure: no I/O, no engine.
+import {
+  DEFAULT_MIRROR_ROOT,
+  DEFAULT_POLICY,
+  DEFAULT_SCHEDULE,
+  DEFAULT_SNAPSHOTS_KEEP,
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_USER,
+  defaultDumpDir,
+} from "./defaults";
+import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
+import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
+import { findSite, sitesOf, sitesWithCode } from "./sites";
+import { parseTimeOfDay } from "./time";
+import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
+
+/** Config values keyed without namespace: { servers: [...], policy: {...} }. */
+export type ConfigValues = Record<string, unknown>;
+
+/**
+ * Validates a fleet stack's config values and builds the Fleet. Throws ConfigError naming every problem.
+ * `values` maps config keys without namespace (servers, policy, mirrorRoot, …) to their values.
+ */
+export function parseFleetConfig(values: ConfigValues, source: ConfigSource): Fleet {
+  const issues = new IssueCollector();
+  const fleet = fleetFromValues(values, source, issues);
+  issues.throwIfAny();
+  return fleet!;
+}
+
+/** Validates a client stack's config values and builds the ClientStack. Throws ConfigError. */
+export function parseClientConfig(values: ConfigValues, source: ConfigSource): ClientStack {
+  const issues = new IssueCollector();
+  const client = clientFromValues(values, source, issues);
+  issues.throwIfAny();
+  return client!;
+}
+
+/** As parseFleetConfig, adding problems to `issues` instead of throwing. */
+export function fleetFromValues(values: ConfigValues, source: ConfigSource, issues: IssueCollector): Fleet | undefined {
+  const before = issues.issues.length;
+  const v = validate(fleetValuesSchema, values, source, issues);
+  if (source.origin === "file") checkFileOnlyFleetKeys(values, source, issues);
+  if (!v) return undefined;
+
+  const servers: Server[] = [];
+  const seenNames = new Map<string, number>();
+  const seenEndpoints = new Map<string, string>();
+  v.servers.forEach((s, i) => {
+    const at = (...rest: (string | number)[]): ConfigPath => ["servers", i, ...rest];
+    const prev = seenNames.get(s.name);
+    if (prev !== undefined) {
+      issues.add(source, at("name"), `duplicate server name "${s.name}" (already servers[${prev}]); expected unique names`);
+    } else seenNames.set(s.name, i);
+
+    const site = findSite(s.provider, s.site);
+    if (!site) {
+      const elsewhere = sitesWithCode(s.site);
+      const known = sitesOf(s.provider).map((x) => x.code).join(", ");
+      issues.add(
+        source,
+        at("site"),
+        elsewhere.length > 0
+          ? `site "${s.site}" is a ${elsewhere.map((x) => x.provider).join("/")} site, not a ${s.provider} one (bad provider/site combination); expected one of the ${s.provider} sites: ${known}`
+          : `unknown ${s.provider} site "${s.site}"; expected one of: ${known}`,
+      );
+    }
+    if (s.ovh && s.provider !== "ovh") {
+      issues.add(source, at("ovh"), `an ovh reference on a server whose provider is ${s.provider}; expected provider: ovh or no ovh key`);
+    }
+    if (s.ionos && s.provider !== "ionos") {
+      issues.add(source, at("ionos"), `an ionos reference on a server whose provider is ${s.provider}; expected provider: ionos or no ionos key`);
+    }
+    const port = s.ssh.port ?? DEFAULT_SSH_PORT;
+    const endpoint = `${s.ssh.host.toLowerCase()}:${port}`;
+    const other = seenEndpoints.get(endpoint);
+    if (other !== undefined) {
+      issues.add(source, at("ssh", "host"), `ssh endpoint ${endpoint} is already server "${other}"'s; expected one server per host and port`);
+    } else seenEndpoints.set(endpoint, s.name);
+    if (!site) return;
+    servers.push({
+      name: s.name,
+      role: s.role,
+      provider: s.provider,
+      site,
+      ssh: {
+        host: s.ssh.host,
+        port,
+        user: s.ssh.user ?? DEFAULT_SSH_USER,
+        ...(s.ssh.hostKey !== undefined ? { hostKey: s.ssh.hostKey } : {}),
+      },
+      ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),
+      ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
+    });
+  });
+  if (issues.issues.length > before) return undefined;
+
+  const fleet: Fleet = {
+    stack: source.stack,
+    file: source.file,
+    servers,
+    policy: mergePolicy(v.policy),
+    mirrorRoot: v.mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+  };
+  attachLocator(fleet, source.locate);
+  return fleet;
+}
+
+function mergePolicy(p: FleetValues["policy"]): FleetPolicy {
+  const d = DEFAULT_POLICY;
+  return {
+    minBackupServers: p?.minBackupServers ?? d.minBackupServers,
+    minDistanceKm: p?.minDistanceKm ?? d.minDistanceKm,
+    providerDiversity: p?.providerDiversity ?? d.providerDiversity,
+    minDumpsPerDay: p?.minDumpsPerDay ?? d.minDumpsPerDay,
+    minRetentionDays: p?.minRetentionDays ?? d.minRetentionDays,
+    dumpWindowMinutes: p?.dumpWindowMinutes ?? d.dumpWindowMinutes,
+    maxRpoHours: {
+      files: p?.maxRpoHours?.files ?? d.maxRpoHours.files,
+      database: p?.maxRpoHours?.database ?? d.maxRpoHours.database,
+    },
+  };
+}
+
+/** In a stack file: the kind is declared, the SSH key is there, and no secret is in clear text. */
+function checkFileOnlyFleetKeys(values: ConfigValues, source: ConfigSource, issues: IssueCollector): void {
+  if (values.stackKind === undefined) issues.add(source, ["stackKind"], 'missing; expected "fleet" in a fleet stack file');
+  if (values.sshPrivateKey === undefined) {
+    issues.add(source, ["sshPrivateKey"], "missing; expected the fleet's SSH private key as a Pulumi secret ({secure: v1:…})");
+  }
+  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"]];
+  for (const path of mustBeSecure) {
+    let v: unknown = values;
+    for (const seg of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg as string] : undefined;
+    if (typeof v === "string") {
+      issues.add(source, path, "a secret in clear text in a stack file; expected {secure: v1:…} (set it with `pulumi config set --secret`)");
+    }
+  }
+}
+
+/** As parseClientConfig, adding problems to `issues` instead of throwing. */
+export function clientFromValues(values: ConfigValues, source: ConfigSource, issues: IssueCollector): ClientStack | undefined {
+  const before = issues.issues.length;
+  if (source.origin === "file" && values.stackKind === undefined) {
+    issues.add(source, ["stackKind"], 'missing; expected "client" in a client stack file');
+  }
+  const v = validate(clientValuesSchema, values, source, issues);
+  if (!v) return undefined;
+
+  const instances: Instance[] = [];
+  const seen = new Map<string, number>();
+  v.instances.forEach((inst, i) => {
+    const at = (...rest: (string | number)[]): ConfigPath => ["instances", i, ...rest];
+    const prev = seen.get(inst.name);
+    if (prev !== undefined) {
+      issues.add(source, at("name"), `duplicate instance name "${inst.name}" (already instances[${prev}]); expected names unique across the fleet`);
+    } else seen.set(inst.name, i);
+
+    const backups = new Map<string, number>();
+    inst.backupServers.forEach((b, j) => {
+      if (b === inst.hostingServer) {
+        issues.add(source, at("backupServers", j), `"${b}" is the instance's hosting server; a backup is never on the hosting server, expected a backup server`);
+      }
+      const p = backups.get(b);
+      if (p !== undefined) issues.add(source, at("backupServers", j), `"${b}" is listed twice (already backupServers[${p}]); expected distinct backup servers`);
+      else backups.set(b, j);
+    });
+
+    const dumpTimes = (inst.schedule?.dumpTimes ?? []).map((t) => parseTimeOfDay(t)!);
+    const times = new Map<number, number>();
+    dumpTimes.forEach((t, j) => {
+      const p = times.get(t);
+      if (p !== undefined) issues.add(source, at("schedule", "dumpTimes", j), `dump time listed twice (already dumpTimes[${p}]); expected distinct times`);
+      else times.set(t, j);
+    });
+    const dirs: Array<[string, string]> = [
+      ["codeRoot", inst.codeRoot],
+      ["documentsDir", inst.documentsDir],
+    ];
+    if (inst.dumpDir) dirs.push(["dumpDir", inst.dumpDir]);
+    for (const [key, dir] of dirs.slice(1)) {
+      for (const [otherKey, other] of dirs) {
+        if (otherKey === key) break;
+        if (dir === other) issues.add(source, at(key), `same directory as ${otherKey} (${dir}); expected separate directories`);
+      }
+    }
+    instances.push(instanceFromValues(inst, v));
+  });
+  if (issues.issues.length > before) return undefined;
+
+  const client: ClientStack = {
+    stack: source.stack,
+    file: source.file,
+    client: v.client,
+    fleetStack: v.fleetStack,
+    instances,
+  };
+  attachLocator(client, source.locate);
+  return client;
+}
+
+function instanceFromValues(inst: ClientValues["instances"][number], v: ClientValues): Instance {
+  const dumpTimes = inst.schedule?.dumpTimes
+    ? inst.schedule.dumpTimes.map((t) => parseTimeOfDay(t)!).sort((a, b) => a - b)
+    : [...DEFAULT_SCHEDULE.dumpTimes];
+  return {
+    name: inst.name,
+    client: v.client,
+    hostingServer: inst.hostingServer,
+    database: { name: inst.database.name },
+    codeRoot: inst.codeRoot,
+    documentsDir: inst.documentsDir,
+    dumpDir: inst.dumpDir ?? defaultDumpDir(inst.name),
+    backupServers: [...inst.backupServers],
+    schedule: {
+      dumpTimes,
+      retentionDays: inst.schedule?.retentionDays ?? DEFAULT_SCHEDULE.retentionDays,
+      replicationsPerDay: inst.schedule?.replicationsPerDay ?? DEFAULT_SCHEDULE.replicationsPerDay,
+    },
+    snapshotsKeep: inst.snapshots?.keep ?? DEFAULT_SNAPSHOTS_KEEP,
+  };
+}

@@ -1,0 +1,228 @@
+// zod schemas of the config values (keys without the "dolibarr-backup:" namespace), and the
+// translation of zod issues into ConfigIssues an ops engineer can act on.
+// Only the shape is checked here; references between values (sites, servers) are checked in parse.ts.
+import { z } from "zod";
+import { LIMITS } from "./defaults";
+import { IssueCollector, type ConfigSource } from "./errors";
+import { isTimeOfDay } from "./time";
+
+/** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
+export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const NAME_HINT = "expected a name of lowercase letters, digits and '-', starting with a letter (e.g. acme-erp)";
+/** Pulumi stack names as used in this project. */
+export const STACK_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** MariaDB/MySQL database name (unquoted identifier). */
+const DB_RE = /^[A-Za-z0-9_]{1,64}$/;
+/** Absolute Unix path made of safe characters, no "." or ".." segment, no trailing slash. */
+const PATH_RE = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._@+-]+)+$/;
+const PATH_HINT = "expected an absolute Unix path of letters, digits and ._@+- without '..' or a trailing '/' (e.g. /var/www/acme/htdocs)";
+const HOST_RE =
+  /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]+|(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/;
+const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOSTKEY_RE = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: \S.*)?$/;
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Pulumi passphrase/KMS ciphertext as written in stack files. */
+export const SECURE_RE = /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$|^[A-Za-z0-9+/=:_-]{16,}$/;
+
+const name = () => z.string().regex(NAME_RE, NAME_HINT);
+const absPath = () => z.string().regex(PATH_RE, PATH_HINT);
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** A secret: `{secure: <ciphertext>}` in a stack file, or the decrypted string from the engine. */
+const secureValue = z.strictObject({
+  secure: z.string().regex(SECURE_RE, "expected Pulumi ciphertext (written by `pulumi config set --secret`)"),
+});
+const secret = () =>
+  z.union([z.string().min(1), secureValue], {
+    error: "expected a Pulumi secret: {secure: v1:…} in the stack file (set it with `pulumi config set --secret`)",
+  });
+
+export const sshSchema = z.strictObject({
+  host: z.string().regex(HOST_RE, "expected a host name or an IPv4/IPv6 address (e.g. 203.0.113.10)"),
+  port: int(1, 65535).optional(),
+  user: z.string().regex(USER_RE, "expected a Unix user name (e.g. root)").optional(),
+  hostKey: z
+    .string()
+    .regex(HOSTKEY_RE, 'expected a public host key line "ssh-ed25519 AAAA…" (from ssh-keyscan)')
+    .optional(),
+});
+
+export const serverSchema = z.strictObject({
+  name: name(),
+  role: z.enum(["hosting", "backup"]),
+  provider: z.enum(["ovh", "ionos"]),
+  site: z.string().min(1),
+  ssh: sshSchema,
+  ovh: z
+    .strictObject({
+      serviceName: z.string().min(1),
+      kind: z.enum(["dedicated", "vps"]),
+    })
+    .optional(),
+  ionos: z
+    .strictObject({
+      datacenterId: z.string().regex(UUID_RE, "expected an IONOS UUID (8-4-4-4-12 hex digits)"),
+      serverId: z.string().regex(UUID_RE, "expected an IONOS UUID (8-4-4-4-12 hex digits)"),
+    })
+    .optional(),
+});
+
+export const policySchema = z.strictObject({
+  minBackupServers: int(1, 16).optional(),
+  minDistanceKm: z.number().min(0).max(20040).optional(),
+  providerDiversity: z.enum(["required", "advisory", "off"]).optional(),
+  minDumpsPerDay: int(1, LIMITS.maxDumpsPerDay).optional(),
+  minRetentionDays: int(1, LIMITS.maxRetentionDays).optional(),
+  dumpWindowMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
+  maxRpoHours: z
+    .strictObject({
+      files: z.number().gt(0).max(24 * 30).optional(),
+      database: z.number().gt(0).max(24 * 30).optional(),
+    })
+    .optional(),
+});
+
+const OVH_ENDPOINTS = ["ovh-eu", "ovh-ca", "ovh-us", "soyoustart-eu", "soyoustart-ca", "kimsufi-eu", "kimsufi-ca"] as const;
+
+export const fleetValuesSchema = z.strictObject({
+  stackKind: z.literal("fleet").optional(),
+  servers: z.array(serverSchema).min(1),
+  policy: policySchema.optional(),
+  mirrorRoot: absPath().optional(),
+  sshPrivateKey: secret().optional(),
+  ovh: z
+    .strictObject({
+      endpoint: z.enum(OVH_ENDPOINTS),
+      applicationKey: z.string().min(1),
+      applicationSecret: secret(),
+      consumerKey: secret(),
+    })
+    .optional(),
+  ionos: z.strictObject({ token: secret() }).optional(),
+});
+
+const timeOfDay = () =>
+  z.string().refine(isTimeOfDay, { error: 'expected a 24-hour time "HH:MM" between "00:00" and "23:59", quoted' });
+
+export const scheduleSchema = z.strictObject({
+  dumpTimes: z.array(timeOfDay()).min(1).max(LIMITS.maxDumpsPerDay).optional(),
+  retentionDays: int(1, LIMITS.maxRetentionDays).optional(),
+  replicationsPerDay: int(1, LIMITS.maxReplicationsPerDay).optional(),
+});
+
+export const instanceSchema = z.strictObject({
+  name: name(),
+  hostingServer: name(),
+  database: z.strictObject({
+    name: z.string().regex(DB_RE, "expected a MariaDB database name of letters, digits and '_' (e.g. dolibarr_acme)"),
+  }),
+  codeRoot: absPath(),
+  documentsDir: absPath(),
+  dumpDir: absPath().optional(),
+  backupServers: z.array(name()).min(1),
+  schedule: scheduleSchema.optional(),
+  snapshots: z.strictObject({ keep: int(0, LIMITS.maxSnapshotsKeep) }).optional(),
+});
+
+export const clientValuesSchema = z.strictObject({
+  stackKind: z.literal("client").optional(),
+  fleetStack: z.string().regex(STACK_RE, "expected the name of the fleet stack (e.g. fleet)"),
+  client: name(),
+  instances: z.array(instanceSchema).min(1),
+});
+
+export type FleetValues = z.infer<typeof fleetValuesSchema>;
+export type ClientValues = z.infer<typeof clientValuesSchema>;
+export type ServerValues = z.infer<typeof serverSchema>;
+export type InstanceValues = z.infer<typeof instanceSchema>;
+
+// ---- zod issues → ConfigIssues -------------------------------------------------------------
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return "nothing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  if (typeof v === "string") return `"${v.length > 40 ? v.slice(0, 37) + "…" : v}"`;
+  return String(v);
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "an integer",
+  boolean: "true or false",
+  array: "a list",
+  object: "a mapping",
+};
+
+// zod's internal issue shape, as passed to error maps (only what we read).
+interface RawIssue {
+  code?: string;
+  input?: unknown;
+  expected?: string;
+  values?: unknown[];
+  minimum?: number | bigint;
+  maximum?: number | bigint;
+  inclusive?: boolean;
+  origin?: string;
+  keys?: string[];
+  inst?: unknown;
+}
+
+/** Message for each zod issue code, phrased as what is expected; used as zod's error map. */
+export function zodMessage(raw: unknown): string | undefined {
+  const iss = raw as RawIssue;
+  const got = `got ${describeValue(iss.input)}`;
+  switch (iss.code) {
+    case "invalid_type": {
+      const want = TYPE_WORDS[iss.expected ?? ""] ?? String(iss.expected);
+      return iss.input === undefined ? `missing; expected ${want}` : `expected ${want}, ${got}`;
+    }
+    case "invalid_value": {
+      const vals = (iss.values ?? []).map((v) => JSON.stringify(v));
+      return vals.length === 1 ? `expected ${vals[0]}, ${got}` : `expected one of ${vals.join(", ")}, ${got}`;
+    }
+    case "too_small":
+    case "too_big": {
+      const small = iss.code === "too_small";
+      const bound = small ? iss.minimum : iss.maximum;
+      const op = small ? (iss.inclusive === false ? ">" : "≥") : iss.inclusive === false ? "<" : "≤";
+      if (iss.origin === "array") {
+        return small ? `expected at least ${bound} item(s), got ${(iss.input as unknown[])?.length ?? 0}` : `expected at most ${bound} item(s)`;
+      }
+      if (iss.origin === "string") return small ? "expected a non-empty string" : `expected at most ${bound} characters`;
+      return `expected a number ${op} ${bound}, ${got}`;
+    }
+    case "unrecognized_keys": {
+      const def = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def;
+      const allowed = Object.keys(def?.shape ?? {});
+      return allowed.length ? `expected only the keys ${allowed.join(", ")}` : "unknown key";
+    }
+    case "invalid_union":
+      return `expected one of the accepted forms, ${got}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Validates `values` against `schema`; every problem is added to `issues` (paths prefixed by `base`). */
+export function validate<T>(
+  schema: z.ZodType<T>,
+  values: unknown,
+  source: Pick<ConfigSource, "file" | "locate">,
+  issues: IssueCollector,
+  base: ReadonlyArray<string | number> = [],
+): T | undefined {
+  const res = schema.safeParse(values, { error: zodMessage, reportInput: true });
+  if (res.success) return res.data;
+  for (const iss of res.error.issues) {
+    const path = [...base, ...iss.path.map((p) => (typeof p === "number" ? p : String(p)))];
+    if (iss.code === "unrecognized_keys") {
+      for (const key of iss.keys) issues.add(source, [...path, key], `unknown key "${key}"; ${iss.message}`);
+    } else {
+      issues.add(source, path, iss.message);
+    }
+  }
+  return undefined;
+}
