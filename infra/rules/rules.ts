@@ -1,0 +1,259 @@
+// The rules of the backup procedure. Each is a pure function of the Topology: the offline check,
+// the Pulumi program and the policy pack (which rebuilds a Topology from resource properties) all
+// call these same functions. A topology that was never validated (policy pack) must not crash them:
+// unknown servers are reported by topology.references and skipped by the other rules.
+import { MAX_MINUTE_OFFSET } from "../model/defaults";
+import { distanceKm, sameCity } from "../model/geo";
+import { worstCaseRpo } from "../model/schedule";
+import { formatTimeOfDay, inDailyWindow } from "../model/time";
+import type { Severity, Topology, Violation } from "../model/types";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
+
+export interface Rule {
+  /** Stable id, used in reports, tests and the policy pack. */
+  id: string;
+  /** Severity unless the fleet policy says otherwise (see `configuredBy`). */
+  defaultSeverity: Severity;
+  description: string;
+  /** The fleet policy keys that set its thresholds or severity. */
+  configuredBy: string[];
+  check(topology: Topology, context?: RuleContext): Violation[];
+}
+
+function rule(
+  id: string,
+  defaultSeverity: Severity,
+  configuredBy: string[],
+  description: string,
+  body: (ctx: RuleContext, out: Violation[]) => void,
+): Rule {
+  return {
+    id,
+    defaultSeverity,
+    description,
+    configuredBy,
+    check(topology, context) {
+      const out: Violation[] = [];
+      body(context ?? createRuleContext(topology), out);
+      return out;
+    },
+  };
+}
+
+const list = (xs: string[]): string => xs.join(", ");
+const times = (ts: readonly number[]): string => ts.map(formatTimeOfDay).join(" ");
+
+export const topologyReferences = rule(
+  "topology.references",
+  "mandatory",
+  [],
+  "Every server an instance names exists in its fleet with the right role (hosting or backup); server names are unique in the fleet and instance names across all its clients.",
+  (ctx, out) => {
+    const { fleet } = ctx.topology;
+    const seen = new Set<string>();
+    for (const s of fleet.servers) {
+      if (seen.has(s.name)) out.push(violation("topology.references", "mandatory", undefined, [s.name], `fleet "${fleet.stack}": server name "${s.name}" is declared twice`, fleet.file));
+      seen.add(s.name);
+    }
+    const owners = new Map<string, string>();
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst, client } = ref;
+      const V = (servers: string[], msg: string) => out.push(violation("topology.references", "mandatory", ref, servers, `instance ${inst.name}: ${msg}`));
+      const owner = owners.get(inst.name);
+      if (owner !== undefined) V([], `name also used by client ${owner}; instance names must be unique across fleet "${fleet.stack}"`);
+      else owners.set(inst.name, client.client);
+      if (client.fleetStack !== fleet.stack) V([], `client ${client.client} belongs to fleet "${client.fleetStack}", not "${fleet.stack}"`);
+      const hosting = ctx.servers.get(inst.hostingServer);
+      if (!hosting) V([inst.hostingServer], `hosting server ${inst.hostingServer} is not in fleet "${fleet.stack}"`);
+      else if (hosting.role !== "hosting") V([inst.hostingServer], `hosting server ${inst.hostingServer} has role ${hosting.role}, expected hosting`);
+      const listed = new Set<string>();
+      for (const b of inst.backupServers) {
+        if (listed.has(b)) V([b], `backup server ${b} is listed twice`);
+        listed.add(b);
+        const s = ctx.servers.get(b);
+        if (!s) V([b], `backup server ${b} is not in fleet "${fleet.stack}"`);
+        else if (s.role !== "backup" && b !== inst.hostingServer) V([b], `backup server ${b} has role ${s.role}, expected backup`);
+      }
+    }
+  },
+);
+
+export const backupNotHosting = rule(
+  "backup.not-hosting",
+  "mandatory",
+  [],
+  "A backup server is never the instance's hosting server (by name, nor by SSH host and port).",
+  (ctx, out) => {
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const hosting = ctx.servers.get(inst.hostingServer);
+      for (const b of new Set(inst.backupServers)) {
+        const s = ctx.servers.get(b);
+        if (b === inst.hostingServer) {
+          out.push(violation("backup.not-hosting", "mandatory", ref, [b], `instance ${inst.name}: its hosting server ${b} is also listed as a backup server; a copy on the hosting server is no backup`));
+        } else if (s && hosting && s.ssh.host.toLowerCase() === hosting.ssh.host.toLowerCase() && s.ssh.port === hosting.ssh.port) {
+          out.push(violation("backup.not-hosting", "mandatory", ref, [b, hosting.name], `instance ${inst.name}: backup server ${b} is the same machine as hosting server ${hosting.name} (${s.ssh.host}:${s.ssh.port})`));
+        }
+      }
+    }
+  },
+);
+
+export const backupMinCount = rule(
+  "backup.min-count",
+  "mandatory",
+  ["minBackupServers"],
+  "Each instance has at least minBackupServers backup servers, at as many distinct sites.",
+  (ctx, out) => {
+    const min = ctx.topology.fleet.policy.minBackupServers;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const backups = knownBackups(ctx, inst).filter((s) => s.name !== inst.hostingServer && s.role === "backup");
+      const names = backups.map((s) => s.name);
+      if (backups.length < min) {
+        out.push(violation("backup.min-count", "mandatory", ref, names, `instance ${inst.name}: ${backups.length} valid backup server(s)${names.length ? ` (${list(names)})` : ""}; required ≥ ${min} at distinct sites`));
+        continue;
+      }
+      const sites = new Map<string, string[]>();
+      for (const s of backups) sites.set(s.site.id, [...(sites.get(s.site.id) ?? []), s.name]);
+      if (sites.size < min) {
+        const shared = [...sites.entries()].filter(([, v]) => v.length > 1).map(([id, v]) => `${list(v)} at ${id}`);
+        out.push(violation("backup.min-count", "mandatory", ref, names, `instance ${inst.name}: backup servers at only ${sites.size} distinct site(s) (${shared.join("; ")}); required ≥ ${min} distinct sites`));
+      }
+    }
+  },
+);
+
+export const geoMinDistance = rule(
+  "geo.min-distance",
+  "mandatory",
+  ["minDistanceKm"],
+  "Every backup site is at least minDistanceKm (great-circle) from the hosting site and from the instance's other backup sites; the same site or the same city always fails.",
+  (ctx, out) => {
+    const min = ctx.topology.fleet.policy.minDistanceKm;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const hosting = ctx.servers.get(inst.hostingServer);
+      const backups = knownBackups(ctx, inst).filter((s) => s.name !== inst.hostingServer);
+      const pairs: Array<[typeof backups[number], typeof backups[number], string]> = [];
+      if (hosting) for (const b of backups) pairs.push([hosting, b, "hosting"]);
+      for (let i = 0; i < backups.length; i++) for (let j = i + 1; j < backups.length; j++) pairs.push([backups[i]!, backups[j]!, "backup"]);
+      for (const [a, b, kind] of pairs) {
+        const what = kind === "hosting" ? `backup server ${describeServer(b)} and hosting server ${describeServer(a)}` : `backup servers ${describeServer(a)} and ${describeServer(b)}`;
+        if (a.site.id === b.site.id) {
+          out.push(violation("geo.min-distance", "mandatory", ref, [a.name, b.name], `instance ${inst.name}: ${what} are at the same site; required ≥ ${min} km apart`));
+          continue;
+        }
+        const d = distanceKm(a.site, b.site);
+        if (sameCity(a.site, b.site)) {
+          out.push(violation("geo.min-distance", "mandatory", ref, [a.name, b.name], `instance ${inst.name}: ${what} are in the same city (${km(d)}); required different cities ≥ ${min} km apart`));
+        } else if (d < min) {
+          out.push(violation("geo.min-distance", "mandatory", ref, [a.name, b.name], `instance ${inst.name}: ${what} are ${km(d)} apart; required ≥ ${min} km`));
+        }
+      }
+    }
+  },
+);
+
+export const providerDiversity = rule(
+  "provider.diversity",
+  "mandatory",
+  ["providerDiversity"],
+  'At least one backup server is at a provider other than the hosting server\'s. providerDiversity "required" makes it mandatory, "advisory" advisory, "off" skips it.',
+  (ctx, out) => {
+    const mode = ctx.topology.fleet.policy.providerDiversity;
+    if (mode === "off") return;
+    const severity: Severity = mode === "required" ? "mandatory" : "advisory";
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const hosting = ctx.servers.get(inst.hostingServer);
+      if (!hosting) continue;
+      const backups = knownBackups(ctx, inst).filter((s) => s.name !== inst.hostingServer);
+      if (backups.length === 0) continue;
+      if (backups.every((s) => s.provider === hosting.provider)) {
+        out.push(violation("provider.diversity", severity, ref, [hosting.name, ...backups.map((s) => s.name)], `instance ${inst.name}: hosting server ${hosting.name} and every backup server (${list(backups.map((s) => s.name))}) are at ${hosting.provider}; required ≥ 1 backup at another provider (${hosting.provider === "ovh" ? "ionos" : "ovh"})`));
+      }
+    }
+  },
+);
+
+export const scheduleDumps = rule(
+  "schedule.dumps",
+  "mandatory",
+  ["minDumpsPerDay", "minRetentionDays"],
+  "Each instance's database is dumped at least minDumpsPerDay times a day and its dumps are kept at least minRetentionDays days on the hosting server.",
+  (ctx, out) => {
+    const { minDumpsPerDay, minRetentionDays } = ctx.topology.fleet.policy;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const s = inst.schedule;
+      const distinct = new Set(s.dumpTimes).size;
+      if (distinct < minDumpsPerDay) {
+        out.push(violation("schedule.dumps", "mandatory", ref, [inst.hostingServer], `instance ${inst.name}: ${distinct} dump(s) a day (${times(s.dumpTimes) || "none"}); required ≥ ${minDumpsPerDay}`));
+      }
+      if (!(s.retentionDays >= minRetentionDays)) {
+        out.push(violation("schedule.dumps", "mandatory", ref, [inst.hostingServer], `instance ${inst.name}: dumps kept ${s.retentionDays} day(s); required ≥ ${minRetentionDays}`));
+      }
+    }
+  },
+);
+
+export const scheduleStaggered = rule(
+  "schedule.staggered",
+  "mandatory",
+  ["dumpWindowMinutes"],
+  `The backup servers of an instance never start a replication at the same minute, and no replication starts inside a dump window [dump, dump + dumpWindowMinutes), whatever the per-client minute offset (0..${MAX_MINUTE_OFFSET}).`,
+  (ctx, out) => {
+    const w = ctx.topology.fleet.policy.dumpWindowMinutes;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const plans = ctx.plansByInstance.get(inst.name) ?? [];
+      const byMinute = new Map<number, string[]>();
+      for (const p of plans) for (const t of new Set(p.times)) byMinute.set(t, [...(byMinute.get(t) ?? []), p.backupServer]);
+      for (const [t, servers] of [...byMinute.entries()].sort((a, b) => a[0] - b[0])) {
+        if (servers.length > 1) {
+          out.push(violation("schedule.staggered", "mandatory", ref, servers, `instance ${inst.name}: backup servers ${list(servers)} all start replicating at ${formatTimeOfDay(t)}; required different start times`));
+        }
+      }
+      for (const p of plans) {
+        const bad: string[] = [];
+        for (const t of p.times) {
+          const d = inst.schedule.dumpTimes.find((d) => inDailyWindow(t, d - MAX_MINUTE_OFFSET, w + MAX_MINUTE_OFFSET));
+          if (d === undefined) continue;
+          bad.push(
+            inDailyWindow(t, d, w)
+              ? `${formatTimeOfDay(t)} is inside dump window ${formatTimeOfDay(d)}–${formatTimeOfDay(d + w)}`
+              : `${formatTimeOfDay(t)} + a client minute offset of up to ${MAX_MINUTE_OFFSET} min reaches dump window ${formatTimeOfDay(d)}–${formatTimeOfDay(d + w)}`,
+          );
+        }
+        if (bad.length) {
+          out.push(violation("schedule.staggered", "mandatory", ref, [p.backupServer], `instance ${inst.name}: replication by ${p.backupServer} starts during a dump: ${bad.join("; ")}; required no start in [dump, dump + ${w} min)`));
+        }
+      }
+    }
+  },
+);
+
+export const rpoMax = rule(
+  "rpo.max",
+  "mandatory",
+  ["maxRpoHours.files", "maxRpoHours.database", "dumpWindowMinutes"],
+  `The worst-case recovery point of each instance, over a 24 h cycle and any per-client minute offset (0..${MAX_MINUTE_OFFSET}), is within maxRpoHours: files = largest gap between replication starts of all its backup servers; database = time since the newest dump already copied to a backup server.`,
+  (ctx, out) => {
+    const max = ctx.topology.fleet.policy.maxRpoHours;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const plans = ctx.plansByInstance.get(inst.name) ?? [];
+      const rpo = worstCaseRpo(ctx.topology, inst, plans);
+      const servers = plans.map((p) => p.backupServer);
+      const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
+      // Compare in minutes: thresholds are written in hours, measures are whole minutes.
+      if (!(Math.round(rpo.filesHours * 60) <= max.files * 60)) {
+        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
+      }
+      if (!(Math.round(rpo.databaseHours * 60) <= max.database * 60)) {
+        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h`));
+      }
+    }
+  },
+);
