@@ -1,7 +1,7 @@
 // The one rules module: checkTopology(topology) → violations, and the list of rules.
 // Pure functions of the Topology, shared by the offline check, the Pulumi program and the policy pack.
 import type { Topology, Violation } from "../model/types";
-import { createRuleContext } from "./context";
+import { createRuleContext, type RuleContext } from "./context";
 import {
   backupMinCount,
   backupNotHosting,
@@ -48,11 +48,13 @@ export function ruleById(id: string): Rule | undefined {
 export interface CheckOptions {
   /** Run only these rules (ids); default all. */
   only?: readonly string[];
+  /** A context already made from this same topology by createRuleContext (saves planning twice). */
+  context?: RuleContext;
 }
 
 /** Runs every rule on the topology; violations in rule order, then config order. */
 export function checkTopology(topology: Topology, options: CheckOptions = {}): Violation[] {
-  const ctx = createRuleContext(topology);
+  const ctx = options.context && options.context.topology === topology ? options.context : createRuleContext(topology);
   const rules = options.only ? RULES.filter((r) => options.only!.includes(r.id)) : RULES;
   return rules.flatMap((r) => r.check(topology, ctx));
 }

@@ -1,0 +1,93 @@
+// Plain-text rendering of the check report and of config errors, for a terminal or a CI log.
+import { MAX_MINUTE_OFFSET } from "../model/defaults";
+import { formatIssue, type ConfigError } from "../model/errors";
+import { describeSite } from "../model/sites";
+import { formatTimeOfDay } from "../model/time";
+import type { Violation } from "../model/types";
+import type { CheckReport, ClientReport, FleetReport, InstanceReport, ServerLine } from "./check";
+
+const times = (ts: readonly number[]): string => ts.map(formatTimeOfDay).join(" ") || "none";
+const hours = (h: number): string => (Number.isFinite(h) ? `${h.toFixed(2)} h` : "never");
+const km = (d: number): string => `${Math.round(d)} km`;
+
+export function formatViolation(v: Violation): string {
+  return `${v.severity === "mandatory" ? "✖ [mandatory]" : "⚠ [advisory] "} ${v.ruleId}: ${v.message}`;
+}
+
+function serverCols(s: ServerLine): [string, string, string, string] {
+  return [s.name, s.provider ?? "?", s.site?.code ?? "?", s.site ? describeSite(s.site) : "(not in fleet)"];
+}
+
+function table(rows: string[][], indent: string): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - [...c].length))).join("  ").trimEnd());
+}
+
+function formatInstance(inst: InstanceReport, fleet: FleetReport): string[] {
+  const out = [`  instance ${inst.name}`];
+  const rows: string[][] = [["hosting", ...serverCols(inst.hosting), "", ""]];
+  for (const b of inst.backups) {
+    rows.push([
+      "backup",
+      ...serverCols(b),
+      b.distanceFromHostingKm !== undefined ? `${km(b.distanceFromHostingKm)} from hosting` : "",
+      `replicates ${times(b.times)}`,
+    ]);
+  }
+  out.push(...table(rows, "    "));
+  if (inst.backupPairs.length > 0) {
+    out.push(`    between backups: ${inst.backupPairs.map((p) => `${p.a} ↔ ${p.b} ${km(p.km)}`).join(", ")}`);
+  }
+  out.push(
+    `    database ${inst.database}: dumps ${times(inst.dumpTimes)} (window ${fleet.policy.dumpWindowMinutes} min), kept ${inst.retentionDays} days in ${inst.dumpDir}`,
+  );
+  out.push(
+    `    ${inst.replicationsPerDay} replications a day per backup server (+ client offset 0..${MAX_MINUTE_OFFSET} min), ${inst.snapshotsKeep} snapshots kept`,
+  );
+  out.push(
+    `    worst-case RPO: files ${hours(inst.rpo.filesHours)} (max ${fleet.policy.maxRpoHours.files} h), database ${hours(inst.rpo.databaseHours)} (max ${fleet.policy.maxRpoHours.database} h)`,
+  );
+  return out;
+}
+
+function formatClient(c: ClientReport, fleet: FleetReport): string[] {
+  const out = [`client ${c.client} (${c.file})`];
+  for (const inst of c.instances) out.push(...formatInstance(inst, fleet));
+  if (c.violations.length === 0) out.push("  ✔ no violation");
+  else for (const v of c.violations) out.push(`  ${formatViolation(v)}`);
+  return out;
+}
+
+export function formatFleet(f: FleetReport): string[] {
+  const p = f.policy;
+  const out = [
+    `fleet ${f.stack} (${f.file}): ${f.serverCount.hosting} hosting and ${f.serverCount.backup} backup servers, ${f.clients.length} client(s)`,
+    `  policy: ≥ ${p.minBackupServers} backup servers ≥ ${p.minDistanceKm} km apart, provider diversity ${p.providerDiversity}, ` +
+      `≥ ${p.minDumpsPerDay} dumps a day kept ≥ ${p.minRetentionDays} days, dump window ${p.dumpWindowMinutes} min, ` +
+      `RPO ≤ ${p.maxRpoHours.files} h (files) / ${p.maxRpoHours.database} h (database)`,
+  ];
+  for (const v of f.fleetViolations) out.push(`  ${formatViolation(v)}`);
+  for (const c of f.clients) out.push("", ...formatClient(c, f));
+  return out;
+}
+
+export function formatCheckReport(report: CheckReport): string {
+  const lines: string[] = [];
+  report.fleets.forEach((f, i) => {
+    if (i > 0) lines.push("");
+    lines.push(...formatFleet(f));
+  });
+  const c = report.counts;
+  lines.push(
+    "",
+    `${c.fleets} fleet(s), ${c.clients} client(s), ${c.instances} instance(s): ` +
+      `${c.mandatory} mandatory and ${c.advisory} advisory violation(s)` +
+      (c.mandatory > 0 ? " — FAILED" : " — OK"),
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function formatConfigError(err: ConfigError): string {
+  return `${err.issues.length} configuration error(s):\n${err.issues.map((i) => `  ${formatIssue(i)}`).join("\n")}\n`;
+}
