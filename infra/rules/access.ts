@@ -5,7 +5,7 @@
 // The typed topology does not carry the access declarations (they are facts of the deployed
 // program, see infra/components/contract.ts), so this rule takes them alongside the instance.
 import type { AccessDeclaration } from "../components/contract";
-import type { Violation } from "../model/types";
+import type { Severity, Violation } from "../model/types";
 
 export const RULE_ID = "access.restricted-ssh";
 
@@ -120,3 +120,22 @@ export function checkRestrictedSsh(instances: InstanceAccess[]): Violation[] {
   }
   return violations;
 }
+
+/**
+ * The rule's descriptor, shaped like the rules of rules.ts (id, defaultSeverity, description,
+ * configuredBy) but checking the access declarations, which the Topology does not hold.
+ */
+export const accessRestrictedSsh: {
+  id: typeof RULE_ID;
+  defaultSeverity: Severity;
+  description: string;
+  configuredBy: string[];
+  check(instances: InstanceAccess[]): Violation[];
+} = Object.freeze({
+  id: RULE_ID,
+  defaultSeverity: "mandatory" as Severity,
+  description:
+    'Every backup server of an instance is let into the hosting server by one key restricted to read-only rsync: options `restrict`, `from="<backup address>"` and `command="rrsync -ro <dir>"`, nothing re-enabled after restrict; no key left for a server that is not a backup server of the instance.',
+  configuredBy: [] as string[],
+  check: checkRestrictedSsh,
+});

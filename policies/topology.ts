@@ -1,0 +1,307 @@
+// Rebuilds the typed Topology of a stack from its component resources (infra/components/contract.ts),
+// so that the policy pack runs the very rules of infra/rules on what the Pulumi program registered.
+// Pure: no engine, no @pulumi/policy runtime; the policies and the unit tests call it the same way.
+import { z } from "zod";
+import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../infra/components/contract";
+import { TYPES } from "../infra/components/contract";
+import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
+import type {
+  ClientStack,
+  FleetPolicy,
+  Instance,
+  ReplicationPlan,
+  Server,
+  Site,
+  Topology,
+} from "../infra/model/types";
+import type { InstanceAccess } from "../infra/rules/access";
+
+/** The part of a CrossGuard PolicyResource the pack reads (tests build these by hand). */
+export interface ResourceLike {
+  type: string;
+  urn: string;
+  name: string;
+  props: Record<string, unknown>;
+}
+
+/** A component resource whose properties do not follow the contract: the rules cannot see it. */
+export interface ContractProblem {
+  urn: string;
+  type: string;
+  name: string;
+  message: string;
+}
+
+/** What the policies need from one stack. */
+export interface StackModel {
+  /** The stack's topology: the fleet as far as the stack knows it, and its clients' instances. */
+  topology: Topology;
+  /** URN of the Instance component of each instance (by instance name): where violations are reported. */
+  instanceUrns: Map<string, string>;
+  /** URN of each HostingServer/BackupServer component (fleet stacks), by server name. */
+  serverUrns: Map<string, string>;
+  /** Access declarations of each instance, for access.restricted-ssh. */
+  access: InstanceAccess[];
+  /** Replication plans as registered by the program (times include the client's minute offset). */
+  replications: ReplicationPlan[];
+  problems: ContractProblem[];
+  /** Component resources of this project found in the stack (0: not a dolibarr-backup stack). */
+  components: number;
+}
+
+// ---- zod schemas of the contract: the engine hands back plain JSON, checked before it is trusted ----
+
+const siteSchema: z.ZodType<Site> = z.object({
+  id: z.string().min(1),
+  provider: z.enum(["ovh", "ionos"]),
+  code: z.string().min(1),
+  city: z.string(),
+  country: z.string(),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+});
+
+const serverPropsSchema: z.ZodType<ServerProps> = z.object({
+  name: z.string().min(1),
+  role: z.enum(["hosting", "backup"]),
+  provider: z.enum(["ovh", "ionos"]),
+  site: siteSchema,
+  address: z.string(),
+  fleetStack: z.string().min(1),
+});
+
+const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
+  name: z.string().min(1),
+  role: z.enum(["hosting", "backup"]),
+  provider: z.enum(["ovh", "ionos"]),
+  site: siteSchema,
+  address: z.string(),
+});
+
+const minutes = () => z.number().int().min(0).max(1439);
+
+const instanceSchema: z.ZodType<Instance> = z.object({
+  name: z.string().min(1),
+  client: z.string().min(1),
+  hostingServer: z.string().min(1),
+  database: z.object({ name: z.string() }),
+  codeRoot: z.string(),
+  documentsDir: z.string(),
+  dumpDir: z.string(),
+  backupServers: z.array(z.string()),
+  schedule: z.object({
+    dumpTimes: z.array(minutes()),
+    retentionDays: z.number(),
+    replicationsPerDay: z.number(),
+  }),
+  snapshotsKeep: z.number(),
+});
+
+const policySchema: z.ZodType<FleetPolicy> = z.object({
+  minBackupServers: z.number(),
+  minDistanceKm: z.number(),
+  providerDiversity: z.enum(["required", "advisory", "off"]),
+  minDumpsPerDay: z.number(),
+  minRetentionDays: z.number(),
+  dumpWindowMinutes: z.number(),
+  maxRpoHours: z.object({ files: z.number(), database: z.number() }),
+});
+
+const accessSchema: z.ZodType<AccessDeclaration> = z.object({
+  backupServer: z.string().min(1),
+  user: z.string(),
+  keyOptions: z.array(z.string()),
+});
+
+const replicationSchema: z.ZodType<ReplicationPlan> = z.object({
+  instance: z.string().min(1),
+  backupServer: z.string().min(1),
+  times: z.array(minutes()),
+});
+
+const instancePropsSchema: z.ZodType<InstanceProps> = z.object({
+  fleetStack: z.string().min(1),
+  client: z.string().min(1),
+  instance: instanceSchema,
+  hostingServer: serverFactsSchema,
+  backupServers: z.array(serverFactsSchema),
+  policy: policySchema,
+  mirrorRoot: z.string(),
+  replications: z.array(replicationSchema),
+  access: z.array(accessSchema),
+});
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(properties)"}: ${i.message}`)
+    .join("; ") + (error.issues.length > 5 ? `; … ${error.issues.length - 5} more` : "");
+}
+
+// ---- helpers ----
+
+/** Stack name from a URN `urn:pulumi:<stack>::<project>::<type>::<name>` ("" if not a URN). */
+export function stackOfUrn(urn: string): string {
+  const m = /^urn:pulumi:([^:]+)::/.exec(urn);
+  return m ? m[1]! : "";
+}
+
+/** Where a stack's config lives in this repo (Pulumi.yaml: stackConfigDir stacks). */
+export function stackFile(stack: string): string {
+  return `stacks/Pulumi.${stack}.yaml`;
+}
+
+/**
+ * SSH endpoint from a server's `address`: "host", "host:port" or "[v6]:port" (a bare IPv6 address
+ * has no port). backup.not-hosting compares host and port to spot one machine under two names.
+ */
+export function endpointOfAddress(address: string): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(address);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : DEFAULT_SSH_PORT };
+  const hostPort = /^([^:]+):(\d{1,5})$/.exec(address);
+  if (hostPort) return { host: hostPort[1]!, port: Number(hostPort[2]) };
+  return { host: address, port: DEFAULT_SSH_PORT };
+}
+
+function serverFromFacts(f: ServerFacts): Server {
+  // The facts carry no SSH user; the rules only compare host and port.
+  return {
+    name: f.name,
+    role: f.role,
+    provider: f.provider,
+    site: f.site,
+    ssh: { ...endpointOfAddress(f.address), user: DEFAULT_SSH_USER },
+  };
+}
+
+const sameFacts = (a: Server, b: Server): boolean =>
+  a.role === b.role && a.provider === b.provider && a.site.id === b.site.id &&
+  a.site.latitude === b.site.latitude && a.site.longitude === b.site.longitude;
+
+const samePolicy = (a: FleetPolicy, b: FleetPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Rebuilds the Topology of one stack from its resources. Fleet stacks contribute their
+ * HostingServer/BackupServer components (with the default fleet policy: the thresholds live in
+ * client stacks' Instance properties); client stacks contribute their Instance components, each
+ * carrying the facts of its servers and the fleet policy. Resources of other types are ignored;
+ * components whose properties break the contract are listed in `problems` and left out.
+ */
+export function topologyFromResources(resources: readonly ResourceLike[]): StackModel {
+  const problems: ContractProblem[] = [];
+  const servers = new Map<string, Server>();
+  const serverUrns = new Map<string, string>();
+  const instanceUrns = new Map<string, string>();
+  const access: InstanceAccess[] = [];
+  const replications: ReplicationPlan[] = [];
+  const clients = new Map<string, ClientStack>();
+  let fleetStack: string | undefined;
+  let policy: FleetPolicy | undefined;
+  let mirrorRoot: string | undefined;
+  let components = 0;
+
+  const problem = (r: ResourceLike, message: string) =>
+    problems.push({ urn: r.urn, type: r.type, name: r.name, message });
+
+  const addServer = (r: ResourceLike, s: Server): boolean => {
+    const known = servers.get(s.name);
+    if (known && !sameFacts(known, s)) {
+      problem(r, `server ${s.name} is described twice with different facts (${known.role} at ${known.site.id} vs ${s.role} at ${s.site.id})`);
+      return false;
+    }
+    if (!known) servers.set(s.name, s);
+    return true;
+  };
+
+  const claimFleet = (r: ResourceLike, stack: string): boolean => {
+    if (fleetStack === undefined) fleetStack = stack;
+    if (fleetStack !== stack) {
+      problem(r, `belongs to fleet stack "${stack}", but this stack's other components belong to "${fleetStack}"`);
+      return false;
+    }
+    return true;
+  };
+
+  for (const r of resources) {
+    if (r.type === TYPES.hostingServer || r.type === TYPES.backupServer) {
+      components++;
+      const parsed = serverPropsSchema.safeParse(r.props);
+      if (!parsed.success) {
+        problem(r, `properties do not match ServerProps (infra/components/contract.ts): ${describeIssues(parsed.error)}`);
+        continue;
+      }
+      const p = parsed.data;
+      const expectedRole = r.type === TYPES.hostingServer ? "hosting" : "backup";
+      if (p.role !== expectedRole) {
+        problem(r, `a ${r.type} component with role "${p.role}"`);
+        continue;
+      }
+      if (!claimFleet(r, p.fleetStack)) continue;
+      if (addServer(r, serverFromFacts(p))) serverUrns.set(p.name, r.urn);
+    } else if (r.type === TYPES.instance) {
+      components++;
+      const parsed = instancePropsSchema.safeParse(r.props);
+      if (!parsed.success) {
+        problem(r, `properties do not match InstanceProps (infra/components/contract.ts): ${describeIssues(parsed.error)}`);
+        continue;
+      }
+      const p = parsed.data;
+      if (p.instance.client !== p.client) {
+        problem(r, `instance ${p.instance.name} names client "${p.instance.client}" but the component says "${p.client}"`);
+        continue;
+      }
+      if (p.hostingServer.name !== p.instance.hostingServer) {
+        problem(r, `instance ${p.instance.name} is hosted on "${p.instance.hostingServer}" but the hosting server facts describe "${p.hostingServer.name}"`);
+        continue;
+      }
+      const missing = p.instance.backupServers.filter((b) => !p.backupServers.some((f) => f.name === b));
+      if (missing.length > 0) {
+        problem(r, `instance ${p.instance.name}: no facts registered for backup server(s) ${missing.join(", ")}`);
+        continue;
+      }
+      if (instanceUrns.has(p.instance.name)) {
+        problem(r, `instance ${p.instance.name} is registered twice (also ${instanceUrns.get(p.instance.name)})`);
+        continue;
+      }
+      if (!claimFleet(r, p.fleetStack)) continue;
+      if (policy !== undefined && !samePolicy(policy, p.policy)) {
+        problem(r, `instance ${p.instance.name} carries a fleet policy different from the other instances of the stack`);
+        continue;
+      }
+      if (![p.hostingServer, ...p.backupServers].every((f) => addServer(r, serverFromFacts(f)))) continue;
+      policy ??= p.policy;
+      mirrorRoot ??= p.mirrorRoot;
+
+      instanceUrns.set(p.instance.name, r.urn);
+      const stack = stackOfUrn(r.urn);
+      let client = clients.get(p.client);
+      if (!client) {
+        client = { stack, file: stackFile(stack), client: p.client, fleetStack: p.fleetStack, instances: [] };
+        clients.set(p.client, client);
+      }
+      client.instances.push(p.instance);
+      access.push({
+        client: p.client,
+        instance: p.instance.name,
+        hostingServer: p.instance.hostingServer,
+        backupServers: p.instance.backupServers,
+        access: p.access,
+        file: client.file,
+      });
+      replications.push(...p.replications);
+    }
+  }
+
+  const fleetName = fleetStack ?? (resources.length > 0 ? stackOfUrn(resources[0]!.urn) : "");
+  const topology: Topology = {
+    fleet: {
+      stack: fleetName,
+      file: stackFile(fleetName),
+      servers: [...servers.values()],
+      policy: policy ?? { ...DEFAULT_POLICY, maxRpoHours: { ...DEFAULT_POLICY.maxRpoHours } },
+      mirrorRoot: mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+    },
+    clients: [...clients.values()],
+  };
+  return { topology, instanceUrns, serverUrns, access, replications, problems, components };
+}
