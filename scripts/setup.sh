@@ -20,7 +20,7 @@ esac
 
 install_debian_packages() {
   local wanted=() missing=() pkg
-  mapfile -t wanted < <(grep -hv '^\s*\(#\|$\)' scripts/ci/apt-packages.txt scripts/lab/apt-packages.txt 2>/dev/null | sort -u)
+  mapfile -t wanted < <(grep -hv '^\s*\(#\|$\)' scripts/ci/apt-packages.txt | sort -u)
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done

@@ -28,6 +28,7 @@ LAB_HOSTS=(
   "lab-host-ionos-fra       10.77.0.12    hosting"   # IONOS Frankfurt
   "lab-backup-ovh-waw       10.77.0.21    backup"    # OVH Warsaw
   "lab-backup-ionos-lhr     10.77.0.22    backup"    # IONOS London
+  "lab-backup-ovh-gra       10.77.0.23    backup"    # OVH Gravelines (~80 km from Roubaix: the lab's "too close" site)
 )
 #  instance         host                 code root (htdocs)                documents dir                              database
 LAB_INSTANCES=(

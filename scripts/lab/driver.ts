@@ -1,0 +1,147 @@
+// Drives the real engine and the lab hosts from TypeScript: used by the lab demo (`npm run lab`)
+// and by the end-to-end tests, so that both exercise exactly the same commands.
+import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LabHost, readLabHosts } from "./stacks";
+
+export const REPO = path.resolve(__dirname, "../../..");
+
+export interface LabEnv {
+  repo: string;
+  /** .lab: key pair, known_hosts, hosts.json, passphrase. */
+  labDir: string;
+  /** Local file backend of the engine. */
+  stateDir: string;
+  stacksDir: string;
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function labEnv(overrides: Partial<LabEnv> = {}): LabEnv {
+  const labDir = overrides.labDir ?? process.env.DOLIBARR_BACKUP_LAB_DIR ?? path.join(REPO, ".lab");
+  return {
+    repo: REPO,
+    labDir,
+    stateDir: overrides.stateDir ?? process.env.DOLIBARR_BACKUP_STATE ?? path.join(REPO, ".state"),
+    stacksDir: overrides.stacksDir ?? path.join(REPO, "stacks"),
+  };
+}
+
+/** The lab's secrets passphrase: made once per lab dir, never committed. */
+export function passphraseFile(env: LabEnv): string {
+  const file = path.join(env.labDir, "passphrase");
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(env.labDir, { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
+  }
+  return file;
+}
+
+export function labHosts(env: LabEnv): LabHost[] {
+  return readLabHosts(path.join(env.labDir, "hosts.json"));
+}
+
+export function labHost(env: LabEnv, name: string): LabHost {
+  const host = labHosts(env).find((h) => h.name === name);
+  if (!host) throw new Error(`no lab host ${name} in ${path.join(env.labDir, "hosts.json")}`);
+  return host;
+}
+
+function run(command: string, args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): RunResult {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    input: options.input,
+    env: options.env,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 20 * 60 * 1000,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the pulumi CLI of the project's engine (scripts/engine/env.sh) on the lab's backend. */
+export function pulumi(env: LabEnv, args: string[], options: { input?: string } = {}): RunResult {
+  fs.mkdirSync(env.stateDir, { recursive: true });
+  return run("bash", ["-c", 'source scripts/engine/env.sh && exec pulumi "$@"', "pulumi", ...args, "--non-interactive", "--color", "never"], {
+    cwd: env.repo,
+    input: options.input,
+    env: {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${env.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile(env),
+      PULUMI_CONFIG_PASSPHRASE: "",
+    },
+  });
+}
+
+/** Like pulumi(), but throws with the CLI's output when it fails. */
+export function pulumiOk(env: LabEnv, args: string[], options: { input?: string } = {}): string {
+  const result = pulumi(env, args, options);
+  if (result.status !== 0) {
+    throw new Error(`pulumi ${args.join(" ")} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+export function ensureStack(env: LabEnv, stack: string): void {
+  if (pulumi(env, ["stack", "select", stack]).status !== 0) pulumiOk(env, ["stack", "init", stack]);
+}
+
+/** Runs a shell command on a lab host over SSH with the lab's key and known_hosts. */
+export function ssh(env: LabEnv, host: LabHost, command: string, options: { input?: string } = {}): RunResult {
+  return run(
+    "ssh",
+    [
+      "-i", path.join(env.labDir, "id_ed25519"),
+      "-o", `UserKnownHostsFile=${path.join(env.labDir, "known_hosts")}`,
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", "BatchMode=yes",
+      "-o", "ConnectTimeout=10",
+      "-p", String(host.sshPort),
+      `${host.sshUser}@${host.ip}`,
+      command,
+    ],
+    { input: options.input, timeoutMs: 10 * 60 * 1000 },
+  );
+}
+
+export function sshOk(env: LabEnv, host: LabHost, command: string, options: { input?: string } = {}): string {
+  const result = ssh(env, host, command, options);
+  if (result.status !== 0) {
+    throw new Error(`ssh ${host.name} '${command}' failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Runs one of the lab's shell scripts (scripts/lab/lab.sh …). */
+export function labScript(env: LabEnv, args: string[]): RunResult {
+  return run("bash", [path.join(env.repo, "scripts/lab/lab.sh"), ...args], {
+    cwd: env.repo,
+    env: { ...process.env, DOLIBARR_BACKUP_LAB_DIR: env.labDir },
+  });
+}
+
+/**
+ * What "identical" means for a mirror: every entry's type, mode, owner and symlink target, every
+ * regular file's size and link count, and every regular file's SHA-256, relative to the directory. Two trees are identical
+ * when their digests are equal.
+ */
+export function treeDigest(env: LabEnv, host: LabHost, dir: string): string {
+  const quoted = `'${dir.replace(/'/g, `'\\''`)}'`;
+  return sshOk(
+    env,
+    host,
+    `set -euo pipefail; cd ${quoted}; ` +
+      // directory sizes depend on the file system's history, not on the content: left out
+      `{ find . -mindepth 1 -type f -printf '%y %m %U:%G %s %n %P\\n'; ` +
+      `find . -mindepth 1 ! -type f -printf '%y %m %U:%G %P -> %l\\n'; } | LC_ALL=C sort; ` +
+      `find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum`,
+  );
+}

@@ -1,0 +1,166 @@
+// Turns the lab's running hosts (.lab/hosts.json, written by lab.sh) into ordinary stack configs:
+// the lab is just another fleet for the program, with addresses, ports and host keys of its own.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+export interface LabHost {
+  name: string;
+  ip: string;
+  role: "hosting" | "backup";
+  sshUser: string;
+  sshPort: number;
+  hostKey: string;
+}
+
+/** Which real site each lab host stands for. */
+export const LAB_SITES: Record<string, { provider: "ovh" | "ionos"; site: string }> = {
+  "lab-host-ovh-rbx": { provider: "ovh", site: "rbx" },
+  "lab-host-ionos-fra": { provider: "ionos", site: "de/fra" },
+  "lab-backup-ovh-waw": { provider: "ovh", site: "waw" },
+  "lab-backup-ionos-lhr": { provider: "ionos", site: "gb/lhr" },
+  "lab-backup-ovh-gra": { provider: "ovh", site: "gra" },
+};
+
+export const LAB_FLEET_STACK = "lab-fleet";
+const NS = "dolibarr-backup";
+
+export interface LabClient {
+  stack: string;
+  client: string;
+  instances: Array<{
+    name: string;
+    hostingServer: string;
+    database: { name: string };
+    codeRoot: string;
+    documentsDir: string;
+    backupServers: string[];
+    schedule?: { replicationsPerDay?: number; dumpTimes?: string[]; retentionDays?: number };
+    snapshots?: { keep: number };
+  }>;
+}
+
+/** The clients deployed by the lab demo; their data is seeded by lab.sh. */
+export const LAB_CLIENTS: LabClient[] = [
+  {
+    stack: "lab-client-acme",
+    client: "acme",
+    instances: [
+      {
+        name: "acme-erp",
+        hostingServer: "lab-host-ovh-rbx",
+        database: { name: "dolibarr_acme" },
+        codeRoot: "/var/www/acme/htdocs",
+        documentsDir: "/var/lib/dolibarr/acme/documents",
+        backupServers: ["lab-backup-ovh-waw", "lab-backup-ionos-lhr"],
+        snapshots: { keep: 3 },
+      },
+      {
+        name: "acme-formation",
+        hostingServer: "lab-host-ovh-rbx",
+        database: { name: "dolibarr_acme_formation" },
+        codeRoot: "/var/www/acme-formation/htdocs",
+        documentsDir: "/var/lib/dolibarr/acme-formation/documents",
+        backupServers: ["lab-backup-ovh-waw", "lab-backup-ionos-lhr"],
+      },
+    ],
+  },
+  {
+    stack: "lab-client-bistro",
+    client: "bistro",
+    instances: [
+      {
+        name: "bistro-erp",
+        hostingServer: "lab-host-ionos-fra",
+        database: { name: "dolibarr_bistro" },
+        codeRoot: "/var/www/bistro/htdocs",
+        documentsDir: "/var/lib/dolibarr/bistro/documents",
+        backupServers: ["lab-backup-ovh-waw", "lab-backup-ovh-gra"],
+      },
+    ],
+  },
+];
+
+/** A client whose second backup (OVH Gravelines) is ~80 km from its hosting site (OVH Roubaix). */
+export const LAB_CLIENT_TOO_CLOSE: LabClient = {
+  stack: "lab-client-tooclose",
+  client: "tooclose",
+  instances: [
+    {
+      name: "tooclose-erp",
+      hostingServer: "lab-host-ovh-rbx",
+      database: { name: "dolibarr_tooclose" },
+      codeRoot: "/var/www/tooclose/htdocs",
+      documentsDir: "/var/lib/dolibarr/tooclose/documents",
+      backupServers: ["lab-backup-ovh-gra", "lab-backup-ionos-lhr"],
+    },
+  ],
+};
+
+export function readLabHosts(file: string): LabHost[] {
+  let hosts: unknown;
+  try {
+    hosts = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`${file}: cannot read the lab hosts (run \`bash scripts/lab/lab.sh up\` first): ${(err as Error).message}`);
+  }
+  if (!Array.isArray(hosts)) throw new Error(`${file}: expected a JSON array of hosts`);
+  for (const [i, host] of hosts.entries()) {
+    for (const key of ["name", "ip", "role", "hostKey"]) {
+      if (typeof (host as Record<string, unknown>)[key] !== "string") {
+        throw new Error(`${file}: [${i}].${key}: expected a string`);
+      }
+    }
+  }
+  return hosts as LabHost[];
+}
+
+export function labFleetConfig(hosts: LabHost[]): Record<string, unknown> {
+  const servers = hosts.map((host) => {
+    const site = LAB_SITES[host.name];
+    if (!site) throw new Error(`lab host ${host.name}: no site in LAB_SITES (scripts/lab/stacks.ts)`);
+    return {
+      name: host.name,
+      role: host.role,
+      provider: site.provider,
+      site: site.site,
+      ssh: { host: host.ip, port: host.sshPort, user: host.sshUser, hostKey: host.hostKey },
+    };
+  });
+  return { stackKind: "fleet", servers };
+}
+
+export function labClientConfig(client: LabClient): Record<string, unknown> {
+  return { stackKind: "client", fleetStack: LAB_FLEET_STACK, client: client.client, instances: client.instances };
+}
+
+/**
+ * Renders a stack config file. Keeps what `pulumi stack init` / `pulumi config set --secret`
+ * wrote into an earlier version of the file (encryption salt, secret values), so that
+ * rewriting the plain settings never loses a secret.
+ */
+export function renderStackFile(config: Record<string, unknown>, previous?: string): string {
+  const kept: Record<string, unknown> = {};
+  const document: Record<string, unknown> = {};
+  if (previous) {
+    const old = (yaml.load(previous) ?? {}) as { encryptionsalt?: string; config?: Record<string, unknown> };
+    if (old.encryptionsalt) document.encryptionsalt = old.encryptionsalt;
+    for (const [key, value] of Object.entries(old.config ?? {})) {
+      if (value && typeof value === "object" && "secure" in value) kept[key] = value;
+    }
+  }
+  const namespaced: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) namespaced[`${NS}:${key}`] = value;
+  document.config = { ...namespaced, ...kept };
+  return (
+    "# Written by `npm run lab` from .lab/hosts.json: the lab's fleet, for this machine only (gitignored).\n" +
+    yaml.dump(document, { lineWidth: 200, noRefs: true })
+  );
+}
+
+export function writeStackFile(stacksDir: string, stack: string, config: Record<string, unknown>): string {
+  const file = path.join(stacksDir, `Pulumi.${stack}.yaml`);
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+  fs.writeFileSync(file, renderStackFile(config, previous));
+  return file;
+}
