@@ -5,19 +5,26 @@ import * as path from "node:path";
 
 let cachedRoot: string | undefined;
 
-/** The repository root: the nearest ancestor of this module holding scripts/server/. */
-export function repoRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = __dirname;
+function findUp(start: string): string | undefined {
+  let dir = start;
   for (;;) {
-    if (fs.existsSync(path.join(dir, "scripts", "server", "dolibarr-backup-common.sh"))) {
-      cachedRoot = dir;
-      return dir;
-    }
+    if (fs.existsSync(path.join(dir, "scripts", "server", "dolibarr-backup-common.sh"))) return dir;
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the repository root (scripts/server/) above ${__dirname}`);
+    if (parent === dir) return undefined;
     dir = parent;
   }
+}
+
+/**
+ * The repository root: $DOLIBARR_BACKUP_REPO when set, else the nearest ancestor of this
+ * module (src or dist/) holding scripts/server/, else of the working directory.
+ */
+export function repoRoot(): string {
+  if (cachedRoot) return cachedRoot;
+  const found = process.env.DOLIBARR_BACKUP_REPO || findUp(__dirname) || findUp(process.cwd());
+  if (!found) throw new Error(`cannot find the repository root (scripts/server/) above ${__dirname} or ${process.cwd()}`);
+  cachedRoot = found;
+  return found;
 }
 
 export const SERVER_SCRIPTS = [
