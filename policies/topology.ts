@@ -222,7 +222,13 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
     return true;
   };
 
+  const isComponent = (t: string) => t === TYPES.hostingServer || t === TYPES.backupServer || t === TYPES.instance;
   for (const r of resources) {
+    if (isComponent(r.type) && Object.keys(r.props ?? {}).length === 0) {
+      components++;
+      problem(r, "has no properties: the component must call registerOutputs() with its contract properties (infra/components/contract.ts), or no policy can check it");
+      continue;
+    }
     if (r.type === TYPES.hostingServer || r.type === TYPES.backupServer) {
       components++;
       const parsed = serverPropsSchema.safeParse(r.props);
