@@ -1,0 +1,120 @@
+// Replication planning and RPO.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
+import { computeRpo, evenRuns, planInstance, planReplications, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
+import { formatTimeOfDay, inDailyWindow, parseTimeOfDay } from "../../infra/model/time";
+import type { ReplicationPlan } from "../../infra/model/types";
+import { cloneTopology, exampleTopology, generatedTopology } from "../support/topology";
+
+const fmt = (p: ReplicationPlan) => `${p.instance} ${p.backupServer} ${p.times.map(formatTimeOfDay).join(" ")}`;
+
+describe("time of day", () => {
+  it("parses and formats HH:MM", () => {
+    assert.equal(parseTimeOfDay("00:00"), 0);
+    assert.equal(parseTimeOfDay("23:59"), 1439);
+    for (const bad of ["24:00", "25:00", "7:00", "12:60", "12h00", ""]) assert.equal(parseTimeOfDay(bad), undefined, bad);
+    assert.equal(formatTimeOfDay(750), "12:30");
+    assert.equal(formatTimeOfDay(1440 + 5), "00:05");
+    assert.equal(formatTimeOfDay(-5), "23:55");
+  });
+  it("daily windows wrap around midnight", () => {
+    assert.ok(inDailyWindow(1430, 1420, 30));
+    assert.ok(inDailyWindow(5, 1420, 30));
+    assert.ok(!inDailyWindow(10, 1420, 30));
+  });
+});
+
+describe("planReplications", () => {
+  it("spreads runs evenly, starts right after the dump window, staggers backup servers", () => {
+    const plans = planReplications(exampleTopology());
+    assert.deepEqual(plans.map(fmt), [
+      "acme-erp bk-sbg 00:30 06:30 12:30 18:30",
+      "acme-erp bk-txl 03:30 09:30 15:30 21:30",
+      "acme-shop bk-sbg 00:30 06:30 12:30 18:30",
+      "acme-shop bk-txl 03:30 09:30 15:30 21:30",
+      "globex-erp bk-sbg 00:30 06:30 12:30 18:30",
+      "globex-erp bk-waw 03:30 09:30 15:30 21:30",
+    ]);
+  });
+  it("is deterministic and depends only on the instance and the policy", () => {
+    const t = exampleTopology();
+    assert.deepEqual(planReplications(t), planReplications(cloneTopology(t)));
+    const inst = t.clients[1]!.instances[0]!;
+    // the same instance alone in a fleet with the servers in another order: same plan
+    const other = cloneTopology(t);
+    other.fleet.servers.reverse();
+    assert.deepEqual(planInstance(other.fleet, inst), planReplications(t).filter((p) => p.instance === inst.name));
+  });
+  it("applies the minute offset to every time; rejects offsets out of range", () => {
+    const t = exampleTopology();
+    const base = planReplications(t);
+    for (const off of [1, 7, MAX_MINUTE_OFFSET]) assert.deepEqual(planReplications(t, { minuteOffset: off }), shiftPlans(base, off));
+    assert.throws(() => planReplications(t, { minuteOffset: MAX_MINUTE_OFFSET + 1 }), RangeError);
+    assert.throws(() => planReplications(t, { minuteOffset: -1 }), RangeError);
+    assert.throws(() => planReplications(t, { minuteOffset: 1.5 }), RangeError);
+  });
+  it("keeps clear of dump windows for every offset, with odd schedules too", () => {
+    const t = cloneTopology(exampleTopology());
+    const schedules = [
+      { dumpTimes: [0, 720], replicationsPerDay: 4 },
+      { dumpTimes: [90, 510, 930], replicationsPerDay: 5 },
+      { dumpTimes: [0, 360, 720, 1080], replicationsPerDay: 12 },
+      { dumpTimes: [1430], replicationsPerDay: 7 },
+      { dumpTimes: [0, 720], replicationsPerDay: 24 },
+    ];
+    for (const s of schedules) {
+      for (const c of t.clients) for (const i of c.instances) i.schedule = { ...s, retentionDays: 7 };
+      const w = t.fleet.policy.dumpWindowMinutes;
+      for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
+        const plans = planReplications(t, { minuteOffset: off });
+        for (const p of plans) {
+          assert.equal(p.times.length, s.replicationsPerDay);
+          for (const time of p.times) for (const d of s.dumpTimes) assert.ok(!inDailyWindow(time, d, w), `${fmt(p)} offset ${off}`);
+        }
+        // never two backup servers of one instance at the same minute
+        const byInstance = new Map<string, number[]>();
+        for (const p of plans) byInstance.set(p.instance, [...(byInstance.get(p.instance) ?? []), ...p.times]);
+        for (const [name, ts] of byInstance) assert.equal(new Set(ts).size, ts.length, name);
+      }
+    }
+  });
+  it("evenRuns spreads n runs over 24 h", () => {
+    assert.deepEqual(evenRuns(4, 30), [30, 390, 750, 1110]);
+    assert.deepEqual(evenRuns(3, 1400), [1400, 440, 920]);
+  });
+});
+
+describe("RPO", () => {
+  it("rpoMinutes: files = largest gap; database = age of the copied dump + wait for the next run", () => {
+    // runs 00:30 and 12:30, dumps 00:00 and 12:00, window 30: just before 12:30 the newest copy is the 00:00 dump
+    assert.deepEqual(rpoMinutes([30, 750], [0, 720], 30), { files: 720, database: 750 });
+    // a run inside the window does not copy the running dump
+    assert.deepEqual(rpoMinutes([10], [0], 30), { files: 1440, database: 1440 + 10 + 1440 });
+    assert.deepEqual(rpoMinutes([], [0], 30), { files: Infinity, database: Infinity });
+    assert.deepEqual(rpoMinutes([60], [], 30), { files: 1440, database: Infinity });
+  });
+  it("computeRpo on the example topology", () => {
+    const t = exampleTopology();
+    const plans = planReplications(t);
+    assert.deepEqual(computeRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 });
+    const shifted = planReplications(t, { minuteOffset: 14 });
+    assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
+    assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
+    assert.throws(() => computeRpo(t, "nope", plans), /no instance "nope"/);
+  });
+  it("more backup servers shorten the files RPO", () => {
+    const t = cloneTopology(exampleTopology());
+    const inst = t.clients[1]!.instances[0]!;
+    inst.backupServers = ["bk-sbg", "bk-waw", "bk-txl"];
+    assert.equal(computeRpo(t, inst, planReplications(t)).filesHours, 2);
+  });
+  it("planning a large fleet is linear enough (10,000 instances well under a few seconds)", () => {
+    const t = generatedTopology(10_000);
+    const start = process.hrtime.bigint();
+    const plans = planReplications(t);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    assert.equal(plans.length, 20_000);
+    assert.ok(ms < 5000, `${ms} ms`);
+  });
+});
