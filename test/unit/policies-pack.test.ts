@@ -1,0 +1,197 @@
+// The pack as the engine loads it: packaging files, then the compiled pack started exactly as the
+// nodejs analyzer launcher (pulumi-analyzer-policy) starts it — `node <run-policy-pack> <engine> .`
+// in policies/, run-policy-pack resolved from there — and driven over its gRPC Analyzer interface
+// like the engine does: analyzer info, policy config (enforcement levels), stack analysis.
+// No Pulumi CLI needed; the real `pulumi preview --policy-pack policies` is the e2e test's job.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import * as analyzerpb from "@pulumi/pulumi/proto/analyzer_pb";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import { parse as parseYaml } from "yaml";
+import type { PolicyResource } from "@pulumi/policy";
+import { buildPolicies, DEFAULT_ENFORCEMENT, PACK_NAME } from "../../policies/policies";
+import { BACKUP_SBG, BACKUP_TXL, clientStack, facts, instanceProps } from "../support/policy-resources";
+
+const repo = path.resolve(__dirname, "../../..");
+const packDir = path.join(repo, "policies");
+const LEVELS = ["advisory", "mandatory", "disabled", "remediate"] as const;
+const LEVEL_NAMES: Record<number, string> = {
+  [analyzerpb.EnforcementLevel.ADVISORY]: "advisory",
+  [analyzerpb.EnforcementLevel.MANDATORY]: "mandatory",
+  [analyzerpb.EnforcementLevel.DISABLED]: "disabled",
+  [analyzerpb.EnforcementLevel.REMEDIATE]: "remediate",
+};
+
+describe("packaging", () => {
+  test("PulumiPolicy.yaml declares the nodejs runtime", () => {
+    const project = parseYaml(fs.readFileSync(path.join(packDir, "PulumiPolicy.yaml"), "utf8")) as { runtime: unknown };
+    const runtime = typeof project.runtime === "string" ? project.runtime : (project.runtime as { name: string }).name;
+    assert.equal(runtime, "nodejs");
+  });
+
+  test("requiring the pack directory loads the compiled entry (package.json main)", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as Record<string, unknown>;
+    assert.match(String(pkg.version), /^\d+\.\d+\.\d+$/, "PolicyPack reads the version from package.json");
+    assert.equal(require.resolve(packDir), path.join(repo, "dist/policies/index.js"));
+  });
+
+  test("the pack has no dependencies nor node_modules of its own (the repo's are found upward)", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as Record<string, unknown>;
+    assert.equal(pkg.dependencies, undefined);
+    assert.equal(pkg.devDependencies, undefined);
+    assert.ok(!fs.existsSync(path.join(packDir, "node_modules")));
+    assert.equal(require.resolve("@pulumi/policy", { paths: [packDir] }), require.resolve("@pulumi/policy"));
+  });
+
+  test("config.example.json sets a valid level for every policy, and only for policies of the pack", () => {
+    const config = JSON.parse(fs.readFileSync(path.join(packDir, "config.example.json"), "utf8")) as Record<string, unknown>;
+    const names = buildPolicies().map((p) => p.name);
+    assert.deepEqual(Object.keys(config).sort(), [...names].sort());
+    for (const [name, value] of Object.entries(config)) {
+      const level = typeof value === "string" ? value : (value as { enforcementLevel?: string }).enforcementLevel;
+      assert.ok((LEVELS as readonly string[]).includes(level ?? ""), `${name}: ${JSON.stringify(value)}`);
+      assert.equal(level, DEFAULT_ENFORCEMENT[name], `the example shows the default of ${name}`);
+    }
+  });
+
+  test("docs/policies.md documents every policy with its default enforcement", () => {
+    const doc = fs.readFileSync(path.join(repo, "docs/policies.md"), "utf8");
+    for (const p of buildPolicies()) {
+      assert.ok(new RegExp(`\\|\\s*\`${p.name}\`\\s*\\|[^\\n]*\\|\\s*${p.enforcementLevel}\\s*\\|`).test(doc), `${p.name} (${p.enforcementLevel}) not in the table`);
+    }
+  });
+});
+
+// ---- the pack served by its analyzer process ----
+
+type Analyzer = InstanceType<typeof AnalyzerClient>;
+
+function call<Req, Res>(fn: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+function toAnalyzerResource(r: PolicyResource): analyzerpb.AnalyzerResource {
+  const a = new analyzerpb.AnalyzerResource();
+  a.setType(r.type);
+  a.setUrn(r.urn);
+  a.setName(r.name);
+  a.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(r.props)) as Record<string, never>));
+  a.setOptions(new analyzerpb.AnalyzerResourceOptions());
+  return a;
+}
+
+interface Diagnostic {
+  policy: string;
+  level: string;
+  message: string;
+  urn: string;
+}
+
+async function analyzeStack(client: Analyzer, resources: PolicyResource[]): Promise<Diagnostic[]> {
+  const req = new analyzerpb.AnalyzeStackRequest();
+  req.setResourcesList(resources.map(toAnalyzerResource));
+  const res = await call<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(client.analyzeStack.bind(client), req);
+  return res.getDiagnosticsList().map((d) => ({
+    policy: d.getPolicyname(),
+    level: LEVEL_NAMES[d.getEnforcementlevel()]!,
+    message: d.getMessage(),
+    urn: d.getUrn(),
+  }));
+}
+
+/** What the CLI sends for `--policy-pack-config <file>`: one PolicyConfig per policy named in the file. */
+async function configure(client: Analyzer, config: Record<string, string | { enforcementLevel?: string }>): Promise<void> {
+  const req = new analyzerpb.ConfigureAnalyzerRequest();
+  const byName: Record<string, number> = {
+    advisory: analyzerpb.EnforcementLevel.ADVISORY,
+    mandatory: analyzerpb.EnforcementLevel.MANDATORY,
+    disabled: analyzerpb.EnforcementLevel.DISABLED,
+    remediate: analyzerpb.EnforcementLevel.REMEDIATE,
+  };
+  for (const [name, value] of Object.entries(config)) {
+    const pc = new analyzerpb.PolicyConfig();
+    const { enforcementLevel, ...properties } = typeof value === "string" ? { enforcementLevel: value } : value;
+    pc.setEnforcementlevel(byName[enforcementLevel ?? "advisory"] as analyzerpb.EnforcementLevel);
+    pc.setProperties(Struct.fromJavaScript(properties as Record<string, never>));
+    req.getPolicyconfigMap().set(name, pc);
+  }
+  await call<analyzerpb.ConfigureAnalyzerRequest, Empty>(client.configure.bind(client), req);
+}
+
+describe("the pack served by the nodejs analyzer", () => {
+  let child: ChildProcess | undefined;
+  let client: Analyzer;
+  let stderr = "";
+
+  before(async () => {
+    // What pulumi-analyzer-policy does: resolve run-policy-pack from the pack's directory, run it there.
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`no port printed within 30 s; stderr: ${stderr}`)), 30_000);
+      child!.stdout!.on("data", (b: Buffer) => {
+        out += b.toString();
+        const m = /^(\d+)\s*$/m.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child!.on("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`analyzer exited (${code}) before printing its port; stderr: ${stderr}`));
+      });
+    });
+    client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  });
+
+  after(() => {
+    client?.close();
+    if (child?.pid !== undefined && child.exitCode === null) child.kill("SIGTERM");
+  });
+
+  test("announces the pack's name, version and policies with their default levels", async () => {
+    const info = await call<Empty, analyzerpb.AnalyzerInfo>(client.getAnalyzerInfo.bind(client), new Empty());
+    assert.equal(info.getName(), PACK_NAME);
+    assert.equal(info.getVersion(), "0.1.0");
+    const levels = Object.fromEntries(info.getPoliciesList().map((p) => [p.getName(), LEVEL_NAMES[p.getEnforcementlevel()]]));
+    assert.deepEqual(levels, { ...DEFAULT_ENFORCEMENT });
+  });
+
+  const gra = facts("bk-ovh-gra-1", "backup", "ovh:gra");
+  const waw = facts("bk-ovh-waw-1", "backup", "ovh:waw");
+  const violating = () => clientStack(instanceProps({ backups: [gra, waw] }));
+
+  test("a compliant stack has no diagnostics", async () => {
+    assert.deepEqual(await analyzeStack(client, clientStack(instanceProps({ backups: [BACKUP_SBG, BACKUP_TXL], minuteOffset: 9 }))), []);
+  });
+
+  test("a violating stack: mandatory geography, advisory provider diversity, on the Instance", async () => {
+    const ds = await analyzeStack(client, violating());
+    assert.deepEqual(
+      ds.map((d) => [d.policy, d.level]),
+      [
+        ["geo-min-distance", "mandatory"],
+        ["provider-diversity", "advisory"],
+      ],
+    );
+    assert.match(ds[0]!.message, /bk-ovh-gra-1 \(ovh:gra, Gravelines, FR\) and hosting server web-ovh-rbx-1 \(ovh:rbx, Roubaix, FR\) are \d+\.\d km apart; required ≥ 100 km/);
+    assert.ok(ds.every((d) => d.urn.endsWith("::dolibarr-backup:client:Instance::acme-erp")));
+  });
+
+  test("the policy config sets the levels (provider diversity raised, geography disabled)", async () => {
+    await configure(client, { "provider-diversity": "mandatory", "geo-min-distance": { enforcementLevel: "disabled" } });
+    const ds = await analyzeStack(client, violating());
+    assert.deepEqual(ds.map((d) => [d.policy, d.level]), [["provider-diversity", "mandatory"]]);
+    await configure(client, {});
+    assert.equal((await analyzeStack(client, violating())).length, 2);
+  });
+});
