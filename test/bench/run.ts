@@ -1,0 +1,28 @@
+// `npm run bench`: every benchmark of the project, in order. Each prints its own numbers; none asserts.
+// To add one: export a function from test/bench/<name>.ts and append it to BENCHES.
+import { runCheckBench } from "./check-bench";
+
+interface Bench {
+  name: string;
+  run: () => unknown | Promise<unknown>;
+}
+
+export const BENCHES: Bench[] = [
+  { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  for (const b of BENCHES) {
+    if (only.length > 0 && !only.some((o) => b.name.includes(o))) continue;
+    console.log(`== ${b.name}`);
+    await b.run();
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
