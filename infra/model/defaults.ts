@@ -11,7 +11,7 @@ export const CONFIG_NAMESPACE = "dolibarr-backup";
  * - minDistanceKm 100: far enough that one fire, flood or regional power cut takes out at most one
  *   copy (the 2021 OVH Strasbourg fire destroyed SBG2 and part of SBG1, which sat a few metres apart),
  *   near enough to allow e.g. Roubaix ↔ Strasbourg (≈ 400 km) or Frankfurt ↔ Strasbourg (≈ 180 km).
- *   Roubaix ↔ Gravelines (≈ 77 km), the same campus or the same city always fail.
+ *   Roubaix ↔ Gravelines (≈ 80 km), the same campus or the same city always fail.
  * - providerDiversity "required": one provider's outage, account suspension or billing incident must
  *   not take every copy: at least one backup at a provider other than the hosting one.
  * - minDumpsPerDay 2 and minRetentionDays 7: "dumped twice a day at 12:00 and 00:00, kept 7 rolling days".

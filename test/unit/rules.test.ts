@@ -148,7 +148,7 @@ describe("geo.min-distance", () => {
     assert.deepEqual(checkRule("geo.min-distance", oneInstance("ovh:rbx", ["ovh:sbg", "ionos:de/txl"])), []);
   });
   it("flags a backup too close to the hosting site, with measured and required distance", () => {
-    // Roubaix ↔ Gravelines ≈ 77 km
+    // Roubaix ↔ Gravelines ≈ 80 km
     const vs = checkRule("geo.min-distance", oneInstance("ovh:rbx", ["ovh:gra", "ionos:de/txl"]));
     assert.equal(vs.length, 1);
     const d = distanceKm(catalogueSite("ovh:rbx"), catalogueSite("ovh:gra"));
