@@ -18,6 +18,8 @@ export interface FactCheck {
   reported?: string;
   /** One line for the preview and for the error raised on a mismatch. */
   message: string;
+  /** Why an unchecked server was not checked. */
+  reason?: "no-reference" | "no-credentials";
 }
 
 export interface FactClients {
@@ -46,18 +48,18 @@ async function checkOne(server: Server, clients: FactClients): Promise<FactCheck
   try {
     if (server.provider === "ovh") {
       if (!server.ovh) {
-        return { ...base, status: "unchecked", message: `server ${server.name}: no OVH service name declared, using the declared site ${server.site.id}` };
+        return { ...base, status: "unchecked", reason: "no-reference", message: `server ${server.name}: no OVH service name declared, using the declared site ${server.site.id}` };
       }
       if (!clients.ovh) {
-        return { ...base, status: "unchecked", message: `server ${server.name}: no OVH API credentials in the fleet config, using the declared site ${server.site.id}` };
+        return { ...base, status: "unchecked", reason: "no-credentials", message: `server ${server.name}: no OVH API credentials in the fleet config, using the declared site ${server.site.id}` };
       }
       return { ...base, ...(await checkOvhServer(clients.ovh, server)) };
     }
     if (!server.ionos) {
-      return { ...base, status: "unchecked", message: `server ${server.name}: no IONOS datacenter/server id declared, using the declared site ${server.site.id}` };
+      return { ...base, status: "unchecked", reason: "no-reference", message: `server ${server.name}: no IONOS datacenter/server id declared, using the declared site ${server.site.id}` };
     }
     if (!clients.ionos) {
-      return { ...base, status: "unchecked", message: `server ${server.name}: no IONOS API token in the fleet config, using the declared site ${server.site.id}` };
+      return { ...base, status: "unchecked", reason: "no-credentials", message: `server ${server.name}: no IONOS API token in the fleet config, using the declared site ${server.site.id}` };
     }
     return { ...base, ...(await checkIonosServer(clients.ionos, server)) };
   } catch (err) {

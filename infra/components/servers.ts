@@ -1,0 +1,213 @@
+// Fleet stack: one component per server (HostingServer / BackupServer) carrying the contract's
+// ServerProps, with the server's base installation (scripts, template units, directories,
+// packages), a backup server's own SSH key (generated on the server, only the public key leaves
+// it) and, on a hosting server, one restricted user per backup server.
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { Fleet, Server } from "../model/types";
+import type { FactCheck } from "../providers/facts";
+import { backupKeyCommand, renderHostingAccess, renderServerBase, type HostingAccess } from "../render";
+import { ServerBundleResource, deferredBundle } from "./bundle";
+import { TYPES, type AccessDeclaration, type ServerProps } from "./contract";
+import { asRoot, connectionOf, type Connection, type RemoteHost } from "./remote";
+
+/** "SHA256:…" fingerprint of an OpenSSH public key line, as `ssh-keygen -lf` prints it. */
+export function sshFingerprint(publicKeyLine: string): string {
+  const blob = publicKeyLine.trim().split(/\s+/)[1];
+  if (!blob) throw new Error(`not an OpenSSH public key line: ${publicKeyLine.slice(0, 40)}`);
+  const digest = createHash("sha256").update(Buffer.from(blob, "base64")).digest("base64");
+  return `SHA256:${digest.replace(/=+$/, "")}`;
+}
+
+/** The first line of `stdout` that looks like an OpenSSH public key (or a clear error). */
+export function publicKeyFrom(stdout: string, what: string): string {
+  const line = stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( |$)/.test(l));
+  if (!line) throw new Error(`${what}: expected an OpenSSH public key line, got ${JSON.stringify(stdout.slice(0, 120))}`);
+  return line;
+}
+
+/** The contract's `address`: "host", "host:port" when the port is not 22, "[v6]:port" for IPv6. */
+export function addressOf(ssh: Pick<Server["ssh"], "host" | "port">): string {
+  if (ssh.port === 22) return ssh.host;
+  return ssh.host.includes(":") ? `[${ssh.host}]:${ssh.port}` : `${ssh.host}:${ssh.port}`;
+}
+
+/** Reads the server's host key (ed25519 first) when the fleet config does not pin one. */
+export const READ_HOST_KEY_SCRIPT = `for t in ed25519 ecdsa rsa; do
+  if [ -r /etc/ssh/ssh_host_\${t}_key.pub ]; then cat /etc/ssh/ssh_host_\${t}_key.pub; exit 0; fi
+done
+echo "no SSH host key in /etc/ssh" >&2
+exit 1`;
+
+export interface FleetServerArgs {
+  fleet: Fleet;
+  server: Server;
+  privateKey: pulumi.Input<string>;
+  factCheck?: FactCheck;
+}
+
+/**
+ * What every server component has: the contract's props, its connection, its host key (pinned, or
+ * read from the server on first use) and its base installation.
+ */
+abstract class FleetServer extends pulumi.ComponentResource {
+  /** The contract's properties (inputs and outputs of the component: the policy pack reads the outputs). */
+  readonly props: ServerProps;
+  readonly server: Server;
+  readonly remote: RemoteHost;
+  readonly connection: pulumi.Output<Connection>;
+  readonly hostKey: pulumi.Output<string>;
+  readonly hostKeyFingerprint: pulumi.Output<string>;
+  readonly base: ServerBundleResource;
+
+  protected constructor(
+    type: string,
+    args: FleetServerArgs,
+    /** Host keys of the hosting servers, for a backup server's known_hosts. */
+    hostingKeys: Record<string, pulumi.Input<string>>,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    const s = args.server;
+    const props: ServerProps = {
+      name: s.name,
+      role: s.role,
+      provider: s.provider,
+      site: s.site,
+      address: addressOf(s.ssh),
+      fleetStack: args.fleet.stack,
+    };
+    super(type, s.name, props, opts);
+    this.props = props;
+    this.server = s;
+    this.remote = { name: s.name, ssh: s.ssh, privateKey: args.privateKey };
+    this.connection = connectionOf(this.remote);
+    this.hostKey = this.readHostKey();
+    this.hostKeyFingerprint = this.hostKey.apply(sshFingerprint);
+
+    // Files rendered now for their paths; their contents again once the host keys are known.
+    const shape = renderServerBase(args.fleet, s);
+    const fleetWithKeys = pulumi.all(hostingKeys).apply((keys) => ({
+      ...args.fleet,
+      servers: args.fleet.servers.map((x) => (keys[x.name] ? { ...x, ssh: { ...x.ssh, hostKey: keys[x.name]! } } : x)),
+    }));
+    this.base = new ServerBundleResource(
+      `${s.name}/base`,
+      {
+        host: this.remote,
+        connection: this.connection,
+        ...deferredBundle(`base installation of ${s.name}`, shape, fleetWithKeys.apply((f) => renderServerBase(f, s))),
+      },
+      { parent: this },
+    );
+  }
+
+  /** The pinned host key, or (trust on first use) the one the server shows over the fleet's connection. */
+  private readHostKey(): pulumi.Output<string> {
+    const s = this.server;
+    if (s.ssh.hostKey) return pulumi.output(s.ssh.hostKey.trim());
+    const read = new command.remote.Command(
+      `${s.name}/host-key`,
+      { connection: this.connection, create: READ_HOST_KEY_SCRIPT, update: READ_HOST_KEY_SCRIPT, addPreviousOutputInEnv: false },
+      { parent: this },
+    );
+    return read.stdout.apply((out) => publicKeyFrom(out, `host key of ${s.name}`));
+  }
+
+  /** The component's outputs: the contract's ServerProps, then the facts an operator reads. */
+  protected facts(factCheck: FactCheck | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const s = this.server;
+    return {
+      ...this.props,
+      city: s.site.city,
+      country: s.site.country,
+      coordinates: { latitude: s.site.latitude, longitude: s.site.longitude },
+      sshPort: s.ssh.port,
+      hostKey: this.hostKey,
+      hostKeyFingerprint: this.hostKeyFingerprint,
+      hostKeyPinned: s.ssh.hostKey !== undefined,
+      factCheck: factCheck ? { status: factCheck.status, message: factCheck.message, ...(factCheck.reported ? { reported: factCheck.reported } : {}) } : { status: "unchecked" },
+      ...extra,
+    };
+  }
+}
+
+/** A syntactically valid public key standing in for one not known yet (its output is never deployed). */
+const STAND_IN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA stand-in";
+
+export function accessDeclaration(backupServer: string, access: HostingAccess): AccessDeclaration {
+  return { backupServer, user: access.user, keyOptions: [...access.keyOptions] };
+}
+
+export interface HostingServerArgs extends FleetServerArgs {
+  /** The fleet's backup servers: each gets a restricted user here (grantAccess). */
+  backupServers: Server[];
+}
+
+export class HostingServer extends FleetServer {
+  /** The access declared for each backup server, by backup server name (known before any key). */
+  readonly access: Record<string, AccessDeclaration> = {};
+  /** The access bundles, once grantAccess has run. */
+  readonly accessBundles: Record<string, ServerBundleResource> = {};
+  readonly outputs: Record<string, unknown>;
+  private readonly fleet: Fleet;
+
+  constructor(args: HostingServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TYPES.hostingServer, args, {}, opts);
+    this.fleet = args.fleet;
+    for (const b of args.backupServers) {
+      // The key options do not depend on the key: render with a stand-in.
+      this.access[b.name] = accessDeclaration(b.name, renderHostingAccess(args.fleet, args.server, b, STAND_IN_KEY));
+    }
+    this.outputs = this.facts(args.factCheck, { access: Object.values(this.access) });
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The user and restricted authorized_keys of one backup server (its public key known later). */
+  grantAccess(backup: BackupServer): ServerBundleResource {
+    const b = backup.server;
+    const shape = renderHostingAccess(this.fleet, this.server, b, STAND_IN_KEY);
+    const real = backup.publicKey.apply((key) => renderHostingAccess(this.fleet, this.server, b, key));
+    const bundle = new ServerBundleResource(
+      `${this.server.name}/access/${b.name}`,
+      {
+        host: this.remote,
+        connection: this.connection,
+        ...deferredBundle(`access of ${b.name} on ${this.server.name}`, shape, real),
+        after: [this.base],
+      },
+      { parent: this },
+    );
+    this.accessBundles[b.name] = bundle;
+    return bundle;
+  }
+}
+
+export interface BackupServerArgs extends FleetServerArgs {
+  /** Host keys of the fleet's hosting servers (pinned or read), for known_hosts. */
+  hostingKeys: Record<string, pulumi.Input<string>>;
+}
+
+export class BackupServer extends FleetServer {
+  /** "ssh-ed25519 AAAA… dolibarr-backup@<name>": the key this server replicates with. */
+  readonly publicKey: pulumi.Output<string>;
+  readonly keyCommand: command.remote.Command;
+  readonly outputs: Record<string, unknown>;
+
+  constructor(args: BackupServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TYPES.backupServer, args, args.hostingKeys, opts);
+    const create = asRoot(args.server.ssh.user, backupKeyCommand(args.server));
+    // Generated on the server when missing and never replaced; no delete: the key outlives the stack.
+    this.keyCommand = new command.remote.Command(
+      `${args.server.name}/ssh-key`,
+      { connection: this.connection, create, update: create, addPreviousOutputInEnv: false },
+      { parent: this },
+    );
+    this.publicKey = this.keyCommand.stdout.apply((out) => publicKeyFrom(out, `public key of ${args.server.name}`));
+    this.outputs = this.facts(args.factCheck, { publicKey: this.publicKey });
+    this.registerOutputs(this.outputs);
+  }
+}

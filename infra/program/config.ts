@@ -1,0 +1,114 @@
+// Reads the stack's config from the engine: the "dolibarr-backup:" keys as plain values for the
+// foundation's parsers, and the secrets (SSH private key, API credentials) as Pulumi secrets.
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE } from "../model/defaults";
+import type { ConfigSource } from "../model/errors";
+import type { ConfigValues } from "../model/parse";
+import type { IonosCredentials } from "../providers/ionos";
+import type { OvhCredentials } from "../providers/ovh";
+
+export type StackKind = "fleet" | "client";
+
+export interface RawStackConfig {
+  kind: StackKind;
+  /** Every key of the namespace, without it, JSON values parsed (secrets decrypted: keep them out of resources). */
+  values: ConfigValues;
+  source: ConfigSource;
+  /** Keys the engine marks secret (when it says; undefined when this SDK cannot tell). */
+  secretKeys?: ReadonlySet<string>;
+}
+
+/** Values as `pulumi config set` stores them: objects, lists, numbers and booleans as JSON text. */
+export function parseConfigValue(text: string): unknown {
+  const t = text.trim();
+  if (/^[[{]/.test(t) || /^(true|false|null)$/.test(t) || /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t)) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** The namespace's keys from a flat engine config map ({"dolibarr-backup:servers": "[...]"}). */
+export function namespacedValues(all: Record<string, string>, namespace = CONFIG_NAMESPACE): ConfigValues {
+  const values: ConfigValues = {};
+  const prefix = `${namespace}:`;
+  for (const [key, text] of Object.entries(all)) {
+    if (key.startsWith(prefix)) values[key.slice(prefix.length)] = parseConfigValue(text);
+  }
+  return values;
+}
+
+/** The current stack's config as the engine passes it to the program. */
+export function readStackConfig(): RawStackConfig {
+  const values = namespacedValues(pulumi.runtime.allConfig());
+  const stack = pulumi.getStack();
+  const kind = values.stackKind;
+  if (kind !== "fleet" && kind !== "client") {
+    throw new Error(
+      `stack ${stack}: ${CONFIG_NAMESPACE}:stackKind is ${kind === undefined ? "not set" : JSON.stringify(kind)}; ` +
+        `expected "fleet" or "client" (stacks/Pulumi.${stack}.yaml)`,
+    );
+  }
+  const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  const secretKeys = isSecret
+    ? new Set(Object.keys(values).filter((k) => isSecret(`${CONFIG_NAMESPACE}:${k}`)))
+    : undefined;
+  return {
+    kind,
+    values,
+    source: { stack, file: `stacks/Pulumi.${stack}.yaml`, origin: "engine" },
+    ...(secretKeys ? { secretKeys } : {}),
+  };
+}
+
+/** The fleet's credentials, each a Pulumi secret; what is missing is left out. */
+export interface FleetSecrets {
+  sshPrivateKey: pulumi.Output<string>;
+  /** Plain copies for the fact checks that run before any resource (never put into a resource). */
+  ovh?: OvhCredentials;
+  ionos?: IonosCredentials;
+}
+
+/** Refuses a credential set in clear text: it would land unencrypted in the stack file and the state. */
+export function requireSecretKeys(raw: RawStackConfig, keys: readonly string[]): void {
+  if (!raw.secretKeys) return;
+  const clear = keys.filter((k) => raw.values[k] !== undefined && !raw.secretKeys!.has(k));
+  if (clear.length > 0) {
+    throw new Error(
+      `stack ${raw.source.stack}: ${clear.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")} must be set as secret(s): ` +
+        `pulumi config set --secret ${CONFIG_NAMESPACE}:<key> (with --path for ovh.applicationSecret, ovh.consumerKey, ionos.token)`,
+    );
+  }
+}
+
+export function fleetSecrets(raw: RawStackConfig): FleetSecrets {
+  requireSecretKeys(raw, ["sshPrivateKey", "ovh", "ionos"]);
+  const key = raw.values.sshPrivateKey;
+  if (typeof key !== "string" || key.trim() === "") {
+    throw new Error(
+      `stack ${raw.source.stack}: ${CONFIG_NAMESPACE}:sshPrivateKey is not set; expected the fleet's SSH private key ` +
+        `(cat key | pulumi config set --secret ${CONFIG_NAMESPACE}:sshPrivateKey)`,
+    );
+  }
+  const secrets: FleetSecrets = { sshPrivateKey: pulumi.secret(normalizeKey(key)) };
+  const ovh = raw.values.ovh as Partial<OvhCredentials> | undefined;
+  if (ovh?.applicationKey && ovh.applicationSecret && ovh.consumerKey) {
+    secrets.ovh = {
+      applicationKey: ovh.applicationKey,
+      applicationSecret: ovh.applicationSecret,
+      consumerKey: ovh.consumerKey,
+      ...(ovh.endpoint ? { endpoint: ovh.endpoint } : {}),
+    };
+  }
+  const ionos = raw.values.ionos as Partial<IonosCredentials> | undefined;
+  if (ionos?.token) secrets.ionos = { token: ionos.token, ...(ionos.endpoint ? { endpoint: ionos.endpoint } : {}) };
+  return secrets;
+}
+
+/** OpenSSH refuses a private key without its final newline. */
+export function normalizeKey(key: string): string {
+  return key.endsWith("\n") ? key : `${key}\n`;
+}

@@ -1,0 +1,139 @@
+// Pulumi mocks for the program's unit tests: records every resource registered (components
+// included) with its inputs as the engine would receive them (secrets still wrapped), answers
+// the few outputs the program reads (random values, command stdout, stack references) and lets a
+// test wait until every registration has been made.
+import * as pulumi from "@pulumi/pulumi";
+
+/** The signature Pulumi's serialization puts on secret values. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+export interface MockResource {
+  type: string;
+  name: string;
+  /** Inputs as serialized for the engine: secrets appear as { [sig]: SECRET_SIG, value }. */
+  inputs: Record<string, unknown>;
+  custom: boolean;
+}
+
+export interface MockOptions {
+  project?: string;
+  stack?: string;
+  /** Run as a preview: outputs a mock leaves out are unknown, as on a first preview. */
+  preview?: boolean;
+  /** Stack outputs served to StackReferences, by full reference name; names listed in `secret` are secret outputs. */
+  stackOutputs?: Record<string, { outputs: Record<string, unknown>; secret?: string[] }>;
+  /** stdout of a remote/local Command (default ""); undefined leaves it out (unknown in a preview). */
+  commandStdout?: (resource: MockResource) => string | undefined;
+  /** RandomInteger result (default 7); undefined leaves it unknown. */
+  randomInteger?: (resource: MockResource) => number | undefined;
+  /** RandomPassword result (default "pw-<name>"). */
+  randomPassword?: (resource: MockResource) => string | undefined;
+}
+
+export class MockRecorder {
+  readonly resources: MockResource[] = [];
+
+  ofType(type: string): MockResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  named(name: string): MockResource {
+    const found = this.resources.filter((r) => r.name === name);
+    if (found.length !== 1) {
+      throw new Error(`expected one resource named ${name}, found ${found.length}: ${this.resources.map((r) => r.name).join(", ")}`);
+    }
+    return found[0]!;
+  }
+
+  has(name: string): boolean {
+    return this.resources.some((r) => r.name === name);
+  }
+
+  commands(): MockResource[] {
+    return this.ofType("command:remote:Command");
+  }
+}
+
+export function isSecretValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** The value with every secret wrapper removed. */
+export function reveal<T = unknown>(value: unknown): T {
+  if (isSecretValue(value)) return reveal((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map((v) => reveal(v)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)])) as T;
+  }
+  return value as T;
+}
+
+export function setupMocks(options: MockOptions = {}): MockRecorder {
+  const recorder = new MockRecorder();
+  void pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+        const resource: MockResource = { type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true };
+        recorder.resources.push(resource);
+        const state: Record<string, unknown> = { ...reveal<Record<string, unknown>>(args.inputs) };
+        switch (args.type) {
+          case "pulumi:pulumi:StackReference": {
+            const served = options.stackOutputs?.[args.name];
+            if (!served) throw new Error(`no mock outputs for stack reference ${args.name}`);
+            state.outputs = served.outputs;
+            state.secretOutputNames = served.secret ?? [];
+            break;
+          }
+          case "command:remote:Command":
+          case "command:local:Command": {
+            const stdout = options.commandStdout ? options.commandStdout(resource) : "";
+            if (stdout !== undefined) state.stdout = stdout;
+            state.stderr = "";
+            break;
+          }
+          case "random:index/randomInteger:RandomInteger": {
+            const value = options.randomInteger ? options.randomInteger(resource) : 7;
+            if (value !== undefined) state.result = value;
+            break;
+          }
+          case "random:index/randomPassword:RandomPassword": {
+            const value = options.randomPassword ? options.randomPassword(resource) : `pw-${args.name}`;
+            if (value !== undefined) state.result = value;
+            break;
+          }
+        }
+        return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        return args.inputs as Record<string, unknown>;
+      },
+    },
+    options.project ?? "dolibarr-backup",
+    options.stack ?? "test",
+    options.preview ?? false,
+    "organization",
+  );
+  return recorder;
+}
+
+/** Waits until every pending registration and output of the program has been handled. */
+export async function settle(): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  for (let i = 0; i < 3; i++) {
+    await settings.waitForRPCs();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The value of an output, and whether it is secret / known. */
+export async function peek<T>(output: pulumi.Input<T>): Promise<{ value: T | undefined; secret: boolean; known: boolean }> {
+  const o = pulumi.output(output) as pulumi.Output<T> & {
+    promise(): Promise<T>;
+    isKnown: Promise<boolean>;
+    isSecret: Promise<boolean>;
+  };
+  const [value, known, secret] = await Promise.all([o.promise(), o.isKnown, o.isSecret]);
+  return { value: known ? value : undefined, secret, known };
+}
