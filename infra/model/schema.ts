@@ -70,7 +70,8 @@ export const serverSchema = z.strictObject({
 export const policySchema = z.strictObject({
   minBackupServers: int(1, 16).optional(),
   minDistanceKm: z.number().min(0).max(20040).optional(),
-  providerDiversity: z.enum(["required", "advisory", "off"]).optional(),
+  // YAML 1.1 readers (and some tools) turn an unquoted `off` into false.
+  providerDiversity: z.preprocess((v) => (v === false ? "off" : v), z.enum(["required", "advisory", "off"])).optional(),
   minDumpsPerDay: int(1, LIMITS.maxDumpsPerDay).optional(),
   minRetentionDays: int(1, LIMITS.maxRetentionDays).optional(),
   dumpWindowMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),

@@ -52,6 +52,10 @@ describe("parseFleetConfig / parseClientConfig (values from pulumi.Config)", () 
     assert.deepEqual(fleet.policy.maxRpoHours, { files: 4, database: DEFAULT_POLICY.maxRpoHours.database });
     assert.equal(fleet.policy.minBackupServers, 2);
   });
+  it("reads providerDiversity false (an unquoted YAML 1.1 off) as off", () => {
+    const fleet = parseFleetConfig({ ...fleetValues(), policy: { providerDiversity: false } }, src("fleet"));
+    assert.equal(fleet.policy.providerDiversity, "off");
+  });
   it("accepts decrypted secrets from the engine and no stackKind", () => {
     const fleet = parseFleetConfig({ ...fleetValues(), sshPrivateKey: "-----BEGIN…", ionos: { token: "t" } }, src("fleet"));
     assert.equal(fleet.servers.length, 3);
