@@ -195,6 +195,10 @@ function replicationsPolicy(): StackValidationPolicy {
     validateStack: (args, reportViolation) => {
       const model = stackModel(args);
       for (const m of replicationMismatches(model)) reportViolation(m.message, model.instanceUrns.get(m.instance));
+      // Times unknown during this preview (new client: minute offset not known yet): let the engine
+      // say this policy could not run in preview; it runs at `pulumi up`.
+      const unknown = model.unknownReplications.values().next();
+      if (!unknown.done) throw unknown.value;
     },
   };
 }

@@ -23,6 +23,7 @@ export function replicationMismatches(model: StackModel): ReplicationMismatch[] 
   const { fleet } = model.topology;
   for (const client of model.topology.clients) {
     for (const inst of client.instances) {
+      if (!model.replicationsRead.has(inst.name)) continue;
       const registered = model.replications.filter((p) => p.instance === inst.name);
       const backups = [...new Set(inst.backupServers)];
       const withPlan = new Set(registered.map((p) => p.backupServer));

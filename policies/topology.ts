@@ -44,6 +44,14 @@ export interface StackModel {
   access: InstanceAccess[];
   /** Replication plans as registered by the program (times include the client's minute offset). */
   replications: ReplicationPlan[];
+  /**
+   * Instances whose registered replications are unknown (first preview of a client stack: the
+   * client's minute offset is not known yet), with the engine's UnknownValueError. The rules do not
+   * need them (they plan replications themselves); only the plan comparison does.
+   */
+  unknownReplications: Map<string, Error>;
+  /** Instances whose registered replications were read (known and well-formed). */
+  replicationsRead: Set<string>;
   problems: ContractProblem[];
   /** Component resources of this project found in the stack (0: not a dolibarr-backup stack). */
   components: number;
@@ -119,7 +127,8 @@ const replicationSchema: z.ZodType<ReplicationPlan> = z.object({
   times: z.array(minutes()),
 });
 
-const instancePropsSchema: z.ZodType<InstanceProps> = z.object({
+/** InstanceProps but the replications, read apart: they may be unknown during a preview. */
+const instancePropsSchema: z.ZodType<Omit<InstanceProps, "replications">> = z.object({
   fleetStack: z.string().min(1),
   client: z.string().min(1),
   instance: instanceSchema,
@@ -127,15 +136,46 @@ const instancePropsSchema: z.ZodType<InstanceProps> = z.object({
   backupServers: z.array(serverFactsSchema),
   policy: policySchema,
   mirrorRoot: z.string(),
-  replications: z.array(replicationSchema),
   access: z.array(accessSchema),
 });
+const replicationsSchema = z.array(replicationSchema);
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues
+const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack"];
+const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
+  "fleetStack", "client", "instance", "hostingServer", "backupServers", "policy", "mirrorRoot", "replications", "access",
+];
+
+/** The engine's UnknownValueError (a value not known during preview), without loading its module. */
+function isUnknownValueError(e: unknown): e is Error {
+  return e instanceof Error && e.constructor.name === "UnknownValueError";
+}
+
+/**
+ * What is wrong with a component's properties, for ops and for the program's author: missing
+ * contract keys first (stack policies see the outputs given to registerOutputs(), not the
+ * constructor's inputs), then zod's issues.
+ */
+function contractMessage(contract: string, keys: readonly string[], props: Record<string, unknown>, error?: z.ZodError): string {
+  const present = new Set(Object.keys(props));
+  const missing = keys.filter((k) => !present.has(k));
+  const parts: string[] = [];
+  if (missing.length > 0) {
+    parts.push(
+      `outputs lack ${missing.join(", ")}: the component must pass the contract's ${contract} to registerOutputs() (stack policies see outputs, not constructor inputs)`,
+    );
+  }
+  if (error) {
+    const issues = error.issues.filter((i) => !(i.path.length === 1 && missing.includes(String(i.path[0]))));
+    if (issues.length > 0) parts.push(`properties do not match ${contract} (infra/components/contract.ts): ${describeIssues(issues)}`);
+  }
+  return parts.join("; ");
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
     .slice(0, 5)
     .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(properties)"}: ${i.message}`)
-    .join("; ") + (error.issues.length > 5 ? `; … ${error.issues.length - 5} more` : "");
+    .join("; ") + (issues.length > 5 ? `; … ${issues.length - 5} more` : "");
 }
 
 // ---- helpers ----
@@ -194,6 +234,8 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
   const instanceUrns = new Map<string, string>();
   const access: InstanceAccess[] = [];
   const replications: ReplicationPlan[] = [];
+  const unknownReplications = new Map<string, Error>();
+  const replicationsRead = new Set<string>();
   const clients = new Map<string, ClientStack>();
   let fleetStack: string | undefined;
   let policy: FleetPolicy | undefined;
@@ -233,7 +275,7 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
       components++;
       const parsed = serverPropsSchema.safeParse(r.props);
       if (!parsed.success) {
-        problem(r, `properties do not match ServerProps (infra/components/contract.ts): ${describeIssues(parsed.error)}`);
+        problem(r, contractMessage("ServerProps", SERVER_KEYS, r.props, parsed.error));
         continue;
       }
       const p = parsed.data;
@@ -246,12 +288,24 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
       if (addServer(r, serverFromFacts(p))) serverUrns.set(p.name, r.urn);
     } else if (r.type === TYPES.instance) {
       components++;
-      const parsed = instancePropsSchema.safeParse(r.props);
+      // Everything but the replications must be known: it is plain data from the stack configs.
+      const known: Record<string, unknown> = {};
+      for (const k of Object.keys(r.props)) if (k !== "replications") known[k] = r.props[k];
+      const parsed = instancePropsSchema.safeParse(known);
       if (!parsed.success) {
-        problem(r, `properties do not match InstanceProps (infra/components/contract.ts): ${describeIssues(parsed.error)}`);
+        problem(r, contractMessage("InstanceProps", INSTANCE_KEYS, r.props, parsed.error));
         continue;
       }
       const p = parsed.data;
+      let registered: ReplicationPlan[] | Error | undefined;
+      try {
+        const rp = replicationsSchema.safeParse(r.props.replications);
+        if (rp.success) registered = rp.data;
+        else problem(r, contractMessage("InstanceProps", INSTANCE_KEYS, r.props, new z.ZodError(rp.error.issues.map((i) => ({ ...i, path: ["replications", ...i.path] })))));
+      } catch (e) {
+        if (!isUnknownValueError(e)) throw e;
+        registered = e;
+      }
       if (p.instance.client !== p.client) {
         problem(r, `instance ${p.instance.name} names client "${p.instance.client}" but the component says "${p.client}"`);
         continue;
@@ -294,7 +348,11 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
         access: p.access,
         file: client.file,
       });
-      replications.push(...p.replications);
+      if (registered instanceof Error) unknownReplications.set(p.instance.name, registered);
+      else if (registered) {
+        replications.push(...registered);
+        replicationsRead.add(p.instance.name);
+      }
     }
   }
 
@@ -309,5 +367,5 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
     },
     clients: [...clients.values()],
   };
-  return { topology, instanceUrns, serverUrns, access, replications, problems, components };
+  return { topology, instanceUrns, serverUrns, access, replications, unknownReplications, replicationsRead, problems, components };
 }

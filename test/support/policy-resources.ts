@@ -14,7 +14,28 @@ import { buildPolicies } from "../../policies/policies";
 // The engine wraps props in this proxy (it throws on values unknown during preview); the typings of
 // @pulumi/policy do not export it, the module does.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as { unknownCheckingProxy<T>(x: T): T };
+const proxy = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy<T>(x: T): T;
+  unknownArrayValue: string;
+  unknownStringValue: string;
+  unknownObjectValue: string;
+};
+const { unknownCheckingProxy } = proxy;
+
+/**
+ * The sentinels of values unknown during preview, as the engine sends them (the same strings go
+ * over the wire in a Struct and come out of @pulumi/policy's deserializer).
+ */
+export const UNKNOWN = { array: proxy.unknownArrayValue, string: proxy.unknownStringValue, object: proxy.unknownObjectValue };
+
+/** A copy of `props` with the value at `path` replaced (e.g. by an UNKNOWN sentinel). */
+export function withValue<T extends object>(props: T, path: readonly (string | number)[], value: unknown): T {
+  const copy = JSON.parse(JSON.stringify(props)) as Record<string | number, unknown>;
+  let at: Record<string | number, unknown> = copy;
+  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+  at[path[path.length - 1]!] = value;
+  return copy as T;
+}
 
 export const PROJECT = "dolibarr-backup";
 export const FLEET_STACK = "fleet";

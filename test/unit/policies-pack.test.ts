@@ -16,7 +16,7 @@ import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { parse as parseYaml } from "yaml";
 import type { PolicyResource } from "@pulumi/policy";
 import { buildPolicies, DEFAULT_ENFORCEMENT, PACK_NAME } from "../../policies/policies";
-import { BACKUP_SBG, BACKUP_TXL, clientStack, facts, instanceProps } from "../support/policy-resources";
+import { BACKUP_SBG, BACKUP_TXL, clientStack, facts, instanceProps, instanceResource, UNKNOWN, withValue } from "../support/policy-resources";
 
 const repo = path.resolve(__dirname, "../../..");
 const packDir = path.join(repo, "policies");
@@ -81,7 +81,9 @@ function toAnalyzerResource(r: PolicyResource): analyzerpb.AnalyzerResource {
   a.setType(r.type);
   a.setUrn(r.urn);
   a.setName(r.name);
-  a.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(r.props)) as Record<string, never>));
+  // The plain object behind the test's unknown-checking proxy (it may hold unknown sentinels).
+  const plain = (r.props as Record<string, unknown>)["__getSpecialProxyTarget"] as Record<string, unknown>;
+  a.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(plain)) as Record<string, never>));
   a.setOptions(new analyzerpb.AnalyzerResourceOptions());
   return a;
 }
@@ -185,6 +187,20 @@ describe("the pack served by the nodejs analyzer", () => {
     );
     assert.match(ds[0]!.message, /bk-ovh-gra-1 \(ovh:gra, Gravelines, FR\) and hosting server web-ovh-rbx-1 \(ovh:rbx, Roubaix, FR\) are \d+\.\d km apart; required ≥ 100 km/);
     assert.ok(ds.every((d) => d.urn.endsWith("::dolibarr-backup:client:Instance::acme-erp")));
+  });
+
+  test("first preview of a client stack (replication times unknown): the rules report, the plan check says it cannot run", async () => {
+    const props = withValue(instanceProps({ backups: [gra, waw] }), ["replications"], UNKNOWN.array);
+    const ds = await analyzeStack(client, [instanceResource(props)]);
+    assert.deepEqual(
+      ds.map((d) => [d.policy, d.level]),
+      [
+        ["geo-min-distance", "mandatory"],
+        ["provider-diversity", "advisory"],
+        ["replications-as-planned", "advisory"],
+      ],
+    );
+    assert.match(ds[2]!.message, /can't run policy 'replications-as-planned' .* during preview/);
   });
 
   test("the policy config sets the levels (provider diversity raised, geography disabled)", async () => {

@@ -16,6 +16,7 @@ import {
   BACKUP_TXL,
   clientStack,
   customSite,
+  instanceResource,
   facts,
   HOSTING,
   instanceProps,
@@ -24,7 +25,10 @@ import {
   runPolicy,
   serverResource,
   site,
+  resource,
+  UNKNOWN,
   urn,
+  withValue,
   type InstanceSpec,
   type Reported,
 } from "../support/policy-resources";
@@ -394,5 +398,47 @@ describe("replications-as-planned (pack check)", () => {
     const props = instanceProps();
     assertOne(await violationsOf("replications-as-planned", { replications: shiftPlans(props.replications, 15) }), "not the planned");
     assertOne(await violationsOf("replications-as-planned", { replications: props.replications.slice(0, 1) }), "no replication registered for backup server(s) bk-ionos-txl-1");
+  });
+});
+
+describe("during a preview (values not known yet)", () => {
+  // First preview of a new client stack: the client's minute offset, hence the registered
+  // replication times, are unknown; everything else is plain config data.
+  const gra = facts("bk-ovh-gra-1", "backup", "ovh:gra");
+  const unknownTimes = () =>
+    [instanceResource(withValue(instanceProps({ backups: [gra, BACKUP_TXL] }), ["replications"], UNKNOWN.array))];
+
+  test("the rules still run and report on the instance", async () => {
+    const run = await runPolicy("geo-min-distance", unknownTimes());
+    assertOne(run.violations, "bk-ovh-gra-1", "required ≥ 100 km");
+    assert.deepEqual((await runPolicy("component-properties", unknownTimes())).violations, []);
+  });
+
+  test("the plan comparison cannot run: it throws the engine's UnknownValueError (reported as advisory)", async () => {
+    await assert.rejects(runPolicy("replications-as-planned", unknownTimes()), (e: Error) => e.constructor.name === "UnknownValueError");
+  });
+
+  test("a value the rules need, unknown, stops the policy the same way (never a false pass)", async () => {
+    const r = instanceResource(withValue(instanceProps(), ["hostingServer", "address"], UNKNOWN.string));
+    await assert.rejects(runPolicy("backup-not-hosting", [r]), (e: Error) => e.constructor.name === "UnknownValueError");
+  });
+
+  test("server outputs beyond the contract (host key unknown until the server is reached) are ignored", async () => {
+    const r = resource(TYPES.backupServer, BACKUP_SBG.name, { ...BACKUP_SBG, fleetStack: "fleet", hostKey: UNKNOWN.string, publicKey: UNKNOWN.string }, "fleet");
+    assert.deepEqual((await runPolicy("component-properties", [r])).violations, []);
+  });
+});
+
+describe("component-properties: outputs that are not the contract", () => {
+  test("an Instance that registers only its replications as outputs", async () => {
+    const r = resource(TYPES.instance, "acme-erp", { replications: instanceProps().replications }, "client-acme");
+    const v = assertOne((await runPolicy("component-properties", [r])).violations, "outputs lack fleetStack, client, instance, hostingServer, backupServers, policy, mirrorRoot, access", "registerOutputs()");
+    assert.equal(v.urn, ACME_ERP_URN);
+  });
+
+  test("a server whose outputs give the site as its id, not the catalogue's Site", async () => {
+    const outputs = { name: "bk-ovh-sbg-1", role: "backup", provider: "ovh", site: "ovh:sbg", city: "Strasbourg", country: "FR", address: "203.0.113.2", sshPort: 22 };
+    const v = assertOne((await runPolicy("component-properties", [resource(TYPES.backupServer, "bk-ovh-sbg-1", outputs, "fleet")])).violations, "outputs lack fleetStack", "site:");
+    assert.match(v.message, /properties do not match ServerProps/);
   });
 });
