@@ -91,31 +91,45 @@ export function knownFiles(bundle: ServerBundle): DeferredFile[] {
   return bundle.files.map((f) => ({ ...f }));
 }
 
+/** The parts of a bundle that must not depend on deferred values: paths, modes, owners, commands. */
+function shapeOf(bundle: ServerBundle): string {
+  return JSON.stringify({
+    files: bundle.files.map((f) => ({ path: f.path, mode: f.mode, owner: f.owner, group: f.group })),
+    create: bundle.create,
+    delete: bundle.delete,
+  });
+}
+
 /**
- * A bundle whose file contents depend on values known later (a public key, the minute offset),
- * while its shape does not: `shape` is rendered now with stand-in values and gives the paths,
- * modes and commands; `real` renders the same bundle with the real values. Throws (at apply time)
- * if the real bundle differs in anything but file contents.
+ * A bundle whose file contents depend on a value known later (a public key, host keys, the
+ * minute offset), while its shape does not. It is rendered now with two different stand-ins:
+ * the files that come out the same do not depend on the value and are known at once (even in a
+ * first preview); the others take their content from the rendering with the real value, which
+ * must have the same shape (checked at apply time: a renderer that starts making paths or
+ * commands depend on the value fails the deployment instead of pushing something unplanned).
  */
-export function deferredBundle(
+export function deferredBundle<T>(
   what: string,
-  shape: ServerBundle,
-  real: pulumi.Output<ServerBundle>,
+  render: (value: T) => ServerBundle,
+  standIns: readonly [T, T],
+  real: pulumi.Output<T>,
 ): Pick<BundleArgs, "files" | "create" | "delete"> {
-  const checked = real.apply((b) => {
-    const describe = (x: ServerBundle) =>
-      JSON.stringify({ files: x.files.map(({ content: _c, ...rest }) => rest), create: x.create, delete: x.delete });
-    if (describe(b) !== describe(shape)) {
-      throw new Error(`${what}: the rendered files or commands depend on a value known only at deployment (renderer changed?)`);
+  const a = render(standIns[0]);
+  const b = render(standIns[1]);
+  if (shapeOf(a) !== shapeOf(b)) throw new Error(`${what}: the rendered paths or commands depend on a value known only at deployment`);
+  const varying = new Set(a.files.filter((f, i) => f.content !== b.files[i]!.content).map((f) => f.path));
+  const checked = real.apply((value) => {
+    const r = render(value as T);
+    if (shapeOf(r) !== shapeOf(a)) {
+      throw new Error(`${what}: the rendered paths or commands depend on a value known only at deployment (renderer changed?)`);
     }
-    return b;
+    return r;
   });
   return {
-    files: shape.files.map(({ content: _c, ...file }) => ({
-      ...file,
-      content: checked.apply((b) => b.files.find((f) => f.path === file.path)!.content),
-    })),
-    create: shape.create,
-    delete: shape.delete,
+    files: a.files.map((f): DeferredFile =>
+      varying.has(f.path) ? { ...f, content: checked.apply((r) => r.files.find((x) => x.path === f.path)!.content) } : { ...f },
+    ),
+    create: a.create,
+    delete: a.delete,
   };
 }

@@ -174,19 +174,18 @@ export class InstanceComponent extends pulumi.ComponentResource {
 
     for (const backup of args.backups) {
       const b = backup.server.name;
-      const shapePlan = planInstance(fleet, inst).find((p) => p.backupServer === b);
-      if (!shapePlan) throw new Error(`instance ${inst.name}: no replication plan for ${b}`);
-      const shape = renderBackupInstance(topology, inst, shapePlan);
-      const real = replications.apply((plans) => {
-        const plan = plans.find((p) => p.backupServer === b)!;
+      // Rendered with the plan of the client's minute offset (known at the first `pulumi up`).
+      const render = (offset: number) => {
+        const plan = planInstance(fleet, inst, { minuteOffset: offset }).find((p) => p.backupServer === b);
+        if (!plan) throw new Error(`instance ${inst.name}: no replication plan for ${b}`);
         return renderBackupInstance(topology, inst, plan);
-      });
+      };
       this.backupBundles[b] = new ServerBundleResource(
         `${inst.name}/${b}`,
         {
           host: backup.remote,
           connection: connectionOf(backup.remote),
-          ...deferredBundle(`replication of ${inst.name} on ${b}`, shape, real),
+          ...deferredBundle(`replication of ${inst.name} on ${b}`, render, [0, 1], pulumi.output(args.minuteOffset)),
           // The export must be in place before the first replication; destroy stops replications first.
           after: [this.hostingBundle],
         },

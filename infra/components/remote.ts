@@ -17,15 +17,18 @@ export interface RemoteHost {
 
 export type Connection = command.types.input.remote.ConnectionArgs;
 
-/** The connection of remote.Command: host/port/user from the fleet config, the key as a secret, the host key pinned when known. */
-export function connectionOf(host: RemoteHost): pulumi.Output<Connection> {
+/**
+ * The connection of remote.Command: host/port/user from the fleet config, the key as a secret, the
+ * host key pinned: `hostKey` when given (one read on first use), else the declared one, if any.
+ */
+export function connectionOf(host: RemoteHost, hostKey?: pulumi.Input<string>): pulumi.Output<Connection> {
   return pulumi.secret(
-    pulumi.output(host.privateKey).apply((privateKey): Connection => ({
+    pulumi.all([host.privateKey, hostKey ?? host.ssh.hostKey]).apply(([privateKey, key]): Connection => ({
       host: host.ssh.host,
       port: host.ssh.port,
       user: host.ssh.user,
       privateKey,
-      ...(host.ssh.hostKey ? { hostKey: host.ssh.hostKey } : {}),
+      ...(key ? { hostKey: key } : {}),
       dialErrorLimit: 5,
       perDialTimeout: 20,
     })),

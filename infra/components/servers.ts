@@ -84,22 +84,29 @@ abstract class FleetServer extends pulumi.ComponentResource {
     this.props = props;
     this.server = s;
     this.remote = { name: s.name, ssh: s.ssh, privateKey: args.privateKey };
-    this.connection = connectionOf(this.remote);
     this.hostKey = this.readHostKey();
+    // Every other command pins the host key: the declared one, or the one read on first use.
+    this.connection = connectionOf(this.remote, this.hostKey);
     this.hostKeyFingerprint = this.hostKey.apply(sshFingerprint);
 
-    // Files rendered now for their paths; their contents again once the host keys are known.
-    const shape = renderServerBase(args.fleet, s);
-    const fleetWithKeys = pulumi.all(hostingKeys).apply((keys) => ({
+    // The known_hosts of a backup server depends on the hosting servers' host keys (some read on
+    // first use); every other file is known now.
+    const withKeys = (keys: Record<string, string>): Fleet => ({
       ...args.fleet,
       servers: args.fleet.servers.map((x) => (keys[x.name] ? { ...x, ssh: { ...x.ssh, hostKey: keys[x.name]! } } : x)),
-    }));
+    });
+    const standIn = (key: string) => Object.fromEntries(Object.keys(hostingKeys).map((n) => [n, key]));
     this.base = new ServerBundleResource(
       `${s.name}/base`,
       {
         host: this.remote,
         connection: this.connection,
-        ...deferredBundle(`base installation of ${s.name}`, shape, fleetWithKeys.apply((f) => renderServerBase(f, s))),
+        ...deferredBundle(
+          `base installation of ${s.name}`,
+          (keys: Record<string, string>) => renderServerBase(withKeys(keys), s),
+          [standIn(STAND_IN_KEYS[0]), standIn(STAND_IN_KEYS[1])],
+          pulumi.all(hostingKeys),
+        ),
       },
       { parent: this },
     );
@@ -111,8 +118,10 @@ abstract class FleetServer extends pulumi.ComponentResource {
     if (s.ssh.hostKey) return pulumi.output(s.ssh.hostKey.trim());
     const read = new command.remote.Command(
       `${s.name}/host-key`,
-      { connection: this.connection, create: READ_HOST_KEY_SCRIPT, update: READ_HOST_KEY_SCRIPT, addPreviousOutputInEnv: false },
-      { parent: this },
+      // The only command without a pinned key (trust on first use); never re-run unless replaced.
+      // (a new fleet SSH key must not make it trust whatever key the server shows by then).
+      { connection: connectionOf(this.remote), create: READ_HOST_KEY_SCRIPT, addPreviousOutputInEnv: false },
+      { parent: this, ignoreChanges: ["connection"] },
     );
     return read.stdout.apply((out) => publicKeyFrom(out, `host key of ${s.name}`));
   }
@@ -135,8 +144,12 @@ abstract class FleetServer extends pulumi.ComponentResource {
   }
 }
 
-/** A syntactically valid public key standing in for one not known yet (its output is never deployed). */
-const STAND_IN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA stand-in";
+/** Syntactically valid public keys standing in for ones not known yet (never deployed). */
+const STAND_IN_KEYS = [
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA stand-in",
+  "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB stand-in",
+] as const;
+const STAND_IN_KEY = STAND_IN_KEYS[0];
 
 export function accessDeclaration(backupServer: string, access: HostingAccess): AccessDeclaration {
   return { backupServer, user: access.user, keyOptions: [...access.keyOptions] };
@@ -169,14 +182,17 @@ export class HostingServer extends FleetServer {
   /** The user and restricted authorized_keys of one backup server (its public key known later). */
   grantAccess(backup: BackupServer): ServerBundleResource {
     const b = backup.server;
-    const shape = renderHostingAccess(this.fleet, this.server, b, STAND_IN_KEY);
-    const real = backup.publicKey.apply((key) => renderHostingAccess(this.fleet, this.server, b, key));
     const bundle = new ServerBundleResource(
       `${this.server.name}/access/${b.name}`,
       {
         host: this.remote,
         connection: this.connection,
-        ...deferredBundle(`access of ${b.name} on ${this.server.name}`, shape, real),
+        ...deferredBundle(
+          `access of ${b.name} on ${this.server.name}`,
+          (key: string) => renderHostingAccess(this.fleet, this.server, b, key),
+          STAND_IN_KEYS,
+          backup.publicKey,
+        ),
         after: [this.base],
       },
       { parent: this },

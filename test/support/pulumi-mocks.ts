@@ -59,6 +59,17 @@ export function isSecretValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
+/** Paths (a.b[2].c) where `needle` appears in a string outside any secret. */
+export function plainOccurrences(value: unknown, needle: string, path = ""): string[] {
+  if (isSecretValue(value)) return [];
+  if (typeof value === "string") return value.includes(needle) ? [path || "(root)"] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainOccurrences(v, needle, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => plainOccurrences(v, needle, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
 /** The value with every secret wrapper removed. */
 export function reveal<T = unknown>(value: unknown): T {
   if (isSecretValue(value)) return reveal((value as { value: unknown }).value);
@@ -136,4 +147,43 @@ export async function peek<T>(output: pulumi.Input<T>): Promise<{ value: T | und
   };
   const [value, known, secret] = await Promise.all([o.promise(), o.isKnown, o.isSecret]);
   return { value: known ? value : undefined, secret, known };
+}
+
+/** The outputs a component registered (registerOutputs), as the engine received them. */
+export function registeredOutputs(name: string): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
+  const monitor = settings.getMonitor() as { resources: Map<string, { urn: string; state: unknown }> };
+  const found = [...monitor.resources.values()].filter((r) => r.urn.endsWith(`::${name}`));
+  if (found.length !== 1) throw new Error(`expected one registered resource named ${name}, found ${found.length}`);
+  const state = found[0]!.state as { toJavaScript?: () => Record<string, unknown> } | Record<string, unknown>;
+  const plain = typeof (state as { toJavaScript?: unknown }).toJavaScript === "function" ? (state as { toJavaScript(): Record<string, unknown> }).toJavaScript() : (state as Record<string, unknown>);
+  return plain;
+}
+
+/** The sh script inside a command made by asRoot ("sh -c '…'" or "sudo -n sh -c '…'"). */
+export function rootScript(commandLine: string): string {
+  const m = /^(?:sudo -n )?sh -c (.*)$/s.exec(commandLine);
+  if (!m) throw new Error(`not an asRoot command: ${commandLine.slice(0, 60)}`);
+  const word = m[1]!;
+  let out = "";
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    if (c === "'") {
+      const end = word.indexOf("'", i + 1);
+      if (end < 0) throw new Error("unterminated quote");
+      out += word.slice(i + 1, end);
+      i = end;
+    } else if (c === "\\") {
+      out += word[++i] ?? "";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** Whether a recorded input is the engine's "unknown" (a preview value not known yet). */
+export function isUnknown(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { __pulumiUnknown?: boolean }).__pulumiUnknown === true;
 }
