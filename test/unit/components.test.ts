@@ -1,0 +1,269 @@
+// The components' building blocks, run for real where they are shell: the file push script (in a
+// temp dir), the root wrapper, the dump account scripts against a fake `mariadb`, plus the pure
+// helpers (deferred bundles, fingerprints, addresses, config reading, fleet outputs).
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { deferredBundle, pathSlug } from "../../infra/components/bundle";
+import {
+  dropDumpAccountScript,
+  dumpAccountScript,
+  dumpAccountSql,
+  optionFileContent,
+} from "../../infra/components/instance";
+import { asRoot, removeFileScript, shq, writeFileScript } from "../../infra/components/remote";
+import { addressOf, publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
+import type { Instance } from "../../infra/model/types";
+import { fleetSecrets, namespacedValues, normalizeKey, parseConfigValue } from "../../infra/program/config";
+import { FLEET_OUTPUTS_VERSION, readFleetView, withHostKey } from "../../infra/program/fleet-outputs";
+import type { ServerBundle } from "../../infra/render";
+import { peek, setupMocks } from "../support/pulumi-mocks";
+import { FLEET_SOURCE, KEYS, PRIVATE_KEY, fleetValues, parsedFleet } from "../support/pulumi-mocks-fixtures";
+
+const tmp = mkdtempSync(join(tmpdir(), "dbk-components-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function sh(script: string, stdin = "", env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8", env: { ...process.env, ...env } });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const me = userInfo().username;
+
+describe("file push script", () => {
+  it("writes stdin byte for byte, creating the directories, with the mode and owner, leaving no temp file", () => {
+    const path = join(tmp, "a", "b c", "file.conf");
+    const content = "KEY='value with spaces'\nemoji=🦆\n\\backslash\\ $HOME `cmd`\nno final newline";
+    const r = sh(`set -eu\n${writeFileScript({ path, mode: "0640", owner: me })}`, content);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(path, "utf8"), content);
+    assert.equal((statSync(path).mode & 0o777).toString(8), "640");
+    assert.deepEqual(readdirSync(join(tmp, "a", "b c")), ["file.conf"]);
+  });
+
+  it("replaces an existing file by rename (a reader never sees half a file) and removes it on delete", () => {
+    const path = join(tmp, "replace.txt");
+    writeFileSync(path, "old\n");
+    const inode = statSync(path).ino;
+    assert.equal(sh(`set -eu\n${writeFileScript({ path, mode: "0600", owner: me })}`, "new\n").status, 0);
+    assert.equal(readFileSync(path, "utf8"), "new\n");
+    assert.notEqual(statSync(path).ino, inode);
+    assert.equal((statSync(path).mode & 0o777).toString(8), "600");
+    assert.equal(sh(removeFileScript(path)).status, 0);
+    assert.ok(!existsSync(path));
+    assert.equal(sh(removeFileScript(path)).status, 0, "removing a missing file is fine");
+  });
+
+  it("leaves the old file and no temp file when the write fails", () => {
+    const path = join(tmp, "keep.txt");
+    writeFileSync(path, "kept\n");
+    const r = sh(`set -eu\n${writeFileScript({ path, mode: "0644", owner: "no-such-user-dbk" })}`, "lost\n");
+    assert.notEqual(r.status, 0);
+    assert.equal(readFileSync(path, "utf8"), "kept\n");
+    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith(".dbk-push")), []);
+  });
+});
+
+describe("running as root", () => {
+  it("wraps a script in one quoted sh -c argument that survives quotes, for root directly", () => {
+    const line = asRoot("root", `echo "it's" '$HOME' \`echo x\`\nprintf '%s\\n' "a'b"`);
+    assert.match(line, /^sh -c '/);
+    const r = sh(line);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "it's $HOME x\na'b\n");
+  });
+
+  it("stops at the first failing line (set -eu)", () => {
+    const r = sh(asRoot("root", "false\necho not-reached"));
+    assert.notEqual(r.status, 0);
+    assert.equal(r.stdout, "");
+  });
+
+  it("goes through sudo -n for another user, stdin untouched", () => {
+    assert.match(asRoot("deploy", "cat"), /^sudo -n sh -c 'set -eu\ncat\n'$/);
+  });
+
+  it("quotes words only when needed", () => {
+    assert.equal(shq("/etc/x@y.conf"), "/etc/x@y.conf");
+    assert.equal(shq("a b"), "'a b'");
+    assert.equal(shq("it's"), `'it'\\''s'`);
+  });
+});
+
+describe("MariaDB dump account", () => {
+  const inst = { name: "acme-erp", database: { name: "dolibarr_acme" } } as Instance;
+
+  /** A fake `mariadb` that logs its arguments and stdin, and fails on `fail` in its arguments. */
+  function fakeMariadb(fail: string | undefined): { dir: string; log: string } {
+    const dir = mkdtempSync(join(tmp, "bin-"));
+    const log = join(dir, "log");
+    writeFileSync(
+      join(dir, "mariadb"),
+      `#!/bin/sh
+printf 'ARGS:%s\\n' "$*" >>${shq(log)}
+case "$*" in *-e*) ;; *) sed 's/^/STDIN:/' >>${shq(log)} ;; esac
+${fail ? `case "$*" in *${shq(fail)}*) echo "ERROR 1064: unknown privilege" >&2; exit 1 ;; esac` : ""}
+exit 0
+`,
+    );
+    chmodSync(join(dir, "mariadb"), 0o755);
+    return { dir, log };
+  }
+
+  it("creates the account from stdin, then grants the routines' bodies the way the server supports", () => {
+    const sql = dumpAccountSql(inst, "Secret123");
+    for (const [fail, expected] of [
+      [undefined, "GRANT SHOW CREATE ROUTINE ON `dolibarr_acme`.* TO 'dbk_acme-erp'@'localhost'"],
+      ["SHOW CREATE ROUTINE", "GRANT SELECT ON mysql.proc TO 'dbk_acme-erp'@'localhost'"],
+    ] as const) {
+      const { dir, log } = fakeMariadb(fail);
+      const r = sh(asRoot("root", dumpAccountScript(inst)), sql, { PATH: `${dir}:${process.env.PATH}` });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      assert.equal(lines[0], "ARGS:--batch");
+      assert.deepEqual(lines.filter((l) => l.startsWith("STDIN:")), sql.trim().split("\n").map((l) => `STDIN:${l}`));
+      assert.equal(lines[lines.length - 1], `ARGS:--batch -e ${expected}`);
+      assert.ok(!readFileSync(log, "utf8").includes("Secret123") || lines.filter((l) => l.includes("Secret123")).every((l) => l.startsWith("STDIN:")), "the password only on stdin");
+    }
+  });
+
+  it("drops the account on destroy, and only warns when MariaDB cannot be reached", () => {
+    const ok = fakeMariadb(undefined);
+    assert.equal(sh(asRoot("root", dropDumpAccountScript(inst)), "", { PATH: `${ok.dir}:${process.env.PATH}` }).status, 0);
+    assert.equal(readFileSync(ok.log, "utf8"), "ARGS:--batch -e DROP USER IF EXISTS 'dbk_acme-erp'@'localhost'\n");
+    const down = fakeMariadb("DROP");
+    const r = sh(asRoot("root", dropDumpAccountScript(inst)), "", { PATH: `${down.dir}:${process.env.PATH}` });
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /warning: could not drop the MariaDB account of acme-erp/);
+  });
+
+  it("grants exactly what mariadb-dump --single-transaction --routines --triggers --events needs", () => {
+    assert.equal(
+      dumpAccountSql(inst, "Abc123"),
+      "CREATE USER IF NOT EXISTS 'dbk_acme-erp'@'localhost' IDENTIFIED BY 'Abc123';\n" +
+        "ALTER USER 'dbk_acme-erp'@'localhost' IDENTIFIED BY 'Abc123';\n" +
+        "GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON `dolibarr_acme`.* TO 'dbk_acme-erp'@'localhost';\n",
+    );
+    assert.throws(() => dumpAccountSql(inst, "a'b"), /alphanumeric/);
+    assert.equal(optionFileContent(inst, "Abc123").split("\n").slice(1).join("\n"), "[client]\nuser=dbk_acme-erp\npassword=Abc123\n");
+  });
+});
+
+describe("deferred bundles", () => {
+  const render = (key: string): ServerBundle => ({
+    files: [
+      { path: "/etc/a", content: "always the same\n", mode: "0644" },
+      { path: "/etc/b", content: `key ${key}\n`, mode: "0600" },
+    ],
+    create: "true",
+    delete: "true",
+  });
+
+  it("knows at once the files that do not depend on the value, the others once it is known", async () => {
+    setupMocks();
+    const b = deferredBundle("test", render, ["x", "y"], pulumi.output("real"));
+    assert.equal(b.files[0]!.content, "always the same\n");
+    assert.equal((await peek(b.files[1]!.content)).value, "key real\n");
+    assert.equal(b.create, "true");
+  });
+
+  it("refuses a renderer whose paths or commands depend on the value", async () => {
+    setupMocks();
+    const bad = (key: string): ServerBundle => ({ ...render(key), create: `echo ${key}` });
+    assert.throws(() => deferredBundle("bad", bad, ["x", "y"], pulumi.output("z")), /depend on a value known only at deployment/);
+    let calls = 0;
+    const sneaky = (key: string): ServerBundle => (++calls > 2 ? { ...render(key), delete: "rm -rf /" } : render(key));
+    const b = deferredBundle("sneaky", sneaky, ["x", "y"], pulumi.output("z"));
+    await assert.rejects(peek(b.files[1]!.content), /sneaky: the rendered paths or commands depend/);
+  });
+
+  it("names file resources after their paths", () => {
+    assert.equal(pathSlug("/etc/systemd/system/dolibarr-dump@acme.timer.d/schedule.conf"), "etc-systemd-system-dolibarr-dump@acme.timer.d-schedule.conf");
+  });
+});
+
+describe("SSH keys and addresses", () => {
+  it("computes the fingerprint ssh-keygen prints", () => {
+    const key = join(tmp, "fp");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "t", "-f", key]);
+    const pub = readFileSync(`${key}.pub`, "utf8");
+    const expected = execFileSync("ssh-keygen", ["-lf", `${key}.pub`], { encoding: "utf8" }).split(" ")[1];
+    assert.equal(sshFingerprint(pub), expected);
+  });
+
+  it("finds the public key line in a command's output", () => {
+    assert.equal(publicKeyFrom(`Generating...\n${KEYS.backupSbg}\n`, "x"), KEYS.backupSbg);
+    assert.throws(() => publicKeyFrom("Permission denied\n", "public key of bk"), /public key of bk: expected an OpenSSH public key line/);
+  });
+
+  it("writes the contract's address as host, host:port or [v6]:port", () => {
+    assert.equal(addressOf({ host: "203.0.113.1", port: 22 }), "203.0.113.1");
+    assert.equal(addressOf({ host: "203.0.113.1", port: 2222 }), "203.0.113.1:2222");
+    assert.equal(addressOf({ host: "2001:db8::1", port: 2222 }), "[2001:db8::1]:2222");
+  });
+});
+
+describe("stack config from the engine", () => {
+  it("parses values as `pulumi config set` stores them", () => {
+    assert.deepEqual(parseConfigValue('[{"a":1}]'), [{ a: 1 }]);
+    assert.equal(parseConfigValue("42"), 42);
+    assert.equal(parseConfigValue("true"), true);
+    assert.equal(parseConfigValue("fleet"), "fleet");
+    assert.equal(parseConfigValue("{not json"), "{not json");
+    assert.deepEqual(namespacedValues({ "dolibarr-backup:stackKind": "fleet", "other:key": "x", "dolibarr-backup:policy": '{"minBackupServers":2}' }), {
+      stackKind: "fleet",
+      policy: { minBackupServers: 2 },
+    });
+  });
+
+  it("takes the credentials, the SSH key with its final newline, and refuses clear-text secrets", async () => {
+    setupMocks();
+    const values = {
+      ...fleetValues(),
+      sshPrivateKey: PRIVATE_KEY.trimEnd(),
+      ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" },
+      ionos: { token: "tok" },
+    };
+    const raw = { kind: "fleet" as const, values, source: FLEET_SOURCE, secretKeys: new Set(["sshPrivateKey", "ovh", "ionos"]) };
+    const secrets = fleetSecrets(raw);
+    const key = await peek(secrets.sshPrivateKey);
+    assert.equal(key.value, PRIVATE_KEY);
+    assert.equal(key.secret, true);
+    assert.deepEqual(secrets.ovh, { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" });
+    assert.deepEqual(secrets.ionos, { token: "tok" });
+    assert.throws(() => fleetSecrets({ ...raw, secretKeys: new Set(["sshPrivateKey"]) }), /dolibarr-backup:ovh, dolibarr-backup:ionos must be set as secret/);
+    assert.equal(normalizeKey("k"), "k\n");
+  });
+});
+
+describe("fleet outputs as a client stack reads them", () => {
+  const fleet = parsedFleet();
+  const outputs: Record<string, { value?: unknown; secretValue?: unknown }> = {
+    stackKind: { value: "fleet" },
+    outputsVersion: { value: FLEET_OUTPUTS_VERSION },
+    fleet: { value: fleet },
+    hostKeys: { value: { "web-fra": KEYS.fraHost } },
+    access: { value: {} },
+    sshPrivateKey: { secretValue: PRIVATE_KEY },
+  };
+  const get = (o: typeof outputs) => async (name: string) => o[name] ?? {};
+
+  it("reads the fleet, the learned host keys and the key", async () => {
+    const view = await readFleetView("fleet", get(outputs));
+    assert.equal(view.fleet.stack, "fleet");
+    assert.equal(view.sshPrivateKey, PRIVATE_KEY);
+    const fra = withHostKey(fleet.servers.find((s) => s.name === "web-fra")!, view.hostKeys);
+    assert.equal(fra.ssh.hostKey, KEYS.fraHost);
+    const rbx = withHostKey(fleet.servers.find((s) => s.name === "web-rbx")!, { "web-rbx": "other" });
+    assert.equal(rbx.ssh.hostKey, KEYS.rbxHost, "a pinned key wins");
+  });
+
+  it("says what to do when the fleet is older than the program, or not a fleet", async () => {
+    await assert.rejects(readFleetView("fleet", get({ ...outputs, outputsVersion: { value: 0 } })), /run pulumi up on the fleet stack with this program first/);
+    await assert.rejects(readFleetView("x", get({ ...outputs, stackKind: { value: "client" } })), /stack x is a client stack, not a fleet stack/);
+  });
+});
