@@ -1,7 +1,7 @@
 // A renderer's ServerBundle (files + create + delete) as resources on one server: one
-// remote.Command per file (content through stdin, sha256 as trigger) and one "apply" command that
-// runs `create` once the files are in place and again whenever one of them (or `create`) changes,
-// and `delete` on destroy. Unchanged inputs = no remote command at all on the next `pulumi up`.
+// remote.Command per file (content through stdin) and one "apply" command that runs `create` once
+// the files are in place and again whenever one of them (its sha256 is in the command) or `create`
+// changes, and `delete` on destroy. Unchanged inputs = no remote command at all on the next `pulumi up`.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerBundle, ServerFile } from "../render/files";
@@ -35,6 +35,16 @@ export function pathSlug(path: string): string {
   return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9@._-]+/g, "-");
 }
 
+/**
+ * The first line of an apply command: the sha256 of each file it applies. A changed file changes
+ * the command, and a changed command is an update (the command runs again), never a replacement.
+ * Why not `triggers`: @pulumi/command declares replaceOnChanges on them, and a replacement runs the
+ * new create BEFORE the old delete, which would disable the timers and remove the files just pushed.
+ */
+export function hashesComment(hashes: ReadonlyArray<readonly [path: string, sha256: string]>): string {
+  return `# dolibarr-backup: runs again when one of these changes:${hashes.map(([p, h]) => ` ${p}=sha256:${h}`).join("")}`;
+}
+
 export class ServerBundleResource extends pulumi.ComponentResource {
   /** Push command of each file, by path. */
   readonly files: Record<string, command.remote.Command> = {};
@@ -53,23 +63,27 @@ export class ServerBundleResource extends pulumi.ComponentResource {
       const hash = content.apply(sha256);
       this.hashes[file.path] = file.secret ? pulumi.secret(hash) : hash;
       const write = asRoot(user, writeFileScript(file));
+      // The content travels as stdin: a changed content is an update that rewrites the file; an
+      // unchanged one runs nothing. No `triggers` (they force a replacement, see hashesComment).
       this.files[file.path] = new command.remote.Command(
         `${name}/file/${pathSlug(file.path)}`,
         {
           connection: args.connection,
           create: write,
-          // An update, not a replacement: a replacement would run the old delete after the new create.
           update: write,
           ...(args.removeFiles === false ? {} : { delete: asRoot(user, removeFileScript(file.path)) }),
           stdin: file.secret ? pulumi.secret(content) : content,
-          triggers: [this.hashes[file.path]],
           addPreviousOutputInEnv: false,
           logging: file.secret ? "none" : "stderr",
         },
         { parent: this, ...(file.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
       );
     }
-    const create = asRoot(user, args.create);
+    // Credentials (secret files) are read by the jobs at each run: their change needs no apply.
+    const applied = args.files.filter((f) => !f.secret);
+    const create = pulumi
+      .all(applied.map((f) => this.hashes[f.path]!))
+      .apply((hashes) => asRoot(user, `${hashesComment(applied.map((f, i) => [f.path, hashes[i]!] as const))}\n${args.create}`));
     this.apply = new command.remote.Command(
       `${name}/apply`,
       {
@@ -77,7 +91,6 @@ export class ServerBundleResource extends pulumi.ComponentResource {
         create,
         update: create,
         delete: asRoot(user, args.delete),
-        triggers: [sha256(args.create), ...args.files.map((f) => this.hashes[f.path]!)],
         addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [...Object.values(this.files), ...(args.after ?? [])] },

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
+import { hashesComment } from "../../infra/components/bundle";
 import { sha256 } from "../../infra/components/remote";
 import { TYPES } from "../../infra/components/contract";
 import { publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
@@ -11,7 +12,7 @@ import { runFleet } from "../../infra/program/fleet";
 import { fleetMain } from "../../infra/program/main";
 import type { OvhApi } from "../../infra/providers/ovh";
 import { backupKeyCommand, knownHostsPath, renderHostingAccess, renderServerBase } from "../../infra/render";
-import { isSecretValue, peek, plainOccurrences, reveal, settle, setupMocks, type MockRecorder, type MockResource } from "../support/pulumi-mocks";
+import { isSecretValue, peek, plainOccurrences, reveal, rootScript, settle, setupMocks, type MockRecorder, type MockResource } from "../support/pulumi-mocks";
 import {
   FLEET_SOURCE,
   KEYS,
@@ -59,7 +60,7 @@ describe("fleet stack", () => {
     assert.equal(input(mocks.named("web-rbx"), "address"), "203.0.113.10");
   });
 
-  it("pushes each base file exactly as renderServerBase renders it, one command per file, its sha256 as trigger", () => {
+  it("pushes each base file exactly as renderServerBase renders it, one command per file, updated in place", () => {
     for (const s of fleet.servers) {
       const rendered = renderServerBase(fleet, s).files;
       const pushes = mocks.commands().filter((c) => c.name.startsWith(`${s.name}/base/file/`));
@@ -69,7 +70,7 @@ describe("fleet stack", () => {
         assert.ok(push, `${s.name}: no push of ${file.path}`);
         const expected = file.path === knownHostsPath ? undefined : file.content;
         if (expected !== undefined) assert.equal(input(push, "stdin"), expected, `${s.name} ${file.path}`);
-        assert.deepEqual(input(push, "triggers"), [sha256(input(push, "stdin"))]);
+        assert.equal(push.inputs.triggers, undefined, "triggers force a replacement: the old delete would run after the new create");
         assert.equal(input(push, "create"), input(push, "update"), "an update, never a replacement");
         assert.match(input(push, "create"), new RegExp(`chmod ${file.mode} "\\$t"`));
         assert.match(input(push, "delete"), /rm -f --/);
@@ -94,14 +95,21 @@ describe("fleet stack", () => {
     );
   });
 
-  it("runs each bundle's create after its files, with the files' hashes as triggers, and its delete on destroy", () => {
+  it("runs each bundle's create after its files, again when one of their hashes changes, and its delete on destroy", () => {
     const apply = mocks.named("web-rbx/base/apply");
     const bundle = renderServerBase(fleet, server("web-rbx"));
-    assert.ok(input(apply, "create").includes(bundle.create.trim().split("\n")[0]!.slice(0, 30)));
-    const files = mocks.commands().filter((c) => c.name.startsWith("web-rbx/base/file/"));
-    assert.deepEqual(input(apply, "triggers"), [sha256(bundle.create), ...bundle.files.map((f) => sha256(f.content))]);
-    assert.equal(files.length, bundle.files.length);
+    assert.equal(
+      rootScript(input(apply, "create")),
+      `set -eu\n${hashesComment(bundle.files.map((f) => [f.path, sha256(f.content)] as const))}\n${bundle.create}`,
+    );
+    assert.equal(input(apply, "update"), input(apply, "create"));
+    assert.equal(apply.inputs.triggers, undefined);
+    assert.equal(rootScript(input(apply, "delete")), `set -eu\n${bundle.delete}`);
     assert.match(input(apply, "delete"), /systemctl daemon-reload/);
+  });
+
+  it("never uses triggers: @pulumi/command replaces on them, running the old delete after the new create", () => {
+    assert.deepEqual(mocks.commands().filter((c) => c.inputs.triggers !== undefined).map((c) => c.name), []);
   });
 
   it("runs commands as root: directly for root, through sudo -n for another user", () => {
