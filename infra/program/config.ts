@@ -52,10 +52,11 @@ export function readStackConfig(): RawStackConfig {
         `expected "fleet" or "client" (stacks/Pulumi.${stack}.yaml)`,
     );
   }
+  // The engine lists the secret keys; an old language host may list none. No key of the namespace
+  // listed secret is taken as "cannot tell" (the offline check still refuses clear-text secrets in files).
   const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
-  const secretKeys = isSecret
-    ? new Set(Object.keys(values).filter((k) => isSecret(`${CONFIG_NAMESPACE}:${k}`)))
-    : undefined;
+  const listed = isSecret ? new Set(Object.keys(values).filter((k) => isSecret(`${CONFIG_NAMESPACE}:${k}`))) : undefined;
+  const secretKeys = listed && listed.size > 0 ? listed : undefined;
   return {
     kind,
     values,
