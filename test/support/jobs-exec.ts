@@ -19,7 +19,10 @@ export interface RunOptions {
 
 export interface Running {
   child: ChildProcess;
+  /** Resolves when the process exited and its output pipes closed. */
   done: Promise<RunResult>;
+  /** Resolves when the process exited (daemons' children may keep the pipes open longer). */
+  exited: Promise<void>;
   /** Signals the whole process group (the job and its rsync/ssh/mariadb-dump children). */
   kill(signal?: NodeJS.Signals): void;
 }
@@ -56,7 +59,16 @@ export function start(cmd: string, args: readonly string[], opts: RunOptions = {
       resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
     });
   });
-  return { child, done, kill };
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.on("exit", () => resolve());
+  });
+  // A daemon's children (sshd sessions, mariadbd helpers) may hold its pipes after it exits:
+  // callers that only wait for `exited` must not keep this process alive for them.
+  void exited.then(() => {
+    for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  });
+  return { child, done, exited, kill };
 }
 
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -3,6 +3,7 @@
 // 127.0.0.1) and a "backup server" (its key, pinned known_hosts, mirrors), both installed
 // from the real renderers' output relocated under a temp dir. Needs root (users, bind
 // mounts, ACLs). Used by test/integration/server-jobs*.test.ts and test/bench/{dump,replicate}*.ts.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -37,11 +38,10 @@ export const LAB_COMMANDS = [
   "perl",
 ];
 
-/** Why the lab cannot run here, or undefined when it can. */
-export async function labUnavailable(): Promise<string | undefined> {
+/** Why the lab cannot run here, or undefined when it can (synchronous: for describe's skip). */
+export function labUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (users, bind mounts, ACLs)";
-  const { missingCommands } = await import("./jobs-exec");
-  const missing = await missingCommands(LAB_COMMANDS);
+  const missing = LAB_COMMANDS.filter((c) => spawnSync("bash", ["-c", `command -v ${c} || test -x ${c}`]).status !== 0);
   if (missing.length > 0) return `missing commands: ${missing.join(", ")} (install scripts/ci/apt-packages.txt)`;
   return undefined;
 }
@@ -230,8 +230,10 @@ export class JobsLab {
     return this.startReplicate(instance, args, env).done;
   }
 
+  /** Runs dolibarr-restore on the backup side (with the lab's MariaDB option file unless given). */
   restore(args: string[]): Promise<RunResult> {
-    return run(this.script("dolibarr-restore"), args, { env: this.backup.env });
+    const db = args.includes("--mysql-option-file") ? [] : ["--mysql-option-file", this.db.optionFile];
+    return run(this.script("dolibarr-restore"), [...db, ...args], { env: this.backup.env });
   }
 
   /** SSH options of the backup side, for ad-hoc rsync/ssh calls as the dbk user. */

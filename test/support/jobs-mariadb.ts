@@ -43,7 +43,7 @@ export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number } 
     "--event-scheduler=OFF",
   ]);
   let exited = false;
-  void server.done.then(() => (exited = true));
+  void server.exited.then(() => (exited = true));
   fs.writeFileSync(optionFile, `[client]\nsocket=${socket}\nuser=root\n`, { mode: 0o600 });
   fs.chmodSync(optionFile, 0o600);
   await waitFor(
@@ -68,7 +68,7 @@ export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number } 
     if (exited) return;
     await run("mariadb-admin", [`--defaults-extra-file=${optionFile}`, "shutdown"]);
     const t = setTimeout(() => server.kill("SIGKILL"), 30_000);
-    await server.done;
+    await server.exited;
     clearTimeout(t);
   };
   return { dir, socket, optionFile, query, stop };

@@ -65,7 +65,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
   await mustRun("/usr/sbin/sshd", ["-t", "-f", config]);
   const server: Running = start("/usr/sbin/sshd", ["-D", "-e", "-f", config]);
   let exited = false;
-  void server.done.then(() => (exited = true));
+  void server.exited.then(() => (exited = true));
   await waitFor(
     () =>
       new Promise<boolean>((resolve, reject) => {
@@ -90,7 +90,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
       if (exited) return;
       server.kill("SIGTERM");
       const t = setTimeout(() => server.kill("SIGKILL"), 10_000);
-      await server.done;
+      await server.exited;
       clearTimeout(t);
       await run("true", []);
     },

@@ -1,0 +1,384 @@
+// The server jobs for real: a private MariaDB and sshd on this machine, real rsync over SSH
+// through Debian's rrsync, real bind mounts and ACLs (root needed). See test/support/jobs-lab.ts.
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  aclManifest,
+  databaseObjects,
+  diffManifests,
+  growDatabase,
+  listFiles,
+  tableChecksums,
+  touchDocuments,
+  treeManifest,
+  WWW_DATA,
+} from "../support/dolibarr-fixture";
+import { mustRun, run, sh, sleep, start, waitFor } from "../support/jobs-exec";
+import { JobsLab, type LabInstance, labUnavailable } from "../support/jobs-lab";
+
+function assertSameTree(a: string, b: string, what: string): void {
+  const d = diffManifests(treeManifest(a), treeManifest(b));
+  assert.deepEqual(d, [], `${what}: ${a} and ${b} differ:\n${d.join("\n")}`);
+}
+
+async function assertSameAcls(a: string, b: string, what: string): Promise<void> {
+  assert.deepEqual(await aclManifest(b), await aclManifest(a), `${what}: ACLs differ`);
+}
+
+function mirrorPart(li: LabInstance, part: "code" | "documents" | "dumps"): string {
+  return path.join(li.mirror, part);
+}
+
+function sourcePart(li: LabInstance, part: "code" | "documents" | "dumps"): string {
+  return part === "code" ? li.tree.codeRoot : part === "documents" ? li.tree.documentsDir : li.dumpDir;
+}
+
+function assertMirrorIdentical(li: LabInstance): void {
+  for (const part of ["code", "documents", "dumps"] as const) assertSameTree(sourcePart(li, part), mirrorPart(li, part), `mirror ${part}`);
+  assert.ok(fs.existsSync(path.join(li.mirror, ".complete")), "mirror has its .complete marker");
+}
+
+function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr.slice(-3000)}`);
+}
+
+const skip = labUnavailable();
+
+describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
+  let lab: JobsLab;
+  let acme: LabInstance;
+
+  before(async () => {
+    lab = await JobsLab.create();
+    acme = await lab.addInstance("acme", { tree: { documents: 3000 } });
+  });
+
+  after(async () => {
+    if (lab) await lab.close();
+  });
+
+  it("round trip: dump, replicate, restore give back the source (files, modes, owners, ACLs, tables)", async () => {
+    ok(await lab.dump("acme"), "dump");
+    const status = lab.dumpStatus("acme");
+    assert.equal(status.result, "ok");
+    assert.ok((status.sizeBytes as number) > 1000);
+    assert.equal(lab.dumps("acme").length, 1);
+    assert.match(lab.dumps("acme")[0]!, /^dolibarr_acme-\d{8}T\d{6}Z\.sql\.zst$/);
+
+    ok(await lab.replicate("acme"), "replicate");
+    assertMirrorIdentical(acme);
+    await assertSameAcls(acme.tree.documentsDir, mirrorPart(acme, "documents"), "mirror documents");
+    const conf = fs.statSync(path.join(mirrorPart(acme, "code"), "conf/conf.php"));
+    assert.equal(conf.mode & 0o7777, 0o640);
+    assert.equal(conf.uid, WWW_DATA);
+    assert.equal(fs.lstatSync(path.join(mirrorPart(acme, "code"), "custom/agefodd/img")).isSymbolicLink(), true, "inner symlinks stay symlinks");
+    const rs = lab.replicateStatus("acme");
+    assert.equal(rs.result, "ok");
+    assert.ok((rs.bytesReceived as number) > 1_000_000);
+
+    const target = path.join(lab.root, "restore", "acme");
+    const r = await lab.restore(["--code-dir", `${target}/htdocs`, "--documents-dir", `${target}/documents`, "--database", "acme_restored", "acme"]);
+    ok(r, "restore");
+    assert.match(r.stderr, /every check passed/);
+    assert.match(r.stderr, /check ok: table llx_facture: 2000 row\(s\), dump has 2000/);
+    assertSameTree(acme.tree.codeRoot, `${target}/htdocs`, "restored code");
+    assertSameTree(acme.tree.documentsDir, `${target}/documents`, "restored documents");
+    await assertSameAcls(acme.tree.codeRoot, `${target}/htdocs`, "restored code");
+    assert.equal(await tableChecksums(lab.db, "acme_restored"), await tableChecksums(lab.db, acme.dbName));
+    assert.equal(await databaseObjects(lab.db, "acme_restored"), await databaseObjects(lab.db, acme.dbName));
+    assert.match(await databaseObjects(lab.db, "acme_restored"), /trigger llx_facture_after_insert/);
+    const accents = await lab.db.query("SELECT nom FROM llx_societe WHERE nom LIKE 'Emoji%' LIMIT 1", "acme_restored");
+    assert.match(accents, /😀🎉/);
+  });
+
+  it("a later run after a day of changes converges: 1% of documents changed, new dump, deletions mirrored", async () => {
+    const before = listFiles(mirrorPart(acme, "documents")).length;
+    const done = touchDocuments(acme.tree.documentsDir, 0.01, 11);
+    assert.ok(done.removed > 0 && done.changed > 0);
+    await sleep(1100); // a new dump stamp
+    ok(await lab.dump("acme"), "second dump");
+    assert.equal(lab.dumps("acme").length, 2);
+    const r = await lab.replicate("acme");
+    ok(r, "replicate");
+    assertMirrorIdentical(acme);
+    const rs = lab.replicateStatus("acme");
+    assert.ok((rs.deletions as number) >= done.removed, `deletions ${rs.deletions} >= ${done.removed}`);
+    assert.equal(listFiles(mirrorPart(acme, "documents")).length, before + done.added - done.removed);
+  });
+
+  it("restore pushed over SSH onto a target host, and a database-only restore onto an existing database", async () => {
+    lab.allowRootPush();
+    const target = path.join(lab.root, "restore-ssh", "acme");
+    const common = ["--target-host", "root@127.0.0.1", "--target-port", String(lab.sshd.port)];
+    const r = await lab.restore([
+      ...common,
+      "--code-dir",
+      `${target}/htdocs`,
+      "--documents-dir",
+      `${target}/documents`,
+      "--database",
+      "acme_pushed",
+      "--mysql-option-file",
+      lab.db.optionFile,
+      "acme",
+    ]);
+    ok(r, "restore over ssh");
+    assertSameTree(acme.tree.codeRoot, `${target}/htdocs`, "pushed code");
+    assertSameTree(acme.tree.documentsDir, `${target}/documents`, "pushed documents");
+    assert.equal(await tableChecksums(lab.db, "acme_pushed"), await tableChecksums(lab.db, acme.dbName));
+
+    const again = await lab.restore([...common, "--only", "db", "--database", "acme_pushed", "--mysql-option-file", lab.db.optionFile, "acme"]);
+    assert.notEqual(again.code, 0, "an existing database is not overwritten without --force");
+    assert.match(again.stderr, /already has \d+ table\(s\): use --force/);
+    const forced = await lab.restore([...common, "--only", "db", "--force", "--database", "acme_pushed", "--mysql-option-file", lab.db.optionFile, "acme"]);
+    ok(forced, "forced db restore");
+    assert.equal(await tableChecksums(lab.db, "acme_pushed"), await tableChecksums(lab.db, acme.dbName));
+  });
+
+  it("the backup server's key can only read its own export (rrsync -ro): no write, no shell, no escape, no symlinked export", async () => {
+    const ssh = lab.sshCommand();
+    const dest = `${lab.user}@127.0.0.1`;
+    const push = await run("rsync", ["-a", "-e", ssh, "/etc/hostname", `${dest}:acme/`]);
+    assert.notEqual(push.code, 0);
+    assert.match(push.stderr, /read-only/);
+    const shell = await run("bash", ["-c", `${ssh} ${dest} cat /etc/passwd`]);
+    assert.notEqual(shell.code, 0);
+    assert.doesNotMatch(shell.stdout, /root:/);
+    const escape = await run("rsync", ["-a", "--list-only", "-e", ssh, `${dest}:../`]);
+    assert.notEqual(escape.code, 0);
+    // A symlink in the export pointing outside it is refused by rrsync: why exports are bind mounts.
+    const exportDir = path.join(lab.hosting.varLib, "export", lab.backupServer);
+    fs.symlinkSync(acme.tree.documentsDir, path.join(exportDir, "symlinked"));
+    try {
+      const viaLink = await run("rsync", ["-a", "--list-only", "-e", ssh, `${dest}:symlinked/`]);
+      assert.notEqual(viaLink.code, 0, "rrsync must refuse a top-level symlink leaving its root");
+      assert.match(viaLink.stderr, /unsafe arg|escaped/);
+    } finally {
+      fs.rmSync(path.join(exportDir, "symlinked"));
+    }
+    const listed = await mustRun("rsync", ["--list-only", "-e", ssh, `${dest}:acme/code/conf/conf.php`]);
+    assert.match(listed.stdout, /-rw-r-----.* conf\.php/);
+  });
+
+  it("guards: emptied source, missing conf.php, unreachable source and mass deletion leave the mirror untouched", async () => {
+    const snapshot = (): string[] => [...treeManifest(acme.mirror)].map(([k, v]) => `${k} ${v}`);
+    const mirrorBefore = snapshot();
+    const docs = acme.tree.documentsDir;
+    const aside = path.join(path.dirname(docs), "documents.aside");
+    fs.mkdirSync(aside);
+    for (const e of fs.readdirSync(docs)) fs.renameSync(path.join(docs, e), path.join(aside, e));
+    let r = await lab.replicate("acme");
+    for (const e of fs.readdirSync(aside)) fs.renameSync(path.join(aside, e), path.join(docs, e));
+    fs.rmdirSync(aside);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /documents\/ is empty: refusing/);
+    assert.deepEqual(snapshot(), mirrorBefore, "emptied source: mirror untouched");
+    assert.equal(lab.replicateStatus("acme").result, "failed");
+
+    const conf = path.join(acme.tree.codeRoot, "conf/conf.php");
+    fs.renameSync(conf, `${conf}.moved`);
+    r = await lab.replicate("acme");
+    fs.renameSync(`${conf}.moved`, conf);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /conf\.php/);
+    assert.deepEqual(snapshot(), mirrorBefore, "no conf.php: mirror untouched");
+
+    // unreachable: the same instance seen through a closed port
+    const env = fs.readFileSync(path.join(lab.backup.etc, "instances/acme.env"), "utf8");
+    fs.writeFileSync(
+      path.join(lab.backup.etc, "instances/ghost.env"),
+      env.replace("INSTANCE='acme'", "INSTANCE='ghost'").replace(/SOURCE_PORT='\d+'/, "SOURCE_PORT='1'").replace(/MIRROR_ROOT='[^']*'/, `MIRROR_ROOT='${acme.mirror}/..'`),
+    );
+    r = await lab.replicate("ghost");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unreachable|cannot list/);
+    assert.equal(fs.existsSync(path.join(lab.mirrorRoot, "ghost")), false);
+
+    // two thirds of the documents deleted: refused, then allowed on purpose
+    const files = listFiles(docs);
+    const gone = path.join(lab.root, "gone");
+    fs.mkdirSync(gone);
+    const victims = files.filter((_, i) => i % 3 !== 0);
+    victims.forEach((f, i) => fs.renameSync(f, path.join(gone, String(i))));
+    r = await lab.replicate("acme");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /would delete \d+ of the mirror's \d+ entries \(limit 20%\)/);
+    assert.deepEqual(snapshot(), mirrorBefore, "mass deletion: mirror untouched");
+    r = await lab.replicate("acme", ["--allow-big-delete"]);
+    ok(r, "replicate --allow-big-delete");
+    assertMirrorIdentical(acme);
+    victims.forEach((f, i) => fs.renameSync(path.join(gone, String(i)), f));
+    ok(await lab.replicate("acme", ["--allow-big-delete"]), "replicate back");
+    assertMirrorIdentical(acme);
+  });
+
+  it("a replication killed mid-way never looks complete, and the next run converges", async () => {
+    const big = await lab.addInstance("bigdocs", { tree: { documents: 300, bigFiles: 3, bigFileMb: 24 }, database: { societes: 20, invoices: 20, blobs: 2 } });
+    ok(await lab.dump("bigdocs"), "dump");
+    ok(await lab.replicate("bigdocs"), "first replication");
+    for (const f of listFiles(path.join(big.tree.documentsDir, "ecm/gros"))) {
+      await sh(`head -c 25165824 /dev/urandom > '${f}'`);
+    }
+    for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+      const job = lab.startReplicate("bigdocs", [], { RSYNC_EXTRA_ARGS: "--bwlimit=16m" });
+      await waitFor(() => !fs.existsSync(path.join(big.mirror, ".complete")), 20_000, "the marker to go");
+      await sleep(1500);
+      job.kill(signal);
+      const r = await job.done;
+      assert.notEqual(r.code, 0, `${signal}: the job did not finish`);
+      assert.equal(fs.existsSync(path.join(big.mirror, ".complete")), false, `${signal}: an interrupted mirror is not marked complete`);
+      if (signal === "SIGTERM") assert.equal(lab.replicateStatus("bigdocs").result, "failed");
+      const d = diffManifests(treeManifest(big.tree.documentsDir), treeManifest(mirrorPart(big, "documents")));
+      assert.ok(d.length > 0, `${signal}: the kill came before the end (raise the size if this fails)`);
+    }
+    const r = await lab.replicate("bigdocs");
+    ok(r, "re-run");
+    assertMirrorIdentical(big);
+    assert.equal(lab.replicateStatus("bigdocs").result, "ok");
+  });
+
+  it("a dump killed mid-way leaves no dump behind and keeps the previous ones", async () => {
+    const big = await lab.addInstance("bigdb", { tree: { documents: 50 }, database: { societes: 50, invoices: 50, blobs: 5 } });
+    ok(await lab.dump("bigdb"), "first dump");
+    const first = lab.dumps("bigdb");
+    const firstHash = (await mustRun("sha256sum", [path.join(big.dumpDir, first[0]!)])).stdout;
+    await growDatabase(lab.db, big.dbName, 96);
+    for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+      await sleep(1100);
+      const leftovers = fs.readdirSync(big.dumpDir).filter((f) => f.endsWith(".tmp"));
+      const job = lab.startDump("bigdb");
+      await waitFor(
+        () => fs.readdirSync(big.dumpDir).some((f) => f.endsWith(".tmp") && !leftovers.includes(f) && fs.statSync(path.join(big.dumpDir, f)).size > 0),
+        30_000,
+        "the temp dump",
+      );
+      job.kill(signal);
+      const r = await job.done;
+      assert.notEqual(r.code, 0);
+      assert.deepEqual(lab.dumps("bigdb"), first, `${signal}: no new dump, the previous one kept`);
+      const tmp = fs.readdirSync(big.dumpDir).filter((f) => f.endsWith(".tmp"));
+      if (signal === "SIGTERM") {
+        assert.deepEqual(tmp, [], "SIGTERM: the temp file is removed");
+        assert.equal(lab.dumpStatus("bigdb").result, "failed");
+      }
+    }
+    assert.equal((await mustRun("sha256sum", [path.join(big.dumpDir, first[0]!)])).stdout, firstHash);
+    await sleep(1100);
+    ok(await lab.dump("bigdb"), "next dump");
+    assert.equal(lab.dumps("bigdb").length, 2);
+    assert.deepEqual(fs.readdirSync(big.dumpDir).filter((f) => f.startsWith(".")), [], "leftover temp files cleaned by the next run");
+  });
+
+  it("overlapping runs: a second dump or replication waits (bounded) then skips with exit 75", async () => {
+    const slow = lab.startDump("bigdb");
+    await waitFor(() => fs.readdirSync(lab.instances.get("bigdb")!.dumpDir).some((f) => f.endsWith(".tmp")), 30_000, "the first dump");
+    const second = await lab.dump("bigdb", ["--lock-wait", "0"]);
+    assert.equal(second.code, 75);
+    assert.match(second.stderr, /still holds the lock after 0s: skipping this run/);
+    const waiting = lab.dump("bigdb", ["--lock-wait", "120"]);
+    ok(await slow.done, "first dump");
+    ok(await waiting, "the waiting dump ran after the first");
+
+    // The same lock file and flock as a running replication.
+    const holder = start("flock", [path.join(lab.backup.lock, "replicate-acme.lock"), "sleep", "3"]);
+    await sleep(300);
+    const t0 = Date.now();
+    const r = await lab.replicate("acme", ["--lock-wait", "1"]);
+    assert.equal(r.code, 75);
+    assert.ok(Date.now() - t0 >= 1000, "it waited its --lock-wait first");
+    assert.match(r.stderr, /another replication of acme still holds the lock after 1s: skipping this run/);
+    await holder.done;
+    ok(await lab.replicate("acme", ["--lock-wait", "1"]), "runs once the lock is free");
+  });
+
+  it("disk full on the dump target: clear failure, temp file removed, previous dump intact", async () => {
+    const mnt = path.join(lab.root, "hosting", "smalldisk");
+    fs.mkdirSync(mnt, { recursive: true });
+    await mustRun("mount", ["-t", "tmpfs", "-o", "size=6m,mode=0750", "tmpfs", mnt]);
+    try {
+      const full = await lab.addInstance("full", { tree: { documents: 20 }, database: { societes: 20, invoices: 20, blobs: 2 }, dumpDir: mnt });
+      ok(await lab.dump("full"), "small dump");
+      const before = lab.dumps("full");
+      const hash = (await mustRun("sha256sum", [path.join(mnt, before[0]!)])).stdout;
+      await growDatabase(lab.db, full.dbName, 24);
+      await sleep(1100);
+      const r = await lab.dump("full");
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ERROR: dump of dolibarr_full failed/);
+      assert.deepEqual(fs.readdirSync(mnt).sort(), before, "no temp file left, previous dump kept");
+      assert.equal((await mustRun("sha256sum", [path.join(mnt, before[0]!)])).stdout, hash);
+      const st = lab.dumpStatus("full");
+      assert.equal(st.result, "failed");
+      await lab.exportCmd("remove", "full");
+      lab.instances.delete("full");
+    } finally {
+      await run("umount", ["-l", mnt]);
+    }
+  });
+
+  it("retention: old dumps go only after a verified new one, keeping retentionDays x dumpsPerDay", async () => {
+    const ret = await lab.addInstance("ret", { tree: { documents: 10 }, database: { societes: 5, invoices: 5, blobs: 1 } });
+    const old = (daysAgo: number, hour: number): string => {
+      const d = new Date(Date.now() - daysAgo * 86_400_000);
+      d.setUTCHours(hour, 0, 0, 0);
+      const stamp = d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+      return `${ret.dbName}-${stamp}.sql.zst`;
+    };
+    const names = [];
+    for (let day = 1; day <= 10; day++) for (const h of [0, 12]) names.push(old(day, h));
+    for (const n of names) await sh(`echo '-- Dump completed' | zstd -q > '${path.join(ret.dumpDir, n)}'`);
+    await lab.db.query(`DROP DATABASE ${ret.dbName}`);
+    const failed = await lab.dump("ret");
+    assert.equal(failed.code, 1, "dump of a missing database fails");
+    assert.equal(lab.dumps("ret").length, 20, "a failed dump removes nothing");
+    await lab.db.query(`CREATE DATABASE ${ret.dbName}; CREATE TABLE ${ret.dbName}.llx_t (id INT PRIMARY KEY) ENGINE=InnoDB;`);
+    ok(await lab.dump("ret"), "dump");
+    const left = lab.dumps("ret");
+    assert.equal(left.length, 14, `7 days x 2 dumps kept: ${left.join(" ")}`);
+    assert.equal(lab.dumpStatus("ret").removedDumps, 7);
+  });
+
+  it("snapshots: keep N dated hard-link copies, restorable", async () => {
+    const snap = await lab.addInstance("snap", { tree: { documents: 200 }, database: { societes: 10, invoices: 10, blobs: 1 }, snapshotsKeep: 2 });
+    ok(await lab.dump("snap"), "dump");
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) touchDocuments(snap.tree.documentsDir, 0.05, 100 + i);
+      ok(await lab.replicate("snap"), `replication ${i}`);
+      await sleep(1100);
+    }
+    const snaps = fs.readdirSync(path.join(snap.mirror, ".snapshots")).sort();
+    assert.equal(snaps.length, 2, snaps.join(" "));
+    const latest = path.join(snap.mirror, ".snapshots", snaps[1]!);
+    assertSameTree(mirrorPart(snap, "documents"), path.join(latest, "documents"), "latest snapshot");
+    const conf = "code/conf/conf.php";
+    assert.equal(fs.statSync(path.join(latest, conf)).ino, fs.statSync(path.join(snap.mirror, conf)).ino, "unchanged files are hard links");
+    const target = path.join(lab.root, "restore", "snap");
+    ok(
+      await lab.restore(["--snapshot", snaps[0]!, "--code-dir", `${target}/htdocs`, "--documents-dir", `${target}/documents`, "--database", "snap_restored", "snap"]),
+      "restore from the older snapshot",
+    );
+    assertSameTree(path.join(snap.mirror, ".snapshots", snaps[0]!, "documents"), `${target}/documents`, "restored snapshot");
+  });
+
+  it("export: apply is idempotent, remove unmounts and revokes the ACLs, data untouched", async () => {
+    const countMounts = async (): Promise<number> =>
+      (await mustRun("findmnt", ["-rn", "-o", "TARGET"])).stdout.split("\n").filter((m) => m.includes(`/export/${lab.backupServer}/acme/`)).length;
+    assert.equal(await countMounts(), 3);
+    await lab.exportCmd("apply", "acme");
+    assert.equal(await countMounts(), 3);
+    // Modes may move back (a 0600 file shows 0640 while its ACL mask grants the read): compare content.
+    const content = (m: Map<string, string>): string[] => [...m].map(([k, v]) => `${k} ${v.split(" ").filter((_, i) => i !== 1).join(" ")}`);
+    const before = content(treeManifest(acme.tree.documentsDir));
+    await lab.exportCmd("remove", "acme");
+    assert.equal(await countMounts(), 0);
+    assert.equal(fs.existsSync(path.join(lab.hosting.varLib, "export", lab.backupServer, "acme")), false);
+    const acl = (await mustRun("getfacl", ["-p", "-n", path.join(acme.tree.codeRoot, "conf/conf.php")])).stdout;
+    assert.doesNotMatch(acl, new RegExp(`user:${(await mustRun("id", ["-u", lab.user])).stdout.trim()}:`));
+    assert.deepEqual(content(treeManifest(acme.tree.documentsDir)), before);
+    await lab.exportCmd("apply", "acme");
+    assert.equal(await countMounts(), 3);
+    ok(await lab.replicate("acme"), "replication after re-export");
+  });
+});
