@@ -1,6 +1,8 @@
 // `npm run bench`: every benchmark of the project, in order. Each prints its own numbers; none asserts.
 // To add one: export a function from test/bench/<name>.ts and append it to BENCHES.
 import { runCheckBench } from "./check-bench";
+import { runDumpBench } from "./dump-bench";
+import { runReplicateBench } from "./replicate-bench";
 
 interface Bench {
   name: string;
@@ -9,6 +11,8 @@ interface Bench {
 
 export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
+  { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
+  { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
 ];
 
 async function main(): Promise<void> {
