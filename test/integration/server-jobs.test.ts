@@ -331,6 +331,28 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     }
   });
 
+  it("dumps run with a least-privilege account from a 0600 option file, and refuse a readable one", async () => {
+    const li = await lab.addInstance("least", { tree: { documents: 10 }, database: { societes: 20, invoices: 20, blobs: 2 } });
+    // The grants the client stack gives the dump account (infra/components/instance.ts).
+    await lab.db.query(`CREATE USER 'dbk_least'@'localhost' IDENTIFIED BY 'pw-é''x';
+GRANT SELECT, SHOW VIEW, TRIGGER, LOCK TABLES, EVENT ON \`${li.dbName}\`.* TO 'dbk_least'@'localhost';
+GRANT SELECT ON mysql.proc TO 'dbk_least'@'localhost';`);
+    const cnf = path.join(lab.hosting.etc, "instances", "least.my.cnf");
+    fs.writeFileSync(cnf, `[client]\nuser=dbk_least\npassword=pw-é'x\nsocket=${lab.db.socket}\n`, { mode: 0o600 });
+    fs.chmodSync(cnf, 0o600);
+    ok(await lab.dump("least"), "least-privilege dump");
+    const dump = path.join(li.dumpDir, lab.dumps("least")[0]!);
+    const text = (await mustRun("zstd", ["-dc", dump])).stdout;
+    assert.match(text, /CREATE TABLE `llx_facture`/);
+    assert.match(text, /TRIGGER `?llx_facture_after_insert/);
+    assert.match(text, /PROCEDURE `llx_total_client`/);
+    assert.match(text, /EVENT `llx_purge_actioncomm`/);
+    fs.chmodSync(cnf, 0o644);
+    const r = await lab.dump("least");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has mode 644: it must be 0600/);
+  });
+
   it("retention: old dumps go only after a verified new one, keeping retentionDays x dumpsPerDay", async () => {
     const ret = await lab.addInstance("ret", { tree: { documents: 10 }, database: { societes: 5, invoices: 5, blobs: 1 } });
     const old = (daysAgo: number, hour: number): string => {
