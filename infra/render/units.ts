@@ -27,6 +27,8 @@ Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7
 TimeoutStartSec=6h
+# Scratch files of a killed run go with the service's private /tmp.
+PrivateTmp=yes
 `;
 }
 
@@ -50,6 +52,8 @@ After=local-fs.target remote-fs.target
 ConditionPathExists=${CONFIG}
 
 [Service]
+# No PrivateTmp= or other namespacing here: the bind mounts must land in the host's mount
+# namespace, where sshd (and rrsync) see them.
 Type=oneshot
 RemainAfterExit=yes
 ExecStart=${SCRIPT.export} apply %i
@@ -77,6 +81,7 @@ Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7
 TimeoutStartSec=12h
+PrivateTmp=yes
 `;
 }
 

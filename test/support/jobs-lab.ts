@@ -93,13 +93,15 @@ export class JobsLab {
       const etc = path.join(root, name, "etc");
       const varLib = path.join(root, name, "var-lib");
       const lock = path.join(root, name, "lock");
-      for (const d of [etc, path.join(etc, "instances"), varLib, lock]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+      for (const d of [etc, path.join(etc, "instances"), varLib, lock, path.join(root, name, "tmp")]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
       fs.chmodSync(path.join(root, name), 0o755);
       return {
         etc,
         varLib,
         lock,
-        env: { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: varLib, DOLIBARR_BACKUP_LOCK_DIR: lock },
+        // TMPDIR: what a SIGKILLed job cannot clean stays in the lab (systemd gives the real
+        // services a PrivateTmp=).
+        env: { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: varLib, DOLIBARR_BACKUP_LOCK_DIR: lock, TMPDIR: path.join(root, name, "tmp") },
       };
     };
     const hosting = side("hosting");
