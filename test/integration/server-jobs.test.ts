@@ -403,6 +403,14 @@ GRANT SELECT ON mysql.proc TO 'dbk_least'@'localhost';`);
     assert.equal(await countMounts(), 3);
     await lab.exportCmd("apply", "acme");
     assert.equal(await countMounts(), 3);
+    // A backup server dropped from the instance: its export goes at the next apply.
+    const stale = path.join(lab.hosting.varLib, "export", "gone-bk", "acme");
+    for (const part of ["code", "documents", "dumps"]) fs.mkdirSync(path.join(stale, part), { recursive: true });
+    await mustRun("mount", ["--bind", acme.tree.documentsDir, path.join(stale, "documents")]);
+    await lab.exportCmd("apply", "acme");
+    assert.equal(fs.existsSync(stale), false, "stale export removed");
+    assert.equal((await run("mountpoint", ["-q", path.join(stale, "documents")])).code !== 0, true);
+    assert.equal(await countMounts(), 3);
     // Modes may move back (a 0600 file shows 0640 while its ACL mask grants the read): compare content.
     const content = (m: Map<string, string>): string[] => [...m].map(([k, v]) => `${k} ${v.split(" ").filter((_, i) => i !== 1).join(" ")}`);
     const before = content(treeManifest(acme.tree.documentsDir));
