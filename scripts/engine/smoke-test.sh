@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# End-to-end proof that the engine from scripts/engine/setup.sh works, without Pulumi Cloud:
+# in a temporary directory, a tiny plain-JS Pulumi project with passphrase secrets and a local
+# file backend is created, `pulumi up` creates a dynamic-provider resource (language host +
+# pulumi-resource-pulumi-nodejs launcher), a random.RandomString and a command.local.Command
+# (both resource plugins), `pulumi preview` runs a @pulumi/policy pack (pulumi-analyzer-policy
+# launcher; an advisory and a mandatory policy), and `pulumi destroy` removes it all.
+#
+# Usage: scripts/engine/smoke-test.sh [--allow-missing-plugins] [--keep]
+#   --allow-missing-plugins  count the random/command stages as skipped (not failed) when
+#                            setup could not provide those plugins (also SMOKE_ALLOW_MISSING_PLUGINS=1)
+#   --keep                   keep the temporary directory (it is always kept on failure)
+# Runs scripts/engine/setup.sh first (fast once cached) unless SMOKE_SKIP_SETUP=1.
+# npm packages: <repo>/node_modules when it holds the pinned versions, otherwise they are
+# installed once (npm install --no-save --ignore-scripts) into the engine cache.
+# Ends with "smoke: N passed, N failed, N skipped"; exit 1 if anything failed.
+set -Eeuo pipefail
+trap 'rc=$?; echo "smoke-test.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
+
+ALLOW_MISSING=${SMOKE_ALLOW_MISSING_PLUGINS:-0}
+KEEP=0
+for arg in "$@"; do
+  case "$arg" in
+    --allow-missing-plugins) ALLOW_MISSING=1 ;;
+    --keep) KEEP=1 ;;
+    -h | --help)
+      sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "smoke-test.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+engine_init_paths
+
+T0=$SECONDS
+say() { printf '[smoke %4ds] %s\n' "$((SECONDS - T0))" "$*"; }
+
+if [ "${SMOKE_SKIP_SETUP:-0}" != 1 ]; then
+  mkdir -p "$ENGINE_ROOT"
+  say "running scripts/engine/setup.sh (log: $ENGINE_ROOT/setup-from-smoke.log)"
+  if ! "$ENGINE_SCRIPT_DIR/setup.sh" >/dev/null 2>"$ENGINE_ROOT/setup-from-smoke.log"; then
+    cat "$ENGINE_ROOT/setup-from-smoke.log" >&2
+    echo "smoke-test.sh: scripts/engine/setup.sh failed (output above)" >&2
+    exit 1
+  fi
+  grep -E 'MISSING|WARNING|summary|^    ' "$ENGINE_ROOT/setup-from-smoke.log" || true
+fi
+eval "$("$ENGINE_SCRIPT_DIR/env.sh")"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dolibarr-engine-smoke.XXXXXX")
+PASSED=0
+FAILED=0
+SKIPPED=0
+cleanup() {
+  if [ "$KEEP" = 1 ] || [ "$FAILED" -gt 0 ]; then
+    echo "smoke: work directory kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+# The smoke stack lives in its own state dir, never in the project's.
+export PULUMI_BACKEND_URL="file://$WORK/state"
+export PULUMI_CONFIG_PASSPHRASE=dolibarr-smoke-passphrase
+unset PULUMI_CONFIG_PASSPHRASE_FILE
+mkdir -p "$WORK/state" "$WORK/logs"
+SECRET_TOKEN="smoke-secret-$RANDOM$RANDOM"
+
+# stage NAME FUNCTION: runs FUNCTION with its output in $WORK/logs/<n>.log; counts the result.
+STAGE_NO=0
+stage() {
+  local name=$1 fn=$2 log t_start=$SECONDS
+  STAGE_NO=$((STAGE_NO + 1))
+  log="$WORK/logs/$(printf '%02d' "$STAGE_NO")-$fn.log"
+  if "$fn" >"$log" 2>&1; then
+    PASSED=$((PASSED + 1))
+    say "PASS  $name ($((SECONDS - t_start))s)"
+  else
+    FAILED=$((FAILED + 1))
+    say "FAIL  $name ($((SECONDS - t_start))s), log: $log"
+    grep -v '^[[:space:]]*$' "$log" | tail -n 30 | sed 's/^/      | /'
+  fi
+}
+skip() {
+  SKIPPED=$((SKIPPED + 1))
+  say "SKIP  $1"
+}
+pulumi_in() { # DIR ARGS...: pulumi in DIR, bounded in time, never interactive
+  local dir=$1
+  shift
+  (cd "$dir" && timeout 600 pulumi "$@" --non-interactive)
+}
+
+# --- npm packages ------------------------------------------------------------------------------
+npm_versions_ok() { # NODE_MODULES_DIR
+  node - "$1" "$PULUMI_NODEJS_SDK_VERSION" "$PULUMI_POLICY_VERSION" <<'EOF'
+const [dir, sdk, policy] = process.argv.slice(2);
+const v = (p) => { try { return require(`${dir}/@pulumi/${p}/package.json`).version.replace(/^v/, ""); } catch { return null; } };
+process.exit(v("pulumi") === sdk && v("policy") === policy && v("command") && v("random") ? 0 : 1);
+EOF
+}
+NODE_MODULES="$ENGINE_REPO_ROOT/node_modules"
+if ! npm_versions_ok "$NODE_MODULES"; then
+  NODE_MODULES="$ENGINE_ROOT/smoke-npm/node_modules"
+  if ! npm_versions_ok "$NODE_MODULES"; then
+    say "installing the pinned npm packages into $ENGINE_ROOT/smoke-npm (once)"
+    mkdir -p "$ENGINE_ROOT/smoke-npm"
+    printf '{"name":"dolibarr-engine-smoke","private":true}\n' >"$ENGINE_ROOT/smoke-npm/package.json"
+    (cd "$ENGINE_ROOT/smoke-npm" && npm install --no-save --no-audit --no-fund --ignore-scripts \
+      "@pulumi/pulumi@$PULUMI_NODEJS_SDK_VERSION" "@pulumi/command@$COMMAND_PLUGIN_VERSION" \
+      "@pulumi/random@$RANDOM_PLUGIN_VERSION" "@pulumi/policy@$PULUMI_POLICY_VERSION")
+  fi
+fi
+say "npm packages from $NODE_MODULES"
+
+# --- the project and the policy pack -------------------------------------------------------------
+PROJ="$WORK/project"
+PACK="$WORK/policy"
+mkdir -p "$PROJ" "$PACK"
+ln -s "$NODE_MODULES" "$PROJ/node_modules"
+ln -s "$NODE_MODULES" "$PACK/node_modules"
+cat >"$PROJ/Pulumi.yaml" <<'EOF'
+name: engine-smoke
+runtime: nodejs
+main: index.js
+description: dolibarr-backup engine smoke test (temporary)
+EOF
+printf '{"name":"engine-smoke","private":true,"main":"index.js"}\n' >"$PROJ/package.json"
+cat >"$PROJ/index.js" <<'EOF'
+"use strict";
+const pulumi = require("@pulumi/pulumi");
+
+const cfg = new pulumi.Config();
+const withPlugins = cfg.getBoolean("withPlugins") !== false;
+const token = cfg.requireSecret("token");
+
+// A dynamic provider: runs through the pulumi-resource-pulumi-nodejs launcher.
+class Doubler {
+  async create(inputs) {
+    return { id: `doubled-${inputs.value}`, outs: { value: inputs.value * 2 } };
+  }
+}
+const doubled = new pulumi.dynamic.Resource(new Doubler(), "doubled", { value: 21 });
+if (cfg.getBoolean("createForbidden")) {
+  new pulumi.dynamic.Resource(new Doubler(), "forbidden", { value: 1 });
+}
+
+exports.doubled = doubled.value;
+exports.tokenLength = token.apply((t) => t.length);
+
+if (withPlugins) {
+  const random = require("@pulumi/random");
+  const command = require("@pulumi/command");
+  const str = new random.RandomString("rnd", { length: 16, special: false });
+  const echo = new command.local.Command("echo", { create: pulumi.interpolate`echo smoke-${str.result}` });
+  exports.randomString = str.result;
+  exports.commandStdout = echo.stdout;
+}
+EOF
+cat >"$PACK/PulumiPolicy.yaml" <<'EOF'
+runtime: nodejs
+name: engine-smoke-policy
+version: 0.0.1
+description: dolibarr-backup engine smoke test policy pack (temporary)
+EOF
+printf '{"name":"engine-smoke-policy","version":"0.0.1","private":true,"main":"index.js"}\n' >"$PACK/package.json"
+cat >"$PACK/index.js" <<'EOF'
+"use strict";
+const { PolicyPack } = require("@pulumi/policy");
+new PolicyPack("engine-smoke-policy", {
+  policies: [
+    {
+      name: "smoke-saw-resource",
+      description: "Reports every resource it sees (advisory).",
+      enforcementLevel: "advisory",
+      validateResource: (args, reportViolation) => reportViolation(`SMOKE_POLICY_SAW ${args.type} ${args.name}`),
+    },
+    {
+      name: "smoke-no-forbidden",
+      description: "Rejects a resource named 'forbidden' (mandatory).",
+      enforcementLevel: "mandatory",
+      validateResource: (args, reportViolation) => {
+        if (args.name === "forbidden") reportViolation("SMOKE_POLICY_REJECTED forbidden");
+      },
+    },
+  ],
+});
+EOF
+# The CLI starts an executable --policy-pack as a binary analyzer; the launcher finds the pack
+# through its own location (see launchers/pulumi-analyzer-policy).
+ln -s "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-analyzer-policy" "$PACK/pulumi-analyzer-policy"
+
+# --- stages --------------------------------------------------------------------------------------
+PLUGINS_OK=1
+st_engine() {
+  local v
+  v=$(pulumi version)
+  echo "pulumi version: $v (pinned v$PULUMI_CLI_VERSION); on PATH: $(command -v pulumi)"
+  echo "language host: $(command -v pulumi-language-nodejs)"
+  [ "$v" = "v$PULUMI_CLI_VERSION" ] && [ -x "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-language-nodejs" ]
+}
+st_npm_pins() {
+  node - "$NODE_MODULES" "$COMMAND_PLUGIN_VERSION" "$RANDOM_PLUGIN_VERSION" <<'EOF'
+const [dir, cmd, rnd] = process.argv.slice(2);
+let ok = true;
+for (const [pkg, want] of [["command", cmd], ["random", rnd]]) {
+  const got = require(`${dir}/@pulumi/${pkg}/package.json`).pulumi.version;
+  console.log(`@pulumi/${pkg} package.json pulumi.version=${got}, plugin pinned ${want}`);
+  if (got !== want) ok = false;
+}
+process.exit(ok ? 0 : 1);
+EOF
+}
+st_plugins() {
+  pulumi plugin ls
+  local ok=0
+  [ -x "$PULUMI_HOME/plugins/resource-command-v$COMMAND_PLUGIN_VERSION/pulumi-resource-command" ] || {
+    echo "resource plugin command v$COMMAND_PLUGIN_VERSION is not installed"
+    ok=1
+  }
+  [ -x "$PULUMI_HOME/plugins/resource-random-v$RANDOM_PLUGIN_VERSION/pulumi-resource-random" ] || {
+    echo "resource plugin random v$RANDOM_PLUGIN_VERSION is not installed"
+    ok=1
+  }
+  return "$ok"
+}
+st_stack_init() {
+  pulumi_in "$PROJ" stack init smoke --secrets-provider passphrase &&
+    pulumi_in "$PROJ" config set --secret token "$SECRET_TOKEN" &&
+    grep -q 'secure:' "$PROJ/Pulumi.smoke.yaml" && ! grep -q "$SECRET_TOKEN" "$PROJ/Pulumi.smoke.yaml"
+}
+st_up_with_plugins() {
+  pulumi_in "$PROJ" config set withPlugins true && pulumi_in "$PROJ" up --yes --skip-preview
+}
+st_up_without_plugins() {
+  pulumi_in "$PROJ" config set withPlugins false && pulumi_in "$PROJ" up --yes --skip-preview
+}
+st_outputs() {
+  pulumi_in "$PROJ" stack output --json --show-secrets >"$WORK/outputs.json"
+  cat "$WORK/outputs.json"
+  node - "$WORK/outputs.json" "$PLUGINS_OK" "${#SECRET_TOKEN}" <<'EOF'
+const [file, plugins, tokenLength] = process.argv.slice(2);
+const o = require(file);
+const fail = (m) => { console.log(`FAIL: ${m}`); process.exit(1); };
+if (o.doubled !== 42) fail(`doubled=${o.doubled}, want 42 (dynamic provider)`);
+if (o.tokenLength !== Number(tokenLength)) fail(`tokenLength=${o.tokenLength}, want ${tokenLength} (passphrase secret)`);
+if (plugins === "1") {
+  if (!/^[A-Za-z0-9]{16}$/.test(o.randomString || "")) fail(`randomString=${o.randomString} (random plugin)`);
+  if (o.commandStdout !== `smoke-${o.randomString}`) fail(`commandStdout=${o.commandStdout} (command plugin)`);
+}
+console.log("outputs as expected");
+EOF
+}
+st_state_encrypted() {
+  local files
+  files=$(find "$WORK/state" -type f -name '*.json' | wc -l)
+  echo "state files: $files"
+  [ "$files" -gt 0 ] && ! grep -rqF "$SECRET_TOKEN" "$WORK/state"
+}
+st_policy_advisory() {
+  local out="$WORK/logs/policy-preview.out" want
+  pulumi_in "$PROJ" preview --policy-pack "$PACK/pulumi-analyzer-policy" 2>&1 | tee "$out" || return 1
+  want=("SMOKE_POLICY_SAW pulumi-nodejs:dynamic:Resource doubled")
+  if [ "$PLUGINS_OK" = 1 ]; then
+    want+=("SMOKE_POLICY_SAW random:index/randomString:RandomString rnd" "SMOKE_POLICY_SAW command:local:Command echo")
+  fi
+  local w
+  for w in "${want[@]}"; do
+    grep -qF "$w" "$out" || {
+      echo "missing in preview output: $w"
+      return 1
+    }
+  done
+}
+st_policy_mandatory() {
+  local out="$WORK/logs/policy-mandatory.out" rc=0
+  pulumi_in "$PROJ" config set createForbidden true
+  pulumi_in "$PROJ" preview --policy-pack "$PACK/pulumi-analyzer-policy" >"$out" 2>&1 || rc=$?
+  cat "$out"
+  pulumi_in "$PROJ" config rm createForbidden
+  echo "preview exit status: $rc (want non-zero)"
+  [ "$rc" -ne 0 ] && grep -qF "SMOKE_POLICY_REJECTED forbidden" "$out"
+}
+st_destroy() {
+  pulumi_in "$PROJ" destroy --yes --skip-preview && pulumi_in "$PROJ" stack rm smoke --yes
+}
+
+say "work directory: $WORK"
+stage "engine: pulumi v$PULUMI_CLI_VERSION + pulumi-language-nodejs on PATH" st_engine
+stage "npm @pulumi/command, @pulumi/random pulumi.version == pinned plugin versions" st_npm_pins
+if st_plugins >"$WORK/logs/plugins.log" 2>&1; then
+  stage "resource plugins command v$COMMAND_PLUGIN_VERSION and random v$RANDOM_PLUGIN_VERSION installed" st_plugins
+elif [ "$ALLOW_MISSING" = 1 ]; then
+  PLUGINS_OK=0
+  skip "resource plugins: not installed ($(grep 'not installed' "$WORK/logs/plugins.log" | tr '\n' ';'))"
+else
+  PLUGINS_OK=0
+  stage "resource plugins command v$COMMAND_PLUGIN_VERSION and random v$RANDOM_PLUGIN_VERSION installed" st_plugins
+fi
+stage "stack init (file backend, passphrase secrets) + secret config" st_stack_init
+if [ "$PLUGINS_OK" = 1 ]; then
+  stage "pulumi up: dynamic resource + random.RandomString + command.local.Command" st_up_with_plugins
+else
+  if [ "$ALLOW_MISSING" = 1 ]; then
+    skip "pulumi up with random.RandomString + command.local.Command (plugins missing)"
+  else
+    stage "pulumi up: dynamic resource + random.RandomString + command.local.Command" st_up_with_plugins
+  fi
+  stage "pulumi up without the plugins: dynamic resource + secret" st_up_without_plugins
+fi
+stage "stack outputs" st_outputs
+stage "secret stored encrypted in the file backend" st_state_encrypted
+stage "pulumi preview with a policy pack (advisory policy saw the resources)" st_policy_advisory
+stage "pulumi preview with a policy pack (mandatory policy blocks)" st_policy_mandatory
+stage "pulumi destroy + stack rm" st_destroy
+
+say "done in $((SECONDS - T0))s"
+echo "smoke: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+if [ "$FAILED" -gt 0 ]; then
+  exit 1
+fi
