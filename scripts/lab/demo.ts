@@ -1,0 +1,75 @@
+// `npm run lab`: the whole procedure on real hosts. Deploys the lab fleet and clients with the real
+// engine and the policy pack, runs one dump and one replication everywhere, proves every mirror
+// identical to its source, prints a per-client report, and shows a too-close client rejected.
+import * as fs from "node:fs";
+import { labEnv, pulumi, pulumiOk } from "./driver";
+import { deploy, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, labClientConfig, writeStackFile } from "./stacks";
+
+const started = Date.now();
+function step(message: string): void {
+  console.log(`\n[lab ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] == ${message}`);
+}
+
+function fail(message: string): never {
+  console.error(`\nlab: FAILED: ${message}`);
+  process.exit(1);
+}
+
+function main(): void {
+  const env = labEnv();
+
+  step("stack configs from the lab hosts (.lab/hosts.json)");
+  const files = prepareLabStacks(env);
+  for (const file of files) console.log(`  ${file}`);
+
+  step("pulumi up: lab-fleet, then the client stacks, with the policy pack");
+  const up = deploy(env, "up", files);
+  process.stdout.write(up.stdout.split("\n").filter((l) => /(: ok|FAILED|error|Resources:|[+~-] \d+ |created|updated|unchanged)/.test(l)).join("\n") + "\n");
+  if (up.status !== 0) fail(`pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+
+  const topology = labTopology(env);
+  step("one dump of every instance on its hosting server");
+  runDumps(env, topology);
+  step("one replication of every instance on each of its backup servers");
+  runReplications(env, topology);
+
+  step("every mirror compared with its source (type, mode, owner, size, links, sha256 of every file)");
+  const checks = verifyMirrors(env, topology);
+  for (const c of checks) {
+    console.log(`  ${c.identical ? "identical" : "DIFFERENT"}  ${c.instance.padEnd(15)} ${c.part.padEnd(9)} on ${c.backupServer.padEnd(21)} ${c.entries} entries`);
+    if (c.difference) console.log(`    ${c.difference.replace(/\n/g, "\n    ")}`);
+  }
+  if (checks.some((c) => !c.identical)) fail("a mirror differs from its source");
+
+  step("report");
+  for (const client of LAB_CLIENTS) {
+    const summary = pulumiOk(env, ["stack", "output", "summary", "--stack", client.stack]).trimEnd();
+    console.log(`\n${summary}`);
+  }
+  console.log("\n  next runs (systemd, on the servers):");
+  for (const run of nextRuns(env, topology)) console.log(`    ${run.instance.padEnd(15)} ${run.unit.padEnd(38)} on ${run.server.padEnd(21)} ${run.next}`);
+  console.log("\n  last results (status files on the servers):");
+  for (const s of jobStatus(env, topology)) {
+    const status = s.status as Record<string, unknown> | null;
+    const detail = status ? Object.entries(status).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ") : "no status file";
+    console.log(`    ${s.instance.padEnd(15)} ${s.job.padEnd(9)} on ${s.server.padEnd(21)} ${detail}`);
+  }
+
+  step(`a client whose backup is too close: ${LAB_CLIENT_TOO_CLOSE.stack} (OVH Roubaix → OVH Gravelines)`);
+  const tooClose = writeStackFile(env.stacksDir, LAB_CLIENT_TOO_CLOSE.stack, labClientConfig(LAB_CLIENT_TOO_CLOSE));
+  try {
+    const preview = deploy(env, "preview", [tooClose]);
+    const lines = (preview.stdout + preview.stderr).split("\n").filter((l) => /geo[.-]min-distance|mandatory rule/.test(l));
+    for (const line of lines) console.log(`  ${line.trim()}`);
+    if (preview.status === 0 || lines.length === 0) fail(`the preview of ${LAB_CLIENT_TOO_CLOSE.stack} was not rejected for geo.min-distance`);
+    console.log("  => rejected, nothing created");
+  } finally {
+    pulumi(env, ["stack", "rm", "--yes", "--force", "--preserve-config", "--stack", LAB_CLIENT_TOO_CLOSE.stack]);
+    fs.rmSync(stackFile(env, LAB_CLIENT_TOO_CLOSE.stack), { force: true });
+  }
+
+  step("done: the lab stays up (`npm run lab:down` removes it)");
+}
+
+main();

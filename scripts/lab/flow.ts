@@ -1,0 +1,153 @@
+// The steps of the lab run, shared by the demo (`npm run lab`) and the end-to-end tests:
+// write the lab's stack configs, deploy them with the real engine, run the jobs, prove the mirrors.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadStackFiles } from "../../infra/model";
+import type { Instance, Topology } from "../../infra/model/types";
+import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
+import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, passphraseFile } from "./driver";
+import { LAB_CLIENTS, LAB_FLEET_STACK, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
+
+const NS = "dolibarr-backup";
+
+export function stackFile(env: LabEnv, stack: string): string {
+  return path.join(env.stacksDir, `Pulumi.${stack}.yaml`);
+}
+
+/** Writes the lab fleet and client stack configs and makes sure their stacks and secrets exist. */
+export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS): string[] {
+  const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env)))];
+  for (const client of clients) files.push(writeStackFile(env.stacksDir, client.stack, labClientConfig(client)));
+  ensureStack(env, LAB_FLEET_STACK);
+  const secret = pulumi(env, ["config", "get", `${NS}:sshPrivateKey`, "--stack", LAB_FLEET_STACK]);
+  if (secret.status !== 0) {
+    const key = fs.readFileSync(path.join(env.labDir, "id_ed25519"), "utf8");
+    pulumiOk(env, ["config", "set", "--secret", `${NS}:sshPrivateKey`, "--stack", LAB_FLEET_STACK], { input: key });
+  }
+  for (const client of clients) ensureStack(env, client.stack);
+  return files;
+}
+
+export function labTopology(env: LabEnv, clients: LabClient[] = LAB_CLIENTS): Topology {
+  const files = [stackFile(env, LAB_FLEET_STACK), ...clients.map((c) => stackFile(env, c.stack))];
+  const loaded = loadStackFiles(files, { stacksDir: env.stacksDir });
+  const topology = loaded.topologies.find((t) => t.fleet.stack === LAB_FLEET_STACK);
+  if (!topology) throw new Error(`no topology for ${LAB_FLEET_STACK} in ${files.join(", ")}`);
+  return topology;
+}
+
+/**
+ * `pulumi preview|up` through the same scripts as the users' CI (scripts/deploy): fleet first,
+ * then clients, with the policy pack.
+ */
+export function deploy(env: LabEnv, action: "preview" | "up", stackFiles: string[]): RunResult {
+  const listed = spawnDeploy(env, ["scripts/deploy/stacks.sh", ...stackFiles]);
+  if (listed.status !== 0) return listed;
+  return spawnDeploy(env, ["scripts/deploy/run.sh", action], listed.stdout);
+}
+
+function spawnDeploy(env: LabEnv, args: string[], input?: string): RunResult {
+  const result = spawnSync("bash", ["-c", 'source scripts/engine/env.sh && exec bash "$@"', "deploy", ...args], {
+    cwd: env.repo,
+    input,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    env: {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${env.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile(env),
+      PULUMI_CONFIG_PASSPHRASE: "",
+    },
+  });
+  if (result.error) throw result.error;
+  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts the dump of every instance on its hosting server (systemctl waits for the oneshot). */
+export function runDumps(env: LabEnv, topology: Topology): void {
+  for (const instance of instances(topology)) {
+    sshOk(env, labHost(env, instance.hostingServer), `systemctl start dolibarr-dump@${instance.name}.service`);
+  }
+}
+
+/** Starts one replication of every instance on each of its backup servers. */
+export function runReplications(env: LabEnv, topology: Topology): void {
+  for (const instance of instances(topology)) {
+    for (const backup of instance.backupServers) {
+      sshOk(env, labHost(env, backup), `systemctl start dolibarr-replicate@${instance.name}.service`);
+    }
+  }
+}
+
+export function instances(topology: Topology): Instance[] {
+  return topology.clients.flatMap((c) => c.instances);
+}
+
+export interface MirrorCheck {
+  instance: string;
+  backupServer: string;
+  part: "code" | "documents" | "dumps";
+  identical: boolean;
+  entries: number;
+  /** First differing lines, when not identical. */
+  difference?: string;
+}
+
+/** Compares every part of every mirror with its source, entry by entry (see treeDigest). */
+export function verifyMirrors(env: LabEnv, topology: Topology): MirrorCheck[] {
+  const checks: MirrorCheck[] = [];
+  for (const instance of instances(topology)) {
+    const hosting = labHost(env, instance.hostingServer);
+    const sources = { code: instance.codeRoot, documents: instance.documentsDir, dumps: instance.dumpDir };
+    for (const [part, dir] of Object.entries(sources) as Array<[MirrorCheck["part"], string]>) {
+      const source = treeDigest(env, hosting, dir);
+      for (const backup of instance.backupServers) {
+        const mirror = treeDigest(env, labHost(env, backup), `${topology.fleet.mirrorRoot}/${instance.name}/${part}`);
+        const check: MirrorCheck = { instance: instance.name, backupServer: backup, part, identical: source === mirror, entries: source.split("\n").length };
+        if (!check.identical) check.difference = firstDifference(source, mirror);
+        checks.push(check);
+      }
+    }
+  }
+  return checks;
+}
+
+function firstDifference(a: string, b: string): string {
+  const left = a.split("\n");
+  const right = b.split("\n");
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    if (left[i] !== right[i]) return `source: ${left[i] ?? "(end)"}\nmirror: ${right[i] ?? "(end)"}`;
+  }
+  return "";
+}
+
+/** The status files the jobs write, read from the servers. */
+export function jobStatus(env: LabEnv, topology: Topology): Array<{ instance: string; server: string; job: string; status: unknown }> {
+  const out: Array<{ instance: string; server: string; job: string; status: unknown }> = [];
+  for (const instance of instances(topology)) {
+    const read = (server: string, file: string, job: string) => {
+      const result = ssh(env, labHost(env, server), `cat ${file}`);
+      out.push({ instance: instance.name, server, job, status: result.status === 0 ? JSON.parse(result.stdout) : null });
+    };
+    read(instance.hostingServer, dumpStatusPath(instance.name), "dump");
+    for (const backup of instance.backupServers) read(backup, replicateStatusPath(instance.name), "replicate");
+  }
+  return out;
+}
+
+/** The next run of each of the instance's timers, as systemd computes it on the server. */
+export function nextRuns(env: LabEnv, topology: Topology): Array<{ instance: string; server: string; unit: string; next: string }> {
+  const out: Array<{ instance: string; server: string; unit: string; next: string }> = [];
+  for (const instance of instances(topology)) {
+    const servers: Array<[string, string]> = [
+      [instance.hostingServer, `dolibarr-dump@${instance.name}.timer`],
+      ...instance.backupServers.map((b): [string, string] => [b, `dolibarr-replicate@${instance.name}.timer`]),
+    ];
+    for (const [server, unit] of servers) {
+      const next = sshOk(env, labHost(env, server), `systemctl show -P NextElapseUSecRealtime ${unit}`).trim();
+      out.push({ instance: instance.name, server, unit, next });
+    }
+  }
+  return out;
+}
