@@ -26,11 +26,22 @@ export interface RunResult {
 export function labEnv(overrides: Partial<LabEnv> = {}): LabEnv {
   const labDir = overrides.labDir ?? process.env.DOLIBARR_BACKUP_LAB_DIR ?? path.join(REPO, ".lab");
   return {
-    repo: REPO,
+    repo: overrides.repo ?? REPO,
     labDir,
-    stateDir: overrides.stateDir ?? process.env.DOLIBARR_BACKUP_STATE ?? path.join(REPO, ".state"),
-    stacksDir: overrides.stacksDir ?? path.join(REPO, "stacks"),
+    stateDir: overrides.stateDir ?? process.env.DOLIBARR_BACKUP_LAB_STATE ?? hostsStateDir(labDir),
+    stacksDir: overrides.stacksDir ?? path.join(overrides.repo ?? REPO, "stacks"),
   };
+}
+
+/**
+ * The lab's engine state belongs to one generation of lab hosts: recreated hosts (new host keys)
+ * get a fresh state, so a state never claims files that a destroyed container took with it.
+ */
+function hostsStateDir(labDir: string): string {
+  const hostsFile = path.join(labDir, "hosts.json");
+  const keys = fs.existsSync(hostsFile) ? fs.readFileSync(hostsFile, "utf8").match(/ssh-ed25519 [A-Za-z0-9+/=]+/g) ?? [] : [];
+  const generation = crypto.createHash("sha256").update(keys.join("\n")).digest("hex").slice(0, 12);
+  return path.join(labDir, "state", generation);
 }
 
 /** The lab's secrets passphrase: made once per lab dir, never committed. */

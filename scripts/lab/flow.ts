@@ -17,6 +17,13 @@ export function stackFile(env: LabEnv, stack: string): string {
 
 /** Writes the lab fleet and client stack configs and makes sure their stacks and secrets exist. */
 export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS): string[] {
+  if (!fs.existsSync(env.stateDir)) {
+    // A new state: the salt and secrets that older lab stack files carry belong to an old one.
+    for (const file of fs.existsSync(env.stacksDir) ? fs.readdirSync(env.stacksDir) : []) {
+      if (/^Pulumi\.lab-.*\.yaml$/.test(file)) fs.rmSync(path.join(env.stacksDir, file));
+    }
+  }
+  fs.mkdirSync(env.stacksDir, { recursive: true });
   const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env)))];
   for (const client of clients) files.push(writeStackFile(env.stacksDir, client.stack, labClientConfig(client)));
   ensureStack(env, LAB_FLEET_STACK);

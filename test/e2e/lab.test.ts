@@ -1,0 +1,207 @@
+// End to end on real hosts: the real engine deploys the lab fleet and clients over SSH, the jobs run
+// under systemd, the mirrors are proven identical, and the operator's expectations hold (no-op
+// re-run, targeted re-push, client destroy, unreachable host, policy pack).
+// Runs in a project copy of its own (own stacks/ and state) on freshly created lab hosts.
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { labEnv, LabEnv, labHost, labScript, pulumi, pulumiOk, REPO, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { deploy, instances, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, writeStackFile } from "../../scripts/lab/stacks";
+import { planReplications } from "../../infra/model";
+import { calendarExpressions, renderBackupInstance } from "../../infra/render";
+import { timerDropInPath } from "../../infra/render/paths";
+
+/** A project directory that shares the compiled program, scripts and packages but has its own stacks. */
+function projectCopy(options: { copyDist?: boolean } = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-e2e-"));
+  fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  for (const shared of ["node_modules", "scripts", "policies", "package.json"]) fs.symlinkSync(path.join(REPO, shared), path.join(dir, shared));
+  if (options.copyDist) execFileSync("cp", ["-a", path.join(REPO, "dist"), path.join(dir, "dist")]);
+  else fs.symlinkSync(path.join(REPO, "dist"), path.join(dir, "dist"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  return dir;
+}
+
+function upOk(env: LabEnv, files: string[]): string {
+  const result = deploy(env, "up", files);
+  assert.equal(result.status, 0, `pulumi up failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+interface PreviewStep {
+  op: string;
+  urn: string;
+}
+
+function previewSteps(env: LabEnv, stack: string): PreviewStep[] {
+  const out = pulumiOk(env, ["preview", "--json", "--stack", stack]);
+  return (JSON.parse(out) as { steps?: PreviewStep[] }).steps ?? [];
+}
+
+function changed(steps: PreviewStep[]): PreviewStep[] {
+  return steps.filter((s) => s.op !== "same");
+}
+
+/** The timer's calendar, as the server's systemd reads it, holds exactly the expressions of these times. */
+function assertCalendar(env: LabEnv, server: string, unit: string, times: number[]): void {
+  const calendar = sshOk(env, labHost(env, server), `systemctl show -P TimersCalendar ${unit}`);
+  const found = calendar.match(/OnCalendar=[^;]+/g)?.map((m) => m.slice("OnCalendar=".length).trim()) ?? [];
+  assert.deepEqual(found.sort(), calendarExpressions(times).sort(), `${unit} on ${server}: ${calendar}`);
+}
+
+/** The replication times of an instance on a backup server, with the client stack's drawn offset. */
+function plannedTimes(env: LabEnv, clients: LabClient[], client: LabClient, instance: string, backup: string): number[] {
+  const offset = Number(pulumiOk(env, ["stack", "output", "minuteOffset", "--stack", client.stack]).trim());
+  assert.ok(Number.isInteger(offset) && offset >= 0 && offset <= 14, `minuteOffset of ${client.stack}: ${offset}`);
+  const plan = planReplications(labTopology(env, clients), { minuteOffset: offset }).find((p) => p.instance === instance && p.backupServer === backup);
+  assert.ok(plan, `no plan for ${instance} on ${backup}`);
+  return plan.times;
+}
+
+const acme = LAB_CLIENTS.find((c) => c.client === "acme")!;
+const bistro = LAB_CLIENTS.find((c) => c.client === "bistro")!;
+
+describe("the lab, end to end with the real engine", { concurrency: false }, () => {
+  const env = labEnv({ repo: projectCopy(), stateDir: fs.mkdtempSync(path.join(os.tmpdir(), "dbk-e2e-state-")) });
+  let files: string[] = [];
+
+  before(() => {
+    for (const args of [["down"], ["up"]]) {
+      const result = labScript(env, args);
+      assert.equal(result.status, 0, `lab.sh ${args[0]} failed:\n${result.stdout}\n${result.stderr}`);
+    }
+    files = prepareLabStacks(env);
+  });
+
+  test("pulumi up deploys the fleet and every client stack", () => {
+    const out = upOk(env, files);
+    for (const stack of [LAB_FLEET_STACK, ...LAB_CLIENTS.map((c) => c.stack)]) assert.match(out, new RegExp(`\\[${stack}\\] up: ok`));
+  });
+
+  test("timers are enabled on the right hosts with the planned OnCalendar", () => {
+    const topology = labTopology(env);
+    for (const client of LAB_CLIENTS) {
+      const offset = Number(pulumiOk(env, ["stack", "output", "minuteOffset", "--stack", client.stack]).trim());
+      const plans = planReplications(topology, { minuteOffset: offset });
+      for (const instance of client.instances) {
+        const hosting = labHost(env, instance.hostingServer);
+        assert.equal(sshOk(env, hosting, `systemctl is-enabled dolibarr-dump@${instance.name}.timer`).trim(), "enabled");
+        assert.equal(sshOk(env, hosting, `systemctl is-active dolibarr-dump@${instance.name}.timer`).trim(), "active");
+        assertCalendar(env, instance.hostingServer, `dolibarr-dump@${instance.name}.timer`, [0, 720]);
+        for (const backupName of instance.backupServers) {
+          const backup = labHost(env, backupName);
+          const plan = plans.find((p) => p.instance === instance.name && p.backupServer === backupName)!;
+          const model = instances(topology).find((i) => i.name === instance.name)!;
+          const expected = renderBackupInstance(topology, model, plan).files.find((f) => f.path === timerDropInPath("dolibarr-replicate", instance.name))!;
+          assert.equal(sshOk(env, backup, `cat ${timerDropInPath("dolibarr-replicate", instance.name)}`), expected.content);
+          assert.equal(sshOk(env, backup, `systemctl is-enabled dolibarr-replicate@${instance.name}.timer`).trim(), "enabled");
+          assertCalendar(env, backupName, `dolibarr-replicate@${instance.name}.timer`, plan.times);
+        }
+        // The hosting server never replicates its own instance.
+        assert.notEqual(ssh(env, hosting, `systemctl cat dolibarr-replicate@${instance.name}.timer`).status, 0);
+      }
+    }
+  });
+
+  test("a dump and a replication run for real and every mirror is identical to its source", () => {
+    const topology = labTopology(env);
+    runDumps(env, topology);
+    runReplications(env, topology);
+    const checks = verifyMirrors(env, topology);
+    assert.equal(checks.length, instances(topology).reduce((n, i) => n + 3 * i.backupServers.length, 0));
+    for (const check of checks) assert.ok(check.identical, `${check.instance} ${check.part} on ${check.backupServer}:\n${check.difference}`);
+  });
+
+  test("a second pulumi up changes nothing and runs no remote command", () => {
+    for (const stack of [LAB_FLEET_STACK, ...LAB_CLIENTS.map((c) => c.stack)]) {
+      assert.deepEqual(changed(previewSteps(env, stack)), [], `${stack} would change`);
+      pulumiOk(env, ["up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", stack]);
+    }
+  });
+
+  test("a changed replication schedule re-pushes only that instance's replication files", () => {
+    const six: LabClient = { ...bistro, instances: bistro.instances.map((i) => ({ ...i, schedule: { replicationsPerDay: 6 } })) };
+    writeStackFile(env.stacksDir, six.stack, labClientConfig(six));
+    const steps = changed(previewSteps(env, six.stack));
+    assert.ok(steps.length > 0, "the schedule change shows no change");
+    for (const step of steps) {
+      assert.equal(step.op, "update", `${step.urn} would be ${step.op}`);
+      assert.doesNotMatch(step.urn, /bistro-erp\/lab-host-ionos-fra/, "the hosting server's files must not be re-pushed");
+    }
+    assert.ok(steps.some((s) => /bistro-erp\/lab-backup-/.test(s.urn)), "no replication file is re-pushed");
+    pulumiOk(env, ["up", "--yes", "--skip-preview", "--stack", six.stack]);
+    const times = plannedTimes(env, [six], six, "bistro-erp", "lab-backup-ovh-waw");
+    assert.equal(times.length, 6);
+    assertCalendar(env, "lab-backup-ovh-waw", "dolibarr-replicate@bistro-erp.timer", times);
+  });
+
+  test("pulumi destroy of a client removes its units and access and keeps other clients and the backups", () => {
+    pulumiOk(env, ["destroy", "--yes", "--skip-preview", "--stack", bistro.stack]);
+    const fra = labHost(env, "lab-host-ionos-fra");
+    const waw = labHost(env, "lab-backup-ovh-waw");
+    const rbx = labHost(env, "lab-host-ovh-rbx");
+    assert.notEqual(sshOk(env, fra, "systemctl is-enabled dolibarr-dump@bistro-erp.timer || true").trim(), "enabled");
+    assert.equal(ssh(env, fra, `test -e ${timerDropInPath("dolibarr-dump", "bistro-erp")}`).status, 1);
+    assert.equal(ssh(env, waw, `test -e ${timerDropInPath("dolibarr-replicate", "bistro-erp")}`).status, 1);
+    assert.equal(sshOk(env, fra, "findmnt -rn -o TARGET | grep -c /export/ || true").trim(), "0", "bistro's exports must be unmounted");
+    // The backups already taken stay: dumps on the hosting server, the mirror on the backup server.
+    assert.ok(Number(sshOk(env, fra, "ls /var/backups/dolibarr/bistro-erp | grep -c sql").trim()) >= 1);
+    sshOk(env, waw, `test -f ${labTopology(env).fleet.mirrorRoot}/bistro-erp/code/conf/conf.php`);
+    // acme is untouched.
+    for (const instance of acme.instances) {
+      assert.equal(sshOk(env, rbx, `systemctl is-enabled dolibarr-dump@${instance.name}.timer`).trim(), "enabled");
+      assert.equal(sshOk(env, waw, `systemctl is-enabled dolibarr-replicate@${instance.name}.timer`).trim(), "enabled");
+    }
+    assert.deepEqual(changed(previewSteps(env, acme.stack)), []);
+  });
+
+  test("an unreachable host makes up fail with a clear error, and a re-run after it is back converges", () => {
+    const three: LabClient = { ...acme, instances: acme.instances.map((i) => ({ ...i, schedule: { replicationsPerDay: 3 } })) };
+    writeStackFile(env.stacksDir, three.stack, labClientConfig(three));
+    execFileSync("lxc-stop", ["-n", "lab-backup-ionos-lhr"]);
+    try {
+      const failed = pulumi(env, ["up", "--yes", "--skip-preview", "--stack", three.stack]);
+      assert.notEqual(failed.status, 0, "up must fail while lab-backup-ionos-lhr is down");
+      assert.match(failed.stdout + failed.stderr, /10\.77\.0\.22/, "the error must name the unreachable host");
+    } finally {
+      const back = labScript(env, ["up"]);
+      assert.equal(back.status, 0, back.stdout + back.stderr);
+    }
+    pulumiOk(env, ["up", "--yes", "--skip-preview", "--stack", three.stack]);
+    assert.deepEqual(changed(previewSteps(env, three.stack)), []);
+    const times = plannedTimes(env, [three], three, "acme-erp", "lab-backup-ionos-lhr");
+    assert.equal(times.length, 3);
+    assertCalendar(env, "lab-backup-ionos-lhr", "dolibarr-replicate@acme-erp.timer", times);
+  });
+
+  test("the policy pack passes a compliant client stack", () => {
+    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", "policies/pulumi-analyzer-policy"]);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.doesNotMatch(result.stdout, /mandatory/);
+  });
+
+  test("a client whose backup is too close is rejected: by the program, and by the policy pack even if the program's check is edited out", () => {
+    const tooClose = writeStackFile(env.stacksDir, LAB_CLIENT_TOO_CLOSE.stack, labClientConfig(LAB_CLIENT_TOO_CLOSE));
+    const byProgram = deploy(env, "preview", [tooClose]);
+    assert.notEqual(byProgram.status, 0);
+    assert.match(byProgram.stdout + byProgram.stderr, /geo\.min-distance/);
+
+    // Someone edits the program and drops its own check: the pack still refuses the stack.
+    const edited = labEnv({ repo: projectCopy({ copyDist: true }), stateDir: env.stateDir, labDir: env.labDir });
+    const clientJs = path.join(edited.repo, "dist/infra/program/client.js");
+    const source = fs.readFileSync(clientJs, "utf8");
+    const patched = source.replace(/if \(mandatory\.length > 0\) \{/, "if (false) {");
+    assert.notEqual(patched, source, "the program's check was not found to edit out");
+    fs.writeFileSync(clientJs, patched);
+    fs.copyFileSync(tooClose, path.join(edited.stacksDir, path.basename(tooClose)));
+    ensureStack(edited, LAB_CLIENT_TOO_CLOSE.stack);
+    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", "policies/pulumi-analyzer-policy"]);
+    assert.notEqual(byPack.status, 0, byPack.stdout + byPack.stderr);
+    assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
+    assert.match(byPack.stdout + byPack.stderr, /mandatory/);
+  });
+});
