@@ -1,9 +1,9 @@
 // A renderer's ServerBundle (files + create + delete) as resources on one server: one
-// remote.Command per file (content through stdin) and one "apply" command that runs `create` once
+// SshCommand per file (content through stdin) and one "apply" command that runs `create` once
 // the files are in place and again whenever one of them (its sha256 is in the command) or `create`
 // changes, and `delete` on destroy. Unchanged inputs = no remote command at all on the next `pulumi up`.
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { SshCommand } from "../providers/ssh-command";
 import type { ServerBundle, ServerFile } from "../render/files";
 import { asRoot, removeFileScript, sha256, writeFileScript, type Connection, type RemoteHost } from "./remote";
 
@@ -38,8 +38,8 @@ export function pathSlug(path: string): string {
 /**
  * The first line of an apply command: the sha256 of each file it applies. A changed file changes
  * the command, and a changed command is an update (the command runs again), never a replacement.
- * Why not `triggers`: @pulumi/command declares replaceOnChanges on them, and a replacement runs the
- * new create BEFORE the old delete, which would disable the timers and remove the files just pushed.
+ * Why not a replacement (as @pulumi/command's `triggers` did): a replacement runs the new create
+ * BEFORE the old delete, which would disable the timers and remove the files just pushed.
  */
 export function hashesComment(hashes: ReadonlyArray<readonly [path: string, sha256: string]>): string {
   return `# dolibarr-backup: runs again when one of these changes:${hashes.map(([p, h]) => ` ${p}=sha256:${h}`).join("")}`;
@@ -47,10 +47,10 @@ export function hashesComment(hashes: ReadonlyArray<readonly [path: string, sha2
 
 export class ServerBundleResource extends pulumi.ComponentResource {
   /** Push command of each file, by path. */
-  readonly files: Record<string, command.remote.Command> = {};
+  readonly files: Record<string, SshCommand> = {};
   /** sha256 of each file's content, by path. */
   readonly hashes: Record<string, pulumi.Output<string>> = {};
-  readonly apply: command.remote.Command;
+  readonly apply: SshCommand;
 
   constructor(name: string, args: BundleArgs, opts?: pulumi.ComponentResourceOptions) {
     super(BUNDLE_TYPE, name, { server: args.host.name, paths: args.files.map((f) => f.path) }, opts);
@@ -64,8 +64,8 @@ export class ServerBundleResource extends pulumi.ComponentResource {
       this.hashes[file.path] = file.secret ? pulumi.secret(hash) : hash;
       const write = asRoot(user, writeFileScript(file));
       // The content travels as stdin: a changed content is an update that rewrites the file; an
-      // unchanged one runs nothing. No `triggers` (they force a replacement, see hashesComment).
-      this.files[file.path] = new command.remote.Command(
+      // unchanged one runs nothing. Never a replacement (see hashesComment).
+      this.files[file.path] = new SshCommand(
         `${name}/file/${pathSlug(file.path)}`,
         {
           connection: args.connection,
@@ -73,7 +73,6 @@ export class ServerBundleResource extends pulumi.ComponentResource {
           update: write,
           ...(args.removeFiles === false ? {} : { delete: asRoot(user, removeFileScript(file.path)) }),
           stdin: file.secret ? pulumi.secret(content) : content,
-          addPreviousOutputInEnv: false,
           logging: file.secret ? "none" : "stderr",
         },
         { parent: this, ...(file.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
@@ -84,14 +83,13 @@ export class ServerBundleResource extends pulumi.ComponentResource {
     const create = pulumi
       .all(applied.map((f) => this.hashes[f.path]!))
       .apply((hashes) => asRoot(user, `${hashesComment(applied.map((f, i) => [f.path, hashes[i]!] as const))}\n${args.create}`));
-    this.apply = new command.remote.Command(
+    this.apply = new SshCommand(
       `${name}/apply`,
       {
         connection: args.connection,
         create,
         update: create,
         delete: asRoot(user, args.delete),
-        addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [...Object.values(this.files), ...(args.after ?? [])] },
     );

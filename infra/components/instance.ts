@@ -4,11 +4,11 @@
 //  - on each backup server: the replication config and timer at the planned (staggered) times.
 // Destroying it disables and removes exactly these; dumps and mirrors stay.
 import { createHash } from "node:crypto";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { planInstance } from "../model/schedule";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology } from "../model/types";
+import { RandomPassword } from "../providers/random";
+import { SshCommand } from "../providers/ssh-command";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../render";
 import { ServerBundleResource, deferredBundle, knownFiles, type DeferredFile } from "./bundle";
 import { TYPES, type AccessDeclaration, type InstanceProps, type ServerFacts } from "./contract";
@@ -99,8 +99,8 @@ export interface InstanceArgs {
 
 export class InstanceComponent extends pulumi.ComponentResource {
   readonly replications: pulumi.Output<ReplicationPlan[]>;
-  readonly password: random.RandomPassword;
-  readonly dbAccount: command.remote.Command;
+  readonly password: RandomPassword;
+  readonly dbAccount: SshCommand;
   readonly hostingBundle: ServerBundleResource;
   readonly backupBundles: Record<string, ServerBundleResource> = {};
 
@@ -130,14 +130,15 @@ export class InstanceComponent extends pulumi.ComponentResource {
 
     // Least-privilege account for the dumps; its password exists only in the state (secret), in
     // the stdin of two commands, and in the 0600 option file on the hosting server.
-    this.password = new random.RandomPassword(
+    this.password = new RandomPassword(
       `${inst.name}/db-password`,
-      { length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
+      // letters and digits, at least one of each kind
+      { length: 32 },
       { parent: this },
     );
     const sql = pulumi.secret(this.password.result.apply((pw) => dumpAccountSql(inst, pw)));
     const accountCreate = asRoot(user, dumpAccountScript(inst));
-    this.dbAccount = new command.remote.Command(
+    this.dbAccount = new SshCommand(
       `${inst.name}/${hosting.server.name}/db-account`,
       {
         connection: hostingConnection,
@@ -145,7 +146,6 @@ export class InstanceComponent extends pulumi.ComponentResource {
         update: accountCreate,
         delete: asRoot(user, dropDumpAccountScript(inst)),
         stdin: sql,
-        addPreviousOutputInEnv: false,
         // A MariaDB error may quote the SQL (and so the password): nothing logged, outputs secret.
         logging: "none",
       },

@@ -1,10 +1,10 @@
 // Everything the components run on a server goes through here: one SSH connection description per
 // server, commands run as root (sudo -n when the fleet's SSH user is not root), files pushed through
-// stdin (never on a command line), content hashes as triggers.
+// stdin (never on a command line). The commands are SshCommand resources (infra/providers/ssh-command).
 import { createHash } from "node:crypto";
-import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { SshEndpoint } from "../model/types";
+import type { SshConnection } from "../providers/ssh-command";
 
 /** How the program reaches one server over SSH. */
 export interface RemoteHost {
@@ -15,10 +15,10 @@ export interface RemoteHost {
   privateKey: pulumi.Input<string>;
 }
 
-export type Connection = command.types.input.remote.ConnectionArgs;
+export type Connection = SshConnection;
 
 /**
- * The connection of remote.Command: host/port/user from the fleet config, the key as a secret, the
+ * The connection of an SshCommand: host/port/user from the fleet config, the key as a secret, the
  * host key pinned: `hostKey` when given (one read on first use), else the declared one, if any.
  */
 export function connectionOf(host: RemoteHost, hostKey?: pulumi.Input<string>): pulumi.Output<Connection> {
@@ -29,8 +29,8 @@ export function connectionOf(host: RemoteHost, hostKey?: pulumi.Input<string>): 
       user: host.ssh.user,
       privateKey,
       ...(key ? { hostKey: key } : {}),
-      dialErrorLimit: 5,
-      perDialTimeout: 20,
+      connectTimeout: 20,
+      connectionAttempts: 5,
     })),
   );
 }

@@ -3,10 +3,10 @@
 // packages), a backup server's own SSH key (generated on the server, only the public key leaves
 // it) and, on a hosting server, one restricted user per backup server.
 import { createHash } from "node:crypto";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Fleet, Server } from "../model/types";
 import type { FactCheck } from "../providers/facts";
+import { SshCommand } from "../providers/ssh-command";
 import { backupKeyCommand, renderHostingAccess, renderServerBase, type HostingAccess } from "../render";
 import { ServerBundleResource, deferredBundle } from "./bundle";
 import { TYPES, type AccessDeclaration, type ServerProps } from "./contract";
@@ -116,11 +116,11 @@ abstract class FleetServer extends pulumi.ComponentResource {
   private readHostKey(): pulumi.Output<string> {
     const s = this.server;
     if (s.ssh.hostKey) return pulumi.output(s.ssh.hostKey.trim());
-    const read = new command.remote.Command(
+    const read = new SshCommand(
       `${s.name}/host-key`,
       // The only command without a pinned key (trust on first use); never re-run unless replaced.
       // (a new fleet SSH key must not make it trust whatever key the server shows by then).
-      { connection: connectionOf(this.remote), create: READ_HOST_KEY_SCRIPT, addPreviousOutputInEnv: false },
+      { connection: connectionOf(this.remote), create: READ_HOST_KEY_SCRIPT },
       { parent: this, ignoreChanges: ["connection"] },
     );
     return read.stdout.apply((out) => publicKeyFrom(out, `host key of ${s.name}`));
@@ -210,16 +210,16 @@ export interface BackupServerArgs extends FleetServerArgs {
 export class BackupServer extends FleetServer {
   /** "ssh-ed25519 AAAA… dolibarr-backup@<name>": the key this server replicates with. */
   readonly publicKey: pulumi.Output<string>;
-  readonly keyCommand: command.remote.Command;
+  readonly keyCommand: SshCommand;
   readonly outputs: Record<string, unknown>;
 
   constructor(args: BackupServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.backupServer, args, args.hostingKeys, opts);
     const create = asRoot(args.server.ssh.user, backupKeyCommand(args.server));
     // Generated on the server when missing and never replaced; no delete: the key outlives the stack.
-    this.keyCommand = new command.remote.Command(
+    this.keyCommand = new SshCommand(
       `${args.server.name}/ssh-key`,
-      { connection: this.connection, create, update: create, addPreviousOutputInEnv: false },
+      { connection: this.connection, create, update: create },
       { parent: this },
     );
     this.publicKey = this.keyCommand.stdout.apply((out) => publicKeyFrom(out, `public key of ${args.server.name}`));

@@ -2,7 +2,6 @@
 // (a mandatory violation fails the preview and creates nothing), then one Instance component per
 // instance and a stable random minute offset for the client's replications.
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { AccessDeclaration } from "../components/contract";
 import { InstanceComponent, serverHandle } from "../components/instance";
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
@@ -12,6 +11,7 @@ import { computeRpo } from "../model/schedule";
 import { formatTimeOfDay } from "../model/time";
 import { buildTopology } from "../model/topology";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology, Violation } from "../model/types";
+import { RandomInteger } from "../providers/random";
 import { formatConfigError } from "../report/text";
 import { checkTopology } from "../rules";
 import { checkRestrictedSsh, type InstanceAccess } from "../rules/access";
@@ -61,7 +61,7 @@ export function checkClient(client: ClientStack, view: FleetView): ClientCheck {
 }
 
 export interface ClientResources {
-  minuteOffset: random.RandomInteger;
+  minuteOffset: RandomInteger;
   instances: InstanceComponent[];
 }
 
@@ -84,7 +84,7 @@ export function runClient(
   const privateKey = pulumi.secret(view.sshPrivateKey);
   const server = (name: string): Server => withHostKey(topology.fleet.servers.find((s) => s.name === name)!, view.hostKeys);
   // Stable for the life of the stack (no keepers): drawn once, at the first `pulumi up`.
-  const minuteOffset = new random.RandomInteger(
+  const minuteOffset = new RandomInteger(
     `${client.client}/minute-offset`,
     { min: 0, max: MAX_MINUTE_OFFSET },
     opts,

@@ -181,7 +181,7 @@ export function serverResource(f: ServerFacts, stack = FLEET_STACK, fleetStack =
 export function otherResources(stack: string): PolicyResource[] {
   return [
     resource("pulumi:pulumi:Stack", `${PROJECT}-${stack}`, {}, stack),
-    resource("command:remote:Command", "install-timer", { create: "systemctl enable --now x.timer" }, stack),
+    resource("pulumi-nodejs:dynamic/dolibarr-backup:SshCommand", "install-timer", { create: "systemctl enable --now x.timer" }, stack),
   ];
 }
 

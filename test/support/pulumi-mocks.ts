@@ -3,6 +3,8 @@
 // the few outputs the program reads (random values, command stdout, stack references) and lets a
 // test wait until every registration has been made.
 import * as pulumi from "@pulumi/pulumi";
+import { RANDOM_INTEGER_TYPE, RANDOM_PASSWORD_TYPE } from "../../infra/providers/random";
+import { SSH_COMMAND_TYPE } from "../../infra/providers/ssh-command";
 
 /** The signature Pulumi's serialization puts on secret values. */
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -14,6 +16,8 @@ export interface MockResource {
   /** Inputs as serialized for the engine: secrets appear as { [sig]: SECRET_SIG, value }. */
   inputs: Record<string, unknown>;
   custom: boolean;
+  /** The resource option additionalSecretOutputs, as the engine receives it. */
+  additionalSecretOutputs: string[];
 }
 
 export interface MockOptions {
@@ -23,7 +27,7 @@ export interface MockOptions {
   preview?: boolean;
   /** Stack outputs served to StackReferences, by full reference name; names listed in `secret` are secret outputs. */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secret?: string[] }>;
-  /** stdout of a remote/local Command (default ""); undefined leaves it out (unknown in a preview). */
+  /** stdout of an SshCommand (default ""); undefined leaves it out (unknown in a preview). */
   commandStdout?: (resource: MockResource) => string | undefined;
   /** RandomInteger result (default 7); undefined leaves it unknown. */
   randomInteger?: (resource: MockResource) => number | undefined;
@@ -51,7 +55,7 @@ export class MockRecorder {
   }
 
   commands(): MockResource[] {
-    return this.ofType("command:remote:Command");
+    return this.ofType(SSH_COMMAND_TYPE);
   }
 }
 
@@ -82,10 +86,18 @@ export function reveal<T = unknown>(value: unknown): T {
 
 export function setupMocks(options: MockOptions = {}): MockRecorder {
   const recorder = new MockRecorder();
+  // additionalSecretOutputs of each registration (the mocks' newResource does not see the options).
+  const secretOutputs = new Map<string, string[]>();
   void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
-        const resource: MockResource = { type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true };
+        const resource: MockResource = {
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          custom: args.custom ?? true,
+          additionalSecretOutputs: secretOutputs.get(`${args.type}::${args.name}`) ?? [],
+        };
         recorder.resources.push(resource);
         const state: Record<string, unknown> = { ...reveal<Record<string, unknown>>(args.inputs) };
         switch (args.type) {
@@ -96,19 +108,18 @@ export function setupMocks(options: MockOptions = {}): MockRecorder {
             state.secretOutputNames = served.secret ?? [];
             break;
           }
-          case "command:remote:Command":
-          case "command:local:Command": {
+          case SSH_COMMAND_TYPE: {
             const stdout = options.commandStdout ? options.commandStdout(resource) : "";
             if (stdout !== undefined) state.stdout = stdout;
             state.stderr = "";
             break;
           }
-          case "random:index/randomInteger:RandomInteger": {
+          case RANDOM_INTEGER_TYPE: {
             const value = options.randomInteger ? options.randomInteger(resource) : 7;
             if (value !== undefined) state.result = value;
             break;
           }
-          case "random:index/randomPassword:RandomPassword": {
+          case RANDOM_PASSWORD_TYPE: {
             const value = options.randomPassword ? options.randomPassword(resource) : `pw-${args.name}`;
             if (value !== undefined) state.result = value;
             break;
@@ -125,6 +136,16 @@ export function setupMocks(options: MockOptions = {}): MockRecorder {
     options.preview ?? false,
     "organization",
   );
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
+  const monitor = settings.getMonitor() as {
+    registerResource(req: { getType(): string; getName(): string; getAdditionalsecretoutputsList(): string[] }, cb: unknown): Promise<void>;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    secretOutputs.set(`${req.getType()}::${req.getName()}`, [...req.getAdditionalsecretoutputsList()]);
+    return register(req, cb);
+  };
   return recorder;
 }
 

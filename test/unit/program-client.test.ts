@@ -12,6 +12,7 @@ import { buildTopology } from "../../infra/model/topology";
 import { computeRpo, planInstance } from "../../infra/model/schedule";
 import type { ClientStack, Fleet, Instance, Topology } from "../../infra/model/types";
 import { runClient } from "../../infra/program/client";
+import { RANDOM_INTEGER_TYPE, RANDOM_PASSWORD_TYPE } from "../../infra/providers/random";
 import type { FleetView } from "../../infra/program/fleet-outputs";
 import { main } from "../../infra/program/main";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../../infra/render";
@@ -82,10 +83,12 @@ describe("client stack", () => {
   });
 
   it("draws one stable minute offset per client stack (0..14, no keepers)", () => {
-    const offsets = mocks.ofType("random:index/randomInteger:RandomInteger");
+    const offsets = mocks.ofType(RANDOM_INTEGER_TYPE);
     assert.equal(offsets.length, 1);
     assert.equal(offsets[0]!.name, "acme/minute-offset");
-    assert.deepEqual(reveal(offsets[0]!.inputs), { min: 0, max: 14 });
+    const { __provider, ...inputs } = reveal<Record<string, unknown>>(offsets[0]!.inputs);
+    assert.deepEqual(inputs, { min: 0, max: 14 });
+    assert.match(String(__provider), /crypto\.randomInt/, "the dynamic provider, serialized");
   });
 
   it("declares one Instance component per instance with the contract's InstanceProps, inputs and outputs", () => {
@@ -183,7 +186,18 @@ describe("client stack", () => {
       assert.deepEqual(plainOccurrences(r.inputs, "TEST-PRIVATE-KEY"), [], `${r.name}: private key in clear`);
     }
     // the apply waits for the account (its first run starts a dump)
-    assert.ok(mocks.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).includes("acme-erp/db-password"));
+    const passwords = mocks.ofType(RANDOM_PASSWORD_TYPE);
+    assert.deepEqual(passwords.map((r) => r.name), ["acme-erp/db-password", "acme-shop/db-password"]);
+    for (const r of passwords) {
+      assert.equal(input<number>(r, "length"), 32);
+      assert.deepEqual(r.additionalSecretOutputs, ["result"], `${r.name}: the password is a secret output`);
+    }
+    // what the commands keep in the state: the connection (key) and stdin secret, and the outputs
+    // of those that handle the password too
+    for (const c of mocks.commands()) {
+      for (const k of ["connection", "stdin"]) assert.ok(c.additionalSecretOutputs.includes(k), `${c.name}: ${k} not a secret output`);
+    }
+    for (const c of [account, option]) assert.deepEqual([...c.additionalSecretOutputs].sort(), ["connection", "stderr", "stdin", "stdout"], c.name);
     assert.equal(dumpAccountName("a-very-long-instance-name-of-forty-chars"), "dbk_a-very-long-instanc_" + dumpAccountName("a-very-long-instance-name-of-forty-chars").slice(24));
     assert.ok(dumpAccountName("a-very-long-instance-name-of-forty-chars").length <= 32);
   });

@@ -11,6 +11,7 @@ import type { Fleet, Server } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
 import { fleetMain } from "../../infra/program/main";
 import type { OvhApi } from "../../infra/providers/ovh";
+import { SSH_COMMAND_TYPE } from "../../infra/providers/ssh-command";
 import { backupKeyCommand, knownHostsPath, renderHostingAccess, renderServerBase } from "../../infra/render";
 import { isSecretValue, peek, plainOccurrences, reveal, rootScript, settle, setupMocks, type MockRecorder, type MockResource } from "../support/pulumi-mocks";
 import {
@@ -108,7 +109,7 @@ describe("fleet stack", () => {
     assert.match(input(apply, "delete"), /systemctl daemon-reload/);
   });
 
-  it("never uses triggers: @pulumi/command replaces on them, running the old delete after the new create", () => {
+  it("never uses triggers (a replacement would run the old delete after the new create)", () => {
     assert.deepEqual(mocks.commands().filter((c) => c.inputs.triggers !== undefined).map((c) => c.name), []);
   });
 
@@ -137,6 +138,11 @@ describe("fleet stack", () => {
     }
     const clear = mocks.resources.flatMap((r) => plainOccurrences(r.inputs, "TEST-PRIVATE-KEY").map((p) => `${r.name}: ${p}`));
     assert.deepEqual(clear, []);
+    // and in the state: the commands keep their connection (for the delete) as a secret output
+    for (const c of mocks.commands()) {
+      assert.ok(c.type === SSH_COMMAND_TYPE);
+      assert.ok(c.additionalSecretOutputs.includes("connection") && c.additionalSecretOutputs.includes("stdin"), c.name);
+    }
   });
 
   it("generates each backup server's key on the server and never deletes it", () => {
