@@ -1,32 +1,26 @@
 #!/usr/bin/env bash
 # Makes the real Pulumi engine available on this machine, offline except for the package
-# registries: the `pulumi` CLI, the Node.js language host, the launcher scripts the CLI looks
-# for beside itself, and the resource plugins `command` and `random` in PULUMI_HOME.
+# registries: the `pulumi` CLI, the Node.js language host and the launcher scripts the CLI looks
+# for beside itself. No resource plugin: the program's resources are dynamic providers of its own
+# (infra/providers/ssh-command.ts, random.ts), run by the pulumi-resource-pulumi-nodejs launcher;
+# the `command` and `random` plugins cannot be built here (see scripts/engine/README.md).
 #
-# Usage: scripts/engine/setup.sh [--strict] [--retry-failed] [--help]
-#   --strict        exit 3 if a resource plugin could not be provided (default: warn, exit 0;
-#                   also DOLIBARR_BACKUP_ENGINE_STRICT=1)
-#   --retry-failed  ask the Go module proxy again for components whose download failed on an
-#                   earlier run (by default a recorded failure is reported, not retried)
+# Usage: scripts/engine/setup.sh [--help]
 #
 # Versions: scripts/engine/versions.env (the only place they are pinned).
 # Cache:    ${DOLIBARR_BACKUP_CACHE:-$HOME/.cache/dolibarr-backup}/engine/<key>/ with bin/,
 #           home/ (PULUMI_HOME), build/ (generated wrapper Go modules), logs/, status/.
-#           A second run finds everything there and builds nothing.
-# Plugin binaries obtained elsewhere can be installed with DOLIBARR_BACKUP_PLUGIN_COMMAND_BIN /
-# DOLIBARR_BACKUP_PLUGIN_RANDOM_BIN=/path/to/pulumi-resource-NAME.
+#           A second run finds everything there and builds nothing. A CLI or language host
+#           built under another key from the same module version is copied, not rebuilt.
 #
 # Progress goes to stderr; at the end the environment to use is printed to stdout as export
 # lines (the same as scripts/engine/env.sh prints), so `eval "$(scripts/engine/setup.sh)"` works.
 set -Eeuo pipefail
 trap 'rc=$?; echo "setup.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
-STRICT=${DOLIBARR_BACKUP_ENGINE_STRICT:-0}
-RETRY_FAILED=0
 for arg in "$@"; do
   case "$arg" in
-    --strict) STRICT=1 ;;
-    --retry-failed) RETRY_FAILED=1 ;;
+    --strict | --retry-failed) ;; # accepted for old callers: they were about resource plugins, built no more
     -h | --help)
       sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -63,7 +57,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 say "engine cache: $ENGINE_ROOT"
-say "pinned: pulumi CLI v$PULUMI_CLI_VERSION, language host from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@v$PULUMI_LANGUAGE_NODEJS_VERSION, command v$COMMAND_PLUGIN_VERSION, random v$RANDOM_PLUGIN_VERSION"
+say "pinned: pulumi CLI v$PULUMI_CLI_VERSION, language host from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@v$PULUMI_LANGUAGE_NODEJS_VERSION"
 
 command -v node >/dev/null 2>&1 || say "WARNING: node is not on PATH; the language host and the launchers need it at run time"
 
@@ -188,8 +182,27 @@ go_wrapper_build() {
 
 pulumi_version_of() { PULUMI_HOME="$ENGINE_PULUMI_HOME" "$1" version 2>/dev/null || true; }
 
+# reuse_built BINARY COMPONENT STATUS: copies bin/BINARY from another cache key's directory whose
+# status/COMPONENT is exactly STATUS (same module, version and package: the same build), so that
+# an edit of versions.env that does not touch a component does not rebuild it.
+reuse_built() {
+  local binary=$1 component=$2 want=$3 other
+  for other in "$ENGINE_ROOT"/../*/; do
+    other=$(cd "$other" 2>/dev/null && pwd) || continue
+    if [ "$other" = "$ENGINE_ROOT" ] || [ ! -x "$other/bin/$binary" ] || [ -L "$other/bin/$binary" ]; then continue; fi
+    [ "$(head -n1 "$other/status/$component" 2>/dev/null)" = "$want" ] || continue
+    if ! install -m 0755 "$other/bin/$binary" "$ENGINE_BIN/$binary.tmp"; then continue; fi
+    mv -f "$ENGINE_BIN/$binary.tmp" "$ENGINE_BIN/$binary"
+    status_set "$component" "$want" "copied from $other/bin/$binary"
+    say "$binary: copied from $other (same build: $want)"
+    return 0
+  done
+  return 1
+}
+
 # --- 1. pulumi CLI ---------------------------------------------------------------------------
 cli_want="v$PULUMI_CLI_VERSION"
+cli_built="ok $cli_want built from github.com/pulumi/pulumi/pkg/v3@$cli_want (cmd/pulumi)"
 if [ -x "$ENGINE_BIN/pulumi" ] && [ "$(pulumi_version_of "$ENGINE_BIN/pulumi")" = "$cli_want" ] && status_ok cli; then
   say "pulumi CLI $cli_want: cached ($(head -n1 "$ENGINE_STATUS_DIR/cli"))"
 else
@@ -212,6 +225,8 @@ else
       status_set language-nodejs "ok from beside the PATH pulumi: $ext_dir/pulumi-language-nodejs"
       say "pulumi-language-nodejs: using $ext_dir/pulumi-language-nodejs (ships with that CLI)"
     fi
+  elif reuse_built pulumi cli "$cli_built" && [ "$(pulumi_version_of "$ENGINE_BIN/pulumi")" = "$cli_want" ]; then
+    :
   else
     say "pulumi CLI $cli_want: not on PATH; building from Go modules (several minutes on 2 cores)"
     if go_wrapper_build pulumi-cli github.com/pulumi/pulumi/pkg/v3 "$cli_want" \
@@ -219,7 +234,7 @@ else
       github.com/pulumi/pulumi/sdk/v3/go/common/version.Version; then
       got=$(pulumi_version_of "$ENGINE_BIN/pulumi")
       [ "$got" = "$cli_want" ] || die "built pulumi reports version '$got', expected $cli_want"
-      status_set cli "ok $cli_want built from github.com/pulumi/pulumi/pkg/v3@$cli_want (cmd/pulumi)"
+      status_set cli "$cli_built"
     else
       status_set cli "failed: building github.com/pulumi/pulumi/pkg/v3@$cli_want (see $ENGINE_ROOT/logs/pulumi-cli-*.log)"
       die "could not build the pulumi CLI (see the failed step above)"
@@ -229,14 +244,17 @@ fi
 
 # --- 2. Node.js language host ---------------------------------------------------------------
 lh_want="v$PULUMI_LANGUAGE_NODEJS_VERSION"
+lh_built="ok $lh_want built from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@$lh_want ($PULUMI_LANGUAGE_NODEJS_GO_PACKAGE)"
 if [ -x "$ENGINE_BIN/pulumi-language-nodejs" ] && status_ok language-nodejs; then
   say "pulumi-language-nodejs: cached ($(head -n1 "$ENGINE_STATUS_DIR/language-nodejs"))"
+elif reuse_built pulumi-language-nodejs language-nodejs "$lh_built"; then
+  :
 else
   say "pulumi-language-nodejs: building $PULUMI_LANGUAGE_NODEJS_GO_PACKAGE from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@$lh_want"
   if go_wrapper_build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_GO_MODULE" "$lh_want" \
     "$PULUMI_LANGUAGE_NODEJS_GO_PACKAGE" "$ENGINE_BIN/pulumi-language-nodejs" \
     github.com/pulumi/pulumi/sdk/v3/go/common/version.Version; then
-    status_set language-nodejs "ok $lh_want built from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@$lh_want ($PULUMI_LANGUAGE_NODEJS_GO_PACKAGE)"
+    status_set language-nodejs "$lh_built"
   else
     status_set language-nodejs "failed: building $PULUMI_LANGUAGE_NODEJS_GO_PACKAGE@$lh_want (see $ENGINE_ROOT/logs/pulumi-language-nodejs-*.log)"
     die "could not build pulumi-language-nodejs (see the failed step above)"
@@ -255,78 +273,12 @@ for launcher in "$ENGINE_SCRIPT_DIR"/launchers/*; do
 done
 status_set launchers "ok $(cd "$ENGINE_SCRIPT_DIR/launchers" && echo *)"
 
-# --- 4. resource plugins ----------------------------------------------------------------------
-plugins_missing=()
-# install_plugin NAME VERSION GO_MODULE GO_PACKAGE VERSION_VAR BIN_OVERRIDE
-install_plugin() {
-  local name=$1 version=$2 module=$3 package=$4 version_var=$5 override=$6
-  local component="plugin-$name" plugin_dir="$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version"
-  local binary="$ENGINE_ROOT/build/pulumi-resource-$name"
-  if [ -x "$plugin_dir/pulumi-resource-$name" ] && status_ok "$component"; then
-    say "plugin $name v$version: cached ($(head -n1 "$ENGINE_STATUS_DIR/$component"))"
-    return 0
-  fi
-  local origin
-  if [ -n "$override" ]; then
-    [ -x "$override" ] || {
-      say "plugin $name: $override (from DOLIBARR_BACKUP_PLUGIN_${name^^}_BIN) is not an executable file"
-      status_set "$component" "failed: $override is not an executable file"
-      return 1
-    }
-    binary=$override
-    origin="binary $override"
-  elif [ -f "$ENGINE_STATUS_DIR/$component" ] && [ "$RETRY_FAILED" = 0 ]; then
-    say "plugin $name v$version: MISSING, recorded on an earlier run (not retried; --retry-failed asks again)"
-    say "  $(head -n1 "$ENGINE_STATUS_DIR/$component") (details: $ENGINE_STATUS_DIR/$component)"
-    return 1
-  else
-    say "plugin $name v$version: building $package from $module@v$version"
-    if ! go_wrapper_build "pulumi-resource-$name" "$module" "v$version" "$package" "$binary" "$version_var"; then
-      {
-        echo "failed: cannot build $package from $module@v$version"
-        echo "step logs: $ENGINE_ROOT/logs/pulumi-resource-$name-*.log"
-        for log in "$ENGINE_ROOT/logs/pulumi-resource-$name-"*.log; do
-          [ -f "$log" ] || continue
-          echo "--- $(basename "$log"):"
-          grep -v '^go: downloading' "$log" | tail -n 8
-        done
-      } >"$ENGINE_STATUS_DIR/$component"
-      say "plugin $name v$version: MISSING (recorded in $ENGINE_STATUS_DIR/$component)"
-      return 1
-    fi
-    origin="built from $module@v$version"
-  fi
-  run_step "plugin $name: pulumi plugin install resource $name $version --file $binary" \
-    "$ENGINE_ROOT/logs/plugin-install-$name.log" \
-    "$ENGINE_BIN/pulumi" plugin install resource "$name" "$version" --file "$binary" || {
-    status_set "$component" "failed: pulumi plugin install resource $name $version --file $binary (see $ENGINE_ROOT/logs/plugin-install-$name.log)"
-    return 1
-  }
-  [ -x "$plugin_dir/pulumi-resource-$name" ] || {
-    say "plugin $name: installed, but $plugin_dir/pulumi-resource-$name does not exist"
-    return 1
-  }
-  status_set "$component" "ok v$version $origin"
-}
-install_plugin command "$COMMAND_PLUGIN_VERSION" "$COMMAND_PROVIDER_GO_MODULE" "$COMMAND_PROVIDER_GO_PACKAGE" \
-  "$COMMAND_PROVIDER_VERSION_VAR" "${DOLIBARR_BACKUP_PLUGIN_COMMAND_BIN:-}" || plugins_missing+=(command)
-install_plugin random "$RANDOM_PLUGIN_VERSION" "$RANDOM_PROVIDER_GO_MODULE" "$RANDOM_PROVIDER_GO_PACKAGE" \
-  "$RANDOM_PROVIDER_VERSION_VAR" "${DOLIBARR_BACKUP_PLUGIN_RANDOM_BIN:-}" || plugins_missing+=(random)
-
 # --- summary ----------------------------------------------------------------------------------
 say "summary ($ENGINE_ROOT):"
-for component in cli language-nodejs launchers plugin-command plugin-random; do
+for component in cli language-nodejs launchers; do
   printf '    %-16s %s\n' "$component" "$(head -n1 "$ENGINE_STATUS_DIR/$component" 2>/dev/null || echo '?')" >&2
 done
 say "use it with:  . scripts/engine/env.sh   (or: eval \"\$(scripts/engine/env.sh)\")"
 "$ENGINE_SCRIPT_DIR/env.sh"
 
-if [ "${#plugins_missing[@]}" -gt 0 ]; then
-  say "WARNING: resource plugin(s) not available: ${plugins_missing[*]} (details: $ENGINE_STATUS_DIR/plugin-*)"
-  say "WARNING: programs using them cannot run; install a binary with DOLIBARR_BACKUP_PLUGIN_<NAME>_BIN=/path"
-  if [ "$STRICT" = 1 ]; then
-    say "strict mode: exiting 3"
-    exit 3
-  fi
-fi
 say "setup finished in $((SECONDS - T0))s"

@@ -2,13 +2,12 @@
 # End-to-end proof that the engine from scripts/engine/setup.sh works, without Pulumi Cloud:
 # in a temporary directory, a tiny plain-JS Pulumi project with passphrase secrets and a local
 # file backend is created, `pulumi up` creates a dynamic-provider resource (language host +
-# pulumi-resource-pulumi-nodejs launcher), a random.RandomString and a command.local.Command
-# (both resource plugins), `pulumi preview` runs a @pulumi/policy pack (pulumi-analyzer-policy
-# launcher; an advisory and a mandatory policy), and `pulumi destroy` removes it all.
+# pulumi-resource-pulumi-nodejs launcher: how the program runs all its resources, no resource
+# plugin is installed), a second `pulumi up` changes nothing, `pulumi preview` runs a
+# @pulumi/policy pack (pulumi-analyzer-policy launcher; an advisory and a mandatory policy), and
+# `pulumi destroy` removes it all.
 #
-# Usage: scripts/engine/smoke-test.sh [--allow-missing-plugins] [--keep]
-#   --allow-missing-plugins  count the random/command stages as skipped (not failed) when
-#                            setup could not provide those plugins (also SMOKE_ALLOW_MISSING_PLUGINS=1)
+# Usage: scripts/engine/smoke-test.sh [--keep]
 #   --keep                   keep the temporary directory (it is always kept on failure)
 # Runs scripts/engine/setup.sh first (fast once cached) unless SMOKE_SKIP_SETUP=1.
 # npm packages: <repo>/node_modules when it holds the pinned versions, otherwise they are
@@ -17,11 +16,10 @@
 set -Eeuo pipefail
 trap 'rc=$?; echo "smoke-test.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >&2; exit $rc' ERR
 
-ALLOW_MISSING=${SMOKE_ALLOW_MISSING_PLUGINS:-0}
 KEEP=0
 for arg in "$@"; do
   case "$arg" in
-    --allow-missing-plugins) ALLOW_MISSING=1 ;;
+    --allow-missing-plugins) ;; # accepted for old callers: no resource plugin is used any more
     --keep) KEEP=1 ;;
     -h | --help)
       sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -103,7 +101,7 @@ npm_versions_ok() { # NODE_MODULES_DIR
   node - "$1" "$PULUMI_NODEJS_SDK_VERSION" "$PULUMI_POLICY_VERSION" <<'EOF'
 const [dir, sdk, policy] = process.argv.slice(2);
 const v = (p) => { try { return require(`${dir}/@pulumi/${p}/package.json`).version.replace(/^v/, ""); } catch { return null; } };
-process.exit(v("pulumi") === sdk && v("policy") === policy && v("command") && v("random") ? 0 : 1);
+process.exit(v("pulumi") === sdk && v("policy") === policy ? 0 : 1);
 EOF
 }
 NODE_MODULES="$ENGINE_REPO_ROOT/node_modules"
@@ -114,8 +112,7 @@ if ! npm_versions_ok "$NODE_MODULES"; then
     mkdir -p "$ENGINE_ROOT/smoke-npm"
     printf '{"name":"dolibarr-engine-smoke","private":true}\n' >"$ENGINE_ROOT/smoke-npm/package.json"
     (cd "$ENGINE_ROOT/smoke-npm" && npm install --no-save --no-audit --no-fund --ignore-scripts \
-      "@pulumi/pulumi@$PULUMI_NODEJS_SDK_VERSION" "@pulumi/command@$COMMAND_PLUGIN_VERSION" \
-      "@pulumi/random@$RANDOM_PLUGIN_VERSION" "@pulumi/policy@$PULUMI_POLICY_VERSION")
+      "@pulumi/pulumi@$PULUMI_NODEJS_SDK_VERSION" "@pulumi/policy@$PULUMI_POLICY_VERSION")
   fi
 fi
 say "npm packages from $NODE_MODULES"
@@ -138,7 +135,6 @@ cat >"$PROJ/index.js" <<'EOF'
 const pulumi = require("@pulumi/pulumi");
 
 const cfg = new pulumi.Config();
-const withPlugins = cfg.getBoolean("withPlugins") !== false;
 const token = cfg.requireSecret("token");
 
 // A dynamic provider: runs through the pulumi-resource-pulumi-nodejs launcher.
@@ -155,14 +151,6 @@ if (cfg.getBoolean("createForbidden")) {
 exports.doubled = doubled.value;
 exports.tokenLength = token.apply((t) => t.length);
 
-if (withPlugins) {
-  const random = require("@pulumi/random");
-  const command = require("@pulumi/command");
-  const str = new random.RandomString("rnd", { length: 16, special: false });
-  const echo = new command.local.Command("echo", { create: pulumi.interpolate`echo smoke-${str.result}` });
-  exports.randomString = str.result;
-  exports.commandStdout = echo.stdout;
-}
 EOF
 cat >"$PACK/PulumiPolicy.yaml" <<'EOF'
 runtime: nodejs
@@ -198,7 +186,6 @@ EOF
 ln -s "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-analyzer-policy" "$PACK/pulumi-analyzer-policy"
 
 # --- stages --------------------------------------------------------------------------------------
-PLUGINS_OK=1
 st_engine() {
   local v
   v=$(pulumi version)
@@ -206,55 +193,28 @@ st_engine() {
   echo "language host: $(command -v pulumi-language-nodejs)"
   [ "$v" = "v$PULUMI_CLI_VERSION" ] && [ -x "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-language-nodejs" ]
 }
-st_npm_pins() {
-  node - "$NODE_MODULES" "$COMMAND_PLUGIN_VERSION" "$RANDOM_PLUGIN_VERSION" <<'EOF'
-const [dir, cmd, rnd] = process.argv.slice(2);
-let ok = true;
-for (const [pkg, want] of [["command", cmd], ["random", rnd]]) {
-  const got = require(`${dir}/@pulumi/${pkg}/package.json`).pulumi.version;
-  console.log(`@pulumi/${pkg} package.json pulumi.version=${got}, plugin pinned ${want}`);
-  if (got !== want) ok = false;
-}
-process.exit(ok ? 0 : 1);
-EOF
-}
-st_plugins() {
-  pulumi plugin ls
-  local ok=0
-  [ -x "$PULUMI_HOME/plugins/resource-command-v$COMMAND_PLUGIN_VERSION/pulumi-resource-command" ] || {
-    echo "resource plugin command v$COMMAND_PLUGIN_VERSION is not installed"
-    ok=1
-  }
-  [ -x "$PULUMI_HOME/plugins/resource-random-v$RANDOM_PLUGIN_VERSION/pulumi-resource-random" ] || {
-    echo "resource plugin random v$RANDOM_PLUGIN_VERSION is not installed"
-    ok=1
-  }
-  return "$ok"
-}
 st_stack_init() {
   pulumi_in "$PROJ" stack init smoke --secrets-provider passphrase &&
     pulumi_in "$PROJ" config set --secret token "$SECRET_TOKEN" &&
     grep -q 'secure:' "$PROJ/Pulumi.smoke.yaml" && ! grep -q "$SECRET_TOKEN" "$PROJ/Pulumi.smoke.yaml"
 }
-st_up_with_plugins() {
-  pulumi_in "$PROJ" config set withPlugins true && pulumi_in "$PROJ" up --yes --skip-preview
+st_up() {
+  pulumi_in "$PROJ" up --yes --skip-preview
 }
-st_up_without_plugins() {
-  pulumi_in "$PROJ" config set withPlugins false && pulumi_in "$PROJ" up --yes --skip-preview
+st_up_again() {
+  local out="$WORK/logs/up-again.out"
+  pulumi_in "$PROJ" up --yes --skip-preview 2>&1 | tee "$out" || return 1
+  grep -qE '^ +[0-9]+ unchanged' "$out" && ! grep -qE '(created|updated|deleted|replaced)$' "$out"
 }
 st_outputs() {
   pulumi_in "$PROJ" stack output --json --show-secrets >"$WORK/outputs.json"
   cat "$WORK/outputs.json"
-  node - "$WORK/outputs.json" "$PLUGINS_OK" "${#SECRET_TOKEN}" <<'EOF'
-const [file, plugins, tokenLength] = process.argv.slice(2);
+  node - "$WORK/outputs.json" "${#SECRET_TOKEN}" <<'EOF'
+const [file, tokenLength] = process.argv.slice(2);
 const o = require(file);
 const fail = (m) => { console.log(`FAIL: ${m}`); process.exit(1); };
 if (o.doubled !== 42) fail(`doubled=${o.doubled}, want 42 (dynamic provider)`);
 if (o.tokenLength !== Number(tokenLength)) fail(`tokenLength=${o.tokenLength}, want ${tokenLength} (passphrase secret)`);
-if (plugins === "1") {
-  if (!/^[A-Za-z0-9]{16}$/.test(o.randomString || "")) fail(`randomString=${o.randomString} (random plugin)`);
-  if (o.commandStdout !== `smoke-${o.randomString}`) fail(`commandStdout=${o.commandStdout} (command plugin)`);
-}
 console.log("outputs as expected");
 EOF
 }
@@ -268,9 +228,6 @@ st_policy_advisory() {
   local out="$WORK/logs/policy-preview.out" want
   pulumi_in "$PROJ" preview --policy-pack "$PACK/pulumi-analyzer-policy" 2>&1 | tee "$out" || return 1
   want=("SMOKE_POLICY_SAW pulumi-nodejs:dynamic:Resource doubled")
-  if [ "$PLUGINS_OK" = 1 ]; then
-    want+=("SMOKE_POLICY_SAW random:index/randomString:RandomString rnd" "SMOKE_POLICY_SAW command:local:Command echo")
-  fi
   local w
   for w in "${want[@]}"; do
     grep -qF "$w" "$out" || {
@@ -294,27 +251,9 @@ st_destroy() {
 
 say "work directory: $WORK"
 stage "engine: pulumi v$PULUMI_CLI_VERSION + pulumi-language-nodejs on PATH" st_engine
-stage "npm @pulumi/command, @pulumi/random pulumi.version == pinned plugin versions" st_npm_pins
-if st_plugins >"$WORK/logs/plugins.log" 2>&1; then
-  stage "resource plugins command v$COMMAND_PLUGIN_VERSION and random v$RANDOM_PLUGIN_VERSION installed" st_plugins
-elif [ "$ALLOW_MISSING" = 1 ]; then
-  PLUGINS_OK=0
-  skip "resource plugins: not installed ($(grep 'not installed' "$WORK/logs/plugins.log" | tr '\n' ';'))"
-else
-  PLUGINS_OK=0
-  stage "resource plugins command v$COMMAND_PLUGIN_VERSION and random v$RANDOM_PLUGIN_VERSION installed" st_plugins
-fi
 stage "stack init (file backend, passphrase secrets) + secret config" st_stack_init
-if [ "$PLUGINS_OK" = 1 ]; then
-  stage "pulumi up: dynamic resource + random.RandomString + command.local.Command" st_up_with_plugins
-else
-  if [ "$ALLOW_MISSING" = 1 ]; then
-    skip "pulumi up with random.RandomString + command.local.Command (plugins missing)"
-  else
-    stage "pulumi up: dynamic resource + random.RandomString + command.local.Command" st_up_with_plugins
-  fi
-  stage "pulumi up without the plugins: dynamic resource + secret" st_up_without_plugins
-fi
+stage "pulumi up: dynamic resource + secret" st_up
+stage "second pulumi up: no change" st_up_again
 stage "stack outputs" st_outputs
 stage "secret stored encrypted in the file backend" st_state_encrypted
 stage "pulumi preview with a policy pack (advisory policy saw the resources)" st_policy_advisory
