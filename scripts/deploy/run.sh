@@ -16,7 +16,7 @@ trap 'rm -rf "$logs"' EXIT
 
 run_one() {
   local stack=$1 log=$logs/$1.log
-  local args=(--stack "$stack" --policy-pack policies/pulumi-analyzer-policy --non-interactive --color never)
+  local args=(--stack "$stack" --policy-pack "$repo/policies/pulumi-analyzer-policy" --non-interactive --color never)
   [[ -n ${DEPLOY_POLICY_CONFIG:-} ]] && args+=(--policy-pack-config "$DEPLOY_POLICY_CONFIG")
   [[ $action == up ]] && args+=(--yes --skip-preview)
   if ! pulumi stack select "$stack" >/dev/null 2>&1; then
@@ -32,7 +32,7 @@ run_one() {
   fi
 }
 export -f run_one
-export action logs
+export action logs repo
 
 fleets=() clients=()
 while read -r kind stack; do

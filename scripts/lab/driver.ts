@@ -64,6 +64,16 @@ export function labHost(env: LabEnv, name: string): LabHost {
   return host;
 }
 
+/**
+ * The environment of the engine for the lab: its state and its passphrase file. An inherited
+ * PULUMI_CONFIG_PASSPHRASE is removed, even empty: the CLI would take it over the file.
+ */
+export function engineEnv(env: LabEnv): NodeJS.ProcessEnv {
+  const vars: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${env.stateDir}`, PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile(env) };
+  delete vars.PULUMI_CONFIG_PASSPHRASE;
+  return vars;
+}
+
 function run(command: string, args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): RunResult {
   const result = spawnSync(command, args, {
     cwd: options.cwd,
@@ -83,12 +93,7 @@ export function pulumi(env: LabEnv, args: string[], options: { input?: string } 
   return run("bash", ["-c", 'source scripts/engine/env.sh && exec pulumi "$@"', "pulumi", ...args, "--non-interactive", "--color", "never"], {
     cwd: env.repo,
     input: options.input,
-    env: {
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${env.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile(env),
-      PULUMI_CONFIG_PASSPHRASE: "",
-    },
+    env: engineEnv(env),
   });
 }
 
@@ -141,18 +146,37 @@ export function labScript(env: LabEnv, args: string[]): RunResult {
 
 /**
  * What "identical" means for a mirror: every entry's type, mode, owner and symlink target, every
- * regular file's size and link count, and every regular file's SHA-256, relative to the directory. Two trees are identical
- * when their digests are equal.
+ * regular file's size and SHA-256, and which files of the tree are hard links of each other.
+ * (Link counts themselves are not compared: snapshots of the mirror add links from outside the
+ * tree.) Two trees are identical when their digests are equal.
  */
 export function treeDigest(env: LabEnv, host: LabHost, dir: string): string {
   const quoted = `'${dir.replace(/'/g, `'\\''`)}'`;
-  return sshOk(
+  const out = sshOk(
     env,
     host,
     `set -euo pipefail; cd ${quoted}; ` +
       // directory sizes depend on the file system's history, not on the content: left out
-      `{ find . -mindepth 1 -type f -printf '%y %m %U:%G %s %n %P\\n'; ` +
-      `find . -mindepth 1 ! -type f -printf '%y %m %U:%G %P -> %l\\n'; } | LC_ALL=C sort; ` +
-      `find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum`,
+      `find . -mindepth 1 -type f -printf 'f %m %U:%G %s %i\\t%P\\n'; ` +
+      `find . -mindepth 1 ! -type f -printf '%y %m %U:%G -\\t%P -> %l\\n'; ` +
+      `echo '--- sha256'; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum`,
   );
+  const [entries = "", sums = ""] = out.split("--- sha256\n");
+  const rows = entries.split("\n").filter(Boolean).map((line) => {
+    const tab = line.indexOf("\t");
+    const head = line.slice(0, tab).split(" ");
+    return { head, path: line.slice(tab + 1) };
+  });
+  // A hard-link group is named by its first path; a file with no other link in the tree by "-".
+  const byInode = new Map<string, string[]>();
+  for (const row of rows) {
+    if (row.head[0] === "f") byInode.set(row.head[4]!, [...(byInode.get(row.head[4]!) ?? []), row.path]);
+  }
+  const lines = rows.map((row) => {
+    if (row.head[0] !== "f") return `${row.head.slice(0, 3).join(" ")} ${row.path}`;
+    const group = byInode.get(row.head[4]!)!;
+    const link = group.length > 1 ? `=${[...group].sort()[0]}` : "-";
+    return `${row.head.slice(0, 4).join(" ")} ${link} ${row.path}`;
+  });
+  return [...lines.sort(), sums].join("\n");
 }

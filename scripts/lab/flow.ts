@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { loadStackFiles } from "../../infra/model";
 import type { Instance, Topology } from "../../infra/model/types";
 import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
-import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, passphraseFile } from "./driver";
+import { engineEnv, LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack } from "./driver";
 import { LAB_CLIENTS, LAB_FLEET_STACK, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const NS = "dolibarr-backup";
@@ -60,12 +60,7 @@ function spawnDeploy(env: LabEnv, args: string[], input?: string): RunResult {
     input,
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
-    env: {
-      ...process.env,
-      PULUMI_BACKEND_URL: `file://${env.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile(env),
-      PULUMI_CONFIG_PASSPHRASE: "",
-    },
+    env: engineEnv(env),
   });
   if (result.error) throw result.error;
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };

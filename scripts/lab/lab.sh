@@ -48,6 +48,9 @@ BASE_REV=1
 BASE_PACKAGES=(
   systemd-sysv dbus openssh-server rsync mariadb-server mariadb-client zstd
   util-linux ca-certificates sudo iproute2 procps less
+  # what the fleet stack's base installation checks for (infra/render/server.ts SERVER_PACKAGES):
+  # the containers have no route out, so it must already be there
+  acl python3 perl openssh-client
 )
 HOST_PACKAGES=(lxc debootstrap bridge-utils openssh-client rsync iproute2 util-linux)
 
