@@ -119,6 +119,8 @@ replace_directives() {
 go_wrapper_build() {
   local name=$1 module=$2 version=$3 package=$4 output=$5 version_var=$6
   local dir="$ENGINE_ROOT/build/$name" logs="$ENGINE_ROOT/logs"
+  # Go's own install location, for shells whose PATH lacks it (a CI runner's login environment)
+  command -v go >/dev/null 2>&1 || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
   command -v go >/dev/null 2>&1 || {
     say "go is not on PATH: needed to build $name (install Go >= the go line of $module's go.mod)"
     return 1
