@@ -87,14 +87,19 @@ function run(command: string, args: string[], options: { cwd?: string; input?: s
   return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Runs the pulumi CLI of the project's engine (scripts/engine/env.sh) on the lab's backend. */
-export function pulumi(env: LabEnv, args: string[], options: { input?: string } = {}): RunResult {
+/** Runs a command in the project's engine environment (scripts/engine/env.sh) on the lab's backend. */
+export function withEngine(env: LabEnv, command: string[], options: { input?: string } = {}): RunResult {
   fs.mkdirSync(env.stateDir, { recursive: true });
-  return run("bash", ["-c", 'source scripts/engine/env.sh && exec pulumi "$@"', "pulumi", ...args, "--non-interactive", "--color", "never"], {
+  return run("bash", ["-c", 'source scripts/engine/env.sh && exec "$@"', "engine", ...command], {
     cwd: env.repo,
     input: options.input,
     env: engineEnv(env),
   });
+}
+
+/** Runs the pulumi CLI of the project's engine on the lab's backend. */
+export function pulumi(env: LabEnv, args: string[], options: { input?: string } = {}): RunResult {
+  return withEngine(env, ["pulumi", ...args, "--non-interactive", "--color", "never"], options);
 }
 
 /** Like pulumi(), but throws with the CLI's output when it fails. */

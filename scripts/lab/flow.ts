@@ -1,12 +1,11 @@
 // The steps of the lab run, shared by the demo (`npm run lab`) and the end-to-end tests:
 // write the lab's stack configs, deploy them with the real engine, run the jobs, prove the mirrors.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackFiles } from "../../infra/model";
 import type { Instance, Topology } from "../../infra/model/types";
 import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
-import { engineEnv, LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack } from "./driver";
+import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, withEngine } from "./driver";
 import { LAB_CLIENTS, LAB_FLEET_STACK, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const NS = "dolibarr-backup";
@@ -49,21 +48,9 @@ export function labTopology(env: LabEnv, clients: LabClient[] = LAB_CLIENTS): To
  * then clients, with the policy pack.
  */
 export function deploy(env: LabEnv, action: "preview" | "up", stackFiles: string[]): RunResult {
-  const listed = spawnDeploy(env, ["scripts/deploy/stacks.sh", ...stackFiles]);
+  const listed = withEngine(env, ["bash", "scripts/deploy/stacks.sh", ...stackFiles]);
   if (listed.status !== 0) return listed;
-  return spawnDeploy(env, ["scripts/deploy/run.sh", action], listed.stdout);
-}
-
-function spawnDeploy(env: LabEnv, args: string[], input?: string): RunResult {
-  const result = spawnSync("bash", ["-c", 'source scripts/engine/env.sh && exec bash "$@"', "deploy", ...args], {
-    cwd: env.repo,
-    input,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: engineEnv(env),
-  });
-  if (result.error) throw result.error;
-  return { status: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
+  return withEngine(env, ["bash", "scripts/deploy/run.sh", action], { input: listed.stdout });
 }
 
 /** Starts the dump of every instance on its hosting server (systemctl waits for the oneshot). */
