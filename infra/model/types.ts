@@ -45,6 +45,11 @@ export interface Server {
   provider: Provider;
   site: Site;
   ssh: SshEndpoint;
+  /**
+   * Backup servers: the addresses (IP or CIDR) their pulls come from, the from= of their keys on the
+   * hosting servers. Resolved at parse time (default: the SSH host when it is an address).
+   */
+  sourceAddresses?: string[];
   ovh?: OvhReference;
   ionos?: IonosReference;
 }
@@ -71,6 +76,11 @@ export interface Fleet {
   policy: FleetPolicy;
   /** Root of the mirrors on every backup server: <mirrorRoot>/<instance>/{code,documents,dumps}. */
   mirrorRoot: string;
+  /**
+   * Directories below which instance directories and the mirror root may be (model/paths.ts).
+   * Absent in the outputs of fleets deployed before it existed: DEFAULT_PATH_ROOTS then.
+   */
+  pathRoots?: string[];
 }
 
 export interface Schedule {

@@ -22,8 +22,10 @@ export const PATHS = {
   rrsync: "/usr/bin/rrsync",
 } as const;
 
-/** Prefix of the Unix user a backup server logs in as on a hosting server. */
-export const BACKUP_USER_PREFIX = "dbk-";
+import { BACKUP_USER_PREFIX } from "../model/defaults";
+
+/** Prefix of the Unix user a backup server logs in as on a hosting server (the model checks the names' length). */
+export { BACKUP_USER_PREFIX };
 
 export const SCRIPT = {
   common: `${PATHS.lib}/common.sh`,
