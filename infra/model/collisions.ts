@@ -74,7 +74,7 @@ export function findCollisions(clients: readonly ClientStack[]): Collision[] {
     const host = inst.hostingServer;
     let message: string;
     if (kind === "database") {
-      message = `database ${later.value} on hosting server ${host} is also ${where(earlier)}'s; expected one database per instance`;
+      message = `database ${later.value} on hosting server ${host} is also used by ${where(earlier)}; expected one database per instance`;
     } else {
       const rel = later.value === earlier.value ? "is also" : isAtOrBelow(later.value, earlier.value) ? "is inside" : "contains";
       message = `${later.key} ${later.value} on hosting server ${host} ${rel} ${earlier.key} ${earlier.value} of ${where(earlier)}; expected directories of their own, none inside another instance's`;

@@ -12,7 +12,7 @@ import { CORE_SCHEMA, load as loadYaml, YAMLException } from "js-yaml";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import { findCollisions } from "./collisions";
 import { CONFIG_NAMESPACE } from "./defaults";
-import { ConfigError, IssueCollector, locatorOf, type ConfigPath, type Locator, type SourcePosition } from "./errors";
+import { ConfigError, formatKeyPath, IssueCollector, locatorOf, type ConfigPath, type Locator, type SourcePosition } from "./errors";
 import { clientFromValues, fleetFromValues, type ConfigValues } from "./parse";
 import { expandedSize, unsafeKeyPaths } from "./safe";
 import { STACK_RE } from "./schema";
@@ -197,7 +197,9 @@ function readRaw(text: string, file: string, issues: IssueCollector): RawStack |
   const unsafe = unsafeKeyPaths(doc);
   if (unsafe.length > 0) {
     for (const p of unsafe) {
-      top(p, p.map(String).join("."), `key "${String(p[p.length - 1])}" reaches the object prototype and is never a config key; remove it`);
+      const ns = p[0] === "config" && typeof p[1] === "string" && p[1].startsWith(`${CONFIG_NAMESPACE}:`);
+      const keyPath = ns ? formatKeyPath([String(p[1]).slice(CONFIG_NAMESPACE.length + 1), ...p.slice(2)]) : formatKeyPath(p, "");
+      top(p, keyPath, `key "${String(p[p.length - 1])}" reaches the object prototype and is never a config key; remove it`);
     }
     return undefined;
   }
@@ -341,7 +343,7 @@ export function refuseFleetCollisions(client: ClientStack, stacksDir = "stacks")
     const keyPath: ConfigPath = mine.key === "database" ? ["instances", mine.index, "database", "name"] : ["instances", mine.index, mine.key];
     const message =
       mine.key === "database"
-        ? `database ${mine.value} on hosting server ${c.hostingServer} is also instance ${other.instance}'s (client ${other.client}, ${other.file}); expected one database per instance`
+        ? `database ${mine.value} on hosting server ${c.hostingServer} is also used by instance ${other.instance} (client ${other.client}, ${other.file}); expected one database per instance`
         : `${mine.key} ${mine.value} on hosting server ${c.hostingServer} collides with ${other.key} ${other.value} of instance ${other.instance} (client ${other.client}, ${other.file}); expected directories of their own, none inside another instance's`;
     issues.add({ file: client.file, locate: locatorOf(client) }, keyPath, message);
   }

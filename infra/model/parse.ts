@@ -14,7 +14,7 @@ import {
 } from "./defaults";
 import { isIpAddress } from "./address";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
-import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, pathProblem, rootProblem } from "./paths";
+import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
 import { findSite, sitesOf, sitesWithCode } from "./sites";
@@ -141,7 +141,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     if (problem) issues.add(source, ["pathRoots", i], problem);
   });
   const mirrorRoot = v.mirrorRoot ?? DEFAULT_MIRROR_ROOT;
-  const mirrorProblem = pathProblem(mirrorRoot, pathRoots, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
+  // The mirror root is on the backup servers: any directory of its own, outside the system's.
+  const mirrorProblem = systemPathProblem(mirrorRoot, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
   if (mirrorProblem) issues.add(source, ["mirrorRoot"], `${v.mirrorRoot === undefined ? "the default mirror root: " : ""}${mirrorProblem}`);
   if (issues.issues.length > before) return undefined;
 
@@ -230,7 +231,15 @@ export function clientFromValues(values: ConfigValues, source: ConfigSource, iss
       ["documentsDir", inst.documentsDir],
     ];
     dirs.push(["dumpDir", inst.dumpDir ?? defaultDumpDir(inst.name)]);
-    for (const [key, dir] of dirs.slice(1)) {
+    let harmful = false;
+    for (const [key, dir] of dirs) {
+      const problem = systemPathProblem(dir);
+      if (problem) {
+        issues.add(source, at(key), problem);
+        harmful = true;
+      }
+    }
+    for (const [key, dir] of harmful ? [] : dirs.slice(1)) {
       for (const [otherKey, other] of dirs) {
         if (otherKey === key) break;
         if (dir === other) issues.add(source, at(key), `same directory as ${otherKey} (${dir}); expected separate directories`);

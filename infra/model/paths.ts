@@ -75,18 +75,28 @@ export function nests(a: string, b: string): boolean {
   return isAtOrBelow(a, b) || isAtOrBelow(b, a);
 }
 
-/** What is wrong with a directory the jobs will change; undefined when it may be used. */
-export function pathProblem(p: string, roots: readonly string[], ownDirs: readonly string[] = PROJECT_DIRS): string | undefined {
+/**
+ * What makes a directory harmful whatever the allowed roots: being a system directory or an
+ * ancestor of one, lying inside a system tree, or overlapping one of `ownDirs` (the project's own).
+ */
+export function systemPathProblem(p: string, ownDirs: readonly string[] = PROJECT_DIRS): string | undefined {
   const system = SYSTEM_DIRS.find((s) => isAtOrBelow(s, p));
   if (system !== undefined) {
     return system === p
-      ? `${p} is a system directory; expected a directory of its own below one of the allowed roots (${roots.join(", ")})`
-      : `${p} contains the system directory ${system}; expected a directory of its own below one of the allowed roots (${roots.join(", ")})`;
+      ? `${p} is a system directory; expected a directory of its own below it`
+      : `${p} contains the system directory ${system}; expected a directory of its own`;
   }
   const tree = SYSTEM_TREES.find((t) => isBelow(p, t));
-  if (tree !== undefined) return `${p} is inside the system directory ${tree}; expected a directory below one of the allowed roots (${roots.join(", ")})`;
+  if (tree !== undefined) return `${p} is inside the system directory ${tree}; expected a directory outside the system's`;
   const own = ownDirs.find((d) => nests(p, d));
   if (own !== undefined) return `${p} overlaps the project's own directory ${own}; expected a directory outside it`;
+  return undefined;
+}
+
+/** What is wrong with a directory the jobs will change; undefined when it may be used. */
+export function pathProblem(p: string, roots: readonly string[], ownDirs: readonly string[] = PROJECT_DIRS): string | undefined {
+  const problem = systemPathProblem(p, ownDirs);
+  if (problem !== undefined) return problem;
   if (!roots.some((r) => isBelow(p, r))) {
     return `${p} is not below an allowed root; expected a directory below one of ${roots.join(", ")} (fleet key pathRoots)`;
   }
