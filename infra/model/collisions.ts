@@ -4,7 +4,7 @@
 // export's ACLs and bind mounts would hand one client's files to the other's mirror).
 // Pure; used by the offline check (model/topology.ts) and the Pulumi program (model/load.ts), which
 // sees every client stack of the fleet in the repository.
-import { isAtOrBelow } from "./paths";
+import { ancestorsOf, isAtOrBelow } from "./paths";
 import type { ClientStack, Instance } from "./types";
 
 export type InstanceDirKey = "codeRoot" | "documentsDir" | "dumpDir";
@@ -46,25 +46,39 @@ const where = (s: CollisionSide): string => `instance ${s.instance} (client ${s.
  */
 export function findCollisions(clients: readonly ClientStack[]): Collision[] {
   const out: Collision[] = [];
-  const databases = new Map<string, CollisionSide>();
-  const dirs = new Map<string, CollisionSide[]>();
-  const hostKey = (c: ClientStack, i: Instance): string => `${c.fleetStack}\u0000${i.hostingServer}`;
+  // Per host (fleet and hosting server): its databases, and its directories by path.
+  interface Host {
+    databases: Map<string, CollisionSide>;
+    dirs: Map<string, CollisionSide[]>;
+  }
+  const hosts = new Map<string, Host>();
+  const hostOf = (c: ClientStack, i: Instance): Host => {
+    const k = `${c.fleetStack}\u0000${i.hostingServer}`;
+    let h = hosts.get(k);
+    if (!h) hosts.set(k, (h = { databases: new Map(), dirs: new Map() }));
+    return h;
+  };
   // First pass: every directory, by host and path.
   for (const client of clients) {
     client.instances.forEach((inst, index) => {
+      const { dirs } = hostOf(client, inst);
       for (const key of INSTANCE_DIR_KEYS) {
-        const k = `${hostKey(client, inst)}\u0000${inst[key]}`;
-        const list = dirs.get(k);
+        const list = dirs.get(inst[key]);
         const s = side(client, inst, index, key, inst[key]);
         if (list) list.push(s);
-        else dirs.set(k, [s]);
+        else dirs.set(inst[key], [s]);
       }
     });
   }
-  const order = new Map<string, number>();
-  let n = 0;
-  for (const client of clients) for (const inst of client.instances) order.set(`${client.stack}\u0000${inst.name}`, n++);
-  const rank = (s: CollisionSide): number => order.get(`${s.stack}\u0000${s.instance}`) ?? 0;
+  let order: Map<string, number> | undefined; // built on the first collision only
+  const rank = (s: CollisionSide): number => {
+    if (!order) {
+      order = new Map();
+      let n = 0;
+      for (const client of clients) for (const inst of client.instances) order.set(`${client.stack}\u0000${inst.name}`, n++);
+    }
+    return order.get(`${s.stack}\u0000${s.instance}`) ?? 0;
+  };
   const reported = new Set<string>();
   const report = (c: ClientStack, inst: Instance, kind: Collision["kind"], a: CollisionSide, b: CollisionSide): void => {
     const [later, earlier] = rank(a) >= rank(b) ? [a, b] : [b, a];
@@ -83,25 +97,25 @@ export function findCollisions(clients: readonly ClientStack[]): Collision[] {
   };
   for (const client of clients) {
     client.instances.forEach((inst, index) => {
-      const host = hostKey(client, inst);
-      const db = side(client, inst, index, "database", inst.database.name);
-      const dbKey = `${host}\u0000${inst.database.name}`;
-      const first = databases.get(dbKey);
-      if (first === undefined) databases.set(dbKey, db);
+      const { databases, dirs } = hostOf(client, inst);
+      const first = databases.get(inst.database.name);
+      if (first === undefined) databases.set(inst.database.name, side(client, inst, index, "database", inst.database.name));
       else if (first.instance !== inst.name || first.stack !== client.stack) {
-        report(client, inst, "database", db, first);
+        report(client, inst, "database", side(client, inst, index, "database", inst.database.name), first);
       }
       for (const key of INSTANCE_DIR_KEYS) {
         const dir = inst[key];
-        const mine = side(client, inst, index, key, dir);
         // The directory itself and each of its ancestors: equal paths and the ones it is inside.
-        for (let p = dir; ; p = p.slice(0, p.lastIndexOf("/")) || "/") {
-          for (const other of dirs.get(`${host}\u0000${p}`) ?? []) {
+        const check = (p: string): void => {
+          const list = dirs.get(p);
+          if (list === undefined || (list.length === 1 && list[0]!.instance === inst.name && list[0]!.stack === client.stack)) return;
+          for (const other of list) {
             if (other.instance === inst.name && other.stack === client.stack) continue;
-            report(client, inst, "directory", mine, other);
+            report(client, inst, "directory", side(client, inst, index, key, dir), other);
           }
-          if (p === "/") break;
-        }
+        };
+        check(dir);
+        for (const a of ancestorsOf(dir)) check(a);
       }
     });
   }

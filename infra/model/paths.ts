@@ -62,8 +62,22 @@ export const PATH_MAX_BYTES = 4095;
 /** Is `inner` equal to `outer` or below it (both normalized absolute paths)? */
 export function isAtOrBelow(inner: string, outer: string): boolean {
   if (outer === "/") return true;
-  return inner === outer || inner.startsWith(outer + "/");
+  return inner === outer || (inner.length > outer.length && inner.charCodeAt(outer.length) === 47 && inner.startsWith(outer));
 }
+
+/** The strict ancestors of a normalized absolute path, nearest first ("/a/b/c" → "/a/b", "/a", "/"). */
+export function* ancestorsOf(p: string): Generator<string> {
+  for (let i = p.lastIndexOf("/"); p !== "/"; i = p.lastIndexOf("/", i - 1)) {
+    yield i <= 0 ? "/" : p.slice(0, i);
+    if (i <= 0) return;
+  }
+}
+
+const SYSTEM_DIR_SET = new Set(SYSTEM_DIRS);
+const SYSTEM_TREE_SET = new Set(SYSTEM_TREES);
+/** Each strict ancestor of a system directory → the first system directory below it. */
+const SYSTEM_ANCESTORS = new Map<string, string>();
+for (const d of SYSTEM_DIRS) for (const a of ancestorsOf(d)) if (!SYSTEM_ANCESTORS.has(a)) SYSTEM_ANCESTORS.set(a, d);
 
 /** Strictly below. */
 export function isBelow(inner: string, outer: string): boolean {
@@ -80,14 +94,12 @@ export function nests(a: string, b: string): boolean {
  * ancestor of one, lying inside a system tree, or overlapping one of `ownDirs` (the project's own).
  */
 export function systemPathProblem(p: string, ownDirs: readonly string[] = PROJECT_DIRS): string | undefined {
-  const system = SYSTEM_DIRS.find((s) => isAtOrBelow(s, p));
-  if (system !== undefined) {
-    return system === p
-      ? `${p} is a system directory; expected a directory of its own below it`
-      : `${p} contains the system directory ${system}; expected a directory of its own`;
+  if (SYSTEM_DIR_SET.has(p)) return `${p} is a system directory; expected a directory of its own below it`;
+  const system = SYSTEM_ANCESTORS.get(p);
+  if (system !== undefined) return `${p} contains the system directory ${system}; expected a directory of its own`;
+  for (const a of ancestorsOf(p)) {
+    if (SYSTEM_TREE_SET.has(a)) return `${p} is inside the system directory ${a}; expected a directory outside the system's`;
   }
-  const tree = SYSTEM_TREES.find((t) => isBelow(p, t));
-  if (tree !== undefined) return `${p} is inside the system directory ${tree}; expected a directory outside the system's`;
   const own = ownDirs.find((d) => nests(p, d));
   if (own !== undefined) return `${p} overlaps the project's own directory ${own}; expected a directory outside it`;
   return undefined;

@@ -4,10 +4,9 @@
 // unknown servers are reported by topology.references and skipped by the other rules.
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
-import { worstCaseRpo } from "../model/schedule";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
-import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, rpoOf, violation, type RuleContext } from "./context";
 
 export interface Rule {
   /** Stable id, used in reports, tests and the policy pack. */
@@ -244,7 +243,7 @@ export const rpoMax = rule(
     for (const ref of instancesOf(ctx.topology)) {
       const { instance: inst } = ref;
       const plans = ctx.plansByInstance.get(inst.name) ?? [];
-      const rpo = worstCaseRpo(ctx.topology, inst, plans);
+      const rpo = rpoOf(ctx, inst);
       const servers = plans.map((p) => p.backupServer);
       const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
       // Compare in minutes: thresholds are written in hours, measures are whole minutes.
