@@ -17,7 +17,7 @@ import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } fro
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
-import { findSite, sitesOf, sitesWithCode } from "./sites";
+import { findSite, siteCodesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
 import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
 
@@ -76,7 +76,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     const site = findSite(s.provider, s.site);
     if (!site) {
       const elsewhere = sitesWithCode(s.site);
-      const known = sitesOf(s.provider).map((x) => x.code).join(", ");
+      const known = siteCodesOf(s.provider);
       issues.add(
         source,
         at("site"),
