@@ -1,6 +1,7 @@
 // The typed topology every part of the project works on: the offline check, the rules,
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
+import type { Instance } from "./instance";
 
 export type Provider = "ovh" | "ionos";
 export type ServerRole = "hosting" | "backup";
@@ -83,31 +84,8 @@ export interface Fleet {
   pathRoots?: string[];
 }
 
-export interface Schedule {
-  /** Dump start times, minutes since midnight, sorted. Default 00:00 and 12:00. */
-  dumpTimes: number[];
-  /** Days a dump is kept on the hosting server. Default 7. */
-  retentionDays: number;
-  /** Replication runs a day on each backup server of the instance. Default 4. */
-  replicationsPerDay: number;
-}
-
-export interface Instance {
-  /** Unique across the fleet; used in unit names, Unix paths and mirror paths. */
-  name: string;
-  client: string;
-  hostingServer: string;
-  database: { name: string };
-  /** Dolibarr's htdocs directory (holds custom/ modules and conf/conf.php). */
-  codeRoot: string;
-  documentsDir: string;
-  /** Where the dumps stay on the hosting server. Default /var/backups/dolibarr/<instance>. */
-  dumpDir: string;
-  backupServers: string[];
-  schedule: Schedule;
-  /** Dated hard-link snapshots of the mirror kept on each backup server (0 = mirror only). */
-  snapshotsKeep: number;
-}
+/** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */
+export type { Instance, Schedule } from "./instance";
 
 export interface ClientStack {
   /** Pulumi stack name ("client-acme"). */

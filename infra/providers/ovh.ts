@@ -5,8 +5,7 @@
 // The datacenter is reduced to the site code of the catalogue by its leading letters ("rbx3" -> "rbx").
 import { canonicalSiteCode } from "../model/sites";
 import type { Server } from "../model/types";
-import type { FactCheck } from "./facts";
-import { errorText } from "./facts";
+import { errorText, type FactCheck } from "./fact-check";
 
 /** The part of the OVH API the checks use: an authenticated GET returning the parsed JSON body. */
 export interface OvhApi {

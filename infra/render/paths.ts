@@ -1,5 +1,6 @@
 // Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
 // Pulumi program, the tests and docs/server-jobs.md agree.
+import { BACKUP_USER_PREFIX } from "../model/defaults";
 
 export const PATHS = {
   /** The jobs' executables. */
@@ -21,8 +22,6 @@ export const PATHS = {
   unitDir: "/etc/systemd/system",
   rrsync: "/usr/bin/rrsync",
 } as const;
-
-import { BACKUP_USER_PREFIX } from "../model/defaults";
 
 /** Prefix of the Unix user a backup server logs in as on a hosting server (the model checks the names' length). */
 export { BACKUP_USER_PREFIX };

@@ -3,8 +3,8 @@
 // files: `restrict` (no pty, no forwarding), `from="<backup server address>"` (the key is useless
 // elsewhere) and `command="rrsync -ro <dir>"` (read-only rsync confined to one directory).
 // The typed topology does not carry the access declarations (they are facts of the deployed
-// program, see infra/components/contract.ts), so this rule takes them alongside the instance.
-import type { AccessDeclaration } from "../components/contract";
+// program, see infra/model/contract.ts), so this rule takes them alongside the instance.
+import type { AccessDeclaration } from "../model/contract";
 import { sourceAddressProblem } from "../model/address";
 import type { Severity, Violation } from "../model/types";
 
