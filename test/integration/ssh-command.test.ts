@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { sshCommandProvider, type SshCommandState, type SshConnection } from "../../infra/providers/ssh-command";
 import { asTheEngineRunsIt } from "../support/dynamic-providers";
 import { freePort, generateKey, startSshd, type Sshd } from "../support/jobs-sshd";
+import { skipUnlessCi } from "../support/prerequisites";
 
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (sshd on 127.0.0.1 logs in as root)";
@@ -17,7 +18,7 @@ function unavailable(): string | undefined {
   return undefined;
 }
 
-const skip = unavailable();
+const skip = skipUnlessCi(unavailable(), "SshCommand against a real sshd");
 
 describe("SshCommand against a real sshd", { skip }, () => {
   let root: string;
