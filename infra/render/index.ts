@@ -5,3 +5,4 @@ export * from "./paths";
 export * from "./repo";
 export * from "./server";
 export * from "./units";
+export * from "./push";

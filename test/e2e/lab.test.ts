@@ -192,7 +192,7 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
   });
 
   test("the policy pack passes a compliant client stack", () => {
-    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.doesNotMatch(result.stdout, /mandatory/);
   });
@@ -212,7 +212,7 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     fs.writeFileSync(clientJs, patched);
     fs.copyFileSync(tooClose, path.join(edited.stacksDir, path.basename(tooClose)));
     ensureStack(edited, LAB_CLIENT_TOO_CLOSE.stack);
-    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", "policies"]);
     assert.notEqual(byPack.status, 0, byPack.stdout + byPack.stderr);
     assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
     assert.match(byPack.stdout + byPack.stderr, /mandatory/);
