@@ -194,7 +194,8 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     // sessions sshd accepted so far (this count's own session included: it is logged before the command runs)
     const accepted = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -c 'Accepted publickey' || true").trim());
     const dropped = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -ci 'drop connection\\|MaxStartups throttling' || true").trim());
-    const [accepted0, dropped0] = [accepted(), dropped()];
+    const dropped0 = dropped();
+    const accepted0 = accepted();
     upOk(env, [file]);
     const byUp = accepted() - accepted0 - 1;
     // one session per remote command: two per instance on the hosting host (account, bundle)
