@@ -274,6 +274,9 @@ dbk_notify_event() {
   # Under systemd dolibarr-notify.path starts the delivery (outside this unit, whose
   # processes systemd ends with it); elsewhere (a shell, the tests) a detached process.
   if [[ -z "${INVOCATION_ID:-}" && -z "${DBK_NOTIFY_NO_KICK:-}" ]]; then
+    if [[ -f "$base/deliver.log" && $(stat -c %s -- "$base/deliver.log" 2>/dev/null || echo 0) -gt 1048576 ]]; then
+      mv -f -- "$base/deliver.log" "$base/deliver.log.1" 2>/dev/null || true
+    fi
     setsid -f "$(dbk_notify_bin)" deliver </dev/null >>"$base/deliver.log" 2>&1 || true
   fi
   return 0
