@@ -6,3 +6,4 @@ export * from "./paths";
 export * from "./repo";
 export * from "./server";
 export * from "./units";
+export * from "./push";

@@ -172,7 +172,7 @@ function backupKeyScript(serverName: string): string {
 
 /**
  * Fleet stack, backup server: creates the server's replication key when missing and prints
- * its public key on stdout (an SshCommand whose stdout feeds renderHostingAccess).
+ * its public key on stdout (a remote.Command whose stdout feeds renderHostingAccess).
  */
 export function backupKeyCommand(server: Server): string {
   checkName("server", server.name);

@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { labEnv, LabEnv, labHost, labScript, pulumi, pulumiOk, REPO, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
-import { deploy, instances, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
-import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, writeStackFile } from "../../scripts/lab/stacks";
+import { deploy, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
 import { timerDropInPath } from "../../infra/render/paths";
@@ -191,8 +191,37 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     assertCalendar(env, "lab-backup-ionos-lhr", "dolibarr-replicate@acme-erp.timer", times);
   });
 
+  test("a client with 20 instances deploys in one up (sessions capped per host, none refused), then a no-op up runs no remote command", () => {
+    const scale = labScaleClient(20);
+    prepareInstances(env, scale);
+    const file = writeStackFile(env.stacksDir, scale.stack, labClientConfig(scale));
+    ensureStack(env, scale.stack);
+    const fra = labHost(env, "lab-host-ionos-fra");
+    const since = sshOk(env, fra, "date '+%Y-%m-%d %H:%M:%S'").trim();
+    upOk(env, [file]);
+    for (const instance of scale.instances) {
+      assert.equal(sshOk(env, fra, `systemctl is-enabled dolibarr-dump@${instance.name}.timer`).trim(), "enabled", instance.name);
+      for (const b of instance.backupServers) {
+        assert.equal(sshOk(env, labHost(env, b), `systemctl is-enabled dolibarr-replicate@${instance.name}.timer`).trim(), "enabled", `${instance.name} on ${b}`);
+      }
+    }
+    // sshd never dropped a connection of the deployment (MaxStartups) on the busiest host
+    const refused = sshOk(env, fra, `journalctl -u ssh --since '${since}' --no-pager -o cat | grep -ci 'drop connection\\|beginning MaxStartups throttling' || true`).trim();
+    assert.equal(refused, "0", "sshd dropped connections during the deployment");
+    // one session per remote command: two per instance on the hosting host (account, bundle)
+    const accepted = Number(sshOk(env, fra, `journalctl -u ssh --since '${since}' --no-pager -o cat | grep -c 'Accepted publickey' || true`).trim());
+    assert.ok(accepted >= 2 * scale.instances.length && accepted <= 2 * scale.instances.length + 5, `sessions on the hosting host: ${accepted}`);
+    assert.deepEqual(changed(previewSteps(env, scale.stack)), []);
+    const sinceNoop = sshOk(env, fra, "date '+%Y-%m-%d %H:%M:%S'").trim();
+    pulumiOk(env, ["up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", scale.stack]);
+    const noop = Number(sshOk(env, fra, `journalctl -u ssh --since '${sinceNoop}' --no-pager -o cat | grep -c 'Accepted publickey' || true`).trim());
+    assert.equal(noop, 1, "a no-op up opens no session (only this check's own ssh)");
+    pulumiOk(env, ["destroy", "--yes", "--skip-preview", "--stack", scale.stack]);
+    assert.notEqual(sshOk(env, fra, `systemctl is-enabled dolibarr-dump@${scale.instances[0]!.name}.timer || true`).trim(), "enabled");
+  });
+
   test("the policy pack passes a compliant client stack", () => {
-    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.doesNotMatch(result.stdout, /mandatory/);
   });
@@ -212,7 +241,7 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     fs.writeFileSync(clientJs, patched);
     fs.copyFileSync(tooClose, path.join(edited.stacksDir, path.basename(tooClose)));
     ensureStack(edited, LAB_CLIENT_TOO_CLOSE.stack);
-    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", "policies"]);
     assert.notEqual(byPack.status, 0, byPack.stdout + byPack.stderr);
     assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
     assert.match(byPack.stdout + byPack.stderr, /mandatory/);

@@ -9,7 +9,7 @@ import { parseFleetConfig } from "../../infra/model/parse";
 import { parseStackFileText } from "../../infra/model/load";
 import type { Fleet } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
-import { SSH_COMMAND_TYPE } from "../../infra/providers/ssh-command";
+import { unframePush } from "../../infra/render/push";
 import {
   notifySecretsPath,
   renderNotifySecrets,
@@ -198,14 +198,19 @@ describe("notifier secrets in the fleet stack's resources", () => {
     await settle();
   });
 
-  it("notify.secrets is pushed as a secret, unlogged, on every server", () => {
-    const pushes = mocks.ofType(SSH_COMMAND_TYPE).filter((c) => c.name.endsWith("/base/file/etc-dolibarr-backup-notify.secrets"));
-    assert.equal(pushes.length, 5);
-    for (const c of pushes) {
+  it("notify.secrets is pushed (0600) in a base bundle whose frame is a secret, on every server", () => {
+    const applies = mocks.resources.filter((r) => r.name.endsWith("/base/apply"));
+    assert.equal(applies.length, 5);
+    for (const c of applies) {
       assert.ok(isSecretValue(c.inputs.stdin), `${c.name}: stdin not secret`);
-      assert.match(reveal<string>(c.inputs.stdin), /NOTIFY_PING_URL='https:\/\/hc-ping\.example/);
-      assert.equal(reveal(c.inputs.logging), "none");
+      const file = unframePush(reveal<string>(c.inputs.stdin)).find((f) => f.path === "/etc/dolibarr-backup/notify.secrets");
+      assert.ok(file, c.name);
+      assert.equal(file.mode, "0600");
+      assert.match(file.content, /NOTIFY_PING_URL='https:\/\/hc-ping\.example/);
     }
+    // a bundle without a secret file stays readable in a preview
+    const access = mocks.resources.find((r) => r.name.includes("/access/") && r.name.endsWith("/apply"));
+    assert.ok(access && !isSecretValue(access.inputs.stdin));
   });
 
   it("no URL in clear anywhere: no resource input, no stack output", () => {
