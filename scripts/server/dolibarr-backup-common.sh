@@ -54,6 +54,15 @@ my $valid = qr/[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\x
 sub str { my $v = shift; $v =~ s/($valid)|./defined $1 ? $1 : "\xef\xbf\xbd"/gse; $v =~ s/(["\\])/\\$1/g; $v =~ s/([\x00-\x1f\x7f])/sprintf("\\u%04x", ord $1)/ge; return "\"$v\""; }
 my $mode = shift @ARGV;
 if ($mode eq "str") { print str($ARGV[0]); exit 0; }
+if ($mode eq "text") {
+  # stdin as mail text: valid UTF-8, control characters but tab and newline as \xNN, lines folded under 998 octets
+  local $/; my $t = <STDIN>; $t = "" unless defined $t;
+  $t =~ s/\r\n?/\n/g;
+  $t =~ s/($valid)|./defined $1 ? $1 : "\xef\xbf\xbd"/gse;
+  $t =~ s/([\x00-\x08\x0b-\x1f\x7f])/sprintf("\\x%02x", ord $1)/ge;
+  $t =~ s/((?:$valid){900})(?=[^\n])/$1\n/g;
+  print $t; exit 0;
+}
 my @out;
 for my $kv (@ARGV) {
   my ($k, $v) = split /=/, $kv, 2; $v = "" unless defined $v;
@@ -65,6 +74,11 @@ print "{" . join(",", @out) . "}\n";
 # dbk_json_str STRING: STRING as a JSON string literal.
 dbk_json_str() {
   perl -e "$DBK_JSON_PL" str "$1"
+}
+
+# dbk_mail_text <IN: any bytes as text for a mail body (see DBK_JSON_PL "text").
+dbk_mail_text() {
+  perl -e "$DBK_JSON_PL" text
 }
 
 # dbk_json_object key=value...: one JSON object on one line; values that are integers
