@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, labHost, labHosts, labScript, pulumiOk, REPO, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
 import { deploy, prepareLabStacks } from "../../scripts/lab/flow";
 import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
 import { configureLabMta, labNotifications, startLabReceivers, type LabReceivers } from "../support/notify-lab";
@@ -28,14 +28,6 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function projectCopy(): string {
-  const dir = tempDir("dbk-e2e-alerts-");
-  fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  for (const shared of ["node_modules", "scripts", "policies", "package.json", "dist"]) fs.symlinkSync(path.join(REPO, shared), path.join(dir, shared));
-  fs.mkdirSync(path.join(dir, "stacks"));
-  return dir;
-}
-
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -49,7 +41,7 @@ function waitUntil(check: () => boolean, timeoutMs: number, what: string): void 
 }
 
 describe("alerts in the lab: real receivers on a lab host, jobs under systemd", { concurrency: false }, () => {
-  const env: LabEnv = labEnv({ repo: projectCopy(), stateDir: tempDir("dbk-e2e-alerts-state-") });
+  const env: LabEnv = labEnv({ repo: projectCopy(tempDir("dbk-e2e-alerts-")), stateDir: tempDir("dbk-e2e-alerts-state-") });
   let receivers: LabReceivers;
   const pings = (check: string): HttpRecord[] => receivers.requests().filter((r) => r.path.startsWith(`/ping/${PING_KEY}/${check}`));
   const hooks = (): HttpRecord[] => receivers.requests().filter((r) => r.path.startsWith("/hook"));
