@@ -17,6 +17,7 @@ import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } fro
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
+import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
 import { findSite, siteCodesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
 import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
@@ -144,6 +145,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
   // The mirror root is on the backup servers: any directory of its own, outside the system's.
   const mirrorProblem = systemPathProblem(mirrorRoot, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
   if (mirrorProblem) issues.add(source, ["mirrorRoot"], `${v.mirrorRoot === undefined ? "the default mirror root: " : ""}${mirrorProblem}`);
+  const notifications = notificationsFromValues(v.notifications, source, issues);
   if (issues.issues.length > before) return undefined;
 
   const fleet: Fleet = {
@@ -153,6 +155,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     policy: mergePolicy(v.policy),
     mirrorRoot,
     pathRoots,
+    ...(notifications ? { notifications } : {}),
+    ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
   };
   attachLocator(fleet, source.locate);
   return fleet;
@@ -180,7 +184,7 @@ function checkFileOnlyFleetKeys(values: ConfigValues, source: ConfigSource, issu
   if (values.sshPrivateKey === undefined) {
     issues.add(source, ["sshPrivateKey"], "missing; expected the fleet's SSH private key as a Pulumi secret ({secure: v1:…})");
   }
-  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"]];
+  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"], ...NOTIFICATION_SECRET_PATHS];
   for (const path of mustBeSecure) {
     let v: unknown = values;
     for (const seg of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg as string] : undefined;

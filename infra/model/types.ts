@@ -2,6 +2,7 @@
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
 import type { Instance } from "./instance";
+import type { Notifications } from "./notifications";
 
 export type Provider = "ovh" | "ionos";
 export type ServerRole = "hosting" | "backup";
@@ -82,6 +83,10 @@ export interface Fleet {
    * Absent in the outputs of fleets deployed before it existed: DEFAULT_PATH_ROOTS then.
    */
   pathRoots?: string[];
+  /** Alert and dead-man's-switch notifiers (secret URLs: never serialized, see model/notifications.ts). */
+  notifications?: Notifications;
+  /** Where the jobs write their node_exporter textfile metrics. */
+  metrics?: { textfileDir: string };
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */
