@@ -2,6 +2,8 @@
 // file) to the typed Fleet and ClientStack. Pure: no I/O, no engine.
 import {
   DEFAULT_MIRROR_ROOT,
+  DEFAULT_MAX_CONCURRENT_DUMPS,
+  DEFAULT_TIME_ZONE,
   DEFAULT_POLICY,
   DEFAULT_SCHEDULE,
   DEFAULT_SNAPSHOTS_KEEP,
@@ -92,6 +94,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
       },
       ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),
       ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
+      ...(s.state === "lost" ? { state: "lost" as const } : {}),
     });
   });
   if (issues.issues.length > before) return undefined;
@@ -102,6 +105,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     servers,
     policy: mergePolicy(v.policy),
     mirrorRoot: v.mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+    timeZone: v.timeZone ?? DEFAULT_TIME_ZONE,
+    maxConcurrentDumps: v.maxConcurrentDumps ?? DEFAULT_MAX_CONCURRENT_DUMPS,
   };
   attachLocator(fleet, source.locate);
   return fleet;
@@ -116,6 +121,7 @@ function mergePolicy(p: FleetValues["policy"]): FleetPolicy {
     minDumpsPerDay: p?.minDumpsPerDay ?? d.minDumpsPerDay,
     minRetentionDays: p?.minRetentionDays ?? d.minRetentionDays,
     dumpWindowMinutes: p?.dumpWindowMinutes ?? d.dumpWindowMinutes,
+    maxDumpMinutes: p?.maxDumpMinutes ?? d.maxDumpMinutes!,
     maxRpoHours: {
       files: p?.maxRpoHours?.files ?? d.maxRpoHours.files,
       database: p?.maxRpoHours?.database ?? d.maxRpoHours.database,

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
-import { isTimeOfDay } from "./time";
+import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
 export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -53,6 +53,9 @@ export const serverSchema = z.strictObject({
   provider: z.enum(["ovh", "ionos"]),
   site: z.string().min(1),
   ssh: sshSchema,
+  // "lost": the server is gone (datacenter fire, cancelled contract); nothing runs on it any more
+  // and the rules name every instance that depended on it (see infra/rules/lost.ts).
+  state: z.enum(["active", "lost"]).optional(),
   ovh: z
     .strictObject({
       serviceName: z.string().min(1),
@@ -75,6 +78,7 @@ export const policySchema = z.strictObject({
   minDumpsPerDay: int(1, LIMITS.maxDumpsPerDay).optional(),
   minRetentionDays: int(1, LIMITS.maxRetentionDays).optional(),
   dumpWindowMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
+  maxDumpMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
   maxRpoHours: z
     .strictObject({
       files: z.number().gt(0).max(24 * 30).optional(),
@@ -90,6 +94,8 @@ export const fleetValuesSchema = z.strictObject({
   servers: z.array(serverSchema).min(1),
   policy: policySchema.optional(),
   mirrorRoot: absPath().optional(),
+  timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),
+  maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
   sshPrivateKey: secret().optional(),
   ovh: z
     .strictObject({

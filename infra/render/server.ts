@@ -7,6 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { fleetMaxConcurrentDumps, fleetTimeZone } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -295,6 +296,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       BACKUP_SERVERS: i.backupServers.join(" "),
       EXPORT_ROOT: PATHS.exportRoot,
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
+      MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);
@@ -305,7 +307,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
       {
         path: dropIn,
-        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes)),
+        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes, fleetTimeZone(topology.fleet))),
         mode: "0644",
       },
     ],
@@ -374,7 +376,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         path: dropIn,
         content: timerDropIn(
           `Replication times of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup from the replication plan).`,
-          onCalendar(plan.times),
+          onCalendar(plan.times, fleetTimeZone(topology.fleet)),
         ),
         mode: "0644",
       },

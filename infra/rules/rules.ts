@@ -4,7 +4,9 @@
 // unknown servers are reported by topology.references and skipped by the other rules.
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
-import { worstCaseRpo } from "../model/schedule";
+import { dumpCompletionMinutes, worstCaseRpo } from "../model/schedule";
+import { fleetMaxConcurrentDumps } from "../model/defaults";
+import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
 import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
@@ -76,6 +78,14 @@ export const topologyReferences = rule(
       }
     }
   },
+);
+
+export const serversLost = rule(
+  LOST_RULE_ID,
+  "mandatory",
+  [],
+  "No instance depends on a server the fleet marks `state: lost`: an instance whose hosting server is lost is restored onto another hosting server and moved there; a lost backup server is replaced by an active one at least minDistanceKm away (the violation names the candidates).",
+  (ctx, out) => checkLost(ctx, out),
 );
 
 export const backupNotHosting = rule(
@@ -247,12 +257,17 @@ export const rpoMax = rule(
       const rpo = worstCaseRpo(ctx.topology, inst, plans);
       const servers = plans.map((p) => p.backupServer);
       const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
+      const w = ctx.topology.fleet.policy.dumpWindowMinutes;
+      const queued = inst.schedule.dumpTimes
+        .map((d) => ({ d, done: dumpCompletionMinutes(ctx.topology, inst, d) }))
+        .filter((q) => q.done > w)
+        .map((q) => `the dump queue of ${inst.hostingServer} at ${formatTimeOfDay(q.d)} (max ${fleetMaxConcurrentDumps(ctx.topology.fleet)} at once) may finish it ${q.done} min after its start, after the ${w}-min dump window: raise maxConcurrentDumps or dumpWindowMinutes, or move some instances' dumpTimes`);
       // Compare in minutes: thresholds are written in hours, measures are whole minutes.
       if (!(Math.round(rpo.filesHours * 60) <= max.files * 60)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
       }
       if (!(Math.round(rpo.databaseHours * 60) <= max.database * 60)) {
-        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h`));
+        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h${queued.length ? `; ${queued.join("; ")}` : ""}`));
       }
     }
   },

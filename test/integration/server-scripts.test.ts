@@ -167,4 +167,32 @@ describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or th
       assert.deepEqual([...fired].sort(), [...want].sort(), `times ${times.join(",")}`);
     }
   });
+
+  it("a calendar with the fleet's time zone fires at those times in that zone, whatever the server's own zone", () => {
+    // The servers' clocks in three zones; the timers say Europe/Paris (or another fleet zone).
+    const paris = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const tokyo = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Tokyo", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const cases: Array<[number[], string, Intl.DateTimeFormat]> = [
+      [[0, 720], "Europe/Paris", paris],
+      [[195, 555, 915, 1275], "Europe/Paris", paris],
+      [[0, 45, 390, 1439], "Asia/Tokyo", tokyo],
+    ];
+    for (const serverZone of ["UTC", "America/New_York", "Asia/Kolkata"]) {
+      for (const [times, zone, fmt] of cases) {
+        const fired = new Set<string>();
+        for (const expr of calendarExpressions(times, zone)) {
+          assert.ok(expr.endsWith(` ${zone}`), expr);
+          const hours = expr.split(" ")[1]!.split(":")[0]!.split(",").length;
+          const r = spawnSync("systemd-analyze", ["calendar", `--iterations=${hours}`, expr], { encoding: "utf8", env: { ...process.env, TZ: serverZone } });
+          assert.equal(r.status, 0, `${expr}: ${r.stderr}`);
+          assert.match(r.stdout, new RegExp(`Normalized form: ${expr.replace(/\*/g, "\\*")}`));
+          for (const m of r.stdout.matchAll(/\(in UTC\): \w+ (\S+ \d\d:\d\d:\d\d) UTC/g)) {
+            fired.add(fmt.format(new Date(`${m[1]!.replace(" ", "T")}Z`)));
+          }
+        }
+        const want = times.map((t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`);
+        assert.deepEqual([...fired].sort(), [...want].sort(), `times ${times.join(",")} in ${zone} on a server in ${serverZone}`);
+      }
+    }
+  });
 });
