@@ -159,7 +159,7 @@ export function runOnServer(server: Server, script: string, options: CollectOpti
     child.on("close", (code) => {
       fs.rmSync(dir, { recursive: true, force: true });
       if (code === 0) resolve(stdout);
-      else reject(new Error(`ssh ${server.ssh.user}@${server.ssh.host}:${server.ssh.port} exited ${code}: ${stderr.trim().split("\n").slice(-2).join(" ") || "no message"}`));
+      else reject(new Error(`ssh ${server.ssh.user}@${server.ssh.host}:${server.ssh.port} exited ${code}: ${(stderr.trim() || stdout.trim()).split("\n").slice(-6).join("\n") || "no message"}`));
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(script);
