@@ -118,7 +118,7 @@ export function failoverScripts(plan: FailoverPlan, tag: string, toHostKey: stri
 }
 
 async function main(argv: string[]): Promise<number> {
-  const repo = path.resolve(__dirname, "../..");
+  const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../..");
   const req: Partial<FailoverRequest> = {};
   let stacksDir = path.join(repo, "stacks");
   let sshKey = process.env.DOLIBARR_BACKUP_SSH_KEY;

@@ -28,7 +28,7 @@ function usage(message: string): number {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const repo = path.resolve(__dirname, "../..");
+  const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../..");
   let stacksDir = path.join(repo, "stacks");
   let stack: string | undefined;
   let json = false;

@@ -251,7 +251,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const repo = path.resolve(__dirname, "../../..");
+  const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../../..");
   const stacksDir = path.join(repo, "stacks");
   const stacks = parseStackList(fs.readFileSync(0, "utf8"));
   const parallelism = Number(process.env.DEPLOY_PARALLELISM ?? 3) || 3;

@@ -17,4 +17,5 @@ if [[ ! -f $entry ]]; then
   echo "run.sh: $entry is missing: run npm run build first" >&2
   exit 2
 fi
-exec node "$entry" "$@"
+# The project dir as this script sees it (a project copy may link dist/ and scripts/ from elsewhere).
+DOLIBARR_BACKUP_PROJECT=$repo exec node "$entry" "$@"

@@ -3,6 +3,7 @@
 import { runCheckBench } from "./check-bench";
 import { runDumpBench } from "./dump-bench";
 import { runReplicateBench } from "./replicate-bench";
+import { runRestoreBench } from "./restore-bench";
 
 interface Bench {
   name: string;
@@ -13,6 +14,7 @@ export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
+  { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
 ];
 
 async function main(): Promise<void> {
