@@ -186,9 +186,22 @@ describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or th
           const r = spawnSync("systemd-analyze", ["calendar", `--iterations=${hours}`, expr], { encoding: "utf8", env: { ...process.env, TZ: serverZone } });
           assert.equal(r.status, 0, `${expr}: ${r.stderr}`);
           assert.match(r.stdout, new RegExp(`Normalized form: ${expr.replace(/\*/g, "\\*")}`));
-          for (const m of r.stdout.matchAll(/\(in UTC\): \w+ (\S+ \d\d:\d\d:\d\d) UTC/g)) {
-            fired.add(fmt.format(new Date(`${m[1]!.replace(" ", "T")}Z`)));
+          // Each elapse: "Next elapse:"/"Iter. #n:" in the server's zone, then "(in UTC):" unless that zone is UTC.
+          let pending: string | undefined;
+          const flush = () => {
+            if (pending) fired.add(fmt.format(new Date(`${pending.replace(" ", "T")}Z`)));
+            pending = undefined;
+          };
+          for (const line of r.stdout.split("\n")) {
+            const main = /(?:Next elapse|Iter\. #\d+): \w+ (\S+ \d\d:\d\d:\d\d) (\S+)/.exec(line);
+            const utc = /\(in UTC\): \w+ (\S+ \d\d:\d\d:\d\d) UTC/.exec(line);
+            if (main) {
+              flush();
+              pending = main[2] === "UTC" ? main[1] : undefined;
+              if (main[2] !== "UTC") pending = "";
+            } else if (utc) pending = utc[1];
           }
+          flush();
         }
         const want = times.map((t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`);
         assert.deepEqual([...fired].sort(), [...want].sort(), `times ${times.join(",")} in ${zone} on a server in ${serverZone}`);
