@@ -255,7 +255,6 @@ async function main(argv: string[]): Promise<number> {
   const stacksDir = path.join(repo, "stacks");
   const stacks = parseStackList(fs.readFileSync(0, "utf8"));
   const parallelism = Number(process.env.DEPLOY_PARALLELISM ?? 3) || 3;
-  const pack = path.join(repo, "policies/pulumi-analyzer-policy");
   const { lost, all } = fleetServers(stacksDir);
   if (lost.length > 0) console.log(`deploy: lost server(s) (state: lost): ${lost.join(", ")}; their resources leave the states without any command run on them`);
 
@@ -289,7 +288,8 @@ async function main(argv: string[]): Promise<number> {
         for (const urn of cleanup.remove) console.log(`[${e.stack}]   ${urnName(urn)}`);
       }
     }
-    const args = [action, "--stack", e.stack, "--policy-pack", pack, "--non-interactive", "--color", "never"];
+    // The pack from the repository root (the CLI starts it from its directory).
+    const args = [action, "--stack", e.stack, "--policy-pack", "policies", "--non-interactive", "--color", "never"];
     if (process.env.DEPLOY_POLICY_CONFIG) args.push("--policy-pack-config", process.env.DEPLOY_POLICY_CONFIG);
     if (action === "up") args.push("--yes", "--skip-preview");
     const r = await exec("pulumi", args, { cwd: repo, echo: e.stack });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `pulumi preview` or `pulumi up` with the policy pack (through its executable entry, which
-# the engine built here needs: see policies/pulumi-analyzer-policy) on stacks in dependency order:
+# Runs `pulumi preview` or `pulumi up` with the policy pack (`--policy-pack policies`, from the
+# repository root) on stacks in dependency order:
 # the fleet stacks one after the other, then the client stacks, DEPLOY_PARALLELISM at a time.
 # A failing stack never stops the others; a summary ends the run, exit 1 when any stack failed.
 # Stacks of the backend whose config file is gone from stacks/ are reported as orphaned and
