@@ -34,6 +34,7 @@ export function policyName(ruleId: string): string {
  */
 export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = Object.freeze({
   "topology-references": "mandatory",
+  "servers-lost": "mandatory",
   "backup-not-hosting": "mandatory",
   "backup-min-count": "mandatory",
   "geo-min-distance": "mandatory",
@@ -50,6 +51,8 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
 const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
   "topology.references":
     "Name only servers of the fleet stack, hosting servers as hostingServer and backup servers in backupServers (client stack file), and keep server and instance names unique.",
+  "servers.lost":
+    "Restore an instance whose hosting server is lost onto another hosting server (scripts/failover.sh) and set its hostingServer; replace a lost backup server in backupServers by one the violation lists (client stack file).",
   "backup.not-hosting":
     "Remove the hosting server (or the same machine under another name) from the instance's backupServers in the client stack file.",
   "backup.min-count":

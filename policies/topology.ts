@@ -99,6 +99,7 @@ const policySchema: z.ZodType<FleetPolicy> = z.object({
   minDumpsPerDay: z.number(),
   minRetentionDays: z.number(),
   dumpWindowMinutes: z.number(),
+  maxDumpMinutes: z.number().optional(),
   maxRpoHours: z.object({ files: z.number(), database: z.number() }),
 });
 

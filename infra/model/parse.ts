@@ -5,6 +5,8 @@ import {
   MAX_BACKUP_SERVER_NAME,
   MAX_UNIX_NAME,
   DEFAULT_MIRROR_ROOT,
+  DEFAULT_MAX_CONCURRENT_DUMPS,
+  DEFAULT_TIME_ZONE,
   DEFAULT_POLICY,
   DEFAULT_SCHEDULE,
   DEFAULT_SNAPSHOTS_KEEP,
@@ -134,6 +136,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
       ...(sourceAddresses ? { sourceAddresses } : {}),
       ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),
       ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
+      ...(s.state === "lost" ? { state: "lost" as const } : {}),
     });
   });
   const pathRoots = v.pathRoots ? [...v.pathRoots] : [...DEFAULT_PATH_ROOTS];
@@ -155,6 +158,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     policy: mergePolicy(v.policy),
     mirrorRoot,
     pathRoots,
+    timeZone: v.timeZone ?? DEFAULT_TIME_ZONE,
+    maxConcurrentDumps: v.maxConcurrentDumps ?? DEFAULT_MAX_CONCURRENT_DUMPS,
     ...(notifications ? { notifications } : {}),
     ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
   };
@@ -171,6 +176,7 @@ function mergePolicy(p: FleetValues["policy"]): FleetPolicy {
     minDumpsPerDay: p?.minDumpsPerDay ?? d.minDumpsPerDay,
     minRetentionDays: p?.minRetentionDays ?? d.minRetentionDays,
     dumpWindowMinutes: p?.dumpWindowMinutes ?? d.dumpWindowMinutes,
+    maxDumpMinutes: p?.maxDumpMinutes ?? d.maxDumpMinutes!,
     maxRpoHours: {
       files: p?.maxRpoHours?.files ?? d.maxRpoHours.files,
       database: p?.maxRpoHours?.database ?? d.maxRpoHours.database,

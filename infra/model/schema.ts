@@ -6,7 +6,7 @@ import { isSshHost, sourceAddressProblem } from "./address";
 import { LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
-import { isTimeOfDay } from "./time";
+import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
 export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -85,6 +85,9 @@ export const serverSchema = z.strictObject({
     .min(1)
     .max(32)
     .optional(),
+  // "lost": the server is gone (datacenter fire, cancelled contract); nothing runs on it any more
+  // and the rules name every instance that depended on it (see infra/rules/lost.ts).
+  state: z.enum(["active", "lost"]).optional(),
   ovh: z
     .strictObject({
       serviceName: z.string(),
@@ -120,6 +123,7 @@ export const policySchema = z.strictObject({
   minDumpsPerDay: int(1, LIMITS.maxDumpsPerDay).optional(),
   minRetentionDays: int(1, LIMITS.maxRetentionDays).optional(),
   dumpWindowMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
+  maxDumpMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
   maxRpoHours: z
     .strictObject({
       files: z.number().gt(0).max(24 * 30).optional(),
@@ -160,6 +164,8 @@ export const fleetValuesSchema = z.strictObject({
   mirrorRoot: absPath().optional(),
   /** Directories below which instance directories and mirror roots may be (model/paths.ts). */
   pathRoots: z.array(absPath()).min(1).max(64).optional(),
+  timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),
+  maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
   sshPrivateKey: secret().optional(),
   ovh: z
     .strictObject({

@@ -54,7 +54,11 @@ export interface Server {
   sourceAddresses?: string[];
   ovh?: OvhReference;
   ionos?: IonosReference;
+  /** "lost": gone with its datacenter; nothing is declared on it, the rules name who depended on it. Default active. */
+  state?: ServerState;
 }
+
+export type ServerState = "active" | "lost";
 
 /** Fleet-wide thresholds of the rules; each has a default (see model/defaults.ts). */
 export interface FleetPolicy {
@@ -65,6 +69,8 @@ export interface FleetPolicy {
   minRetentionDays: number;
   /** Minutes after each dump start during which no replication may start. */
   dumpWindowMinutes: number;
+  /** Worst-case duration of one dump (queue model; optional in hand-made fleets, default 10). */
+  maxDumpMinutes?: number;
   /** Worst-case recovery point objective allowed, in hours, for files and for the database. */
   maxRpoHours: { files: number; database: number };
 }
@@ -83,6 +89,10 @@ export interface Fleet {
    * Absent in the outputs of fleets deployed before it existed: DEFAULT_PATH_ROOTS then.
    */
   pathRoots?: string[];
+  /** IANA time zone of every timer (OnCalendar=… <zone>). Default Europe/Paris (see fleetTimeZone). */
+  timeZone?: string;
+  /** Dumps a hosting server runs at once, the rest queue. Default 2 (see fleetMaxConcurrentDumps). */
+  maxConcurrentDumps?: number;
   /** Alert and dead-man's-switch notifiers (secret URLs: never serialized, see model/notifications.ts). */
   notifications?: Notifications;
   /** Where the jobs write their node_exporter textfile metrics. */

@@ -1,4 +1,6 @@
-// systemd OnCalendar= rendering of times of day (minutes since midnight, server local time).
+// systemd OnCalendar= rendering of times of day (minutes since midnight) in the fleet's time zone:
+// "*-*-* 00,12:00:00 Europe/Paris" fires at midnight and noon Paris time whatever zone the server's
+// clock is set to (systemd ≥ 235 reads the trailing IANA zone).
 
 const MINUTES_PER_DAY = 1440;
 
@@ -26,8 +28,9 @@ export function checkTimes(times: readonly number[], what = "times"): number[] {
  * [0, 720] → ["*-*-* 00,12:00:00"]; [90, 450, 810] → ["*-*-* 01,07,13:30:00"];
  * [0, 390] → ["*-*-* 00:00:00", "*-*-* 06:30:00"].
  */
-export function calendarExpressions(times: readonly number[]): string[] {
+export function calendarExpressions(times: readonly number[], timeZone?: string): string[] {
   const sorted = checkTimes(times);
+  const zone = timeZone === undefined ? "" : ` ${checkTimeZone(timeZone)}`;
   const byMinute = new Map<number, number[]>();
   for (const t of sorted) {
     const m = t % 60;
@@ -38,13 +41,19 @@ export function calendarExpressions(times: readonly number[]): string[] {
   const firstOf = (m: number): number => (byMinute.get(m) ?? [0])[0]! * 60 + m;
   return [...byMinute.keys()]
     .sort((a, b) => firstOf(a) - firstOf(b))
-    .map((m) => `*-*-* ${byMinute.get(m)!.map(two).join(",")}:${two(m)}:00`);
+    .map((m) => `*-*-* ${byMinute.get(m)!.map(two).join(",")}:${two(m)}:00${zone}`);
+}
+
+/** A time zone name safe on an OnCalendar= line (the model validated it against the platform's zones). */
+export function checkTimeZone(zone: string): string {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(zone)) throw new Error(`time zone '${zone}' is not an IANA zone name`);
+  return zone;
 }
 
 /**
  * The [Timer] lines of a timer drop-in: an empty OnCalendar= (drops whatever an earlier file
  * set) then one OnCalendar= per expression.
  */
-export function onCalendar(times: readonly number[]): string {
-  return ["OnCalendar=", ...calendarExpressions(times).map((e) => `OnCalendar=${e}`)].join("\n") + "\n";
+export function onCalendar(times: readonly number[], timeZone?: string): string {
+  return ["OnCalendar=", ...calendarExpressions(times, timeZone).map((e) => `OnCalendar=${e}`)].join("\n") + "\n";
 }

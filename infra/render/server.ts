@@ -8,6 +8,7 @@
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
 import { hostForRemotePath, isIpAddress, knownHostsHost, sourceAddressProblem } from "../model/address";
+import { fleetMaxConcurrentDumps, fleetTimeZone } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -321,6 +322,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       BACKUP_SERVERS: i.backupServers.join(" "),
       EXPORT_ROOT: PATHS.exportRoot,
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
+      MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);
@@ -331,7 +333,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
       {
         path: dropIn,
-        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes)),
+        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes, fleetTimeZone(topology.fleet))),
         mode: "0644",
       },
     ],
@@ -401,7 +403,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         path: dropIn,
         content: timerDropIn(
           `Replication times of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup from the replication plan).`,
-          onCalendar(plan.times),
+          onCalendar(plan.times, fleetTimeZone(topology.fleet)),
         ),
         mode: "0644",
       },

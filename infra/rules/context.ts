@@ -45,13 +45,13 @@ export function* instancesOf(topology: Topology): Generator<InstanceRef> {
   for (const client of topology.clients) for (const instance of client.instances) yield { client, instance };
 }
 
-/** The backup servers of an instance that exist in the fleet, once each, in listed order. */
+/** The backup servers of an instance that exist in the fleet and are not lost, once each, in listed order. */
 export function knownBackups(ctx: RuleContext, instance: Instance): Server[] {
   const out: Server[] = [];
   const seen = new Set<string>();
   for (const name of instance.backupServers) {
     const s = ctx.servers.get(name);
-    if (s && !seen.has(name)) {
+    if (s && s.state !== "lost" && !seen.has(name)) {
       seen.add(name);
       out.push(s);
     }

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
-import { planReplications } from "../../infra/model";
+import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
 import { timerDropInPath } from "../../infra/render/paths";
 
@@ -53,7 +53,7 @@ function changed(steps: PreviewStep[]): PreviewStep[] {
 function assertCalendar(env: LabEnv, server: string, unit: string, times: number[]): void {
   const calendar = sshOk(env, labHost(env, server), `systemctl show -P TimersCalendar ${unit}`);
   const found = calendar.match(/OnCalendar=[^;]+/g)?.map((m) => m.slice("OnCalendar=".length).trim()) ?? [];
-  assert.deepEqual(found.sort(), calendarExpressions(times).sort(), `${unit} on ${server}: ${calendar}`);
+  assert.deepEqual(found.sort(), calendarExpressions(times, fleetTimeZone(labTopology(env, LAB_CLIENTS).fleet)).sort(), `${unit} on ${server}: ${calendar}`);
 }
 
 /** The replication times of an instance on a backup server, with the client stack's drawn offset. */

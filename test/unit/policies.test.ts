@@ -53,6 +53,7 @@ describe("the pack", () => {
     const names = buildPolicies().map((p) => p.name);
     assert.deepEqual(names, [
       "topology-references",
+      "servers-lost",
       "backup-not-hosting",
       "backup-min-count",
       "geo-min-distance",
