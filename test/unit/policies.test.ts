@@ -32,6 +32,7 @@ import {
   type InstanceSpec,
   type Reported,
 } from "../support/policy-resources";
+import { pushedClientStack } from "../support/push-resources";
 import { STOCK_TYPES, TYPES } from "../../infra/components/contract";
 import { DEFAULT_POLICY } from "../../infra/model/defaults";
 
@@ -102,13 +103,17 @@ describe("the pack", () => {
   });
 
   test("a compliant client stack passes every policy", async () => {
-    const violations = await runAll(clientStack(instanceProps(), instanceProps({ name: "acme-shop", minuteOffset: 0 })));
+    const violations = await runAll(pushedClientStack(0, [instanceProps(), instanceProps({ name: "acme-shop", minuteOffset: 0 })]));
     assert.deepEqual([...violations.keys()], []);
+    // the same components with nothing pushed: no dump nor replication would ever run
+    const bare = await runAll(clientStack(instanceProps()));
+    assert.deepEqual([...bare.keys()], ["pushed-timers"]);
+    assert.equal(bare.get("pushed-timers")!.length, 3);
   });
 
   test("a compliant client stack with a client minute offset passes every policy", async () => {
     for (const minuteOffset of [1, 7, 14]) {
-      const violations = await runAll(clientStack(instanceProps({ minuteOffset })));
+      const violations = await runAll(pushedClientStack(minuteOffset, [instanceProps({ minuteOffset })]));
       assert.deepEqual([...violations.keys()], [], `offset ${minuteOffset}`);
     }
   });
