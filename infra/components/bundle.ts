@@ -31,11 +31,6 @@ export interface BundleArgs {
   removeFiles?: boolean;
 }
 
-/** A resource-name-safe slug of a path: "/etc/systemd/system/x@.timer" -> "etc-systemd-system-x@.timer". */
-export function pathSlug(path: string): string {
-  return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9@._-]+/g, "-");
-}
-
 export class ServerBundleResource extends pulumi.ComponentResource {
   /** sha256 of each file's content, by path. */
   readonly hashes: Record<string, pulumi.Output<string>> = {};
@@ -46,8 +41,10 @@ export class ServerBundleResource extends pulumi.ComponentResource {
     super(BUNDLE_TYPE, name, { server: args.host.name, paths: args.files.map((f) => f.path) }, opts);
     const user = args.host.ssh.user;
     const contents = args.files.map((f) => pulumi.output(f.content));
-    args.files.forEach((f, i) => (this.hashes[f.path] = contents[i]!.apply(sha256)));
-    const stdin = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
+    // A file holding credentials (ServerFile.secret: the notifiers' URLs) keeps the frame and its hash encrypted in the state.
+    args.files.forEach((f, i) => (this.hashes[f.path] = f.secret ? pulumi.secret(contents[i]!.apply(sha256)) : contents[i]!.apply(sha256)));
+    const framed = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
+    const stdin = args.files.some((f) => f.secret) ? pulumi.secret(framed) : framed;
     const push = { name, ...(args.removeFiles === undefined ? {} : { removeFiles: args.removeFiles }) };
     const apply = asRoot(user, pushApplyScript(args, push));
     const files = args.files.map((f) => ({ ...f, content: "" }));

@@ -10,6 +10,8 @@ export interface ServerFile {
   owner?: string;
   /** Owner group (default: the owner). */
   group?: string;
+  /** Holds credentials: the program keeps its content encrypted in the state and out of logs. */
+  secret?: boolean;
 }
 
 /**

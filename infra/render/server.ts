@@ -23,6 +23,7 @@ import {
   timerDropInPath,
   unitPath,
 } from "./paths";
+import { notifyBaseFiles, notifyCreateLines, notifyDeleteLines } from "./notify";
 import { readServerScript } from "./repo";
 import {
   DUMP_SERVICE,
@@ -43,8 +44,8 @@ export const DEFAULT_MAX_DELETE_PERCENT = 20;
 
 /** Debian packages each role needs (installed by renderServerBase's create when missing). */
 export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
-  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server"],
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl"],
+  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl"],
 };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -106,6 +107,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_SERVICE, dumpServiceUnit()),
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
+      ...notifyBaseFiles(fleet, server),
     ];
     return {
       files,
@@ -114,8 +116,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir} ${PATHS.usersHome}`,
         `install -d -m 0755 ${PATHS.exportRoot}`,
         "systemctl daemon-reload",
+        ...notifyCreateLines(fleet),
       ]),
       delete: script([
+        ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
         "systemctl daemon-reload || true",
         `rmdir --ignore-fail-on-non-empty ${PATHS.exportRoot} ${PATHS.usersHome} || true`,
@@ -137,6 +141,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       content: `# Pinned SSH host keys of the hosting servers of fleet ${fleet.stack} (rendered).\n${hostingKeys.map((l) => `${l}\n`).join("")}`,
       mode: "0644",
     },
+    ...notifyBaseFiles(fleet, server),
   ];
   checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
   return {
@@ -150,8 +155,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
+      ...notifyCreateLines(fleet),
     ]),
     delete: script([
+      ...notifyDeleteLines(),
       ...files.map((f) => `rm -f -- ${shq(f.path)}`),
       "systemctl daemon-reload || true",
       // The mirrors and the SSH key stay: backups are never removed by a destroy.
