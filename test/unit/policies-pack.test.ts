@@ -87,8 +87,8 @@ function wireProps(r: PolicyResource): Struct {
   return Struct.fromJavaScript(plain as Record<string, never>);
 }
 
-function toAnalyzerResource(r: PolicyResource): analyzerpb.AnalyzerResource {
-  const a = new analyzerpb.AnalyzerResource();
+/** An AnalyzerResource (analyzeStack) or AnalyzeRequest (analyze) describing `r`. */
+function described<T extends analyzerpb.AnalyzerResource | analyzerpb.AnalyzeRequest>(a: T, r: PolicyResource): T {
   a.setType(r.type);
   a.setUrn(r.urn);
   a.setName(r.name);
@@ -97,21 +97,23 @@ function toAnalyzerResource(r: PolicyResource): analyzerpb.AnalyzerResource {
   return a;
 }
 
-/** The engine's `analyze` call: one resource's inputs, before its step (preview, and `up` with every input known). */
-async function analyzeResource(client: Analyzer, r: PolicyResource): Promise<Diagnostic[]> {
-  const req = new analyzerpb.AnalyzeRequest();
-  req.setType(r.type);
-  req.setUrn(r.urn);
-  req.setName(r.name);
-  req.setProperties(wireProps(r));
-  req.setOptions(new analyzerpb.AnalyzerResourceOptions());
-  const res = await call<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(client.analyze.bind(client), req);
+function toAnalyzerResource(r: PolicyResource): analyzerpb.AnalyzerResource {
+  return described(new analyzerpb.AnalyzerResource(), r);
+}
+
+function diagnostics(res: analyzerpb.AnalyzeResponse): Diagnostic[] {
   return res.getDiagnosticsList().map((d) => ({
     policy: d.getPolicyname(),
     level: LEVEL_NAMES[d.getEnforcementlevel()]!,
     message: d.getMessage(),
     urn: d.getUrn(),
   }));
+}
+
+/** The engine's `analyze` call: one resource's inputs, before its step (preview, and `up` with every input known). */
+async function analyzeResource(client: Analyzer, r: PolicyResource): Promise<Diagnostic[]> {
+  const req = described(new analyzerpb.AnalyzeRequest(), r);
+  return diagnostics(await call<analyzerpb.AnalyzeRequest, analyzerpb.AnalyzeResponse>(client.analyze.bind(client), req));
 }
 
 interface Diagnostic {
@@ -124,13 +126,7 @@ interface Diagnostic {
 async function analyzeStack(client: Analyzer, resources: PolicyResource[]): Promise<Diagnostic[]> {
   const req = new analyzerpb.AnalyzeStackRequest();
   req.setResourcesList(resources.map(toAnalyzerResource));
-  const res = await call<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(client.analyzeStack.bind(client), req);
-  return res.getDiagnosticsList().map((d) => ({
-    policy: d.getPolicyname(),
-    level: LEVEL_NAMES[d.getEnforcementlevel()]!,
-    message: d.getMessage(),
-    urn: d.getUrn(),
-  }));
+  return diagnostics(await call<analyzerpb.AnalyzeStackRequest, analyzerpb.AnalyzeResponse>(client.analyzeStack.bind(client), req));
 }
 
 /** What the CLI sends for `--policy-pack-config <file>`: one PolicyConfig per policy named in the file. */
