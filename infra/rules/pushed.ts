@@ -491,7 +491,7 @@ export const PUSHED_RULE_DESCRIPTIONS: Readonly<Record<(typeof PUSHED_RULES)[key
   "pushed.authorized-keys":
     'Every authorized_keys line a push writes is restricted: `restrict`, `from="…"` and `command="rrsync -ro <dir>"`, nothing re-enabled (the checker of access.restricted-ssh, on the pushed line).',
   "pushed.timers":
-    "Every dolibarr-backup timer a push writes starts at the planned times: dump timers at the instance's dumpTimes on its hosting server, replication timers at the planner's times for that backup server moved by one client offset 0..14 min; templates start nothing, drop-ins set nothing but OnCalendar=.",
+    `Every dolibarr-backup timer a push writes starts at the planned times: dump timers at the instance's dumpTimes on its hosting server, replication timers at the planner's times for that backup server moved by one client offset 0..${MAX_MINUTE_OFFSET} min; templates start nothing, drop-ins set nothing but OnCalendar=.`,
   "pushed.replication-sources":
     "Every replication config a push writes makes a backup server of the instance pull from the instance's hosting server, as its own restricted user, and that link passes geo.min-distance and backup.not-hosting.",
 });
