@@ -221,6 +221,24 @@ export function timerSettings(content: string): { onCalendar: string[]; other: s
 /** Keys that start a timer or move its starts: never set by a template, only OnCalendar= by a drop-in. */
 const TRIGGERS = /^\[Timer\] (On[A-Za-z]+|RandomizedDelaySec|FixedRandomDelay)=/;
 
+/** Seconds of a systemd time span ("1min", "30s", "1h 30min", "90"), or undefined when unreadable. */
+export function timeSpanSeconds(text: string): number | undefined {
+  const unit: Record<string, number> = { us: 1e-6, usec: 1e-6, ms: 1e-3, msec: 1e-3, "": 1, s: 1, sec: 1, second: 1, seconds: 1, m: 60, min: 60, minute: 60, minutes: 60, h: 3600, hr: 3600, hour: 3600, hours: 3600, d: 86400, day: 86400, days: 86400, w: 604800, week: 604800, weeks: 604800 };
+  const t = text.trim();
+  const parts = [...t.matchAll(/(\d+(?:\.\d+)?)\s*([a-z]*)\s*/g)];
+  if (t === "" || parts.map((m) => m[0]).join("") !== t) return undefined;
+  let total = 0;
+  for (const m of parts) {
+    const f = unit[m[2]!];
+    if (f === undefined) return undefined;
+    total += Number(m[1]) * f;
+  }
+  return total;
+}
+
+/** A timer's AccuracySec= lets systemd start it that much later: more than a minute moves the planned starts. */
+const MAX_ACCURACY_SECONDS = 60;
+
 /**
  * The start minutes an instance timer's drop-ins set together (in file name order, an empty
  * OnCalendar= drops what came before), or why they cannot be compared.
@@ -281,10 +299,17 @@ export function checkPushedTimers(topology: Topology, bundles: readonly PushedBu
         continue;
       }
       if (t.instance === "") {
-        const triggers = timerSettings(f.content).onCalendar.filter((e) => e !== "").map((e) => `[Timer] OnCalendar=${e}`)
-          .concat(timerSettings(f.content).other.filter((s) => TRIGGERS.test(s)));
+        const settings = timerSettings(f.content);
+        const triggers = settings.onCalendar.filter((e) => e !== "").map((e) => `[Timer] OnCalendar=${e}`)
+          .concat(settings.other.filter((s) => TRIGGERS.test(s)))
+          .concat(settings.other.filter((s) => {
+            const m = /^\[Timer\] AccuracySec=(.*)$/.exec(s);
+            if (!m) return false;
+            const seconds = timeSpanSeconds(m[1]!);
+            return seconds === undefined || seconds > MAX_ACCURACY_SECONDS;
+          }));
         if (triggers.length > 0) {
-          out.push(pushedViolation(rule, b, `${f.path}: the template ${unit} must start nothing by itself (every instance inherits it), but sets ${triggers.join(", ")}`));
+          out.push(pushedViolation(rule, b, `${f.path}: the template ${unit} must start nothing by itself nor delay starts by more than ${MAX_ACCURACY_SECONDS} s (every instance inherits it), but sets ${triggers.join(", ")}`));
         }
         continue;
       }

@@ -271,6 +271,12 @@ describe("pushed-timers: every pushed timer starts at the planned times", () => 
     one(await run(add("/etc/systemd/system/dolibarr-dump@acme-erp.timer", "[Timer]\nOnCalendar=daily\n")), "replaces the template");
     const base = editFile(basePushes(FLEET), /dolibarr-dump@\.timer$/, (c) => c.replace("[Timer]\n", "[Timer]\nOnCalendar=hourly\n"));
     one(await violations(TIMERS, pushedFleetStack(FLEET, [...base, ...accessPushes(FLEET)])), "must start nothing by itself", "OnCalendar=hourly");
+    for (const [accuracy, fails] of [["12h", true], ["2min", true], ["61s", true], ["soon", true], ["1min", false], ["30s", false]] as const) {
+      const acc = editFile(basePushes(FLEET), /dolibarr-replicate@\.timer$/, (c) => c.replace(/AccuracySec=.*/, `AccuracySec=${accuracy}`));
+      const vs = await violations(TIMERS, pushedFleetStack(FLEET, [...acc, ...accessPushes(FLEET)]));
+      assert.equal(vs.length, fails ? 2 : 0, `AccuracySec=${accuracy}: ${vs.map((v) => v.message).join("\n")}`);
+      if (fails) for (const v of vs) assert.match(v.message, new RegExp(`delay starts by more than 60 s .*AccuracySec=${accuracy}`));
+    }
   });
 
   test("an instance whose timer is not pushed to one of its servers is reported (no replications would run there)", async () => {

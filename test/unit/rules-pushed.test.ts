@@ -8,7 +8,7 @@ import { STOCK_TYPES } from "../../infra/components/contract";
 import { calendarExpressions, onCalendar, parseCalendarTimes } from "../../infra/render/calendar";
 import { parseEnvFile, renderEnvFile } from "../../infra/render/files";
 import { accessProblems } from "../../infra/rules/access";
-import { isAuthorizedKeysPath, parseAuthorizedKeysLine, timerFileOf, timerSettings } from "../../infra/rules/pushed";
+import { isAuthorizedKeysPath, parseAuthorizedKeysLine, timeSpanSeconds, timerFileOf, timerSettings } from "../../infra/rules/pushed";
 
 /** Deterministic pseudo-random generator (the cases are the same on every run). */
 function rng(seed: number): () => number {
@@ -117,6 +117,11 @@ describe("authorized_keys lines", () => {
     assert.equal(timerFileOf("/etc/systemd/system/dolibarr-dump@.service"), undefined);
     assert.equal(timerFileOf("/etc/dolibarr-backup/instances/a.env"), undefined);
   });
+});
+
+test("systemd time spans", () => {
+  const cases: Array<[string, number | undefined]> = [["1min", 60], ["60s", 60], ["1h 30min", 5400], ["90", 90], ["1m30s", 90], ["0.5min", 30], ["2d", 172800], ["x", undefined], ["", undefined], ["5min garbage", undefined], ["1 fortnight", undefined]];
+  for (const [text, seconds] of cases) assert.equal(timeSpanSeconds(text), seconds, text);
 });
 
 test("the type token the pack filters on is @pulumi/command's remote.Command", () => {
