@@ -53,6 +53,13 @@ export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_SSH_USER = "root";
 export const DEFAULT_DUMP_ROOT = "/var/backups/dolibarr";
 
+/** Linux user and group names are at most 32 characters (useradd refuses longer ones). */
+export const MAX_UNIX_NAME = 32;
+/** A backup server's Unix user on the hosting servers is "dbk-<backup server>" (infra/render/paths.ts backupUser). */
+export const BACKUP_USER_PREFIX = "dbk-";
+/** So a backup server's name is at most 28 characters. */
+export const MAX_BACKUP_SERVER_NAME = MAX_UNIX_NAME - BACKUP_USER_PREFIX.length;
+
 /** Where an instance's dumps stay on its hosting server unless dumpDir says otherwise. */
 export function defaultDumpDir(instance: string): string {
   return `${DEFAULT_DUMP_ROOT}/${instance}`;

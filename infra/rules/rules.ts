@@ -4,10 +4,9 @@
 // unknown servers are reported by topology.references and skipped by the other rules.
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
-import { worstCaseRpo } from "../model/schedule";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
-import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, rpoOf, violation, type RuleContext } from "./context";
 
 export interface Rule {
   /** Stable id, used in reports, tests and the policy pack. */
@@ -244,14 +243,16 @@ export const rpoMax = rule(
     for (const ref of instancesOf(ctx.topology)) {
       const { instance: inst } = ref;
       const plans = ctx.plansByInstance.get(inst.name) ?? [];
-      const rpo = worstCaseRpo(ctx.topology, inst, plans);
+      const rpo = rpoOf(ctx, inst);
       const servers = plans.map((p) => p.backupServer);
       const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
-      // Compare in minutes: thresholds are written in hours, measures are whole minutes.
-      if (!(Math.round(rpo.filesHours * 60) <= max.files * 60)) {
+      // Compare in minutes: thresholds are written in hours, measures are whole minutes; a threshold
+      // such as 16.4 h is 984 min, which floating point may compute as 983.9999999999999.
+      const within = (hoursMeasured: number, maxHours: number): boolean => Math.round(hoursMeasured * 60) <= maxHours * 60 + 1e-6;
+      if (!within(rpo.filesHours, max.files)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
       }
-      if (!(Math.round(rpo.databaseHours * 60) <= max.database * 60)) {
+      if (!within(rpo.databaseHours, max.database)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h`));
       }
     }

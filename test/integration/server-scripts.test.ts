@@ -19,6 +19,7 @@ import {
   type ServerFile,
 } from "../../infra/render";
 import { samplePlan, sampleTopology } from "../support/jobs-topology";
+import { skipUnlessCi } from "../support/prerequisites";
 
 function has(cmd: string): boolean {
   return spawnSync("bash", ["-c", `command -v ${cmd}`]).status === 0;
@@ -40,7 +41,7 @@ function shellScripts(): string[] {
 }
 
 describe("shell scripts", () => {
-  it("pass shellcheck (scripts/**/*.sh and scripts/server/*)", { skip: has("shellcheck") ? undefined : "shellcheck missing" }, () => {
+  it("pass shellcheck (scripts/**/*.sh and scripts/server/*)", { skip: skipUnlessCi(has("shellcheck") ? undefined : "shellcheck missing", "shellcheck of the scripts") }, () => {
     const files = shellScripts();
     assert.ok(files.length >= SERVER_SCRIPTS.length);
     const r = spawnSync("shellcheck", ["-x", ...files.map((f) => path.relative(repoRoot(), f))], { cwd: repoRoot(), encoding: "utf8" });
@@ -77,7 +78,7 @@ describe("shell scripts", () => {
 
 const canVerify = has("systemd-analyze") && fs.existsSync("/usr/lib/systemd/system/sysinit.target");
 
-describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or the system units are missing" }, () => {
+describe("systemd units", { skip: skipUnlessCi(canVerify ? undefined : "systemd-analyze or the system units are missing", "systemd units") }, () => {
   let root: string;
   const topo = sampleTopology();
   const inst = topo.clients[0]!.instances[0]!;

@@ -117,7 +117,7 @@ describe("renderHostingAccess", () => {
     assert.throws(() => renderHostingAccess(fleet, server("web1"), server("bk-fra"), "not a key"), /public key/);
     const odd = { ...server("bk-fra"), ssh: { ...server("bk-fra").ssh, host: '1.2.3.4",command="sh' } };
     const f2 = { ...fleet, servers: fleet.servers.map((s) => (s.name === "bk-fra" ? odd : s)) };
-    assert.throws(() => renderHostingAccess(f2, server("web1"), odd, SAMPLE_PUBLIC_KEY), /from= option/);
+    assert.throws(() => renderHostingAccess(f2, server("web1"), odd, SAMPLE_PUBLIC_KEY), /sourceAddresses|not an IP address/);
   });
 });
 
