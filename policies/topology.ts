@@ -134,7 +134,7 @@ const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
 ];
 
 /** The engine's UnknownValueError (a value not known during preview), without loading its module. */
-function isUnknownValueError(e: unknown): e is Error {
+export function isUnknownValueError(e: unknown): e is Error {
   return e instanceof Error && e.constructor.name === "UnknownValueError";
 }
 

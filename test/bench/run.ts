@@ -3,6 +3,7 @@
 import { runCheckBench } from "./check-bench";
 import { runDeployBench } from "./deploy-bench";
 import { runDumpBench } from "./dump-bench";
+import { runPackBench } from "./pack-bench";
 import { runReplicateBench } from "./replicate-bench";
 import { runRestoreBench } from "./restore-bench";
 
@@ -13,6 +14,7 @@ interface Bench {
 
 export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
+  { name: "policy pack (every policy, pushes included) on client stacks of 20, 50 and 200 instances", run: () => runPackBench() },
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },

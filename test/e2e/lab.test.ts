@@ -241,4 +241,31 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
     assert.match(byPack.stdout + byPack.stderr, /mandatory/);
   });
+
+  test("what is really pushed: a renderer edited to drop `restrict` or to move the timers is refused by the pack's pushed-* policies", () => {
+    // A copy of the project whose compiled renderers are edited, on the same state: previews only.
+    const edited = labEnv({ repo: projectCopy({ copyDist: true }), stateDir: env.stateDir, labDir: env.labDir });
+    for (const stack of [LAB_FLEET_STACK, acme.stack]) {
+      fs.copyFileSync(path.join(env.stacksDir, `Pulumi.${stack}.yaml`), path.join(edited.stacksDir, `Pulumi.${stack}.yaml`));
+    }
+    const patch = (file: string, from: RegExp, to: string) => {
+      const js = path.join(edited.repo, "dist/infra/render", file);
+      const source = fs.readFileSync(js, "utf8");
+      const patched = source.replace(from, to);
+      assert.notEqual(patched, source, `${file}: ${from} not found to edit`);
+      fs.writeFileSync(js, patched);
+    };
+    patch("server.js", /const keyOptions = \["restrict", /, "const keyOptions = [");
+    patch("units.js", /return `# \$\{comment\}\\n\[Timer\]\\n\$\{onCalendarLines\}`;/, "return `# ${comment}\\n[Timer]\\n${onCalendarLines}RandomizedDelaySec=3h\\n`;");
+
+    const fleet = pulumi(edited, ["preview", "--stack", LAB_FLEET_STACK, "--policy-pack", "policies"]);
+    assert.notEqual(fleet.status, 0, fleet.stdout + fleet.stderr);
+    assert.match(fleet.stdout + fleet.stderr, /pushed-authorized-keys/);
+    assert.match(fleet.stdout + fleet.stderr, /no `restrict` option/);
+
+    const client = pulumi(edited, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
+    assert.notEqual(client.status, 0, client.stdout + client.stderr);
+    assert.match(client.stdout + client.stderr, /pushed-timers/);
+    assert.match(client.stdout + client.stderr, /RandomizedDelaySec=3h/);
+  });
 });
