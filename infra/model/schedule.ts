@@ -16,13 +16,14 @@
 //     makes the plan valid for every per-client minute offset 0..MAX_MINUTE_OFFSET the Pulumi program
 //     may add (the offset moves all runs of a client together, so they still never coincide).
 //  4. fleet-wide spread: the phases of step 2 start `spread` minutes after the dump window closes,
-//     where `spread` is drawn from a stable hash of the instance name within the slack the RPO
-//     policy leaves (the largest spread whose worst-case RPO still fits maxRpoHours, capped at the
-//     gap between the instance's own backup servers). The N instances a backup server serves thus
-//     start their pulls spread over that slack instead of all at dump + window, and the plan stays a
-//     function of the instance and the policy: a client stack's program and the policy pack, which
-//     see one client, deploy and check exactly what the offline check, which sees the whole fleet,
-//     measures with backupLoad(). (A spread by rank among all the fleet's instances would move the
+//     where `spread` is drawn from a stable hash of the instance name among the spreads (below the
+//     gap between the instance's own backup servers) whose plan keeps the files RPO of the unspread
+//     one and fits maxRpoHours, for every client minute offset: the slack the RPO policy leaves.
+//     When the unspread plan itself breaks maxRpoHours, a spread that meets it is taken if any does.
+//     The N instances a backup server serves thus start their pulls spread over that slack instead
+//     of all at dump + window, and the plan stays a function of the instance and the policy: a
+//     client stack's program and the policy pack, which see one client, deploy and check exactly
+//     what the offline check, which sees the whole fleet, measures with backupLoad(). (A spread by rank among all the fleet's instances would move the
 //     timers of every client each time a client is added, and no client stack could compute it.)
 //
 // Dump queue: a hosting server runs at most maxConcurrentDumps dumps at once (the rest wait, see
@@ -31,7 +32,7 @@
 // worst-case RPO (worstCaseRpo, dumpCompletionMinutes) counts it. The queue is measured over the
 // topology given: the offline check sees every client of the fleet.
 import { MAX_MINUTE_OFFSET, fleetMaxConcurrentDumps, isLost, policyMaxDumpMinutes } from "./defaults";
-import { inDailyWindow, MINUTES_PER_DAY, mod } from "./time";
+import { MINUTES_PER_DAY, mod } from "./time";
 import type { Fleet, FleetPolicy, Instance, ReplicationPlan, Topology } from "./types";
 
 export { MAX_MINUTE_OFFSET };
@@ -93,18 +94,19 @@ export function stableHash(text: string): number {
 /**
  * Which spreads an instance may get: a function of its schedule, its number of backup servers and the
  * policy only (not of its name), so it is computed once per distinct schedule of a fleet.
- * admissible(s): the plan moved by s keeps the files RPO of the unmoved plan (no uneven gaps) and
- * both worst-case RPO measures within maxRpoHours, for every client minute offset.
+ * A spread s is admissible when the plan moved by s keeps the files RPO of the unmoved plan (no uneven
+ * gaps) and both worst-case RPO measures within maxRpoHours, for every client minute offset (a dump
+ * taken complete after the dump window or the longest dump, as worstCaseRpo counts an unqueued one).
+ * Every spread of the range is measured: admissibility is not monotonic in the spread (a run moved out
+ * of a dump window makes uneven gaps at some spreads only), and when the unmoved plan itself breaks
+ * the policy a moved one may meet it. Empty when no spread meets the policy (the plan stays unmoved
+ * and rpo.max reports it).
  */
-interface SpreadBound {
-  max: number;
-  admissible(spread: number): boolean;
-}
+const spreadBounds = new Map<string, readonly number[]>();
 
-const spreadBounds = new Map<string, SpreadBound>();
-
-function spreadBound(policy: FleetPolicy, inst: Instance, backups: number): SpreadBound {
-  const key = JSON.stringify([policy.dumpWindowMinutes, policy.maxRpoHours.files, policy.maxRpoHours.database, inst.schedule.dumpTimes, inst.schedule.replicationsPerDay, backups]);
+function admissibleSpreads(policy: FleetPolicy, inst: Instance, backups: number): readonly number[] {
+  const done = Math.max(policy.dumpWindowMinutes, policyMaxDumpMinutes(policy));
+  const key = JSON.stringify([policy.dumpWindowMinutes, done, policy.maxRpoHours.files, policy.maxRpoHours.database, inst.schedule.dumpTimes, inst.schedule.replicationsPerDay, backups]);
   const cached = spreadBounds.get(key);
   if (cached) return cached;
   const n = Math.max(1, Math.floor(inst.schedule.replicationsPerDay));
@@ -112,47 +114,27 @@ function spreadBound(policy: FleetPolicy, inst: Instance, backups: number): Spre
   // A stand-in with the same schedule and count of backup servers (names do not matter to the plan).
   const probe: Instance = { ...inst, name: "probe", backupServers: Array.from({ length: backups }, (_, i) => `b${i}`) };
   const worst = (spread: number): { files: number; database: number } => {
-    const runs = runsOf("probe", planAt(policy, probe, 0, spread));
-    let files = 0;
-    let database = 0;
-    for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
-      const shifted = off === 0 ? runs : runs.map((t) => mod(t + off, MINUTES_PER_DAY)).sort((a, b) => a - b);
-      const m = rpoMinutes(shifted, inst.schedule.dumpTimes, policy.dumpWindowMinutes);
-      files = Math.max(files, m.files);
-      database = Math.max(database, m.database);
-    }
-    return { files, database };
+    return worstRpoMinutes(runsOf("probe", planAt(policy, probe, 0, spread)), inst.schedule.dumpTimes, done);
   };
+  // Measures are whole minutes, bounds are hours (145/60 h × 60 may be 144.99999999999997): the
+  // tolerance of rule rpo.max.
+  const maxFiles = policy.maxRpoHours.files * 60 + 1e-6;
+  const maxDatabase = policy.maxRpoHours.database * 60 + 1e-6;
   const base = worst(0);
-  const memo = new Map<number, boolean>([[0, true]]);
-  const admissible = (spread: number): boolean => {
-    let ok = memo.get(spread);
-    if (ok === undefined) {
-      const m = worst(spread);
-      ok = m.files <= base.files && m.files <= policy.maxRpoHours.files * 60 && m.database <= policy.maxRpoHours.database * 60;
-      memo.set(spread, ok);
-    }
-    return ok;
-  };
-  // The largest admissible spread (binary search: the database RPO grows with the spread).
-  let lo = 0;
-  let hi = span - 1;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (admissible(mid)) lo = mid;
-    else hi = mid - 1;
+  const out: number[] = [];
+  for (let spread = 0; spread < span; spread++) {
+    const m = spread === 0 ? base : worst(spread);
+    if (m.files <= base.files && m.files <= maxFiles && m.database <= maxDatabase) out.push(spread);
   }
-  const bound = { max: lo, admissible };
-  spreadBounds.set(key, bound);
-  return bound;
+  spreadBounds.set(key, out);
+  return out;
 }
 
 function chooseSpread(policy: FleetPolicy, inst: Instance): number {
-  const bound = spreadBound(policy, inst, new Set(inst.backupServers).size);
-  let spread = bound.max === 0 ? 0 : stableHash(inst.name) % (bound.max + 1);
-  // Below the bound a spread may still land a run in a dump window (moved, uneven gaps): step down.
-  while (spread > 0 && !bound.admissible(spread)) spread--;
-  return spread;
+  const spreads = admissibleSpreads(policy, inst, new Set(inst.backupServers).size);
+  // Drawn among the admissible spreads by a stable hash of the name (when they are 0..max, as usual,
+  // that is hash mod (max + 1)); none: the unmoved plan.
+  return spreads.length === 0 ? 0 : spreads[stableHash(inst.name) % spreads.length]!;
 }
 
 function plan(policy: FleetPolicy, inst: Instance, offset: number): ReplicationPlan[] {
@@ -169,8 +151,13 @@ function planAt(policy: FleetPolicy, inst: Instance, offset: number, spread: num
   const n = Math.max(1, Math.floor(replicationsPerDay));
   const window = policy.dumpWindowMinutes;
   const period = MINUTES_PER_DAY / n;
-  const forbidden = (t: number): boolean =>
-    dumpTimes.some((d) => inDailyWindow(t, d - MAX_MINUTE_OFFSET, window + MAX_MINUTE_OFFSET));
+  // Minutes of the day in a forbidden zone [dump − MAX_MINUTE_OFFSET, dump + window), as a table:
+  // the spread search plans each instance schedule once per candidate spread.
+  const zone = new Uint8Array(MINUTES_PER_DAY);
+  for (const d of dumpTimes) {
+    for (let k = -MAX_MINUTE_OFFSET; k < Math.min(window, MINUTES_PER_DAY); k++) zone[mod(d + k, MINUTES_PER_DAY)] = 1;
+  }
+  const forbidden = (t: number): boolean => zone[mod(t, MINUTES_PER_DAY)] === 1;
 
   const distinct = [...new Set(inst.backupServers)];
   const anchor = (dumpTimes.length > 0 ? dumpTimes[0]! + window : 0) + spread;
@@ -180,9 +167,18 @@ function planAt(policy: FleetPolicy, inst: Instance, offset: number, spread: num
   distinct.forEach((server, j) => {
     const base = anchor + Math.round((j * period) / distinct.length);
     let chosen: number[] | undefined;
+    // The runs of evenRuns(n, phase), checked without building them (tried for up to a period of phases).
+    const fits = (phase: number): boolean => {
+      for (let k = 0; k < n; k++) {
+        const t = mod(Math.round(phase + (k * MINUTES_PER_DAY) / n), MINUTES_PER_DAY);
+        if (forbidden(t) || taken.has(t)) return false;
+      }
+      return true;
+    };
     for (let shift = 0; shift < Math.ceil(period) && !chosen; shift++) {
+      if (!fits(base + shift)) continue;
       const runs = evenRuns(n, base + shift);
-      if (runs.every((t) => !forbidden(t) && !taken.has(t)) && new Set(runs).size === runs.length) chosen = runs;
+      if (new Set(runs).size === runs.length) chosen = runs;
     }
     if (!chosen) {
       // No even phase fits (very many runs, or long dump windows): move each run on its own.
@@ -239,17 +235,8 @@ export function computeRpo(topology: Topology, instance: Instance | string, plan
  */
 export function worstCaseRpo(topology: Topology, instance: Instance | string, plans: readonly ReplicationPlan[]): Rpo {
   const inst = typeof instance === "string" ? findInstance(topology, instance) : instance;
-  const runs = runsOf(inst.name, plans);
-  let files = 0;
-  let database = 0;
-  const done = dumpCompletion(topology, inst);
-  for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
-    const shifted = off === 0 ? runs : runs.map((t) => mod(t + off, MINUTES_PER_DAY)).sort((a, b) => a - b);
-    const m = rpoMinutes(shifted, inst.schedule.dumpTimes, done);
-    files = Math.max(files, m.files);
-    database = Math.max(database, m.database);
-  }
-  return { filesHours: files / 60, databaseHours: database / 60 };
+  const m = worstRpoMinutes(runsOf(inst.name, plans), inst.schedule.dumpTimes, dumpCompletion(topology, inst));
+  return { filesHours: m.files / 60, databaseHours: m.database / 60 };
 }
 
 function findInstance(topology: Topology, name: string): Instance {
@@ -275,24 +262,51 @@ export function rpoMinutes(
 ): { files: number; database: number } {
   const doneAfter = typeof dumpWindow === "number" ? () => dumpWindow : dumpWindow;
   if (runs.length === 0) return { files: Infinity, database: Infinity };
-  const gapAfter = (i: number): number =>
-    i + 1 < runs.length ? runs[i + 1]! - runs[i]! : runs[0]! + MINUTES_PER_DAY - runs[i]!;
   let files = 0;
-  for (let i = 0; i < runs.length; i++) files = Math.max(files, gapAfter(i));
+  for (let i = 0; i < runs.length; i++) files = Math.max(files, gapAfter(runs, i));
   if (dumpTimes.length === 0) return { files, database: Infinity };
+  const dumps = dumpTimes.map((d) => ({ d, done: doneAfter(d) }));
+  let database = 0;
+  // Until the next run, the dump run i copies is the newest one off the hosting server.
+  for (let i = 0; i < runs.length; i++) database = Math.max(database, copiedDumpAge(runs[i]!, dumps) + gapAfter(runs, i));
+  return { files, database };
+}
+
+/** Minutes from run i to the next one (the first one of the next day after the last). */
+function gapAfter(runs: readonly number[], i: number): number {
+  return i + 1 < runs.length ? runs[i + 1]! - runs[i]! : runs[0]! + MINUTES_PER_DAY - runs[i]!;
+}
+
+/** Age, at a run starting at minute t, of the newest complete dump (the one it copies). */
+function copiedDumpAge(t: number, dumps: readonly { d: number; done: number }[]): number {
+  let age = Infinity;
+  for (const { d, done } of dumps) {
+    let a = mod(t - d, MINUTES_PER_DAY);
+    // A dump not complete yet (a queued one may finish days later): the run copies an older one.
+    while (a < done) a += MINUTES_PER_DAY;
+    age = Math.min(age, a);
+  }
+  return age;
+}
+
+/**
+ * The worst of rpoMinutes over the runs moved by every minute offset 0..MAX_MINUTE_OFFSET, without
+ * moving them: an offset moves every run together, so the gap after each run (the files RPO) stays;
+ * only the age of the dump each run copies changes.
+ */
+export function worstRpoMinutes(
+  runs: readonly number[],
+  dumpTimes: readonly number[],
+  dumpWindow: number | ((dumpTime: number) => number),
+): { files: number; database: number } {
+  const { files } = rpoMinutes(runs, [], 0);
+  if (runs.length === 0 || dumpTimes.length === 0) return { files, database: Infinity };
+  const doneAfter = typeof dumpWindow === "number" ? () => dumpWindow : dumpWindow;
+  const dumps = dumpTimes.map((d) => ({ d, done: doneAfter(d) }));
   let database = 0;
   for (let i = 0; i < runs.length; i++) {
-    // Age, at run i, of the newest complete dump (the one it copies).
-    let age = Infinity;
-    for (const d of dumpTimes) {
-      let a = mod(runs[i]! - d, MINUTES_PER_DAY);
-      // A dump not complete yet (a queued one may finish days later): the run copies an older one.
-      const done = doneAfter(d);
-      while (a < done) a += MINUTES_PER_DAY;
-      age = Math.min(age, a);
-    }
-    // Until the next run, that dump is the newest one off the hosting server.
-    database = Math.max(database, age + gapAfter(i));
+    const gap = gapAfter(runs, i);
+    for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) database = Math.max(database, copiedDumpAge(runs[i]! + off, dumps) + gap);
   }
   return { files, database };
 }

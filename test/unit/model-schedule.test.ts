@@ -5,7 +5,8 @@ import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
 import { computeRpo, evenRuns, planInstance, planReplications, replicationSpread, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
 import { formatTimeOfDay, inDailyWindow, parseTimeOfDay } from "../../infra/model/time";
 import type { ReplicationPlan } from "../../infra/model/types";
-import { cloneTopology, exampleTopology, generatedTopology } from "../support/topology";
+import { checkTopology } from "../../infra/rules";
+import { cloneTopology, exampleTopology, generatedTopology, makeInstance, makePolicy, makeServer, makeTopology } from "../support/topology";
 
 const fmt = (p: ReplicationPlan) => `${p.instance} ${p.backupServer} ${p.times.map(formatTimeOfDay).join(" ")}`;
 
@@ -109,6 +110,31 @@ describe("RPO", () => {
     assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
     assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
     assert.throws(() => computeRpo(t, "nope", plans), /no instance "nope"/);
+  });
+  it("a tight policy keeps a spread that meets it (fast-check counterexample: the unspread plan has uneven gaps)", () => {
+    // 10 runs a day, dumps 00:00 00:24 12:58, window 72: unspread, the run due at 13:30 moves out of
+    // the 12:58 window and leaves a 3.37 h gap; spread by 57 min (this name, default policy) every gap
+    // is at most 145 min. A policy of exactly those 145 min must not make the planner fall back to
+    // the unspread plan that breaks it.
+    const inst0 = makeInstance("acme-erp", "web-1", ["bk-0"], { schedule: { dumpTimes: [0, 24, 778], replicationsPerDay: 10 } });
+    const topology = makeTopology({
+      servers: [makeServer("web-1", "hosting", "ovh:rbx"), makeServer("bk-0", "backup", "ovh:sbg")],
+      policy: { dumpWindowMinutes: 72 },
+      clients: [{ client: "acme", instances: [inst0] }],
+    });
+    const inst = topology.clients[0]!.instances[0]!;
+    const loose = worstCaseRpo(topology, inst, planInstance(topology.fleet, inst));
+    assert.equal(Math.round(loose.filesHours * 60), 145);
+    assert.equal(Math.round(loose.databaseHours * 60), 840);
+    const strict = makePolicy({ dumpWindowMinutes: 72, maxRpoHours: { files: 145 / 60, database: 840 / 60 } });
+    const tight = { ...topology, fleet: { ...topology.fleet, policy: strict } };
+    const plans = planInstance(tight.fleet, inst);
+    const rpo = worstCaseRpo(tight, inst, plans);
+    assert.ok(rpo.filesHours <= 145 / 60 && rpo.databaseHours <= 840 / 60, `${JSON.stringify(rpo)}: ${plans.map(fmt).join("; ")}`);
+    assert.deepEqual(checkTopology(tight, { only: ["rpo.max"] }), []);
+    // still out of the dump windows and a function of the name and policy
+    for (const t of plans[0]!.times) for (const d of [0, 24, 778]) assert.ok(!inDailyWindow(t, d, 72), `${t} in ${d}+72`);
+    assert.deepEqual(planInstance(tight.fleet, inst), plans);
   });
   it("more backup servers shorten the files RPO", () => {
     const t = cloneTopology(exampleTopology());

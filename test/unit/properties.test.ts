@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
 import { distanceKm, haversineKm } from "../../infra/model/geo";
-import { dumpCompletionMinutes, planInstance, planReplications, worstCaseRpo } from "../../infra/model/schedule";
+import { dumpCompletionMinutes, planInstance, planReplications, rpoMinutes, worstCaseRpo, worstRpoMinutes } from "../../infra/model/schedule";
 import { inDailyWindow, MINUTES_PER_DAY } from "../../infra/model/time";
 import type { Site } from "../../infra/model/types";
 import { checkTopology } from "../../infra/rules";
@@ -81,7 +81,7 @@ describe("planner (property-based)", () => {
 
   it("worst-case RPO within its bounds: files ≥ a day over all runs and ≤ a day; database between the longest dump gap + window and that + the files RPO", () => {
     fc.assert(
-      fc.property(scheduleArb, (s) => {
+      fc.property(scheduleArb, fc.array(fc.tuple(fc.integer({ min: -60, max: 60 }), fc.integer({ min: -60, max: 60 })), { maxLength: 3 }), (s, bounds) => {
         const { inst, topology } = setup(s);
         const plans = planInstance(topology.fleet, inst);
         const rpo = worstCaseRpo(topology, inst, plans);
@@ -99,15 +99,47 @@ describe("planner (property-based)", () => {
         // And rpo.max agrees with the measure: passes exactly when the bound allows it.
         const strict = makePolicy({ dumpWindowMinutes: s.dumpWindowMinutes, maxRpoHours: { files: files / 60, database: database / 60 } });
         assert.deepEqual(checkTopology({ ...topology, fleet: { ...topology.fleet, policy: strict } }, { only: ["rpo.max"] }), []);
-        // A tighter bound: the planner spreads pulls within the slack the policy leaves, so the plan may
-        // change with it; the rule fires exactly for the measures of that plan above the bound.
-        const tighter = makePolicy({ dumpWindowMinutes: s.dumpWindowMinutes, maxRpoHours: { files: (files - 1) / 60 || 0.001, database: (database - 1) / 60 } });
-        const tight = { ...topology, fleet: { ...topology.fleet, policy: tighter } };
-        const rpoTight = worstCaseRpo(tight, inst, planInstance(tight.fleet, inst));
-        const over = Number(Math.round(rpoTight.filesHours * 60) > files - 1) + Number(Math.round(rpoTight.databaseHours * 60) > database - 1);
-        assert.ok(over >= 1, "the bound below the measure is broken by at least one measure");
-        assert.equal(checkTopology(tight, { only: ["rpo.max"] }).length, over);
+        // Other bounds around the measure: the planner spreads pulls within the slack the policy leaves,
+        // so the plan may change with the bound (a tighter one may even be met by another spread). A
+        // bound this plan meets is met by the plan made under it, and the rule fires exactly for the
+        // measures of the plan made under the bound that are above it.
+        for (const [df, dd] of [[-1, -1], ...bounds]) {
+          const limit = { files: Math.max(1, files + df!), database: Math.max(1, database + dd!) };
+          const policy = makePolicy({ dumpWindowMinutes: s.dumpWindowMinutes, maxRpoHours: { files: limit.files / 60, database: limit.database / 60 } });
+          const other = { ...topology, fleet: { ...topology.fleet, policy } };
+          const rpoOther = worstCaseRpo(other, inst, planInstance(other.fleet, inst));
+          const over = Number(Math.round(rpoOther.filesHours * 60) > limit.files) + Number(Math.round(rpoOther.databaseHours * 60) > limit.database);
+          if (files <= limit.files && database <= limit.database) assert.equal(over, 0, `bound ${JSON.stringify(limit)} met by the plan ${files}/${database}, not by ${JSON.stringify(rpoOther)}`);
+          assert.equal(checkTopology(other, { only: ["rpo.max"] }).length, over);
+        }
       }),
+      RUNS,
+    );
+  });
+});
+
+describe("worst case over the client minute offsets (property-based)", () => {
+  it("worstRpoMinutes is the worst of rpoMinutes over the runs moved by every offset 0..MAX_MINUTE_OFFSET", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: MINUTES_PER_DAY - 1 }), { maxLength: 60 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: MINUTES_PER_DAY - 1 }), { maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 6, maxLength: 6 }),
+        (runs, dumpTimes, completions) => {
+          runs.sort((a, b) => a - b);
+          // a completion per dump (a queue may finish a dump days later)
+          const done = (d: number) => completions[dumpTimes.indexOf(d)]!;
+          let files = runs.length === 0 ? Infinity : 0;
+          let database = runs.length === 0 || dumpTimes.length === 0 ? Infinity : 0;
+          for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
+            const moved = runs.map((t) => (t + off) % MINUTES_PER_DAY).sort((a, b) => a - b);
+            const m = rpoMinutes(moved, dumpTimes, done);
+            files = Math.max(files, m.files);
+            database = Math.max(database, m.database);
+          }
+          assert.deepEqual(worstRpoMinutes(runs, dumpTimes, done), { files, database });
+        },
+      ),
       RUNS,
     );
   });
