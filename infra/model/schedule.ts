@@ -102,30 +102,42 @@ export function stableHash(text: string): number {
  * the policy a moved one may meet it. Empty when no spread meets the policy (the plan stays unmoved
  * and rpo.max reports it).
  */
+const spreadMeasures = new Map<string, ReadonlyArray<{ files: number; database: number }>>();
 const spreadBounds = new Map<string, readonly number[]>();
+
+/** Worst-case RPO minutes of the plan moved by each spread 0..span−1 (independent of maxRpoHours). */
+function measuresBySpread(policy: FleetPolicy, inst: Instance, backups: number, done: number): ReadonlyArray<{ files: number; database: number }> {
+  const key = JSON.stringify([policy.dumpWindowMinutes, done, inst.schedule.dumpTimes, inst.schedule.replicationsPerDay, backups]);
+  const cached = spreadMeasures.get(key);
+  if (cached) return cached;
+  const n = Math.max(1, Math.floor(inst.schedule.replicationsPerDay));
+  const span = Math.max(1, Math.floor(MINUTES_PER_DAY / n / Math.max(1, backups)));
+  // A stand-in with the same schedule and count of backup servers (names do not matter to the plan).
+  const probe: Instance = { ...inst, name: "probe", backupServers: Array.from({ length: backups }, (_, i) => `b${i}`) };
+  const zone = forbiddenZone(inst.schedule.dumpTimes, policy.dumpWindowMinutes);
+  const out: Array<{ files: number; database: number }> = [];
+  for (let spread = 0; spread < span; spread++) {
+    out.push(worstRpoMinutes(runsOf("probe", planAt(policy, probe, 0, spread, zone)), inst.schedule.dumpTimes, done));
+  }
+  spreadMeasures.set(key, out);
+  return out;
+}
 
 function admissibleSpreads(policy: FleetPolicy, inst: Instance, backups: number): readonly number[] {
   const done = Math.max(policy.dumpWindowMinutes, policyMaxDumpMinutes(policy));
   const key = JSON.stringify([policy.dumpWindowMinutes, done, policy.maxRpoHours.files, policy.maxRpoHours.database, inst.schedule.dumpTimes, inst.schedule.replicationsPerDay, backups]);
   const cached = spreadBounds.get(key);
   if (cached) return cached;
-  const n = Math.max(1, Math.floor(inst.schedule.replicationsPerDay));
-  const span = Math.max(1, Math.floor(MINUTES_PER_DAY / n / Math.max(1, backups)));
-  // A stand-in with the same schedule and count of backup servers (names do not matter to the plan).
-  const probe: Instance = { ...inst, name: "probe", backupServers: Array.from({ length: backups }, (_, i) => `b${i}`) };
-  const worst = (spread: number): { files: number; database: number } => {
-    return worstRpoMinutes(runsOf("probe", planAt(policy, probe, 0, spread)), inst.schedule.dumpTimes, done);
-  };
+  const measures = measuresBySpread(policy, inst, backups, done);
   // Measures are whole minutes, bounds are hours (145/60 h × 60 may be 144.99999999999997): the
   // tolerance of rule rpo.max.
   const maxFiles = policy.maxRpoHours.files * 60 + 1e-6;
   const maxDatabase = policy.maxRpoHours.database * 60 + 1e-6;
-  const base = worst(0);
+  const base = measures[0]!;
   const out: number[] = [];
-  for (let spread = 0; spread < span; spread++) {
-    const m = spread === 0 ? base : worst(spread);
+  measures.forEach((m, spread) => {
     if (m.files <= base.files && m.files <= maxFiles && m.database <= maxDatabase) out.push(spread);
-  }
+  });
   spreadBounds.set(key, out);
   return out;
 }
@@ -146,17 +158,29 @@ export function replicationSpread(fleet: Pick<Fleet, "policy">, instance: Instan
   return chooseSpread(fleet.policy, instance);
 }
 
-function planAt(policy: FleetPolicy, inst: Instance, offset: number, spread: number): ReplicationPlan[] {
-  const { dumpTimes, replicationsPerDay } = inst.schedule;
-  const n = Math.max(1, Math.floor(replicationsPerDay));
-  const window = policy.dumpWindowMinutes;
-  const period = MINUTES_PER_DAY / n;
-  // Minutes of the day in a forbidden zone [dump − MAX_MINUTE_OFFSET, dump + window), as a table:
-  // the spread search plans each instance schedule once per candidate spread.
+/**
+ * Minutes of the day in a forbidden zone [dump − MAX_MINUTE_OFFSET, dump + window), as a table (the
+ * spread search plans each instance schedule once per candidate spread).
+ */
+function forbiddenZone(dumpTimes: readonly number[], window: number): Uint8Array {
   const zone = new Uint8Array(MINUTES_PER_DAY);
   for (const d of dumpTimes) {
     for (let k = -MAX_MINUTE_OFFSET; k < Math.min(window, MINUTES_PER_DAY); k++) zone[mod(d + k, MINUTES_PER_DAY)] = 1;
   }
+  return zone;
+}
+
+function planAt(
+  policy: FleetPolicy,
+  inst: Instance,
+  offset: number,
+  spread: number,
+  zone: Uint8Array = forbiddenZone(inst.schedule.dumpTimes, policy.dumpWindowMinutes),
+): ReplicationPlan[] {
+  const { dumpTimes, replicationsPerDay } = inst.schedule;
+  const n = Math.max(1, Math.floor(replicationsPerDay));
+  const window = policy.dumpWindowMinutes;
+  const period = MINUTES_PER_DAY / n;
   const forbidden = (t: number): boolean => zone[mod(t, MINUTES_PER_DAY)] === 1;
 
   const distinct = [...new Set(inst.backupServers)];
@@ -280,19 +304,18 @@ function gapAfter(runs: readonly number[], i: number): number {
 /** Age, at a run starting at minute t, of the newest complete dump (the one it copies). */
 function copiedDumpAge(t: number, dumps: readonly { d: number; done: number }[]): number {
   let age = Infinity;
-  for (const { d, done } of dumps) {
-    let a = mod(t - d, MINUTES_PER_DAY);
-    // A dump not complete yet (a queued one may finish days later): the run copies an older one.
-    while (a < done) a += MINUTES_PER_DAY;
-    age = Math.min(age, a);
-  }
+  // The dump started at d (mod a day) that is complete at t: at least `done` minutes old (a dump not
+  // complete yet, a queued one may finish days later, leaves the run an older one).
+  for (const { d, done } of dumps) age = Math.min(age, done + mod(t - d - done, MINUTES_PER_DAY));
   return age;
 }
 
 /**
  * The worst of rpoMinutes over the runs moved by every minute offset 0..MAX_MINUTE_OFFSET, without
  * moving them: an offset moves every run together, so the gap after each run (the files RPO) stays;
- * only the age of the dump each run copies changes.
+ * only the age of the dump each run copies changes. That age grows by a minute a minute except where
+ * a dump completes (it drops), so over a run's offsets it is largest at the last offset or just
+ * before a completion.
  */
 export function worstRpoMinutes(
   runs: readonly number[],
@@ -306,7 +329,12 @@ export function worstRpoMinutes(
   let database = 0;
   for (let i = 0; i < runs.length; i++) {
     const gap = gapAfter(runs, i);
-    for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) database = Math.max(database, copiedDumpAge(runs[i]! + off, dumps) + gap);
+    let age = copiedDumpAge(runs[i]! + MAX_MINUTE_OFFSET, dumps);
+    for (const { d, done } of dumps) {
+      const completes = mod(d + done - runs[i]!, MINUTES_PER_DAY);
+      if (completes >= 1 && completes <= MAX_MINUTE_OFFSET) age = Math.max(age, copiedDumpAge(runs[i]! + completes - 1, dumps));
+    }
+    database = Math.max(database, age + gap);
   }
   return { files, database };
 }
