@@ -5,6 +5,7 @@ import {
   DEFAULT_POLICY,
   DEFAULT_SCHEDULE,
   DEFAULT_SNAPSHOTS_KEEP,
+  DEFAULT_SNAPSHOT_RETENTION,
   DEFAULT_SSH_PORT,
   DEFAULT_SSH_USER,
   defaultDumpDir,
@@ -102,6 +103,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     servers,
     policy: mergePolicy(v.policy),
     mirrorRoot: v.mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+    snapshots: { ...DEFAULT_SNAPSHOT_RETENTION, ...Object.fromEntries(Object.entries(v.snapshots ?? {}).filter(([, x]) => x !== undefined)) },
   };
   attachLocator(fleet, source.locate);
   return fleet;
