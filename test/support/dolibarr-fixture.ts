@@ -420,6 +420,12 @@ export interface SchemaOptions {
   collation?: string;
 }
 
+/** A number as a DOUBLE literal (always with an exponent). */
+function dbl(x: number): string {
+  const t = String(x);
+  return /e/i.test(t) ? t : `${t}e0`;
+}
+
 /** A float32 value as the shortest decimal that loads back into FLOAT as exactly that value. */
 function randomFloat32(rand: () => number): string {
   const f = new Float32Array(1);
@@ -467,14 +473,14 @@ export async function createDolibarrSchema(db: Sql, name: string, opts: SchemaOp
       const text = HOSTILE_TEXT[Math.floor(rand() * HOSTILE_TEXT.length)]!;
       const payload = bytes(rand, 1 + Math.floor(rand() * (t % 4 === 0 ? 3000 : 60))).toString("hex");
       rows.push(
-        `('${tn.toUpperCase()}-${r}', ${rand() < 0.1 ? "NULL" : sqlString(`${text} ${r}`)}, ${Math.floor(rand() * 1000)}, ${rand() < 0.1 ? "NULL" : `${(rand() - 0.5) * 1e6}e0`}, ${rand() < 0.1 ? "NULL" : randomFloat32(rand)}, ${(rand() * 9999).toFixed(3)}, ${sqlString(`Note ${text}`.repeat(1 + Math.floor(rand() * 5)))}, ${t % 3 === 0 ? `'{"k": ${r}, "s": "é"}',` : ""} X'${payload}', '2024-05-0${1 + (r % 9)} 10:00:00')`,
+        `('${tn.toUpperCase()}-${r}', ${rand() < 0.1 ? "NULL" : sqlString(`${text} ${r}`)}, ${Math.floor(rand() * 1000)}, ${rand() < 0.1 ? "NULL" : dbl((rand() - 0.5) * 1e6)}, ${rand() < 0.1 ? "NULL" : randomFloat32(rand)}, ${(rand() * 9999).toFixed(3)}, ${sqlString(`Note ${text}`.repeat(1 + Math.floor(rand() * 5)))}, ${t % 3 === 0 ? `'{"k": ${r}, "s": "é"}',` : ""} X'${payload}', '2024-05-0${1 + (r % 9)} 10:00:00')`,
       );
     }
     const cols = `ref, label, qty, price, weight, ratio, note, ${t % 3 === 0 ? "extra, " : ""}payload, tms`;
     for (let i = 0; i < rows.length; i += 50) parts.push(`INSERT INTO ${tn} (${cols}) VALUES ${rows.slice(i, i + 50).join(",")};`);
   }
   parts.push(
-    `INSERT INTO llx_nokey_measure VALUES ${Array.from({ length: 30 }, (_, i) => `('m${i}', ${randomFloat32(rand)}, ${rand() * 1e-5}e0)`).join(",")};`,
+    `INSERT INTO llx_nokey_measure VALUES ${Array.from({ length: 30 }, (_, i) => `('m${i}', ${randomFloat32(rand)}, ${dbl(rand() * 1e-5)})`).join(",")};`,
     // Bodies with statements that look like dump data (column lists, several tuples, line starts).
     `CREATE TRIGGER llx_gen_0_ai AFTER INSERT ON llx_gen_0 FOR EACH ROW
 INSERT INTO llx_log (fk, msg) VALUES (NEW.rowid, CONCAT('créé ', NEW.ref)), (NEW.rowid, '),(');`,
@@ -624,4 +630,34 @@ print(json.dumps(out))`,
 /** Allocated bytes of a file (st_blocks x 512). */
 export function allocatedBytes(file: string): number {
   return fs.statSync(file).blocks * 512;
+}
+
+/**
+ * A digest of every base table's rows, independent of the engine and the server (CHECKSUM TABLE
+ * of an Aria table differs between two servers holding the same rows): per table the row count
+ * and a XOR of per-row MD5s over every column (FLOAT/DOUBLE widened exactly, others as the MD5
+ * of their bytes: a HEX() of a large BLOB would exceed a default max_allowed_packet).
+ */
+export async function tableDigests(db: Sql, name: string): Promise<string> {
+  const cols = (
+    await db.query(
+      `SELECT c.TABLE_NAME, GROUP_CONCAT(CONCAT(c.COLUMN_NAME, ':', c.DATA_TYPE) ORDER BY c.ORDINAL_POSITION SEPARATOR ',') FROM information_schema.COLUMNS c
+       JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+       WHERE c.TABLE_SCHEMA = '${name}' GROUP BY c.TABLE_NAME ORDER BY c.TABLE_NAME`,
+    )
+  )
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t") as [string, string]);
+  const out: string[] = [];
+  for (const [t, spec] of cols) {
+    const exprs = spec.split(",").map((cs) => {
+      const [c, type] = cs.split(":") as [string, string];
+      const v = type === "float" || type === "double" ? `CAST(\`${c}\` AS DOUBLE)` : `MD5(CAST(\`${c}\` AS BINARY))`;
+      return `COALESCE(${v}, '\\\\N')`;
+    });
+    const r = await db.query(`SELECT COUNT(*), COALESCE(BIT_XOR(CONV(LEFT(MD5(CONCAT_WS('|', ${exprs.join(", ")})), 15), 16, 10)), 0) FROM \`${t}\``, name);
+    out.push(`${t} ${r.trim()}`);
+  }
+  return out.join("\n");
 }
