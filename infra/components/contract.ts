@@ -51,3 +51,10 @@ export interface InstanceProps {
   replications: ReplicationPlan[];
   access: AccessDeclaration[];
 }
+
+/** Type tokens of the stock resources the program declares (@pulumi/command, @pulumi/random). */
+export const STOCK_TYPES = {
+  remoteCommand: "command:remote:Command",
+  randomInteger: "random:index/randomInteger:RandomInteger",
+  randomPassword: "random:index/randomPassword:RandomPassword",
+} as const;

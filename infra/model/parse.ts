@@ -12,6 +12,7 @@ import {
 } from "./defaults";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
+import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
 import { findSite, sitesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
 import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
@@ -95,6 +96,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
       ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
     });
   });
+  const notifications = notificationsFromValues(v.notifications, source, issues);
   if (issues.issues.length > before) return undefined;
 
   const fleet: Fleet = {
@@ -104,6 +106,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     policy: mergePolicy(v.policy),
     mirrorRoot: v.mirrorRoot ?? DEFAULT_MIRROR_ROOT,
     snapshots: { ...DEFAULT_SNAPSHOT_RETENTION, ...Object.fromEntries(Object.entries(v.snapshots ?? {}).filter(([, x]) => x !== undefined)) },
+    ...(notifications ? { notifications } : {}),
+    ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
   };
   attachLocator(fleet, source.locate);
   return fleet;
@@ -131,7 +135,7 @@ function checkFileOnlyFleetKeys(values: ConfigValues, source: ConfigSource, issu
   if (values.sshPrivateKey === undefined) {
     issues.add(source, ["sshPrivateKey"], "missing; expected the fleet's SSH private key as a Pulumi secret ({secure: v1:…})");
   }
-  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"]];
+  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"], ...NOTIFICATION_SECRET_PATHS];
   for (const path of mustBeSecure) {
     let v: unknown = values;
     for (const seg of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg as string] : undefined;

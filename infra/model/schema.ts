@@ -83,6 +83,29 @@ export const policySchema = z.strictObject({
     .optional(),
 });
 
+/** An e-mail address for a notification header (no display name, no comma, no newline). */
+const EMAIL_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const email = () => z.string().regex(EMAIL_RE, "expected an e-mail address (e.g. ops@example.com)");
+const notifyEvents = () => z.enum(["failures", "all"]).optional();
+
+/** Fleet notifiers (infra/model/notifications.ts); the URLs are secrets. */
+export const notificationsSchema = z.strictObject({
+  healthchecks: z.strictObject({ pingUrl: secret() }).optional(),
+  email: z
+    .strictObject({
+      to: z.array(email()).min(1),
+      from: email().optional(),
+      sendmail: absPath().optional(),
+      events: notifyEvents(),
+    })
+    .optional(),
+  webhook: z.strictObject({ url: secret(), events: notifyEvents() }).optional(),
+  timeoutSeconds: int(1, 120).optional(),
+  logLines: int(1, 200).optional(),
+});
+
+export const metricsSchema = z.strictObject({ textfileDir: absPath() });
+
 const OVH_ENDPOINTS = ["ovh-eu", "ovh-ca", "ovh-us", "soyoustart-eu", "soyoustart-ca", "kimsufi-eu", "kimsufi-ca"] as const;
 
 export const fleetValuesSchema = z.strictObject({
@@ -109,6 +132,8 @@ export const fleetValuesSchema = z.strictObject({
     })
     .optional(),
   ionos: z.strictObject({ token: secret() }).optional(),
+  notifications: notificationsSchema.optional(),
+  metrics: metricsSchema.optional(),
 });
 
 const timeOfDay = () =>

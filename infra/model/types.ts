@@ -2,6 +2,8 @@
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
 
+import type { Notifications } from "./notifications";
+
 export type Provider = "ovh" | "ionos";
 export type ServerRole = "hosting" | "backup";
 export type Severity = "mandatory" | "advisory";
@@ -90,6 +92,10 @@ export interface Fleet {
   mirrorRoot: string;
   /** Snapshot retention of every backup server; DEFAULT_SNAPSHOT_RETENTION when absent. */
   snapshots?: SnapshotRetention;
+  /** Alert and dead-man's-switch notifiers (secret URLs: never serialized, see model/notifications.ts). */
+  notifications?: Notifications;
+  /** Where the jobs write their node_exporter textfile metrics. */
+  metrics?: { textfileDir: string };
 }
 
 export interface Schedule {

@@ -10,10 +10,12 @@ export interface ServerFile {
   owner?: string;
   /** Owner group (default: the owner). */
   group?: string;
+  /** Holds credentials: the program keeps its content encrypted in the state and out of logs. */
+  secret?: boolean;
 }
 
 /**
- * Files plus the commands that go with them, shaped for an SshCommand (infra/providers/ssh-command):
+ * Files plus the commands that go with them, shaped for one remote command (infra/render/push.ts):
  * `create` runs (as root, with sh) after the files are in place and on every change of
  * them; `delete` runs on destroy. Both are idempotent and keep the backups themselves
  * (dumps, mirrors, snapshots).

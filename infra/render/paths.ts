@@ -14,6 +14,10 @@ export const PATHS = {
   stateDir: "/var/lib/dolibarr-backup",
   /** <instance>.dump.json (hosting) and <instance>.replicate.json (backup). */
   statusDir: "/var/lib/dolibarr-backup/status",
+  /** Notification spool (spool/, tmp/, reported/) of dolibarr-notify. */
+  notifyDir: "/var/lib/dolibarr-backup/notify",
+  /** <instance>.<job>.log: the log lines of each job's last run. */
+  logDir: "/var/lib/dolibarr-backup/log",
   /** Hosting servers: export/<backupServer>/<instance>/{code,documents,dumps}, read-only bind mounts. */
   exportRoot: "/var/lib/dolibarr-backup/export",
   /** Hosting servers: homes of the dbk-<backupServer> users (root-owned; .ssh/authorized_keys). */
@@ -31,7 +35,15 @@ export const SCRIPT = {
   export: `${PATHS.sbin}/dolibarr-export`,
   replicate: `${PATHS.sbin}/dolibarr-replicate`,
   restore: `${PATHS.sbin}/dolibarr-restore`,
+  notify: `${PATHS.sbin}/dolibarr-notify`,
 } as const;
+
+/** The server's identity, metrics directory and non-secret notifier settings (0644), read by every job. */
+export const serverEnvPath = `${PATHS.confDir}/server.env`;
+/** The notifiers' URLs (0600, secret), read by dolibarr-notify only. */
+export const notifySecretsPath = `${PATHS.confDir}/notify.secrets`;
+/** Watched by dolibarr-notify.path: events waiting for delivery. */
+export const notifySpoolDir = `${PATHS.notifyDir}/spool`;
 
 export const sshKeyPath = `${PATHS.sshDir}/id_ed25519`;
 export const knownHostsPath = `${PATHS.sshDir}/known_hosts`;

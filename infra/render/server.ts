@@ -24,6 +24,7 @@ import {
   timerDropInPath,
   unitPath,
 } from "./paths";
+import { notifyBaseFiles, notifyCreateLines, notifyDeleteLines } from "./notify";
 import { readServerScript } from "./repo";
 import {
   DUMP_SERVICE,
@@ -44,8 +45,8 @@ export const DEFAULT_MAX_DELETE_PERCENT = 20;
 
 /** Debian packages each role needs (installed by renderServerBase's create when missing). */
 export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
-  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server"],
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl"],
+  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl"],
 };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -107,6 +108,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_SERVICE, dumpServiceUnit()),
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
+      ...notifyBaseFiles(fleet, server),
     ];
     return {
       files,
@@ -115,8 +117,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir} ${PATHS.usersHome}`,
         `install -d -m 0755 ${PATHS.exportRoot}`,
         "systemctl daemon-reload",
+        ...notifyCreateLines(fleet),
       ]),
       delete: script([
+        ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
         "systemctl daemon-reload || true",
         `rmdir --ignore-fail-on-non-empty ${PATHS.exportRoot} ${PATHS.usersHome} || true`,
@@ -138,6 +142,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       content: `# Pinned SSH host keys of the hosting servers of fleet ${fleet.stack} (rendered).\n${hostingKeys.map((l) => `${l}\n`).join("")}`,
       mode: "0644",
     },
+    ...notifyBaseFiles(fleet, server),
   ];
   checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
   return {
@@ -151,8 +156,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
+      ...notifyCreateLines(fleet),
     ]),
     delete: script([
+      ...notifyDeleteLines(),
       ...files.map((f) => `rm -f -- ${shq(f.path)}`),
       "systemctl daemon-reload || true",
       // The mirrors and the SSH key stay: backups are never removed by a destroy.
@@ -166,7 +173,7 @@ function backupKeyScript(serverName: string): string {
 
 /**
  * Fleet stack, backup server: creates the server's replication key when missing and prints
- * its public key on stdout (an SshCommand whose stdout feeds renderHostingAccess).
+ * its public key on stdout (a remote.Command whose stdout feeds renderHostingAccess).
  */
 export function backupKeyCommand(server: Server): string {
   checkName("server", server.name);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `pulumi preview` or `pulumi up` with the policy pack (through its executable entry, which
-# the engine built here needs: see policies/pulumi-analyzer-policy) on stacks in dependency order:
+# Runs `pulumi preview` or `pulumi up` with the policy pack (`--policy-pack policies`, from the
+# repository root) on stacks in dependency order:
 # the fleet stacks one after the other, then the client stacks, DEPLOY_PARALLELISM at a time.
 # Input: lines "<kind> <stack>" on stdin (as printed by stacks.sh). Used by the users' CI and the lab.
 # Needs the engine env (scripts/engine/env.sh), PULUMI_BACKEND_URL and the passphrase.
@@ -16,7 +16,7 @@ trap 'rm -rf "$logs"' EXIT
 
 run_one() {
   local stack=$1 log=$logs/$1.log
-  local args=(--stack "$stack" --policy-pack "$repo/policies/pulumi-analyzer-policy" --non-interactive --color never)
+  local args=(--stack "$stack" --policy-pack policies --non-interactive --color never)
   [[ -n ${DEPLOY_POLICY_CONFIG:-} ]] && args+=(--policy-pack-config "$DEPLOY_POLICY_CONFIG")
   [[ $action == up ]] && args+=(--yes --skip-preview)
   if ! pulumi stack select "$stack" >/dev/null 2>&1; then

@@ -164,3 +164,25 @@ export function writeStackFile(stacksDir: string, stack: string, config: Record<
   fs.writeFileSync(file, renderStackFile(config, previous));
   return file;
 }
+
+/**
+ * A client with `count` small instances on one hosting host (scale runs: e2e and `npm run bench`):
+ * instance `<client>-NN` at /var/www/<client>-NN/htdocs, database dolibarr_<client>_NN.
+ */
+export function labScaleClient(count: number, client = `scale${count}`, hostingServer = "lab-host-ionos-fra"): LabClient {
+  return {
+    stack: `lab-client-${client}`,
+    client,
+    instances: Array.from({ length: count }, (_, k) => {
+      const n = String(k + 1).padStart(2, "0");
+      return {
+        name: `${client}-${n}`,
+        hostingServer,
+        database: { name: `dolibarr_${client}_${n}` },
+        codeRoot: `/var/www/${client}-${n}/htdocs`,
+        documentsDir: `/var/lib/dolibarr/${client}-${n}/documents`,
+        backupServers: ["lab-backup-ovh-waw", "lab-backup-ionos-lhr"],
+      };
+    }),
+  };
+}

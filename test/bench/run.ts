@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark of the project, in order. Each prints its own numbers; none asserts.
 // To add one: export a function from test/bench/<name>.ts and append it to BENCHES.
 import { runCheckBench } from "./check-bench";
+import { runDeployBench } from "./deploy-bench";
 import { runDumpBench } from "./dump-bench";
 import { runReplicateBench } from "./replicate-bench";
 
@@ -13,6 +14,7 @@ export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
+  { name: "deployment with the real engine on the lab: fleet, clients of 20 and 50 instances (needs the lab)", run: () => runDeployBench() },
 ];
 
 async function main(): Promise<void> {

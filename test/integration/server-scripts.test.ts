@@ -118,6 +118,28 @@ describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or th
     assert.equal(r.stderr.trim(), "", r.stderr);
   });
 
+  it("notifier units verify cleanly on both roles, as each job unit's OnFailure= names them (%n expanded)", () => {
+    const jobs: Record<string, string[]> = {
+      hosting: [`dolibarr-dump@${inst.name}.service`, `dolibarr-export@${inst.name}.service`],
+      backup: [`dolibarr-replicate@${inst.name}.service`],
+    };
+    for (const [side, units] of Object.entries(jobs)) {
+      const dir = path.join(root, side);
+      const notifiers = units.map((unit) => {
+        const template = fs.readFileSync(path.join(dir, "etc/systemd/system", unit.replace(/@[^.]+\./, "@.")), "utf8");
+        const onFailure = /^OnFailure=(.+)$/m.exec(template);
+        assert.ok(onFailure, `${unit} has an OnFailure=`);
+        return onFailure[1]!.replace("%n", unit);
+      });
+      assert.deepEqual(notifiers, units.map((u) => `dolibarr-notify@${u}.service`));
+      // (verify does not follow OnFailure=: the named units are verified themselves; a typo is "not found")
+      const r = verify(dir, [...notifiers, "dolibarr-notify.service", "dolibarr-notify.path"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.trim(), "", r.stderr);
+    }
+    assert.match(verify(path.join(root, "hosting"), [`dolibarr-notfy@dolibarr-dump@${inst.name}.service.service`]).stderr, /not found/);
+  });
+
   it("the verification does catch a broken unit and a missing executable", () => {
     const dir = path.join(root, "hosting");
     const unit = path.join(dir, "etc/systemd/system/dolibarr-dump@.service");

@@ -162,6 +162,8 @@ export class JobsLab {
         maxRpoHours: { files: 24, database: 24 },
       },
       mirrorRoot: this.mirrorRoot,
+      // Relocated into the lab like every state path (never the machine's node_exporter dir).
+      metrics: { textfileDir: `${PATHS.stateDir}/metrics` },
     };
     this.topology = { fleet, clients: [{ stack: "itest-client", file: "stacks/Pulumi.itest-client.yaml", client: "itest", fleetStack: "itest-fleet", instances: [] }] };
     // backup server: known_hosts from the renderer

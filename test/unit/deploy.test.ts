@@ -28,6 +28,16 @@ test("the validator rejects a broken copy of the workflow (the check can fail)",
   assert.notEqual(result.status, 0);
 });
 
+test("the workflow installs the official Pulumi CLI at the pinned version and builds nothing from Go", () => {
+  const text = fs.readFileSync(workflow, "utf8");
+  const pinned = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(repo, "scripts/engine/versions.env"), "utf8"))?.[1];
+  assert.ok(pinned, "PULUMI_VERSION in versions.env");
+  const installs = [...text.matchAll(/uses: pulumi\/actions@v\d+\n\s+with:\n\s+pulumi-version: "([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(installs, [pinned, pinned], "both jobs install the pinned CLI");
+  assert.doesNotMatch(text, /setup-go|go build|engine\/setup\.sh/);
+  assert.match(text, /--policy-pack|deploy\/run\.sh/);
+});
+
 test("every script the workflow calls exists in the repository", () => {
   const text = fs.readFileSync(workflow, "utf8");
   const scripts = [...text.matchAll(/(scripts\/[\w./-]+\.sh)/g)].map((m) => m[1]);

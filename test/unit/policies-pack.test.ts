@@ -1,7 +1,6 @@
-// The pack as the engine loads it: packaging files, then the compiled pack started through
-// policies/pulumi-analyzer-policy as the CLI starts a binary analyzer (`<shim> <engine address>`),
-// which does what the nodejs analyzer launcher does for `--policy-pack policies` (`node
-// <run-policy-pack> <engine> .` in policies/, run-policy-pack resolved from there), and driven over
+// The pack as the engine loads it: packaging files, then the compiled pack started the way the
+// nodejs language host starts `--policy-pack policies` (`node <run-policy-pack> <engine> .` in
+// policies/, run-policy-pack resolved from there), and driven over
 // its gRPC Analyzer interface like the engine does: analyzer info, policy config (enforcement
 // levels), stack analysis. No Pulumi CLI needed; the real `pulumi preview` is the e2e test's job.
 import { after, before, describe, test } from "node:test";
@@ -40,12 +39,6 @@ describe("packaging", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(packDir, "package.json"), "utf8")) as Record<string, unknown>;
     assert.match(String(pkg.version), /^\d+\.\d+\.\d+$/, "PolicyPack reads the version from package.json");
     assert.equal(require.resolve(packDir), path.join(repo, "dist/policies/index.js"));
-  });
-
-  test("the binary-analyzer entry is an executable script in the pack", () => {
-    const shim = path.join(packDir, "pulumi-analyzer-policy");
-    assert.ok((fs.statSync(shim).mode & 0o111) !== 0, "not executable");
-    assert.match(fs.readFileSync(shim, "utf8"), /^#!\/bin\/sh\n[\s\S]*cmd\/run-policy-pack[\s\S]*exec node "\$script" "\$engine" \.\n$/);
   });
 
   test("the pack has no dependencies nor node_modules of its own (the repo's are found upward)", () => {
@@ -139,9 +132,10 @@ describe("the pack served by the nodejs analyzer", () => {
   let stderr = "";
 
   before(async () => {
-    // As the CLI starts a binary analyzer: the executable with the engine's address, from the
-    // project's directory (the shim goes to its own directory and execs node on run-policy-pack).
-    child = spawn(path.join(packDir, "pulumi-analyzer-policy"), ["127.0.0.1:0"], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    // As the nodejs language host starts a pack given as a directory (`--policy-pack policies`):
+    // @pulumi/pulumi's run-policy-pack, resolved from the pack, with the engine's address, in the pack.
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    child = spawn(process.execPath, [runPolicyPack, "127.0.0.1:0", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
     child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
     const port = await new Promise<number>((resolve, reject) => {
       let out = "";
