@@ -378,6 +378,9 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
     // hard links count once per path in the trash: at least every rewritten path
     assert.ok((st.changedFiles as number) >= victims.length - 20, `${st.changedFiles} of ${victims.length}`);
     assert.ok((st.changedBytesPercent as number) > 30, String(st.changedBytesPercent));
+    // measured per tree: 60% of the documents, not diluted by the (larger) code tree
+    assert.ok((st.changedFilesPercent as number) >= 50, String(st.changedFilesPercent));
+    assert.match(st.suspicious as string, /files \(\d+%\) and \d+ of \d+ bytes \(\d+%\) of documents\//);
     assertSameTree(li.tree.documentsDir, path.join(li.mirror, "documents"), "the mirror still follows the source");
     const after1 = snapshotsOf(li);
     const newest = after1[after1.length - 1]!;
