@@ -31,11 +31,6 @@ export interface BundleArgs {
   removeFiles?: boolean;
 }
 
-/** A resource-name-safe slug of a path: "/etc/systemd/system/x@.timer" -> "etc-systemd-system-x@.timer". */
-export function pathSlug(path: string): string {
-  return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9@._-]+/g, "-");
-}
-
 export class ServerBundleResource extends pulumi.ComponentResource {
   /** sha256 of each file's content, by path. */
   readonly hashes: Record<string, pulumi.Output<string>> = {};

@@ -15,7 +15,22 @@
 //     another backup server of the instance. Keeping MAX_MINUTE_OFFSET minutes clear before each dump
 //     makes the plan valid for every per-client minute offset 0..MAX_MINUTE_OFFSET the Pulumi program
 //     may add (the offset moves all runs of a client together, so they still never coincide).
-import { MAX_MINUTE_OFFSET } from "./defaults";
+//  4. fleet-wide spread: the phases of step 2 start `spread` minutes after the dump window closes,
+//     where `spread` is drawn from a stable hash of the instance name within the slack the RPO
+//     policy leaves (the largest spread whose worst-case RPO still fits maxRpoHours, capped at the
+//     gap between the instance's own backup servers). The N instances a backup server serves thus
+//     start their pulls spread over that slack instead of all at dump + window, and the plan stays a
+//     function of the instance and the policy: a client stack's program and the policy pack, which
+//     see one client, deploy and check exactly what the offline check, which sees the whole fleet,
+//     measures with backupLoad(). (A spread by rank among all the fleet's instances would move the
+//     timers of every client each time a client is added, and no client stack could compute it.)
+//
+// Dump queue: a hosting server runs at most maxConcurrentDumps dumps at once (the rest wait, see
+// dolibarr-dump). M instances dumping at the same minute finish within ceil(M / N) × maxDumpMinutes;
+// when that exceeds the dump window the first replications after it copy the previous dump, and the
+// worst-case RPO (worstCaseRpo, dumpCompletionMinutes) counts it. The queue is measured over the
+// topology given: the offline check sees every client of the fleet.
+import { MAX_MINUTE_OFFSET, fleetMaxConcurrentDumps, isLost, policyMaxDumpMinutes } from "./defaults";
 import { inDailyWindow, MINUTES_PER_DAY, mod } from "./time";
 import type { Fleet, FleetPolicy, Instance, ReplicationPlan, Topology } from "./types";
 
@@ -65,7 +80,91 @@ export function evenRuns(n: number, phase: number): number[] {
   return out;
 }
 
+/** 32-bit FNV-1a hash of a string: stable across runs, platforms and Node versions. */
+export function stableHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * Which spreads an instance may get: a function of its schedule, its number of backup servers and the
+ * policy only (not of its name), so it is computed once per distinct schedule of a fleet.
+ * admissible(s): the plan moved by s keeps the files RPO of the unmoved plan (no uneven gaps) and
+ * both worst-case RPO measures within maxRpoHours, for every client minute offset.
+ */
+interface SpreadBound {
+  max: number;
+  admissible(spread: number): boolean;
+}
+
+const spreadBounds = new Map<string, SpreadBound>();
+
+function spreadBound(policy: FleetPolicy, inst: Instance, backups: number): SpreadBound {
+  const key = JSON.stringify([policy.dumpWindowMinutes, policy.maxRpoHours.files, policy.maxRpoHours.database, inst.schedule.dumpTimes, inst.schedule.replicationsPerDay, backups]);
+  const cached = spreadBounds.get(key);
+  if (cached) return cached;
+  const n = Math.max(1, Math.floor(inst.schedule.replicationsPerDay));
+  const span = Math.max(1, Math.floor(MINUTES_PER_DAY / n / Math.max(1, backups)));
+  // A stand-in with the same schedule and count of backup servers (names do not matter to the plan).
+  const probe: Instance = { ...inst, name: "probe", backupServers: Array.from({ length: backups }, (_, i) => `b${i}`) };
+  const worst = (spread: number): { files: number; database: number } => {
+    const runs = runsOf("probe", planAt(policy, probe, 0, spread));
+    let files = 0;
+    let database = 0;
+    for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
+      const shifted = off === 0 ? runs : runs.map((t) => mod(t + off, MINUTES_PER_DAY)).sort((a, b) => a - b);
+      const m = rpoMinutes(shifted, inst.schedule.dumpTimes, policy.dumpWindowMinutes);
+      files = Math.max(files, m.files);
+      database = Math.max(database, m.database);
+    }
+    return { files, database };
+  };
+  const base = worst(0);
+  const memo = new Map<number, boolean>([[0, true]]);
+  const admissible = (spread: number): boolean => {
+    let ok = memo.get(spread);
+    if (ok === undefined) {
+      const m = worst(spread);
+      ok = m.files <= base.files && m.files <= policy.maxRpoHours.files * 60 && m.database <= policy.maxRpoHours.database * 60;
+      memo.set(spread, ok);
+    }
+    return ok;
+  };
+  // The largest admissible spread (binary search: the database RPO grows with the spread).
+  let lo = 0;
+  let hi = span - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (admissible(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  const bound = { max: lo, admissible };
+  spreadBounds.set(key, bound);
+  return bound;
+}
+
+function chooseSpread(policy: FleetPolicy, inst: Instance): number {
+  const bound = spreadBound(policy, inst, new Set(inst.backupServers).size);
+  let spread = bound.max === 0 ? 0 : stableHash(inst.name) % (bound.max + 1);
+  // Below the bound a spread may still land a run in a dump window (moved, uneven gaps): step down.
+  while (spread > 0 && !bound.admissible(spread)) spread--;
+  return spread;
+}
+
 function plan(policy: FleetPolicy, inst: Instance, offset: number): ReplicationPlan[] {
+  return planAt(policy, inst, offset, chooseSpread(policy, inst));
+}
+
+/** The replication spread (minutes after the dump window) the planner gives an instance. */
+export function replicationSpread(fleet: Pick<Fleet, "policy">, instance: Instance): number {
+  return chooseSpread(fleet.policy, instance);
+}
+
+function planAt(policy: FleetPolicy, inst: Instance, offset: number, spread: number): ReplicationPlan[] {
   const { dumpTimes, replicationsPerDay } = inst.schedule;
   const n = Math.max(1, Math.floor(replicationsPerDay));
   const window = policy.dumpWindowMinutes;
@@ -74,7 +173,7 @@ function plan(policy: FleetPolicy, inst: Instance, offset: number): ReplicationP
     dumpTimes.some((d) => inDailyWindow(t, d - MAX_MINUTE_OFFSET, window + MAX_MINUTE_OFFSET));
 
   const distinct = [...new Set(inst.backupServers)];
-  const anchor = dumpTimes.length > 0 ? dumpTimes[0]! + window : 0;
+  const anchor = (dumpTimes.length > 0 ? dumpTimes[0]! + window : 0) + spread;
   const taken = new Set<number>();
   const timesOf = new Map<string, number[]>();
 
@@ -130,7 +229,7 @@ export function shiftPlans(plans: readonly ReplicationPlan[], minutes: number): 
 export function computeRpo(topology: Topology, instance: Instance | string, plans: readonly ReplicationPlan[]): Rpo {
   const inst = typeof instance === "string" ? findInstance(topology, instance) : instance;
   const runs = runsOf(inst.name, plans);
-  const m = rpoMinutes(runs, inst.schedule.dumpTimes, topology.fleet.policy.dumpWindowMinutes);
+  const m = rpoMinutes(runs, inst.schedule.dumpTimes, dumpCompletion(topology, inst));
   return { filesHours: m.files / 60, databaseHours: m.database / 60 };
 }
 
@@ -143,9 +242,10 @@ export function worstCaseRpo(topology: Topology, instance: Instance | string, pl
   const runs = runsOf(inst.name, plans);
   let files = 0;
   let database = 0;
+  const done = dumpCompletion(topology, inst);
   for (let off = 0; off <= MAX_MINUTE_OFFSET; off++) {
     const shifted = off === 0 ? runs : runs.map((t) => mod(t + off, MINUTES_PER_DAY)).sort((a, b) => a - b);
-    const m = rpoMinutes(shifted, inst.schedule.dumpTimes, topology.fleet.policy.dumpWindowMinutes);
+    const m = rpoMinutes(shifted, inst.schedule.dumpTimes, done);
     files = Math.max(files, m.files);
     database = Math.max(database, m.database);
   }
@@ -164,8 +264,16 @@ function runsOf(instance: string, plans: readonly ReplicationPlan[]): number[] {
   return [...set].sort((a, b) => a - b);
 }
 
-/** RPO in minutes from sorted distinct run minutes, dump minutes and the dump window. */
-export function rpoMinutes(runs: readonly number[], dumpTimes: readonly number[], dumpWindow: number): { files: number; database: number } {
+/**
+ * RPO in minutes from sorted distinct run minutes, dump minutes and the minutes after its start by
+ * which a dump is complete: one number (the dump window) or one per dump time (queue included).
+ */
+export function rpoMinutes(
+  runs: readonly number[],
+  dumpTimes: readonly number[],
+  dumpWindow: number | ((dumpTime: number) => number),
+): { files: number; database: number } {
+  const doneAfter = typeof dumpWindow === "number" ? () => dumpWindow : dumpWindow;
   if (runs.length === 0) return { files: Infinity, database: Infinity };
   const gapAfter = (i: number): number =>
     i + 1 < runs.length ? runs[i + 1]! - runs[i]! : runs[0]! + MINUTES_PER_DAY - runs[i]!;
@@ -178,11 +286,122 @@ export function rpoMinutes(runs: readonly number[], dumpTimes: readonly number[]
     let age = Infinity;
     for (const d of dumpTimes) {
       let a = mod(runs[i]! - d, MINUTES_PER_DAY);
-      if (a < dumpWindow) a += MINUTES_PER_DAY;
+      // A dump not complete yet (a queued one may finish days later): the run copies an older one.
+      const done = doneAfter(d);
+      while (a < done) a += MINUTES_PER_DAY;
       age = Math.min(age, a);
     }
     // Until the next run, that dump is the newest one off the hosting server.
     database = Math.max(database, age + gapAfter(i));
   }
   return { files, database };
+}
+
+// ---- the dump queue of the hosting servers ----------------------------------------------------
+
+/** Per hosting server, per dump minute: the instances (names) that start a dump then. */
+export type DumpQueues = Map<string, Map<number, string[]>>;
+
+const queuesCache = new WeakMap<Topology, DumpQueues>();
+
+/** The dumps each hosting server starts at each minute, over the whole topology (cached per topology object). */
+export function dumpQueues(topology: Topology): DumpQueues {
+  const cached = queuesCache.get(topology);
+  if (cached) return cached;
+  const out: DumpQueues = new Map();
+  for (const c of topology.clients) {
+    for (const i of c.instances) {
+      let byMinute = out.get(i.hostingServer);
+      if (!byMinute) out.set(i.hostingServer, (byMinute = new Map()));
+      for (const d of new Set(i.schedule.dumpTimes)) byMinute.set(d, [...(byMinute.get(d) ?? []), i.name]);
+    }
+  }
+  queuesCache.set(topology, out);
+  return out;
+}
+
+/**
+ * Worst case, in minutes after `dumpTime`, by which the instance's dump started then is complete:
+ * the dump window, or longer when the hosting server's queue at that minute holds more than
+ * maxConcurrentDumps dumps (ceil(M / N) waves of at most maxDumpMinutes each).
+ */
+export function dumpCompletionMinutes(topology: Topology, instance: Instance, dumpTime: number): number {
+  const window = topology.fleet.policy.dumpWindowMinutes;
+  const queued = dumpQueues(topology).get(instance.hostingServer)?.get(dumpTime)?.length ?? 1;
+  const waves = Math.ceil(Math.max(1, queued) / fleetMaxConcurrentDumps(topology.fleet));
+  return Math.max(window, waves * policyMaxDumpMinutes(topology.fleet.policy));
+}
+
+function dumpCompletion(topology: Topology, instance: Instance): (dumpTime: number) => number {
+  return (d) => dumpCompletionMinutes(topology, instance, d);
+}
+
+/** A hosting server's dump queue at one minute that does not drain within the dump window. */
+export interface QueueOverflow {
+  hostingServer: string;
+  dumpTime: number;
+  instances: string[];
+  /** Minutes the last of them may finish after dumpTime. */
+  drainMinutes: number;
+}
+
+/** Every (hosting server, minute) whose queue of dumps outlasts the dump window. */
+export function queueOverflows(topology: Topology): QueueOverflow[] {
+  const out: QueueOverflow[] = [];
+  const n = fleetMaxConcurrentDumps(topology.fleet);
+  const each = policyMaxDumpMinutes(topology.fleet.policy);
+  for (const [hostingServer, byMinute] of dumpQueues(topology)) {
+    for (const [dumpTime, instances] of [...byMinute.entries()].sort((a, b) => a[0] - b[0])) {
+      const drainMinutes = Math.ceil(instances.length / n) * each;
+      if (drainMinutes > topology.fleet.policy.dumpWindowMinutes) out.push({ hostingServer, dumpTime, instances, drainMinutes });
+    }
+  }
+  return out;
+}
+
+// ---- the load of the backup servers -----------------------------------------------------------
+
+/** How many pulls one backup server starts at once, at worst, under the plans. */
+export interface BackupLoad {
+  backupServer: string;
+  /** Instances it pulls. */
+  instances: number;
+  /** Pulls it starts a day. */
+  pullsPerDay: number;
+  /** The most pulls starting within any `windowMinutes` (cyclic) window of the day. */
+  peak: number;
+  /** Start minute of that busiest window. */
+  peakAt: number;
+}
+
+/** Fleet-wide load of each backup server (plans of the whole topology, active servers only). */
+export function backupLoad(topology: Topology, plans: readonly ReplicationPlan[], windowMinutes = 15): BackupLoad[] {
+  const lost = new Set(topology.fleet.servers.filter(isLost).map((s) => s.name));
+  const byServer = new Map<string, { instances: Set<string>; starts: number[] }>();
+  for (const p of plans) {
+    if (lost.has(p.backupServer)) continue;
+    let e = byServer.get(p.backupServer);
+    if (!e) byServer.set(p.backupServer, (e = { instances: new Set(), starts: [] }));
+    e.instances.add(p.instance);
+    e.starts.push(...p.times.map((t) => mod(t, MINUTES_PER_DAY)));
+  }
+  const out: BackupLoad[] = [];
+  for (const [backupServer, e] of [...byServer.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const perMinute = new Array<number>(MINUTES_PER_DAY).fill(0);
+    for (const t of e.starts) perMinute[t]!++;
+    let sum = 0;
+    for (let k = 0; k < windowMinutes; k++) sum += perMinute[mod(-k, MINUTES_PER_DAY)]!;
+    let peak = 0;
+    let peakAt = 0;
+    // window [t - windowMinutes + 1, t]
+    for (let t = 0; t < MINUTES_PER_DAY; t++) {
+      if (t > 0) sum += perMinute[t]! - perMinute[mod(t - windowMinutes, MINUTES_PER_DAY)]!;
+      if (sum > peak) {
+        peak = sum;
+        peakAt = mod(t - windowMinutes + 1, MINUTES_PER_DAY);
+      }
+    }
+    out.push({ backupServer, instances: e.instances.size, pullsPerDay: e.starts.length, peak, peakAt });
+  }
+  return out;
 }

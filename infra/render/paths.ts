@@ -1,5 +1,6 @@
 // Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
 // Pulumi program, the tests and docs/server-jobs.md agree.
+import { BACKUP_USER_PREFIX } from "../model/defaults";
 
 export const PATHS = {
   /** The jobs' executables. */
@@ -26,8 +27,8 @@ export const PATHS = {
   rrsync: "/usr/bin/rrsync",
 } as const;
 
-/** Prefix of the Unix user a backup server logs in as on a hosting server. */
-export const BACKUP_USER_PREFIX = "dbk-";
+/** Prefix of the Unix user a backup server logs in as on a hosting server (the model checks the names' length). */
+export { BACKUP_USER_PREFIX };
 
 export const SCRIPT = {
   common: `${PATHS.lib}/common.sh`,

@@ -7,7 +7,8 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
-import { snapshotRetentionOf } from "../model/defaults";
+import { hostForRemotePath, isIpAddress, knownHostsHost, sourceAddressProblem } from "../model/address";
+import { fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -87,7 +88,7 @@ function installPackages(role: Server["role"]): string {
 export function knownHostsLine(server: Server): string | undefined {
   const key = server.ssh.hostKey?.trim();
   if (!key) return undefined;
-  const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
+  const host = knownHostsHost(server.ssh.host, server.ssh.port);
   const [type, blob] = key.split(/\s+/);
   return `${host} ${type} ${blob}`;
 }
@@ -215,8 +216,7 @@ export function renderHostingAccess(
   if (user.length > 32) throw new Error(`user name ${user} is longer than 32 characters: shorten backup server ${backupServer.name}`);
   const key = backupPublicKey.trim();
   if (!PUBLIC_KEY_RE.test(key)) throw new Error(`the public key of ${backupServer.name} is not one OpenSSH public key line`);
-  const from = backupServer.ssh.host;
-  if (!/^[A-Za-z0-9.:*?!/-]+$/.test(from)) throw new Error(`backup server address '${from}' cannot go in a from= option`);
+  const from = backupSourceAddresses(backupServer).join(",");
   const home = backupUserHome(backupServer.name);
   const dir = exportDir(backupServer.name);
   const keyOptions = ["restrict", `from="${from}"`, `command="${PATHS.rrsync} -ro ${dir}"`];
@@ -253,6 +253,25 @@ export function renderHostingAccess(
       `rmdir ${home}/.ssh ${home} 2>/dev/null || true`,
     ]),
   };
+}
+
+/**
+ * The addresses a backup server's pulls come from, for the from= of its key: its declared
+ * sourceAddresses, else its SSH host when that is an address. A host name is never one: sshd
+ * matches from= against the connecting address only (UseDNS no is its default).
+ */
+export function backupSourceAddresses(backupServer: Server): string[] {
+  const sources = backupServer.sourceAddresses ?? (isIpAddress(backupServer.ssh.host) ? [backupServer.ssh.host] : []);
+  if (sources.length === 0) {
+    throw new Error(
+      `backup server ${backupServer.name} is declared by host name (${backupServer.ssh.host}) without sourceAddresses: sshd would never match its from=; declare the addresses its pulls come from`,
+    );
+  }
+  for (const a of sources) {
+    const problem = sourceAddressProblem(a);
+    if (problem) throw new Error(`backup server ${backupServer.name}: source address ${problem}`);
+  }
+  return sources;
 }
 
 function checkInstance(instance: Instance): void {
@@ -303,6 +322,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       BACKUP_SERVERS: i.backupServers.join(" "),
       EXPORT_ROOT: PATHS.exportRoot,
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
+      MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);
@@ -313,7 +333,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
       {
         path: dropIn,
-        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes)),
+        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes, fleetTimeZone(topology.fleet))),
         mode: "0644",
       },
     ],
@@ -362,7 +382,8 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       INSTANCE: i.name,
       CLIENT: i.client,
       HOSTING_SERVER: i.hostingServer,
-      SOURCE_HOST: hosting.ssh.host,
+      // rsync's remote syntax: an IPv6 host goes in brackets (user@[2001:db8::1]:path).
+      SOURCE_HOST: hostForRemotePath(hosting.ssh.host),
       SOURCE_PORT: hosting.ssh.port,
       SOURCE_USER: backupUser(plan.backupServer),
       SOURCE_PATH: i.name,
@@ -390,7 +411,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         path: dropIn,
         content: timerDropIn(
           `Replication times of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup from the replication plan).`,
-          onCalendar(plan.times),
+          onCalendar(plan.times, fleetTimeZone(topology.fleet)),
         ),
         mode: "0644",
       },

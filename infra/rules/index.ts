@@ -11,6 +11,7 @@ import {
   rpoMax,
   scheduleDumps,
   scheduleStaggered,
+  serversLost,
   topologyReferences,
   type Rule,
 } from "./rules";
@@ -21,6 +22,7 @@ export { createRuleContext, type RuleContext } from "./context";
 /** Every rule, in the order they run and are reported. */
 export const RULES: readonly Rule[] = Object.freeze([
   topologyReferences,
+  serversLost,
   backupNotHosting,
   backupMinCount,
   geoMinDistance,
@@ -33,6 +35,7 @@ export const RULES: readonly Rule[] = Object.freeze([
 
 export type RuleId =
   | "topology.references"
+  | "servers.lost"
   | "backup.not-hosting"
   | "backup.min-count"
   | "geo.min-distance"

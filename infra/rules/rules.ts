@@ -2,12 +2,13 @@
 // the Pulumi program and the policy pack (which rebuilds a Topology from resource properties) all
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
-import { MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
+import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
-import { worstCaseRpo } from "../model/schedule";
+import { dumpCompletionMinutes } from "../model/schedule";
+import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
-import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, rpoOf, violation, type RuleContext } from "./context";
 
 export interface Rule {
   /** Stable id, used in reports, tests and the policy pack. */
@@ -76,6 +77,14 @@ export const topologyReferences = rule(
       }
     }
   },
+);
+
+export const serversLost = rule(
+  LOST_RULE_ID,
+  "mandatory",
+  [],
+  "No instance depends on a server the fleet marks `state: lost`: an instance whose hosting server is lost is restored onto another hosting server and moved there; a lost backup server is replaced by an active one at least minDistanceKm away (the violation names the candidates).",
+  (ctx, out) => checkLost(ctx, out),
 );
 
 export const backupNotHosting = rule(
@@ -244,15 +253,22 @@ export const rpoMax = rule(
     for (const ref of instancesOf(ctx.topology)) {
       const { instance: inst } = ref;
       const plans = ctx.plansByInstance.get(inst.name) ?? [];
-      const rpo = worstCaseRpo(ctx.topology, inst, plans);
+      const rpo = rpoOf(ctx, inst);
       const servers = plans.map((p) => p.backupServer);
       const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
-      // Compare in minutes: thresholds are written in hours, measures are whole minutes.
-      if (!(Math.round(rpo.filesHours * 60) <= max.files * 60)) {
+      const w = ctx.topology.fleet.policy.dumpWindowMinutes;
+      const queued = inst.schedule.dumpTimes
+        .map((d) => ({ d, done: dumpCompletionMinutes(ctx.topology, inst, d) }))
+        .filter((q) => q.done > w)
+        .map((q) => `the dump queue of ${inst.hostingServer} at ${formatTimeOfDay(q.d)} (max ${fleetMaxConcurrentDumps(ctx.topology.fleet)} at once) may finish it ${q.done} min after its start, after the ${w}-min dump window: raise maxConcurrentDumps or dumpWindowMinutes, or move some instances' dumpTimes`);
+      // Compare in minutes: thresholds are written in hours, measures are whole minutes; a threshold
+      // such as 16.4 h is 984 min, which floating point may compute as 983.9999999999999.
+      const within = (hoursMeasured: number, maxHours: number): boolean => Math.round(hoursMeasured * 60) <= maxHours * 60 + 1e-6;
+      if (!within(rpo.filesHours, max.files)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
       }
-      if (!(Math.round(rpo.databaseHours * 60) <= max.database * 60)) {
-        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h`));
+      if (!within(rpo.databaseHours, max.database)) {
+        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h${queued.length ? `; ${queued.join("; ")}` : ""}`));
       }
     }
   },

@@ -1,10 +1,12 @@
 // `npm run lab`: the whole procedure on real hosts. Deploys the lab fleet and clients with the real
 // engine and the policy pack, runs one dump and one replication everywhere, proves every mirror
 // identical to its source, prints a per-client report, and shows a too-close client rejected.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { labEnv, pulumi, pulumiOk } from "./driver";
 import { deploy, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
-import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, labClientConfig, writeStackFile } from "./stacks";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, writeStackFile } from "./stacks";
 
 const started = Date.now();
 function step(message: string): void {
@@ -55,6 +57,11 @@ function main(): void {
     const detail = status ? Object.entries(status).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ") : "no status file";
     console.log(`    ${s.instance.padEnd(15)} ${s.job.padEnd(9)} on ${s.server.padEnd(21)} ${detail}`);
   }
+
+  step("fleet status (npm run status): every instance against its worst-case RPO, and the page");
+  const status = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/status.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--html", path.join(env.labDir, "status.html")], { encoding: "utf8" });
+  process.stdout.write(status.stdout);
+  if (status.status !== 0) fail(`npm run status says some instance is not ok (exit ${status.status}):\n${status.stderr}`);
 
   step(`a client whose backup is too close: ${LAB_CLIENT_TOO_CLOSE.stack} (OVH Roubaix → OVH Gravelines)`);
   const tooClose = writeStackFile(env.stacksDir, LAB_CLIENT_TOO_CLOSE.stack, labClientConfig(LAB_CLIENT_TOO_CLOSE));

@@ -121,6 +121,30 @@ dbk_lock() {
 dbk_now_epoch() { date -u +%s; }
 dbk_now_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
+# dbk_acquire_slot NAME SLOTS WAIT_SECONDS: a counting semaphore of SLOTS flock slots
+# (<lock dir>/NAME.slot<i>.lock), held on fd 8 until the process exits. Polls every second
+# for at most WAIT_SECONDS; returns 1 when no slot came free by then. Sets DBK_SLOT.
+# A killed holder releases its slot with its file descriptor: no stale lock survives it.
+dbk_acquire_slot() {
+  local name="$1" slots="$2" wait="$3" deadline i
+  [[ "$slots" =~ ^[1-9][0-9]*$ ]] || dbk_die "dbk_acquire_slot: SLOTS must be a positive integer, got '$slots'"
+  deadline=$(($(dbk_now_epoch) + wait))
+  mkdir -p "$DBK_LOCK_DIR"
+  while :; do
+    for ((i = 0; i < slots; i++)); do
+      exec 8>"$DBK_LOCK_DIR/$name.slot$i.lock"
+      if flock -n 8; then
+        # shellcheck disable=SC2034 # read by the scripts that source this file
+        DBK_SLOT=$i
+        return 0
+      fi
+    done
+    exec 8>&-
+    if (($(dbk_now_epoch) >= deadline)); then return 1; fi
+    sleep 1
+  done
+}
+
 # ---- job runs: metrics and notifications ---------------------------------------------------
 # A job calls dbk_job_started JOB once it holds its lock, then writes its status file as
 # before (dbk_write_status); the status file's result ends the run: the node_exporter

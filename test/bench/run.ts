@@ -3,7 +3,9 @@
 import { runCheckBench } from "./check-bench";
 import { runDeployBench } from "./deploy-bench";
 import { runDumpBench } from "./dump-bench";
+import { runPackBench } from "./pack-bench";
 import { runReplicateBench } from "./replicate-bench";
+import { runRestoreBench } from "./restore-bench";
 
 interface Bench {
   name: string;
@@ -12,8 +14,10 @@ interface Bench {
 
 export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
+  { name: "policy pack (every policy, pushes included) on client stacks of 20, 50 and 200 instances", run: () => runPackBench() },
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
+  { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
   { name: "deployment with the real engine on the lab: fleet, clients of 20 and 50 instances (needs the lab)", run: () => runDeployBench() },
 ];
 

@@ -14,6 +14,7 @@ import { deploy, prepareLabStacks } from "../../scripts/lab/flow";
 import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
 import { configureLabMta, labNotifications, startLabReceivers, type LabReceivers } from "../support/notify-lab";
 import type { HttpRecord } from "../support/notify-sinks";
+import { notifySpoolDir } from "../../infra/render/paths";
 
 const PING_KEY = `labkey${Date.now().toString(36)}`;
 /** The lab host the receivers run on (a host of the fleet: it pings itself too). */
@@ -131,6 +132,14 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
         sshOk(env, rbx, `mkdir -p ${everyMinute(instance)} && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:00\\nAccuracySec=1s\\nPersistent=false\\n' > ${everyMinute(instance)}/zz-every-minute.conf`);
       }
       sshOk(env, rbx, "systemctl daemon-reload && systemctl restart dolibarr-dump@acme-erp.timer && systemctl stop dolibarr-dump@acme-formation.timer");
+      // Runs of acme-formation still in flight, and events of earlier tests still in the spool,
+      // are delivered first: the switch is watched only from then on.
+      waitUntil(
+        () => sshOk(env, rbx, `if systemctl is-active --quiet dolibarr-dump@acme-formation.service; then echo busy; else echo idle; fi; ls -A ${notifySpoolDir} | wc -l`).trim().split("\n").join(" ") === "idle 0",
+        60_000,
+        "acme-formation's dump to be idle and the spool empty",
+      );
+      sleepSync(2000);
       receivers.clear();
       waitUntil(() => pings(`acme-erp-dump-${HOSTING}`).length >= 4, 180_000, "two runs of the running timer");
       const running = pings(`acme-erp-dump-${HOSTING}`).map((p) => p.path.split("/").pop());

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
-import { planReplications } from "../../infra/model";
+import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
 import { timerDropInPath } from "../../infra/render/paths";
 
@@ -53,7 +53,7 @@ function changed(steps: PreviewStep[]): PreviewStep[] {
 function assertCalendar(env: LabEnv, server: string, unit: string, times: number[]): void {
   const calendar = sshOk(env, labHost(env, server), `systemctl show -P TimersCalendar ${unit}`);
   const found = calendar.match(/OnCalendar=[^;]+/g)?.map((m) => m.slice("OnCalendar=".length).trim()) ?? [];
-  assert.deepEqual(found.sort(), calendarExpressions(times).sort(), `${unit} on ${server}: ${calendar}`);
+  assert.deepEqual(found.sort(), calendarExpressions(times, fleetTimeZone(labTopology(env, LAB_CLIENTS).fleet)).sort(), `${unit} on ${server}: ${calendar}`);
 }
 
 /** The replication times of an instance on a backup server, with the client stack's drawn offset. */
@@ -240,5 +240,32 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     assert.notEqual(byPack.status, 0, byPack.stdout + byPack.stderr);
     assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
     assert.match(byPack.stdout + byPack.stderr, /mandatory/);
+  });
+
+  test("what is really pushed: a renderer edited to drop `restrict` or to move the timers is refused by the pack's pushed-* policies", () => {
+    // A copy of the project whose compiled renderers are edited, on the same state: previews only.
+    const edited = labEnv({ repo: projectCopy({ copyDist: true }), stateDir: env.stateDir, labDir: env.labDir });
+    for (const stack of [LAB_FLEET_STACK, acme.stack]) {
+      fs.copyFileSync(path.join(env.stacksDir, `Pulumi.${stack}.yaml`), path.join(edited.stacksDir, `Pulumi.${stack}.yaml`));
+    }
+    const patch = (file: string, from: RegExp, to: string) => {
+      const js = path.join(edited.repo, "dist/infra/render", file);
+      const source = fs.readFileSync(js, "utf8");
+      const patched = source.replace(from, to);
+      assert.notEqual(patched, source, `${file}: ${from} not found to edit`);
+      fs.writeFileSync(js, patched);
+    };
+    patch("server.js", /const keyOptions = \["restrict", /, "const keyOptions = [");
+    patch("units.js", /return `# \$\{comment\}\\n\[Timer\]\\n\$\{onCalendarLines\}`;/, "return `# ${comment}\\n[Timer]\\n${onCalendarLines}RandomizedDelaySec=3h\\n`;");
+
+    const fleet = pulumi(edited, ["preview", "--stack", LAB_FLEET_STACK, "--policy-pack", "policies"]);
+    assert.notEqual(fleet.status, 0, fleet.stdout + fleet.stderr);
+    assert.match(fleet.stdout + fleet.stderr, /pushed-authorized-keys/);
+    assert.match(fleet.stdout + fleet.stderr, /no `restrict` option/);
+
+    const client = pulumi(edited, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
+    assert.notEqual(client.status, 0, client.stdout + client.stderr);
+    assert.match(client.stdout + client.stderr, /pushed-timers/);
+    assert.match(client.stdout + client.stderr, /RandomizedDelaySec=3h/);
   });
 });

@@ -15,9 +15,10 @@ import { prng } from "../support/dolibarr-fixture";
 import { mustRun, run, sleep, start, waitFor } from "../support/jobs-exec";
 import { JobsLab, type LabInstance, labUnavailable } from "../support/jobs-lab";
 import { Blackhole, freePort, type HttpRecord, NotifySinks, sinksUnavailable } from "../support/notify-sinks";
+import { skipUnlessCi } from "../support/prerequisites";
 
 const SECRET = "SECRETKEY4242";
-const skip = labUnavailable() ?? sinksUnavailable();
+const skip = skipUnlessCi(labUnavailable() ?? sinksUnavailable(), "alerts and metrics on a one-machine lab");
 
 /** A strict reader: the bytes must be UTF-8 and the text JSON. */
 function strictJson(bytes: Buffer | string): Record<string, unknown> {

@@ -12,6 +12,7 @@ import { asRoot } from "../../infra/components/remote";
 import type { ServerFile } from "../../infra/render/files";
 import { framePush, pushApplyScript, pushDeleteScript } from "../../infra/render/push";
 import { generateKey, startSshd, type Sshd } from "../support/jobs-sshd";
+import { skipUnlessCi } from "../support/prerequisites";
 
 function unavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "needs root (sshd on 127.0.0.1 logs in as root)";
@@ -20,7 +21,7 @@ function unavailable(): string | undefined {
 }
 
 // In CI a missing tool or privilege is a failure, not a skip.
-const skip = process.env.CI ? false : unavailable();
+const skip = skipUnlessCi(unavailable(), "bundle push over a real sshd");
 
 describe("bundle push over a real sshd", { skip }, () => {
   let root: string;

@@ -17,6 +17,7 @@ import {
 } from "../support/dolibarr-fixture";
 import { mustRun, run, sh, sleep, start, waitFor } from "../support/jobs-exec";
 import { JobsLab, type LabInstance, labUnavailable } from "../support/jobs-lab";
+import { skipUnlessCi } from "../support/prerequisites";
 
 function assertSameTree(a: string, b: string, what: string): void {
   const d = diffManifests(treeManifest(a), treeManifest(b));
@@ -44,7 +45,7 @@ function ok(r: { code: number | null; stdout: string; stderr: string }, what: st
   assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stderr.slice(-3000)}`);
 }
 
-const skip = labUnavailable();
+const skip = skipUnlessCi(labUnavailable(), "server jobs on a one-machine lab");
 
 describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
   let lab: JobsLab;

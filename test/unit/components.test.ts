@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { deferredBundle, pathSlug } from "../../infra/components/bundle";
+import { deferredBundle } from "../../infra/components/bundle";
 import {
   dropDumpAccountScript,
   dumpAccountScript,
@@ -185,10 +185,6 @@ describe("deferred bundles", () => {
     const sneaky = (key: string): ServerBundle => (++calls > 2 ? { ...render(key), delete: "rm -rf /" } : render(key));
     const b = deferredBundle("sneaky", sneaky, ["x", "y"], pulumi.output("z"));
     await assert.rejects(peek(b.files[1]!.content), /sneaky: the rendered paths or commands depend/);
-  });
-
-  it("names file resources after their paths", () => {
-    assert.equal(pathSlug("/etc/systemd/system/dolibarr-dump@acme.timer.d/schedule.conf"), "etc-systemd-system-dolibarr-dump@acme.timer.d-schedule.conf");
   });
 });
 

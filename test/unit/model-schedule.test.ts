@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
-import { computeRpo, evenRuns, planInstance, planReplications, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
+import { computeRpo, evenRuns, planInstance, planReplications, replicationSpread, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
 import { formatTimeOfDay, inDailyWindow, parseTimeOfDay } from "../../infra/model/time";
 import type { ReplicationPlan } from "../../infra/model/types";
 import { cloneTopology, exampleTopology, generatedTopology } from "../support/topology";
@@ -26,16 +26,21 @@ describe("time of day", () => {
 });
 
 describe("planReplications", () => {
-  it("spreads runs evenly, starts right after the dump window, staggers backup servers", () => {
-    const plans = planReplications(exampleTopology());
-    assert.deepEqual(plans.map(fmt), [
-      "acme-erp bk-sbg 00:30 06:30 12:30 18:30",
-      "acme-erp bk-txl 03:30 09:30 15:30 21:30",
-      "acme-shop bk-sbg 00:30 06:30 12:30 18:30",
-      "acme-shop bk-txl 03:30 09:30 15:30 21:30",
-      "globex-erp bk-sbg 00:30 06:30 12:30 18:30",
-      "globex-erp bk-waw 03:30 09:30 15:30 21:30",
-    ]);
+  it("spreads runs evenly, starts after the dump window within the spread slack, staggers backup servers", () => {
+    const t = exampleTopology();
+    const plans = planReplications(t);
+    assert.equal(plans.length, 6);
+    for (const inst of t.clients.flatMap((c) => c.instances)) {
+      const [a, b] = plans.filter((p) => p.instance === inst.name);
+      const spread = replicationSpread(t.fleet, inst);
+      // first backup server: right after the 00:00 dump window (00:30) plus the instance's spread
+      assert.deepEqual(a!.times, [30, 390, 750, 1110].map((x) => x + spread), fmt(a!));
+      // second one: half a period (3 h) later
+      assert.deepEqual(b!.times, [210, 570, 930, 1290].map((x) => x + spread), fmt(b!));
+      assert.ok(spread >= 0 && spread < 180, `${inst.name} spread ${spread}`);
+    }
+    // the three instances do not all start at the same minute on bk-sbg
+    assert.ok(new Set(plans.filter((p) => p.backupServer === "bk-sbg").map((p) => p.times[0])).size > 1, plans.map(fmt).join("\n"));
   });
   it("is deterministic and depends only on the instance and the policy", () => {
     const t = exampleTopology();
@@ -96,11 +101,13 @@ describe("RPO", () => {
   });
   it("computeRpo on the example topology", () => {
     const t = exampleTopology();
+    const inst = t.clients[0]!.instances[0]!;
+    const spread = replicationSpread(t.fleet, inst) / 60;
     const plans = planReplications(t);
-    assert.deepEqual(computeRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 });
+    assert.deepEqual(computeRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + spread });
     const shifted = planReplications(t, { minuteOffset: 14 });
-    assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
-    assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
+    assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
+    assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
     assert.throws(() => computeRpo(t, "nope", plans), /no instance "nope"/);
   });
   it("more backup servers shorten the files RPO", () => {

@@ -214,7 +214,7 @@ describe("fleet stack: provider facts", () => {
 
   it("fails before declaring anything when OVH reports another datacenter", async () => {
     const mocks = setupMocks({ stack: "fleet", commandStdout: (r) => fleetCommandStdout(r.name) });
-    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" } };
+    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "AppKey0123456789", applicationSecret: "as", consumerKey: "ck" } };
     const asked: string[] = [];
     const fake: OvhApi = {
       async get(path) {
@@ -252,7 +252,7 @@ describe("fleet stack: provider facts", () => {
 
   it("verifies with the injected client and records it in the server's outputs", async () => {
     setupMocks({ stack: "fleet", commandStdout: (r) => fleetCommandStdout(r.name) });
-    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" } };
+    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "AppKey0123456789", applicationSecret: "as", consumerKey: "ck" } };
     const outputs = await fleetMain(raw(values), { factClients: { ovh: () => ({ get: async () => ({ datacenter: "rbx8" }) }) } });
     const servers = (await peek(outputs.servers as Record<string, unknown>)).value as Record<string, { factCheck: { status: string } }>;
     assert.equal(servers["web-rbx"]!.factCheck.status, "verified");

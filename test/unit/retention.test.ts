@@ -17,7 +17,7 @@ import { prng } from "../support/dolibarr-fixture";
 const fleetValues = (snapshots?: unknown) => ({
   servers: [
     { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "bk-txl.example.net" } },
+    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.30" } },
   ],
   ...(snapshots === undefined ? {} : { snapshots }),
 });
