@@ -59,6 +59,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "schedule-dumps": "mandatory",
   "schedule-staggered": "mandatory",
   "rpo-max": "mandatory",
+  "retention-snapshots": "mandatory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
   [REPLICATIONS_AS_PLANNED]: "advisory",
@@ -87,6 +88,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Change the instance's dumpTimes or replicationsPerDay (client stack file) so that the planner can keep replication starts out of the dump windows; replication times are computed, never typed.",
   "rpo.max":
     "Raise replicationsPerDay or add dump times (client stack file) until the worst-case RPO is within the fleet policy's maxRpoHours.",
+  "retention.snapshots":
+    "Adjust the fleet's snapshots key (keepHours ≥ 2 x maxRpoHours.files, keepDays/keepWeeks reaching minRetentionDays, maxSnapshots as the disk budget allows) or the instance's replicationsPerDay.",
   "access.restricted-ssh":
     'Let each backup server in with one authorized_keys line: restrict,from="<backup server address>",command="rrsync -ro <instance dir>" (the Pulumi program writes it; run `pulumi up` on the client stack after fixing it).',
   "pushed.authorized-keys":

@@ -47,6 +47,9 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export function planFailover(topologies: readonly Topology[], req: FailoverRequest): FailoverPlan {
   const found = topologies.flatMap((t) => t.clients.flatMap((c) => c.instances.filter((i) => i.name === req.instance).map((i) => ({ t, i, c }))));
   if (found.length === 0) throw new Error(`no instance "${req.instance}" in the client stack files`);
+  if (found.length > 1) {
+    throw new Error(`instance "${req.instance}" is declared in ${found.length} client stacks (${found.map((f) => f.c.file).join(", ")}): pass --stacks-dir with one fleet's stack files`);
+  }
   const { t: topology, i: instance, c: client } = found[0]!;
   const server = (name: string) => topology.fleet.servers.find((s) => s.name === name);
   const from = server(req.from);

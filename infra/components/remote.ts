@@ -24,7 +24,7 @@ export interface RemoteHost {
 export type Connection = command.types.input.remote.ConnectionArgs;
 
 /** Dial attempts (refused or dropped connections are retried) and seconds per attempt. */
-export const DIAL_ERROR_LIMIT = 20;
+export const DIAL_ERROR_LIMIT = 10;
 export const PER_DIAL_TIMEOUT_SECONDS = 20;
 
 /**

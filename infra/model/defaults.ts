@@ -1,5 +1,5 @@
 // Defaults of the stack configs, and why they are what they are.
-import type { FleetPolicy, Schedule } from "./types";
+import type { FleetPolicy, Schedule, SnapshotRetention } from "./types";
 
 /** Pulumi project name = namespace of every config key ("dolibarr-backup:servers"). */
 export const CONFIG_NAMESPACE = "dolibarr-backup";
@@ -52,6 +52,28 @@ export const DEFAULT_SCHEDULE: Readonly<Schedule> = Object.freeze({
  * changed files (hard links) and matches the 7 days of dumps kept on the hosting server.
  */
 export const DEFAULT_SNAPSHOTS_KEEP = 7;
+
+/**
+ * Snapshot retention by age, not by count (fleet key `snapshots`). With 4 replications a day, keeping
+ * the 7 newest snapshots left no good copy 42 hours after ransomware started rewriting documents in
+ * place. Every snapshot of the last 48 h (8 at 4 runs a day: two days to notice a slow change), the
+ * newest of each day for 14 days and of each week for 8 weeks: about 28 snapshots, each costing only
+ * the files changed since the previous one (hard links). maxSnapshots 60 is the disk budget the rule
+ * retention.snapshots checks the worst case against. suspiciousChangePercent 30: a normal day changes
+ * a few percent of a Dolibarr documents tree; an encryption run rewrites most of it.
+ */
+export const DEFAULT_SNAPSHOT_RETENTION: Readonly<SnapshotRetention> = Object.freeze({
+  keepHours: 48,
+  keepDays: 14,
+  keepWeeks: 8,
+  maxSnapshots: 60,
+  suspiciousChangePercent: 30,
+});
+
+/** The fleet's snapshot retention, defaults filled in. */
+export function snapshotRetentionOf(fleet: { snapshots?: SnapshotRetention | undefined }): SnapshotRetention {
+  return fleet.snapshots ?? DEFAULT_SNAPSHOT_RETENTION;
+}
 
 export const DEFAULT_MIRROR_ROOT = "/srv/dolibarr-backup/mirrors";
 export const DEFAULT_SSH_PORT = 22;

@@ -6,6 +6,7 @@
 // document nodes carry the line and column of each key: that is the one thing js-yaml cannot do.
 // Bounded: a file over MAX_STACK_FILE_BYTES, or whose aliases expand beyond MAX_EXPANDED_NODES, is a
 // config error naming the file (a "billion laughs" file is refused, never expanded).
+import { parseConfigValue } from "./config-value";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CORE_SCHEMA, load as loadYaml, YAMLException } from "js-yaml";
@@ -225,7 +226,9 @@ function readRaw(text: string, file: string, issues: IssueCollector): RawStack |
     const key = colon > 0 ? full.slice(colon + 1) : full;
     if (ns === CONFIG_NAMESPACE) {
       fullKeys.set(key, full);
-      values[key] = config[full] ?? null;
+      // as the engine passes it to the program: Pulumi writes `config set` values as strings
+      const value = config[full] ?? null;
+      values[key] = typeof value === "string" ? parseConfigValue(value) : value;
     } else if (!ns) {
       top(["config", full], full || "(key)", `config key without namespace; expected ${CONFIG_NAMESPACE}:${full || "<key>"}`);
       bad = true;

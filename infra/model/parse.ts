@@ -10,6 +10,7 @@ import {
   DEFAULT_POLICY,
   DEFAULT_SCHEDULE,
   DEFAULT_SNAPSHOTS_KEEP,
+  DEFAULT_SNAPSHOT_RETENTION,
   DEFAULT_SSH_PORT,
   DEFAULT_SSH_USER,
   defaultDumpDir,
@@ -160,6 +161,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     pathRoots,
     timeZone: v.timeZone ?? DEFAULT_TIME_ZONE,
     maxConcurrentDumps: v.maxConcurrentDumps ?? DEFAULT_MAX_CONCURRENT_DUMPS,
+    snapshots: { ...DEFAULT_SNAPSHOT_RETENTION, ...Object.fromEntries(Object.entries(v.snapshots ?? {}).filter(([, x]) => x !== undefined)) },
     ...(notifications ? { notifications } : {}),
     ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
   };

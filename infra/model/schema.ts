@@ -162,6 +162,15 @@ export const fleetValuesSchema = z.strictObject({
   servers: z.array(serverSchema).min(1),
   policy: policySchema.optional(),
   mirrorRoot: absPath().optional(),
+  snapshots: z
+    .strictObject({
+      keepHours: int(0, 24 * 365).optional(),
+      keepDays: int(0, 3650).optional(),
+      keepWeeks: int(0, 520).optional(),
+      maxSnapshots: int(1, 100_000).optional(),
+      suspiciousChangePercent: int(1, 100).optional(),
+    })
+    .optional(),
   /** Directories below which instance directories and mirror roots may be (model/paths.ts). */
   pathRoots: z.array(absPath()).min(1).max(64).optional(),
   timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),

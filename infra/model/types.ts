@@ -75,6 +75,23 @@ export interface FleetPolicy {
   maxRpoHours: { files: number; database: number };
 }
 
+/**
+ * Age-based retention of the hard-link snapshots each backup server takes after every accepted
+ * replication, and the suspicious-change threshold (fleet config key `snapshots`).
+ */
+export interface SnapshotRetention {
+  /** Every snapshot younger than this many hours is kept. */
+  keepHours: number;
+  /** The newest snapshot of each UTC day is kept this many days. */
+  keepDays: number;
+  /** The newest snapshot of each ISO week is kept this many weeks. */
+  keepWeeks: number;
+  /** Disk budget: at most this many snapshots per instance and backup server (checked by retention.snapshots). */
+  maxSnapshots: number;
+  /** A run changing or deleting more than this share (%) of the mirror's files or bytes pins the previous snapshot. */
+  suspiciousChangePercent: number;
+}
+
 export interface Fleet {
   /** Pulumi stack name of the fleet stack ("fleet", "lab-fleet"). */
   stack: string;
@@ -84,6 +101,8 @@ export interface Fleet {
   policy: FleetPolicy;
   /** Root of the mirrors on every backup server: <mirrorRoot>/<instance>/{code,documents,dumps}. */
   mirrorRoot: string;
+  /** Snapshot retention of every backup server; DEFAULT_SNAPSHOT_RETENTION when absent. */
+  snapshots?: SnapshotRetention;
   /**
    * Directories below which instance directories and the mirror root may be (model/paths.ts).
    * Absent in the outputs of fleets deployed before it existed: DEFAULT_PATH_ROOTS then.

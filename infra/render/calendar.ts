@@ -78,18 +78,28 @@ function expandComponent(text: string, max: number, what: string): number[] {
 /**
  * The times of day (minutes, sorted) a systemd calendar expression starts at, when it starts every
  * day at whole minutes: "*-*-* 00,12:00:00", "06:30", "*-*-* *:00/15:00", "daily", "hourly",
- * "minutely". Throws on anything else (a weekday or date restriction, a time zone, a start at a
- * second other than 0): such a timer does not run at a list of daily times one can compare.
- * The inverse of calendarExpressions for what it renders.
+ * "minutely". With `timeZone`, the expression must carry exactly that zone ("… Europe/Paris"), the
+ * way calendarExpressions renders a fleet's timers. Throws on anything else (a weekday or date
+ * restriction, another or a missing time zone, a start at a second other than 0): such a timer
+ * does not run at a list of daily times one can compare. The inverse of calendarExpressions.
  */
-export function parseCalendarTimes(expression: string): number[] {
+export function parseCalendarTimes(expression: string, timeZone?: string): number[] {
   const shorthand: Record<string, string> = { minutely: "*-*-* *:*:00", hourly: "*-*-* *:00:00", daily: "*-*-* 00:00:00" };
   const text = shorthand[expression.trim().toLowerCase()] ?? expression.trim();
   const parts = text.split(/\s+/);
   let time: string;
+  let zone: string | undefined;
   if (parts.length === 1) time = parts[0]!;
   else if (parts.length === 2 && parts[0] === "*-*-*") time = parts[1]!;
+  else if (parts.length === 3 && parts[0] === "*-*-*" && timeZone !== undefined) [time, zone] = [parts[1]!, parts[2]!];
   else throw new Error(`calendar '${expression}' is not a daily list of times ('*-*-* HH:MM:SS'): a weekday, date or time zone restricts or moves it`);
+  if (timeZone !== undefined && zone !== timeZone) {
+    throw new Error(
+      zone === undefined
+        ? `calendar '${expression}' has no time zone: it runs at the server's local time, the fleet's timers are in ${timeZone}`
+        : `calendar '${expression}' is in time zone ${zone}, the fleet's timers are in ${timeZone}`,
+    );
+  }
   const fields = time.split(":");
   if (fields.length < 2 || fields.length > 3) throw new Error(`calendar '${expression}': time '${time}' is not HH:MM[:SS]`);
   const seconds = fields[2] === undefined ? [0] : expandComponent(fields[2], 59, `calendar '${expression}': second`);

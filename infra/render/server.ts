@@ -8,7 +8,7 @@
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
 import { hostForRemotePath, isIpAddress, knownHostsHost, sourceAddressProblem } from "../model/address";
-import { fleetMaxConcurrentDumps, fleetTimeZone } from "../model/defaults";
+import { fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -375,6 +375,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   serverByName(topology.fleet, plan.backupServer, "backup");
   checkAbsolutePath("mirrorRoot", topology.fleet.mirrorRoot);
   checkTimes(plan.times, `replication of ${i.name} by ${plan.backupServer}`);
+  const retention = snapshotRetentionOf(topology.fleet);
   const env = renderEnvFile(
     `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
     {
@@ -387,7 +388,14 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       SOURCE_USER: backupUser(plan.backupServer),
       SOURCE_PATH: i.name,
       MIRROR_ROOT: topology.fleet.mirrorRoot,
-      SNAPSHOTS_KEEP: i.snapshotsKeep,
+      // Snapshots by age (fleet key snapshots); the instance's snapshots.keep: 0 turns them
+      // off, N > 0 keeps at least the N newest whatever their age.
+      SNAPSHOTS: i.snapshotsKeep > 0 ? 1 : 0,
+      SNAPSHOT_KEEP_HOURS: retention.keepHours,
+      SNAPSHOT_KEEP_DAYS: retention.keepDays,
+      SNAPSHOT_KEEP_WEEKS: retention.keepWeeks,
+      SNAPSHOT_KEEP_MIN: Math.max(1, i.snapshotsKeep),
+      SUSPICIOUS_CHANGE_PERCENT: retention.suspiciousChangePercent,
       MAX_DELETE_PERCENT: DEFAULT_MAX_DELETE_PERCENT,
       MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
       SSH_KEY: sshKeyPath,

@@ -7,6 +7,7 @@ import {
   backupNotHosting,
   geoMinDistance,
   providerDiversity,
+  retentionSnapshots,
   rpoMax,
   scheduleDumps,
   scheduleStaggered,
@@ -29,6 +30,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   scheduleDumps,
   scheduleStaggered,
   rpoMax,
+  retentionSnapshots,
 ]);
 
 export type RuleId =
@@ -40,7 +42,8 @@ export type RuleId =
   | "provider.diversity"
   | "schedule.dumps"
   | "schedule.staggered"
-  | "rpo.max";
+  | "rpo.max"
+  | "retention.snapshots";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);
 

@@ -6,7 +6,7 @@
 //   pushed.authorized-keys     every authorized_keys line pushed is restricted (access.ts's checker)
 //   pushed.timers              every instance timer starts at the planned times, nothing else moves it
 //   pushed.replication-sources every replication pulls from the instance's hosting server, far enough
-import { MAX_MINUTE_OFFSET } from "../model/defaults";
+import { fleetTimeZone, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { planInstance } from "../model/schedule";
 import { formatTimeOfDay, mod, MINUTES_PER_DAY } from "../model/time";
 import type { Instance, Server, Severity, Topology, Violation } from "../model/types";
@@ -243,7 +243,7 @@ const MAX_ACCURACY_SECONDS = 60;
  * The start minutes an instance timer's drop-ins set together (in file name order, an empty
  * OnCalendar= drops what came before), or why they cannot be compared.
  */
-function effectiveTimes(dropIns: ReadonlyArray<{ name: string; content: string }>): number[] | string {
+function effectiveTimes(dropIns: ReadonlyArray<{ name: string; content: string }>, timeZone: string): number[] | string {
   let exprs: string[] = [];
   for (const d of [...dropIns].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     for (const e of timerSettings(d.content).onCalendar) exprs = e === "" ? [] : [...exprs, e];
@@ -251,7 +251,7 @@ function effectiveTimes(dropIns: ReadonlyArray<{ name: string; content: string }
   const times: number[] = [];
   for (const e of exprs) {
     try {
-      times.push(...parseCalendarTimes(e));
+      times.push(...parseCalendarTimes(e, timeZone));
     } catch (err) {
       return (err as Error).message;
     }
@@ -351,7 +351,7 @@ export function checkPushedTimers(topology: Topology, bundles: readonly PushedBu
     const { inst, server, bundle } = g;
     const unit = `${g.template}@${inst.name}.timer`;
     const fields = { ...instanceFields(topology, inst), servers: [server.name] };
-    const deployed = effectiveTimes(g.dropIns);
+    const deployed = effectiveTimes(g.dropIns, fleetTimeZone(topology.fleet));
     if (typeof deployed === "string") {
       out.push(pushedViolation(rule, bundle, `${unit} on ${server.name}: ${deployed}`, fields));
       continue;

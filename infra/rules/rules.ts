@@ -2,7 +2,7 @@
 // the Pulumi program and the policy pack (which rebuilds a Topology from resource properties) all
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
-import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET } from "../model/defaults";
+import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
 import { dumpCompletionMinutes } from "../model/schedule";
 import { checkLost, LOST_RULE_ID } from "./lost";
@@ -269,6 +269,39 @@ export const rpoMax = rule(
       }
       if (!within(rpo.databaseHours, max.database)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h${queued.length ? `; ${queued.join("; ")}` : ""}`));
+      }
+    }
+  },
+);
+
+/** Most snapshots an age-based retention can hold at once for an instance (the disk budget's measure). */
+export function worstCaseSnapshots(r: { keepHours: number; keepDays: number; keepWeeks: number }, replicationsPerDay: number, keepMin: number): number {
+  return Math.max(keepMin, Math.ceil((r.keepHours * replicationsPerDay) / 24) + r.keepDays + r.keepWeeks);
+}
+
+export const retentionSnapshots = rule(
+  "retention.snapshots",
+  "mandatory",
+  ["snapshots.keepHours", "snapshots.keepDays", "snapshots.keepWeeks", "snapshots.maxSnapshots", "maxRpoHours.files", "minRetentionDays"],
+  "Snapshot retention (fleet key snapshots) keeps every snapshot for at least two files-RPO periods (the last good copy survives a bad run), reaches back at least minRetentionDays (as long as the dumps), and its worst-case number of snapshots (keepHours x replications a day / 24 + keepDays + keepWeeks) fits the disk budget maxSnapshots.",
+  (ctx, out) => {
+    const { fleet } = ctx.topology;
+    const r = snapshotRetentionOf(fleet);
+    const { maxRpoHours, minRetentionDays } = fleet.policy;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      if (!(inst.snapshotsKeep > 0)) continue; // snapshots off for this instance (mirror only)
+      const V = (msg: string) => out.push(violation("retention.snapshots", "mandatory", ref, [...inst.backupServers], `instance ${inst.name}: ${msg}`, fleet.file));
+      if (r.keepHours < 2 * maxRpoHours.files) {
+        V(`snapshots are all kept only ${r.keepHours} h; required ≥ ${2 * maxRpoHours.files} h (2 x maxRpoHours.files ${maxRpoHours.files} h) so that the last good copy outlives a bad run`);
+      }
+      const spanDays = Math.max(r.keepHours / 24, r.keepDays, r.keepWeeks * 7);
+      if (spanDays < minRetentionDays) {
+        V(`snapshots reach back ${Math.round(spanDays * 10) / 10} day(s); required ≥ ${minRetentionDays} (minRetentionDays, as long as the dumps are kept)`);
+      }
+      const worst = worstCaseSnapshots(r, inst.schedule.replicationsPerDay, inst.snapshotsKeep);
+      if (worst > r.maxSnapshots) {
+        V(`up to ${worst} snapshots per backup server (${r.keepHours} h x ${inst.schedule.replicationsPerDay} a day + ${r.keepDays} daily + ${r.keepWeeks} weekly); disk budget snapshots.maxSnapshots is ${r.maxSnapshots}`);
       }
     }
   },

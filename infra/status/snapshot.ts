@@ -202,9 +202,10 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       } else if (m.error) {
         status = "unknown";
         r.push(`${m.server}: ${m.error}`);
-      } else if (m.lastRun?.result === "failed") {
+      } else if (m.lastRun?.result === "failed" || m.lastRun?.result === "suspicious") {
+        // suspicious: mirror complete, but a change pinned the previous snapshot (docs/server-jobs.md)
         status = "failing";
-        r.push(`last replication on ${m.server} failed: ${m.lastRun.message ?? "no message"}`);
+        r.push(`last replication on ${m.server} ${m.lastRun.result === "failed" ? "failed" : "was a suspicious change"}: ${m.lastRun.message ?? "no message"}`);
       } else if (filesAge === undefined) {
         status = "unknown";
         r.push(`no complete mirror on ${m.server}`);

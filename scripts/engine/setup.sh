@@ -186,18 +186,20 @@ go_wrapper_build() {
 
 pulumi_version_of() { PULUMI_HOME="$ENGINE_PULUMI_HOME" "$1" version 2>/dev/null || true; }
 
-# reuse_built BINARY COMPONENT STATUS: copies bin/BINARY from another cache key's directory whose
-# status/COMPONENT is exactly STATUS (same module, version and package: the same build), so that
-# an edit of versions.env that does not touch a component does not rebuild it.
+# reuse_built BINARY COMPONENT STATUS: copies BINARY (a path relative to the engine dir, e.g.
+# bin/pulumi) from another cache key's directory whose status/COMPONENT is exactly STATUS (same
+# source, version and package: the same build), so that an edit of versions.env that does not touch
+# a component does not rebuild it.
 reuse_built() {
   local binary=$1 component=$2 want=$3 other
   for other in "$ENGINE_ROOT"/../*/; do
     other=$(cd "$other" 2>/dev/null && pwd) || continue
-    if [ "$other" = "$ENGINE_ROOT" ] || [ ! -x "$other/bin/$binary" ] || [ -L "$other/bin/$binary" ]; then continue; fi
+    if [ "$other" = "$ENGINE_ROOT" ] || [ ! -x "$other/$binary" ] || [ -L "$other/$binary" ]; then continue; fi
     [ "$(head -n1 "$other/status/$component" 2>/dev/null)" = "$want" ] || continue
-    if ! install -m 0755 "$other/bin/$binary" "$ENGINE_BIN/$binary.tmp"; then continue; fi
-    mv -f "$ENGINE_BIN/$binary.tmp" "$ENGINE_BIN/$binary"
-    status_set "$component" "$want" "copied from $other/bin/$binary"
+    mkdir -p "$(dirname "$ENGINE_ROOT/$binary")"
+    if ! install -m 0755 "$other/$binary" "$ENGINE_ROOT/$binary.tmp"; then continue; fi
+    mv -f "$ENGINE_ROOT/$binary.tmp" "$ENGINE_ROOT/$binary"
+    status_set "$component" "$want" "copied from $other/$binary"
     say "$binary: copied from $other (same build: $want)"
     return 0
   done
@@ -236,12 +238,14 @@ go_source_build() {
   mv -f "$output.tmp" "$output" || return 1
 }
 
-# build_component COMPONENT BINARY STATUS BUILD_COMMAND...: the binary from the cache, else from
-# another cache key with the same build, else built by BUILD_COMMAND; records STATUS.
+# build_component COMPONENT BINARY STATUS BUILD_COMMAND...: BINARY (relative to the engine dir)
+# from the cache, else from another cache key with the same build, else built by BUILD_COMMAND;
+# records STATUS.
 build_component() {
   local component=$1 binary=$2 want=$3
   shift 3
-  if [ -x "$ENGINE_BIN/$binary" ] && [ "$(head -n1 "$ENGINE_STATUS_DIR/$component" 2>/dev/null)" = "$want" ]; then
+  mkdir -p "$(dirname "$ENGINE_ROOT/$binary")"
+  if [ -x "$ENGINE_ROOT/$binary" ] && [ "$(head -n1 "$ENGINE_STATUS_DIR/$component" 2>/dev/null)" = "$want" ]; then
     say "$binary: cached"
     return 0
   fi
@@ -290,7 +294,7 @@ else
     got=$(pulumi_version_of "$ENGINE_BIN/pulumi")
     [ "$got" = "$cli_want" ] || { say "built pulumi reports version '$got', expected $cli_want"; return 1; }
   }
-  build_component cli pulumi "$cli_status" build_cli
+  build_component cli bin/pulumi "$cli_status" build_cli
 
   # --- 2. Node.js language host, same release --------------------------------------------------
   # Upstream's go.mod replaces pkg and sdk with the monorepo's own folders: require the released
@@ -303,7 +307,7 @@ else
       "go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
          -require github.com/pulumi/pulumi/pkg/v3@$cli_want -require github.com/pulumi/pulumi/sdk/v3@$cli_want && go mod tidy"
   }
-  build_component language-nodejs pulumi-language-nodejs "$lh_status" build_language_host
+  build_component language-nodejs bin/pulumi-language-nodejs "$lh_status" build_language_host
 
   # The dynamic-provider launcher ships in the sdk module (nodejs/dist/); the CLI looks beside itself.
   if [ ! -x "$ENGINE_BIN/pulumi-resource-pulumi-nodejs" ]; then
@@ -317,29 +321,31 @@ else
   command_status="ok v$PULUMI_COMMAND_VERSION built from $THIRD_PARTY_COMMAND_DIR"
   build_command() {
     go_source_build command "$ENGINE_THIRD_PARTY/$THIRD_PARTY_COMMAND_DIR" ./cmd/pulumi-resource-command \
-      "$ENGINE_BIN/pulumi-resource-command" \
+      "$ENGINE_ROOT/plugins/pulumi-resource-command" \
       "$(version_ldflag github.com/pulumi/pulumi-command/provider/pkg/version.Version "v$PULUMI_COMMAND_VERSION")"
   }
-  build_component command pulumi-resource-command "$command_status" build_command
+  # Plugins are built outside bin/ (which is on PATH): the CLI would warn that it uses a plugin
+  # found on PATH instead of the one installed in PULUMI_HOME.
+  build_component command plugins/pulumi-resource-command "$command_status" build_command
 
   # Upstream generates schema-embed.json (the schema stamped with the version) before building.
   random_status="ok v$PULUMI_RANDOM_VERSION built from $THIRD_PARTY_RANDOM_DIR"
   build_random() {
     go_source_build random "$ENGINE_THIRD_PARTY/$THIRD_PARTY_RANDOM_DIR" ./cmd/pulumi-resource-random \
-      "$ENGINE_BIN/pulumi-resource-random" \
+      "$ENGINE_ROOT/plugins/pulumi-resource-random" \
       "$(version_ldflag github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version "$PULUMI_RANDOM_VERSION")" \
       "node -e 'const f=\"cmd/pulumi-resource-random/\";const s=JSON.parse(require(\"fs\").readFileSync(f+\"schema.json\",\"utf8\"));s.version=process.argv[1];require(\"fs\").writeFileSync(f+\"schema-embed.json\",JSON.stringify(s))' $PULUMI_RANDOM_VERSION"
   }
-  build_component random pulumi-resource-random "$random_status" build_random
+  build_component random plugins/pulumi-resource-random "$random_status" build_random
 
   # Installed into the engine's PULUMI_HOME, where the CLI looks for plugins by name and version.
   install_plugin() { # NAME VERSION
     local name=$1 version=$2
     if [ -x "$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ] &&
-      cmp -s "$ENGINE_BIN/pulumi-resource-$name" "$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name"; then
+      cmp -s "$ENGINE_ROOT/plugins/pulumi-resource-$name" "$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name"; then
       return 0
     fi
-    "$ENGINE_BIN/pulumi" plugin install resource "$name" "$version" --file "$ENGINE_BIN/pulumi-resource-$name" --reinstall >"$ENGINE_ROOT/logs/plugin-install-$name.log" 2>&1 ||
+    "$ENGINE_BIN/pulumi" plugin install resource "$name" "$version" --file "$ENGINE_ROOT/plugins/pulumi-resource-$name" --reinstall >"$ENGINE_ROOT/logs/plugin-install-$name.log" 2>&1 ||
       die "pulumi plugin install resource $name $version failed: $(tail -n 5 "$ENGINE_ROOT/logs/plugin-install-$name.log")"
     say "plugin installed: resource $name v$version"
   }

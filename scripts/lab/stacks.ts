@@ -127,7 +127,10 @@ export function labFleetConfig(hosts: LabHost[]): Record<string, unknown> {
       ssh: { host: host.ip, port: host.sshPort, user: host.sshUser, hostKey: host.hostKey },
     };
   });
-  return { stackKind: "fleet", servers };
+  // The lab's databases are a few hundred KB and dump in about a second: a dump slot is taken for
+  // 2 minutes at most and 4 run at once, so that a scale client (20 or 50 instances on one host)
+  // drains its dump queue within the 30-min dump window, as rpo.max requires.
+  return { stackKind: "fleet", servers, maxConcurrentDumps: 4, policy: { maxDumpMinutes: 2 } };
 }
 
 export function labClientConfig(client: LabClient): Record<string, unknown> {

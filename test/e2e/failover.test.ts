@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { labEnv, type LabEnv, labHost, labHosts, labScript, sshOk, treeDigest } from "../../scripts/lab/driver";
+import * as os from "node:os";
+import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, sshOk, treeDigest } from "../../scripts/lab/driver";
 import { deploy, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
 
@@ -28,7 +29,10 @@ function checksums(env: LabEnv, host: string, db: string): string {
 }
 
 describe("failover onto another hosting host after the loss of one", () => {
-  const env = labEnv();
+  // A project copy with its own stacks and state: the repository's example stacks declare
+  // instances of the same names in another fleet.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-e2e-failover-"));
+  const env = labEnv({ repo: projectCopy(fs.mkdtempSync(path.join(work, "project-"))), stateDir: fs.mkdtempSync(path.join(work, "state-")) });
   const acme = LAB_CLIENTS.find((c) => c.client === "acme")!;
   const moved = acme.instances.filter((i) => i.hostingServer === DEAD);
   const recorded = new Map<string, { code: string; documents: string; checksums: string }>();
@@ -55,9 +59,9 @@ describe("failover onto another hosting host after the loss of one", () => {
   });
 
   after(() => {
-    // Back to the lab as it was: the client stack files, and the destroyed host rebuilt.
-    prepareLabStacks(env);
+    // Back to the lab as it was: the destroyed host rebuilt.
     labScript(env, ["up"]);
+    fs.rmSync(work, { recursive: true, force: true });
   });
 
   test("the hosting host is destroyed", () => {

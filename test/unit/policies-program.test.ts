@@ -85,7 +85,7 @@ describe("the program's own resources under the pack", () => {
     const tampered = resources.map((r) => {
       if (r.name !== "acme-erp/bk-txl/apply") return r;
       const props = JSON.parse(JSON.stringify((r.props as Record<string, unknown>)["__getSpecialProxyTarget"])) as Record<string, string>;
-      const files = unframePush(props.stdin!).map((f) => (f.path.endsWith("schedule.conf") ? { ...f, content: f.content.replace(/:(\d\d):00$/m, (_, m: string) => `:${String((Number(m) + 1) % 60).padStart(2, "0")}:00`) } : f));
+      const files = unframePush(props.stdin!).map((f) => (f.path.endsWith("schedule.conf") ? { ...f, content: f.content.replace(/:(\d\d):00( [\w/]+)?$/m, (_, m: string, zone?: string) => `:${String((Number(m) + 1) % 60).padStart(2, "0")}:00${zone ?? ""}`) } : f));
       return resource(r.type, r.name, { ...props, stdin: framePush(files) }, "client-acme");
     });
     const vs = (await runPolicy("pushed-timers", tampered)).violations;

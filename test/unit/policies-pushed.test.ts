@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { PolicyResource } from "@pulumi/policy";
 import type { InstanceProps } from "../../infra/components/contract";
 import { STOCK_TYPES } from "../../infra/components/contract";
-import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
+import { DEFAULT_TIME_ZONE, MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
 import { pointNorthOf } from "../../infra/model/geo";
 import { planInstance } from "../../infra/model/schedule";
 import { calendarExpressions } from "../../infra/render/calendar";
@@ -92,7 +92,7 @@ describe("compliant pushes pass every policy", () => {
   test("the same times written differently are the same schedule (semantics, not text)", async () => {
     const props = instanceProps({ minuteOffset: 0 });
     const pushes = editFile(instancePushes(props, 0), /dolibarr-dump@acme-erp\.timer\.d\/schedule\.conf$/, () =>
-      "[Timer]\nOnCalendar=\nOnCalendar=12:00\nOnCalendar=*-*-* 0:0:0\n",
+      "[Timer]\nOnCalendar=\nOnCalendar=*-*-* 12:00 Europe/Paris\nOnCalendar=*-*-* 0:0:0 Europe/Paris\n",
     );
     assert.deepEqual(await violations(TIMERS, pushedClientStack(0, [props], pushes)), []);
   });
@@ -196,7 +196,7 @@ describe("pushed-timers: every pushed timer starts at the planned times", () => 
   const run = (ps: Push[], p: InstanceProps[] = [props]) => violations(TIMERS, pushedClientStack(OFFSET, p, ps));
   const DUMP = /dolibarr-dump@acme-erp\.timer\.d\/schedule\.conf$/;
   const REPL = /dolibarr-replicate@acme-erp\.timer\.d\/schedule\.conf$/;
-  const calendar = (times: number[]) => `[Timer]\nOnCalendar=\n${calendarExpressions(times).map((e) => `OnCalendar=${e}\n`).join("")}`;
+  const calendar = (times: number[]) => `[Timer]\nOnCalendar=\n${calendarExpressions(times, DEFAULT_TIME_ZONE).map((e) => `OnCalendar=${e}\n`).join("")}`;
 
   test("a dump timer moved by any shift from -60 to +60 minutes is reported on the hosting push", async () => {
     for (const shift of [-60, -15, -1, 1, 2, 5, 14, 15, 30, 60]) {
@@ -234,7 +234,7 @@ describe("pushed-timers: every pushed timer starts at the planned times", () => 
   test("a drop-in that does not reset, or a second drop-in that adds a time, changes the effective schedule", async () => {
     // without the reset line, the same times: still the plan (the template sets none)
     assert.deepEqual(await run(editFile(pushes(), DUMP, (c) => c.replace("OnCalendar=\n", ""))), []);
-    const extra = pushes().map((p) => (p.server.name === HOSTING.name ? { ...p, files: [...p.files, { path: "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/zz-extra.conf", mode: "0644", content: "[Timer]\nOnCalendar=*-*-* 06:00:00\n" }] } : p));
+    const extra = pushes().map((p) => (p.server.name === HOSTING.name ? { ...p, files: [...p.files, { path: "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/zz-extra.conf", mode: "0644", content: "[Timer]\nOnCalendar=*-*-* 06:00:00 Europe/Paris\n" }] } : p));
     one(await run(extra), "starts at 00:00 06:00 12:00");
     // a later drop-in that resets and sets the right times again is fine
     const reset = pushes().map((p) => (p.server.name === HOSTING.name ? { ...p, files: [...p.files, { path: "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/zz.conf", mode: "0644", content: calendar([720, 0]) }] } : p));

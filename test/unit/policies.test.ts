@@ -64,6 +64,7 @@ describe("the pack", () => {
       "schedule-dumps",
       "schedule-staggered",
       "rpo-max",
+      "retention-snapshots",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",

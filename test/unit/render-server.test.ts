@@ -170,7 +170,7 @@ describe("renderBackupInstance", () => {
     assert.match(env, /^SOURCE_PORT='2222'$/m);
     assert.match(env, /^SOURCE_USER='dbk-bk-log'$/m);
     assert.match(env, /^MIRROR_ROOT='\/srv\/dolibarr-mirrors'$/m);
-    assert.match(env, /^SNAPSHOTS_KEEP='3'$/m);
+    assert.match(env, /^SNAPSHOT_KEEP_MIN='3'$/m);
     assert.match(env, /^MAX_DELETE_PERCENT='20'$/m);
     assert.match(env, /^MAX_DUMP_AGE_HOURS='14'$/m);
     const dropIn = b.files.find((f) => f.path.endsWith("dolibarr-replicate@acme-test.timer.d/schedule.conf"))!;

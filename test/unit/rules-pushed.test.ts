@@ -25,8 +25,20 @@ describe("parseCalendarTimes inverts calendarExpressions", () => {
     for (let n = 0; n < 500; n++) {
       const count = 1 + Math.floor(r() * 48);
       const times = [...new Set(Array.from({ length: count }, () => Math.floor(r() * 1440)))].sort((a, b) => a - b);
-      const back = calendarExpressions(times).flatMap(parseCalendarTimes).sort((a, b) => a - b);
+      const back = calendarExpressions(times).flatMap((e) => parseCalendarTimes(e)).sort((a, b) => a - b);
       assert.deepEqual(back, times, calendarExpressions(times).join(" | "));
+    }
+  });
+
+  test("with the fleet's time zone: the zone rendered is required, another or none is refused", () => {
+    const r = rng(5);
+    for (const zone of ["Europe/Paris", "UTC", "America/Toronto", "Asia/Kolkata"]) {
+      for (let n = 0; n < 50; n++) {
+        const times = [...new Set(Array.from({ length: 1 + Math.floor(r() * 24) }, () => Math.floor(r() * 1440)))].sort((a, b) => a - b);
+        assert.deepEqual(calendarExpressions(times, zone).flatMap((e) => parseCalendarTimes(e, zone)).sort((a, b) => a - b), times);
+        assert.throws(() => calendarExpressions(times, zone).flatMap((e) => parseCalendarTimes(e, zone === "UTC" ? "Europe/Paris" : "UTC")), /is in time zone/);
+        assert.throws(() => calendarExpressions(times).flatMap((e) => parseCalendarTimes(e, zone)), /has no time zone/);
+      }
     }
   });
 
@@ -58,7 +70,7 @@ describe("parseCalendarTimes inverts calendarExpressions", () => {
       const { onCalendar: lines, other } = timerSettings(`[Timer]\n${onCalendar(times)}`);
       assert.deepEqual(other, []);
       assert.equal(lines[0], "");
-      assert.deepEqual(lines.slice(1).flatMap(parseCalendarTimes).sort((a, b) => a - b), times);
+      assert.deepEqual(lines.slice(1).flatMap((e) => parseCalendarTimes(e)).sort((a, b) => a - b), times);
     }
   });
 });

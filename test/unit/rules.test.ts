@@ -42,6 +42,7 @@ describe("rules list", () => {
       "schedule.dumps",
       "schedule.staggered",
       "rpo.max",
+      "retention.snapshots",
     ]);
     for (const r of RULES) {
       assert.ok(r.description.length > 20, r.id);

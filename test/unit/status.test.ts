@@ -74,6 +74,10 @@ describe("assess", () => {
     s.instances[2]!.mirrors[0]!.lastRun = { result: "failed", message: "the source would delete 900 of the mirror's 1000 entries" };
     assert.equal(assess(s).instances[2]!.status, "failing");
     s = snapshotAt(1, 1);
+    s.instances[2]!.mirrors[0]!.lastRun = { result: "suspicious", message: "this run changed or deleted 180 of 300 files (60%) of documents/" };
+    assert.equal(assess(s).instances[2]!.status, "failing", "a suspicious change (pinned snapshot) is not ok");
+    assert.match(assess(s).instances[2]!.reasons.join("\n"), /was a suspicious change: .*60%/);
+    s = snapshotAt(1, 1);
     s.instances[1]!.mirrors[0] = { server: "bk-sbg", error: "ssh root@198.51.100.30:22 exited 255: Connection timed out" };
     assert.equal(assess(s).instances[1]!.status, "unknown");
     s = snapshotAt(1, 1);
