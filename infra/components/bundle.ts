@@ -1,7 +1,8 @@
 // A renderer's ServerBundle (files + create + delete) as ONE remote.Command on one server: the
 // files travel framed on stdin (infra/render/push.ts), the command writes them and runs `create`,
 // and runs `delete` on destroy. A changed file or script changes the command's inputs: the engine
-// runs the update (the same script) in place, never a replacement (a replacement would run the new
+// runs an update, which runs `create` again in place (no `update` command: one copy of the script in
+// the state; only `triggers` would replace), never a replacement (a replacement would run the new
 // create BEFORE the old delete, which would disable the timers and remove the files just pushed).
 // Unchanged inputs: no remote command at all on the next `pulumi up`.
 import * as pulumi from "@pulumi/pulumi";
@@ -54,7 +55,6 @@ export class ServerBundleResource extends pulumi.ComponentResource {
       {
         connection: args.connection,
         create: apply,
-        update: apply,
         delete: asRoot(user, pushDeleteScript({ delete: args.delete, files }, push)),
         stdin,
       },

@@ -190,7 +190,6 @@ export class InstanceComponent extends pulumi.ComponentResource {
       {
         connection: hostingConnection,
         create: accountCreate,
-        update: accountCreate,
         delete: asRoot(user, dropDumpAccountScript(inst)),
         stdin: pulumi.secret(this.password.result.apply((pw) => `${pw}\n`)),
         logging: "none",

@@ -221,7 +221,7 @@ export class BackupServer extends FleetServer {
     this.keyCommand = remoteCommand(
       `${args.server.name}/ssh-key`,
       this.remote,
-      { connection: this.connection, create, update: create },
+      { connection: this.connection, create },
       { parent: this },
     );
     this.publicKey = this.keyCommand.stdout.apply((out) => publicKeyFrom(out, `public key of ${args.server.name}`));
