@@ -92,8 +92,8 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
       // Same state for both: no dump left from the previous pair (page cache, disk space).
       before: clearDumps,
       rounds: opts.rounds ?? 7,
-      maxRounds: opts.maxRounds ?? 11,
-      budgetMs: 150_000,
+      maxRounds: opts.maxRounds ?? 15,
+      budgetMs: 120_000,
       target: 1.1,
     });
     const dumps = lab.dumps("dumpbench");

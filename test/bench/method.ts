@@ -125,6 +125,8 @@ export interface PairRound {
   cpuBusy: number;
   /** Share of the CPU taken by the hypervisor from this machine during the pair. */
   cpuSteal: number;
+  /** Share of the machine's CPU used by processes outside the bench during the pair, if known. */
+  cpuOthers: number | undefined;
   aCounters: Record<string, number>;
   bCounters: Record<string, number>;
 }
@@ -147,7 +149,7 @@ export interface Comparison {
   /** CPU time ratio (all the bench's processes), when accounted. */
   cpu: RatioSummary | undefined;
   counters: Record<string, RatioSummary>;
-  load: { min: number; max: number; mean: number; cpuBusyMean: number; cpuStealMean: number; cores: number };
+  load: { min: number; max: number; mean: number; cpuBusyMean: number; cpuStealMean: number; cpuOthersMean: number | undefined; cores: number };
   reliable: boolean;
   meetsTarget: boolean | undefined;
 }
@@ -160,14 +162,24 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
- * Order-statistic confidence interval of the median (~95%): ranks n/2 ± 0.98·√n, the normal
- * approximation of the binomial. For 7 pairs: 1st..7th; for 11: 2nd..10th; for 15: 4th..12th.
+ * Distribution-free confidence interval of the median (>= 95%): order statistics x(k)..x(n+1-k)
+ * with k the largest rank such that P(Binomial(n, 1/2) < k) <= 2.5%. For 7 pairs: 1st..7th
+ * (98%); 11: 2nd..10th (98%); 15: 4th..12th (96%).
  */
 export function medianInterval(xs: readonly number[]): [number, number] {
   const s = [...xs].sort((x, y) => x - y);
   const n = s.length;
   if (n === 0) return [NaN, NaN];
-  const k = Math.max(1, Math.floor(n / 2 - 0.98 * Math.sqrt(n)));
+  let k = 1;
+  let below = 0; // P(X < k)
+  let term = Math.pow(0.5, n); // P(X = i), i = k - 1
+  for (let i = 0; i < n; i++) {
+    below += term;
+    if (below > 0.025) break;
+    k = i + 1;
+    term = (term * (n - i)) / (i + 1);
+  }
+  k = Math.min(k, Math.ceil(n / 2));
   return [s[k - 1]!, s[n - k]!];
 }
 
@@ -235,11 +247,13 @@ export async function compareAB(o: CompareOptions): Promise<Comparison> {
     // Counterbalanced: A,B then B,A (ABBA…), so that going first or second in a pair (a cache
     // the other side just warmed, writeback of its output) favours neither side.
     const aFirst = pairs.length % 2 === 0;
+    const own0 = session?.cpuMs();
     const c0 = cpuSample();
     const first = await timed(aFirst ? o.a : o.b);
     await o.after?.();
     const second = await timed(aFirst ? o.b : o.a);
     const c1 = cpuSample();
+    const own1 = session?.cpuMs();
     await o.after?.();
     const [a, b] = aFirst ? [first, second] : [second, first];
     const p: PairRound = {
@@ -251,6 +265,11 @@ export async function compareAB(o: CompareOptions): Promise<Comparison> {
       load1: os.loadavg()[0]!,
       cpuBusy: c1.total > c0.total ? (c1.busy - c0.busy) / (c1.total - c0.total) : 0,
       cpuSteal: c1.total > c0.total ? (c1.steal - c0.steal) / (c1.total - c0.total) : 0,
+      // /proc/stat counts in USER_HZ (100 per second) ticks.
+      cpuOthers:
+        own0 === undefined || own1 === undefined || c1.total <= c0.total
+          ? undefined
+          : Math.max(0, (c1.busy - c0.busy) * 10 - (own1 - own0)) / ((c1.total - c0.total) * 10),
       aCounters: a.counters,
       bCounters: b.counters,
     };
@@ -259,7 +278,7 @@ export async function compareAB(o: CompareOptions): Promise<Comparison> {
       .map((k) => `  ${k} ${p.aCounters[k]} / ${p.bCounters[k]} = ${f3(p.aCounters[k]! / p.bCounters[k]!)}`)
       .join("");
     const cpu = p.aCpuMs !== undefined && p.bCpuMs !== undefined ? `  cpu A ${fms(p.aCpuMs)} B ${fms(p.bCpuMs)} A/B ${f3(p.aCpuMs / p.bCpuMs)}` : "";
-    log(`pair ${String(pairs.length).padStart(2)}: A ${fms(p.aMs).padStart(9)}  B ${fms(p.bMs).padStart(9)}  A/B ${f3(p.ratio)}${cpu}  load ${p.load1.toFixed(2)}  cpu busy ${(p.cpuBusy * 100).toFixed(0)}% (steal ${(p.cpuSteal * 100).toFixed(0)}%)${extra}`);
+    log(`pair ${String(pairs.length).padStart(2)}: A ${fms(p.aMs).padStart(9)}  B ${fms(p.bMs).padStart(9)}  A/B ${f3(p.ratio)}${cpu}  load ${p.load1.toFixed(2)}  cpu busy ${(p.cpuBusy * 100).toFixed(0)}%${p.cpuOthers === undefined ? "" : `, other jobs ${(p.cpuOthers * 100).toFixed(0)}%`}, steal ${(p.cpuSteal * 100).toFixed(0)}%${extra}`);
   }
   const wall = summarize(
     ratiosOf(),
@@ -292,6 +311,7 @@ export async function compareAB(o: CompareOptions): Promise<Comparison> {
     mean: loads.reduce((s, x) => s + x, 0) / loads.length,
     cpuBusyMean: pairs.reduce((s, p) => s + p.cpuBusy, 0) / pairs.length,
     cpuStealMean: pairs.reduce((s, p) => s + p.cpuSteal, 0) / pairs.length,
+    cpuOthersMean: pairs.every((p) => p.cpuOthers !== undefined) ? pairs.reduce((s, p) => s + p.cpuOthers!, 0) / pairs.length : undefined,
     cores: os.cpus().length,
   };
   const reliable = wall.ciHigh - wall.ciLow <= maxSpread;
@@ -303,7 +323,7 @@ export async function compareAB(o: CompareOptions): Promise<Comparison> {
   if (cpu) log(line("CPU time (all bench processes)", cpu, undefined));
   for (const [k, s] of Object.entries(counters)) log(line(k, s, o.counterTargets?.[k]));
   log(
-    `machine load during the pairs: 1-min load average ${load.min.toFixed(2)}..${load.max.toFixed(2)} (mean ${load.mean.toFixed(2)}) on ${load.cores} cores, CPU busy ${(load.cpuBusyMean * 100).toFixed(0)}% (all processes; stolen by the hypervisor ${(load.cpuStealMean * 100).toFixed(0)}%)`,
+    `machine load during the pairs: 1-min load average ${load.min.toFixed(2)}..${load.max.toFixed(2)} (mean ${load.mean.toFixed(2)}) on ${load.cores} cores, CPU busy ${(load.cpuBusyMean * 100).toFixed(0)}% (all processes${load.cpuOthersMean === undefined ? "" : `; other jobs than the bench ${(load.cpuOthersMean * 100).toFixed(0)}%`}; stolen by the hypervisor ${(load.cpuStealMean * 100).toFixed(0)}%)`,
   );
   log(
     reliable
