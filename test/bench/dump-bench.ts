@@ -93,7 +93,7 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
       before: clearDumps,
       rounds: opts.rounds ?? 7,
       maxRounds: opts.maxRounds ?? 15,
-      budgetMs: 120_000,
+      budgetMs: 90_000,
       target: 1.1,
     });
     const dumps = lab.dumps("dumpbench");
@@ -119,8 +119,7 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
       a: { name: `zstd -${level} -T0 --rsyncable`, run: async () => void (await sh(`zstd -q -${level} -T0 --rsyncable -c '${rawOld}' >/dev/null`)) },
       b: { name: `zstd -${level} -T0 (the wrapper's default)`, run: async () => void (await sh(`zstd -q -${level} -T0 -c '${rawOld}' >/dev/null`)) },
       rounds: 7,
-      maxRounds: 11,
-      budgetMs: 30_000,
+      maxRounds: 7,
     });
     const rows = Number((await lab.db.query("SELECT COUNT(*) FROM llx_bench_blob", li.dbName)).trim());
     const onePct = Math.round(rows / 100);

@@ -129,7 +129,7 @@ ls -1 "$SNAPS" | sort -r | tail -n +${keep + 1} | while read -r old; do rm -rf -
       },
       rounds: opts.rounds ?? 7,
       maxRounds: opts.maxRounds ?? 15,
-      budgetMs: 150_000,
+      budgetMs: 100_000,
       target: 1.1,
       counterTargets: { "bytes on the wire": 1.05 },
     });
