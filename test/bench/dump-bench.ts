@@ -1,6 +1,6 @@
 // Bench: the dump wrapper (scripts/server/dolibarr-dump with the settings a user gets: lock,
-// zstd at the default level, check while writing that the stream decompresses and the dump
-// completed, fsync, rename, retention, status) against the bare tools doing the same work:
+// zstd at the default level, `zstd -t` of the stream while it is written, fsync, rename,
+// retention, status) against the bare tools doing the same work:
 // `mariadb-dump --single-transaction … | zstd` at the same level, on a database of >= 250 MB.
 // Method: test/bench/method.ts (ABAB pairs, per-pair ratios, load, reliability).
 //
@@ -107,7 +107,7 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
     const compress = async (raw: string, tag: string): Promise<{ plain: string; rsyncable: string }> => {
       const plain = path.join(work, `${tag}-plain.sql.zst`);
       const rs = path.join(work, `${tag}-rsyncable.sql.zst`);
-      await sh(`zstd -q -${level} -T0 -c '${raw}' > '${plain}'; zstd -q -${level} -T0 --rsyncable -c '${raw}' > '${rs}'`);
+      await sh(`zstd -q -${level} -c '${raw}' > '${plain}'; zstd -q -${level} --rsyncable -c '${raw}' > '${rs}'`);
       return { plain, rsyncable: rs };
     };
     const rawOld = path.join(work, "old.sql");
@@ -116,8 +116,8 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
     const old = await compress(rawOld, "old");
     const rsyncableCost = await compareAB({
       title: `compression alone of the ${(fs.statSync(rawOld).size / 1048576).toFixed(0)} MB SQL text (from the page cache)`,
-      a: { name: `zstd -${level} -T0 --rsyncable`, run: async () => void (await sh(`zstd -q -${level} -T0 --rsyncable -c '${rawOld}' >/dev/null`)) },
-      b: { name: `zstd -${level} -T0 (the wrapper's default)`, run: async () => void (await sh(`zstd -q -${level} -T0 -c '${rawOld}' >/dev/null`)) },
+      a: { name: `zstd -${level} --rsyncable`, run: async () => void (await sh(`zstd -q -${level} --rsyncable -c '${rawOld}' >/dev/null`)) },
+      b: { name: `zstd -${level} (the wrapper's default)`, run: async () => void (await sh(`zstd -q -${level} -c '${rawOld}' >/dev/null`)) },
       rounds: 7,
       maxRounds: 7,
     });
