@@ -7,7 +7,7 @@ import { buildPolicies, PACK_NAME } from "./policies";
 
 new PolicyPack(PACK_NAME, {
   description:
-    "Backup topology of dolibarr-backup: the rules of infra/rules (geography, provider diversity, dumps, staggering, RPO) and restricted SSH access, run on the component resources of fleet and client stacks.",
+    "Backup topology of dolibarr-backup: the rules of infra/rules (geography, provider diversity, dumps, staggering, RPO) and restricted SSH access, run on the component resources of fleet and client stacks, and on what their remote commands really push (authorized_keys, timers, replication sources).",
   displayName: "dolibarr-backup rules",
   // Each policy sets its own level (see DEFAULT_ENFORCEMENT); this is only the fallback.
   enforcementLevel: "mandatory",

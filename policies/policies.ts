@@ -1,17 +1,23 @@
 // The policies of the pack: one stack policy per rule of infra/rules (same id, dashes for dots),
-// plus the restricted-SSH rule of infra/rules/access.ts and two checks of the component contract.
+// plus the restricted-SSH rule of infra/rules/access.ts, two checks of the component contract, and
+// the rules of infra/rules/pushed.ts on what the stack's remote commands really push.
 // Kept apart from index.ts (which starts the analyzer) so that tests can run every policy.
-// Only types come from @pulumi/policy here: loading this module starts nothing.
-import type {
-  EnforcementLevel,
-  ReportViolation,
-  StackValidationArgs,
-  StackValidationPolicy,
+// Loading this module starts nothing (only PolicyPack's constructor starts the analyzer's server).
+import { remote } from "@pulumi/command";
+import {
+  validateResourceOfType,
+  type EnforcementLevel,
+  type ReportViolation,
+  type ResourceValidationPolicy,
+  type StackValidationArgs,
+  type StackValidationPolicy,
 } from "@pulumi/policy";
 import { describeSite } from "../infra/model/sites";
 import type { Violation } from "../infra/model/types";
 import { RULES } from "../infra/rules";
 import { accessRestrictedSsh } from "../infra/rules/access";
+import { checkPushedAuthorizedKeys, checkPushedTimers, checkReplicationSources, PUSHED_RULE_DESCRIPTIONS, PUSHED_RULES, type PushedViolation } from "../infra/rules/pushed";
+import { readPush, scanPushes } from "./pushed";
 import { replicationMismatches } from "./replications";
 import { topologyFromResources, type ResourceLike, type StackModel } from "./topology";
 
@@ -27,29 +33,47 @@ export function policyName(ruleId: string): string {
 }
 
 /**
- * Enforcement of each policy when the pack config says nothing: mandatory for the geography and
- * every safety rule, advisory for provider diversity (the fleet policy may still call it required:
- * raise it with the config) and for the plan-consistency check. A rule added to infra/rules later
- * gets its own default severity.
+ * Rules whose severity the fleet policy sets (provider.diversity: providerDiversity required →
+ * mandatory, advisory → advisory). The engine has one level per policy, so such a rule has two:
+ * `<name>` (mandatory) reports the violations the fleet policy makes mandatory, `<name>-advisory`
+ * (advisory) those it makes advisory. The pack then agrees with whatever the fleet policy says.
+ */
+export const FLEET_SETS_SEVERITY: ReadonlySet<string> = new Set(["provider.diversity"]);
+export const ADVISORY_SUFFIX = "-advisory";
+
+/**
+ * Enforcement of each policy when the pack config says nothing: the rule's own default severity,
+ * which is the fleet policy's default (DEFAULT_POLICY: providerDiversity "required" → mandatory),
+ * mandatory for every check of what is pushed, advisory for the plan-consistency check of the
+ * components' registered times (the pushed timers themselves are checked by pushed-timers).
+ * A rule added to infra/rules later gets its own default severity.
  */
 export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = Object.freeze({
   "topology-references": "mandatory",
+  "servers-lost": "mandatory",
   "backup-not-hosting": "mandatory",
   "backup-min-count": "mandatory",
   "geo-min-distance": "mandatory",
-  "provider-diversity": "advisory",
+  "provider-diversity": "mandatory",
+  [`provider-diversity${ADVISORY_SUFFIX}`]: "advisory",
   "schedule-dumps": "mandatory",
   "schedule-staggered": "mandatory",
   "rpo-max": "mandatory",
+  "retention-snapshots": "mandatory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
   [REPLICATIONS_AS_PLANNED]: "advisory",
+  "pushed-authorized-keys": "mandatory",
+  "pushed-timers": "mandatory",
+  "pushed-replication-sources": "mandatory",
 });
 
 /** What ops do about a violation of each rule (shown by the engine with the violation). */
 const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
   "topology.references":
     "Name only servers of the fleet stack, hosting servers as hostingServer and backup servers in backupServers (client stack file), and keep server and instance names unique.",
+  "servers.lost":
+    "Restore an instance whose hosting server is lost onto another hosting server (scripts/failover.sh) and set its hostingServer; replace a lost backup server in backupServers by one the violation lists (client stack file).",
   "backup.not-hosting":
     "Remove the hosting server (or the same machine under another name) from the instance's backupServers in the client stack file.",
   "backup.min-count":
@@ -64,8 +88,16 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Change the instance's dumpTimes or replicationsPerDay (client stack file) so that the planner can keep replication starts out of the dump windows; replication times are computed, never typed.",
   "rpo.max":
     "Raise replicationsPerDay or add dump times (client stack file) until the worst-case RPO is within the fleet policy's maxRpoHours.",
+  "retention.snapshots":
+    "Adjust the fleet's snapshots key (keepHours ≥ 2 x maxRpoHours.files, keepDays/keepWeeks reaching minRetentionDays, maxSnapshots as the disk budget allows) or the instance's replicationsPerDay.",
   "access.restricted-ssh":
     'Let each backup server in with one authorized_keys line: restrict,from="<backup server address>",command="rrsync -ro <instance dir>" (the Pulumi program writes it; run `pulumi up` on the client stack after fixing it).',
+  "pushed.authorized-keys":
+    'Push authorized_keys only through renderHostingAccess (infra/render/server.ts), which writes restrict,from="<backup address>",command="/usr/bin/rrsync -ro <dir>"; find what changed the bundle\'s files or its remote command\'s stdin.',
+  "pushed.timers":
+    "Render timer drop-ins only with renderHostingInstance/renderBackupInstance from the planner's times (plus the client's minute offset); never edit OnCalendar= or add timer settings by hand or in a transformation.",
+  "pushed.replication-sources":
+    "Render replication configs only with renderBackupInstance; if the instance must be pulled from another hosting server, change hostingServer in the client stack file (the rules then check that server), never SOURCE_HOST.",
 });
 
 // ---- running a rule against a stack ----
@@ -133,21 +165,31 @@ function report(
   for (const v of violations) reportViolation(formatViolation(v, model, rule), urnOf(v, model));
 }
 
-/** One stack policy per rule of the rules module, in the module's order. */
+/**
+ * One stack policy per rule of the rules module, in the module's order; two for a rule whose
+ * severity the fleet policy sets (FLEET_SETS_SEVERITY), split by the violations' severity.
+ */
 function rulePolicies(): StackValidationPolicy[] {
-  return RULES.map((rule) => {
+  return RULES.flatMap((rule) => {
     const name = policyName(rule.id);
-    return {
-      name,
-      description: `[${rule.id}] ${rule.description}`,
-      enforcementLevel: DEFAULT_ENFORCEMENT[name] ?? rule.defaultSeverity,
+    const split = FLEET_SETS_SEVERITY.has(rule.id);
+    const policy = (policy: string, severity: string | undefined, what: string): StackValidationPolicy => ({
+      name: policy,
+      description: `[${rule.id}] ${rule.description}${what}`,
+      enforcementLevel: DEFAULT_ENFORCEMENT[policy] ?? rule.defaultSeverity,
       ...(REMEDIATION[rule.id] ? { remediationSteps: REMEDIATION[rule.id] } : {}),
       tags: ["dolibarr-backup", rule.id.split(".")[0]!],
       validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
         const model = stackModel(args);
-        report(rule.check(model.topology), model, rule, reportViolation);
+        const violations = rule.check(model.topology).filter((v) => severity === undefined || v.severity === severity);
+        report(violations, model, rule, reportViolation);
       },
-    };
+    });
+    if (!split) return [policy(name, undefined, "")];
+    return [
+      policy(name, "mandatory", " (Violations the fleet policy makes mandatory.)"),
+      policy(`${name}${ADVISORY_SUFFIX}`, "advisory", " (Violations the fleet policy makes advisory.)"),
+    ];
   });
 }
 
@@ -203,7 +245,78 @@ function replicationsPolicy(): StackValidationPolicy {
   };
 }
 
+// ---- what the remote commands really push (infra/rules/pushed.ts) ----
+
+/** What a push policy reports for a violation: the command's URN, else the component's. */
+function reportPushed(violations: readonly PushedViolation[], model: StackModel, reportViolation: ReportViolation): void {
+  for (const v of violations) {
+    const rule = { id: v.ruleId, defaultSeverity: "mandatory", configuredBy: v.configuredBy ?? [] };
+    reportViolation(formatViolation(v, model, rule), v.bundle !== "" ? v.bundle : urnOf(v, model));
+  }
+}
+
+/**
+ * pushed-authorized-keys, a resource policy on every `command:remote:Command`: it runs on the
+ * command's inputs before the engine creates or updates it, so at `pulumi up` (where every input is
+ * known) an unrestricted key is refused before it reaches a server.
+ */
+function pushedAuthorizedKeysPolicy(): ResourceValidationPolicy {
+  const name = policyName(PUSHED_RULES.authorizedKeys);
+  return {
+    name,
+    description: `[${PUSHED_RULES.authorizedKeys}] ${PUSHED_RULE_DESCRIPTIONS[PUSHED_RULES.authorizedKeys]}`,
+    enforcementLevel: DEFAULT_ENFORCEMENT[name]!,
+    remediationSteps: REMEDIATION[PUSHED_RULES.authorizedKeys]!,
+    tags: ["dolibarr-backup", "pushed", "access"],
+    validateResource: validateResourceOfType(remote.Command, (_command, args, reportViolation) => {
+      const read = readPush(args.name, args.props as Record<string, unknown>);
+      if (read.kind === "malformed") {
+        reportViolation(`${args.name}: ${read.message}; the authorized_keys it may write cannot be checked`);
+      } else if (read.kind === "not-a-push") {
+        if (read.mentionsAuthorizedKeys) {
+          reportViolation(`${args.name}: its script writes or touches authorized_keys outside a push frame, where the pack cannot read the key lines; push them in a bundle (renderHostingAccess)`);
+        }
+      } else {
+        const bundle = { id: args.urn, name: args.name, files: read.files };
+        for (const v of checkPushedAuthorizedKeys(bundle)) reportViolation(v.message);
+      }
+    }),
+  };
+}
+
+/** A stack policy over the stack's pushes: malformed frames reported, unknown ones make it "can't run during preview". */
+function pushedStackPolicy(
+  ruleId: string,
+  check: (model: StackModel, scan: ReturnType<typeof scanPushes>) => PushedViolation[],
+): StackValidationPolicy {
+  const name = policyName(ruleId);
+  return {
+    name,
+    description: `[${ruleId}] ${PUSHED_RULE_DESCRIPTIONS[ruleId as keyof typeof PUSHED_RULE_DESCRIPTIONS]}`,
+    enforcementLevel: DEFAULT_ENFORCEMENT[name]!,
+    remediationSteps: REMEDIATION[ruleId]!,
+    tags: ["dolibarr-backup", "pushed"],
+    validateStack: (args, reportViolation) => {
+      const model = stackModel(args);
+      const scan = scanPushes(args.resources as readonly ResourceLike[]);
+      for (const m of scan.malformed) reportViolation(`${m.name}: ${m.message}; what it writes cannot be checked`, m.urn);
+      reportPushed(check(model, scan), model, reportViolation);
+      // A push not known yet (first preview: a public key or the client's minute offset is
+      // computed at `pulumi up`): the engine says this policy could not run; it runs again at `up`.
+      if (scan.unknown.length > 0) throw scan.unknown[0];
+    },
+  };
+}
+
 /** Every policy of the pack, in report order. */
-export function buildPolicies(): StackValidationPolicy[] {
-  return [...rulePolicies(), accessPolicy(), componentPropertiesPolicy(), replicationsPolicy()];
+export function buildPolicies(): Array<StackValidationPolicy | ResourceValidationPolicy> {
+  return [
+    ...rulePolicies(),
+    accessPolicy(),
+    componentPropertiesPolicy(),
+    replicationsPolicy(),
+    pushedAuthorizedKeysPolicy(),
+    pushedStackPolicy(PUSHED_RULES.timers, (model, scan) => checkPushedTimers(model.topology, scan.bundles, { complete: scan.unknown.length === 0 })),
+    pushedStackPolicy(PUSHED_RULES.replicationSources, (model, scan) => checkReplicationSources(model.topology, scan.bundles)),
+  ];
 }

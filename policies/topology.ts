@@ -2,8 +2,9 @@
 // so that the policy pack runs the very rules of infra/rules on what the Pulumi program registered.
 // Pure: no engine, no @pulumi/policy runtime; the policies and the unit tests call it the same way.
 import { z } from "zod";
-import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../infra/components/contract";
-import { TYPES } from "../infra/components/contract";
+import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../infra/model/contract";
+import { TYPES } from "../infra/model/contract";
+import { instanceModelSchema } from "../infra/model/instance";
 import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
 import type {
   ClientStack,
@@ -88,22 +89,8 @@ const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
 
 const minutes = () => z.number().int().min(0).max(1439);
 
-const instanceSchema: z.ZodType<Instance> = z.object({
-  name: z.string().min(1),
-  client: z.string().min(1),
-  hostingServer: z.string().min(1),
-  database: z.object({ name: z.string() }),
-  codeRoot: z.string(),
-  documentsDir: z.string(),
-  dumpDir: z.string(),
-  backupServers: z.array(z.string()),
-  schedule: z.object({
-    dumpTimes: z.array(minutes()),
-    retentionDays: z.number(),
-    replicationsPerDay: z.number(),
-  }),
-  snapshotsKeep: z.number(),
-});
+/** The Instance shape is the model's (one definition, its type derived from it). */
+const instanceSchema: z.ZodType<Instance> = instanceModelSchema;
 
 const policySchema: z.ZodType<FleetPolicy> = z.object({
   minBackupServers: z.number(),
@@ -112,6 +99,7 @@ const policySchema: z.ZodType<FleetPolicy> = z.object({
   minDumpsPerDay: z.number(),
   minRetentionDays: z.number(),
   dumpWindowMinutes: z.number(),
+  maxDumpMinutes: z.number().optional(),
   maxRpoHours: z.object({ files: z.number(), database: z.number() }),
 });
 
@@ -146,7 +134,7 @@ const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
 ];
 
 /** The engine's UnknownValueError (a value not known during preview), without loading its module. */
-function isUnknownValueError(e: unknown): e is Error {
+export function isUnknownValueError(e: unknown): e is Error {
   return e instanceof Error && e.constructor.name === "UnknownValueError";
 }
 

@@ -1,6 +1,7 @@
 // `npm run check [-- [--stacks-dir DIR] [stack-file...]]`: the offline check of the stack configs,
 // without the Pulumi engine and without decrypting anything.
-// Exit 0: no mandatory violation; 1: a mandatory violation; 2: a config error (or bad usage).
+// Exit 0: no mandatory violation; 1: a mandatory violation; 2: a config error (or bad usage);
+// 3: an internal error of the check itself (a bug: never mistaken for a rule violation or a config error).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isConfigError } from "../infra/model/errors";
@@ -11,7 +12,8 @@ import { formatCheckReport, formatConfigError } from "../infra/report/text";
 const USAGE = `usage: npm run check -- [--stacks-dir DIR] [STACK-FILE...]
   Checks every stack config under DIR (default: the project's stacks/), or only the given client
   stack files together with their fleet (given too, or found in DIR by fleetStack).
-  Exit 0: no mandatory violation; 1: a mandatory violation; 2: a configuration error.`;
+  Exit 0: no mandatory violation; 1: a mandatory violation; 2: a configuration error;
+  3: an internal error of the check (please report it).`;
 
 export function main(argv: readonly string[]): number {
   const files: string[] = [];
@@ -67,6 +69,16 @@ function defaultStacksDir(): string {
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : dir;
 }
 
+/** main(), with any unexpected exception reported as an internal error (exit 3), never as exit 1. */
+export function run(argv: readonly string[]): number {
+  try {
+    return main(argv);
+  } catch (e) {
+    process.stderr.write(`check: internal error (not a problem of the stack configs; please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+    return 3;
+  }
+}
+
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = run(process.argv.slice(2));
 }

@@ -1,97 +1,64 @@
-// A renderer's ServerBundle (files + create + delete) as resources on one server: one
-// SshCommand per file (content through stdin) and one "apply" command that runs `create` once
-// the files are in place and again whenever one of them (its sha256 is in the command) or `create`
-// changes, and `delete` on destroy. Unchanged inputs = no remote command at all on the next `pulumi up`.
+// A renderer's ServerBundle (files + create + delete) as ONE remote.Command on one server: the
+// files travel framed on stdin (infra/render/push.ts), the command writes them and runs `create`,
+// and runs `delete` on destroy. A changed file or script changes the command's inputs: the engine
+// runs the update (the same script) in place, never a replacement (a replacement would run the new
+// create BEFORE the old delete, which would disable the timers and remove the files just pushed).
+// Unchanged inputs: no remote command at all on the next `pulumi up`.
 import * as pulumi from "@pulumi/pulumi";
-import { SshCommand } from "../providers/ssh-command";
+import type * as command from "@pulumi/command";
 import type { ServerBundle, ServerFile } from "../render/files";
-import { asRoot, removeFileScript, sha256, writeFileScript, type Connection, type RemoteHost } from "./remote";
+import { framePush, pushApplyScript, pushDeleteScript } from "../render/push";
+import { asRoot, remoteCommand, sha256, type Connection, type RemoteHost } from "./remote";
 
 export const BUNDLE_TYPE = "dolibarr-backup:server:Bundle";
 
 /** A file whose content may not be known yet (a public key, the client's minute offset). */
 export interface DeferredFile extends Omit<ServerFile, "content"> {
   content: pulumi.Input<string>;
-  /** Keep the content (and its hash) encrypted in the state: credentials. */
-  secret?: boolean;
 }
 
 export interface BundleArgs {
   host: RemoteHost;
   connection: pulumi.Input<Connection>;
   files: DeferredFile[];
-  /** sh script run as root after the files are pushed, and again when they change. */
+  /** sh script run as root after the files are written, and again when the bundle changes. */
   create: string;
   /** sh script run as root on destroy (before the files' own removal). */
   delete: string;
-  /** Resources the apply command waits for, besides the bundle's own files. */
+  /** Resources the command waits for. */
   after?: pulumi.Input<pulumi.Resource>[];
-  /** Remove each file when its resource goes (default true). Off for what must survive a destroy. */
+  /** Remove the files on destroy and when they leave the bundle (default true). Off for what must survive a destroy. */
   removeFiles?: boolean;
 }
 
-/** A resource-name-safe slug of a path: "/etc/systemd/system/x@.timer" -> "etc-systemd-system-x@.timer". */
-export function pathSlug(path: string): string {
-  return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9@._-]+/g, "-");
-}
-
-/**
- * The first line of an apply command: the sha256 of each file it applies. A changed file changes
- * the command, and a changed command is an update (the command runs again), never a replacement.
- * Why not a replacement (as @pulumi/command's `triggers` did): a replacement runs the new create
- * BEFORE the old delete, which would disable the timers and remove the files just pushed.
- */
-export function hashesComment(hashes: ReadonlyArray<readonly [path: string, sha256: string]>): string {
-  return `# dolibarr-backup: runs again when one of these changes:${hashes.map(([p, h]) => ` ${p}=sha256:${h}`).join("")}`;
-}
-
 export class ServerBundleResource extends pulumi.ComponentResource {
-  /** Push command of each file, by path. */
-  readonly files: Record<string, SshCommand> = {};
   /** sha256 of each file's content, by path. */
   readonly hashes: Record<string, pulumi.Output<string>> = {};
-  readonly apply: SshCommand;
+  /** The one remote command that pushes the files and applies them. */
+  readonly apply: command.remote.Command;
 
   constructor(name: string, args: BundleArgs, opts?: pulumi.ComponentResourceOptions) {
     super(BUNDLE_TYPE, name, { server: args.host.name, paths: args.files.map((f) => f.path) }, opts);
     const user = args.host.ssh.user;
-    const seen = new Set<string>();
-    for (const file of args.files) {
-      if (seen.has(file.path)) throw new Error(`${name}: ${file.path} is listed twice`);
-      seen.add(file.path);
-      const content = pulumi.output(file.content);
-      const hash = content.apply(sha256);
-      this.hashes[file.path] = file.secret ? pulumi.secret(hash) : hash;
-      const write = asRoot(user, writeFileScript(file));
-      // The content travels as stdin: a changed content is an update that rewrites the file; an
-      // unchanged one runs nothing. Never a replacement (see hashesComment).
-      this.files[file.path] = new SshCommand(
-        `${name}/file/${pathSlug(file.path)}`,
-        {
-          connection: args.connection,
-          create: write,
-          update: write,
-          ...(args.removeFiles === false ? {} : { delete: asRoot(user, removeFileScript(file.path)) }),
-          stdin: file.secret ? pulumi.secret(content) : content,
-          logging: file.secret ? "none" : "stderr",
-        },
-        { parent: this, ...(file.secret ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
-      );
-    }
-    // Credentials (secret files) are read by the jobs at each run: their change needs no apply.
-    const applied = args.files.filter((f) => !f.secret);
-    const create = pulumi
-      .all(applied.map((f) => this.hashes[f.path]!))
-      .apply((hashes) => asRoot(user, `${hashesComment(applied.map((f, i) => [f.path, hashes[i]!] as const))}\n${args.create}`));
-    this.apply = new SshCommand(
+    const contents = args.files.map((f) => pulumi.output(f.content));
+    // A file holding credentials (ServerFile.secret: the notifiers' URLs) keeps the frame and its hash encrypted in the state.
+    args.files.forEach((f, i) => (this.hashes[f.path] = f.secret ? pulumi.secret(contents[i]!.apply(sha256)) : contents[i]!.apply(sha256)));
+    const framed = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
+    const stdin = args.files.some((f) => f.secret) ? pulumi.secret(framed) : framed;
+    const push = { name, ...(args.removeFiles === undefined ? {} : { removeFiles: args.removeFiles }) };
+    const apply = asRoot(user, pushApplyScript(args, push));
+    const files = args.files.map((f) => ({ ...f, content: "" }));
+    this.apply = remoteCommand(
       `${name}/apply`,
+      args.host,
       {
         connection: args.connection,
-        create,
-        update: create,
-        delete: asRoot(user, args.delete),
+        create: apply,
+        update: apply,
+        delete: asRoot(user, pushDeleteScript({ delete: args.delete, files }, push)),
+        stdin,
       },
-      { parent: this, dependsOn: [...Object.values(this.files), ...(args.after ?? [])] },
+      { parent: this, dependsOn: [...(args.after ?? [])] },
     );
     this.registerOutputs({ hashes: this.hashes });
   }

@@ -7,12 +7,13 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { planInstance } from "../model/schedule";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology } from "../model/types";
-import { RandomPassword } from "../providers/random";
-import { SshCommand } from "../providers/ssh-command";
+import type * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
+import { dirname } from "node:path";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../render";
-import { ServerBundleResource, deferredBundle, knownFiles, type DeferredFile } from "./bundle";
+import { ServerBundleResource, deferredBundle, knownFiles } from "./bundle";
 import { TYPES, type AccessDeclaration, type InstanceProps, type ServerFacts } from "./contract";
-import { asRoot, connectionOf, shq, type RemoteHost } from "./remote";
+import { asRoot, connectionOf, remoteCommand, remoteHost, shq, type RemoteHost } from "./remote";
 import { addressOf } from "./servers";
 
 /** A server of the fleet as a client stack reaches it. */
@@ -21,8 +22,9 @@ export interface ServerHandle {
   remote: RemoteHost;
 }
 
+/** One handle per server and program run: its session lanes are shared by all the instances. */
 export function serverHandle(server: Server, privateKey: pulumi.Input<string>): ServerHandle {
-  return { server, remote: { name: server.name, ssh: server.ssh, privateKey } };
+  return { server, remote: remoteHost(server.name, server.ssh, privateKey) };
 }
 
 export function serverFacts(s: Server): ServerFacts {
@@ -42,46 +44,91 @@ export const DUMP_PRIVILEGES = ["SELECT", "SHOW VIEW", "TRIGGER", "LOCK TABLES",
 
 const MARIADB = `"$(command -v mariadb || command -v mysql)"`;
 
-/** SQL (sent on stdin, it holds the password) creating or updating the dump account. */
-export function dumpAccountSql(instance: Instance, password: string): string {
-  if (!/^[A-Za-z0-9]+$/.test(password)) throw new Error("the dump account password must be alphanumeric");
+const PASSWORD_SLOT = "\u0000password\u0000";
+
+/** The account statements with a slot for the password. */
+function dumpAccountSqlTemplate(instance: Instance): string {
   const user = `'${dumpAccountName(instance.name)}'@'localhost'`;
   return [
-    `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY '${password}';`,
-    `ALTER USER ${user} IDENTIFIED BY '${password}';`,
+    `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY '${PASSWORD_SLOT}';`,
+    `ALTER USER ${user} IDENTIFIED BY '${PASSWORD_SLOT}';`,
     `GRANT ${DUMP_PRIVILEGES.join(", ")} ON \`${instance.database.name}\`.* TO ${user};`,
     "",
   ].join("\n");
 }
 
+function optionFileTemplate(instance: Instance): string {
+  return [
+    `# MariaDB account of the dumps of ${instance.name} (least privilege). Rendered by dolibarr-backup (client stack).`,
+    "[client]",
+    `user=${dumpAccountName(instance.name)}`,
+    `password=${PASSWORD_SLOT}`,
+    "",
+  ].join("\n");
+}
+
+function checkPassword(password: string): void {
+  if (!/^[A-Za-z0-9]+$/.test(password)) throw new Error("the dump account password must be alphanumeric");
+}
+
+/** SQL creating or updating the dump account (what the account command sends MariaDB). */
+export function dumpAccountSql(instance: Instance, password: string): string {
+  checkPassword(password);
+  return dumpAccountSqlTemplate(instance).split(PASSWORD_SLOT).join(password);
+}
+
+/** The 0600 option file the dumps read (mysqlOptionFilePath). */
+export function optionFileContent(instance: Instance, password: string): string {
+  checkPassword(password);
+  return optionFileTemplate(instance).split(PASSWORD_SLOT).join(password);
+}
+
+/** A `printf` of `template` with the password in its slots, as sh words: printf is a builtin, so the password never shows in a process list. */
+function printfWithPassword(template: string): string {
+  const parts = template.split(PASSWORD_SLOT);
+  const format = parts.map((p) => p.replace(/\\/g, "\\\\").replace(/%/g, "%%")).join("%s");
+  return `printf ${shq(format)}${' "$pw"'.repeat(parts.length - 1)}`;
+}
+
 /**
- * Script of the dump account command: the SQL from stdin, then the right to read the routines'
- * bodies (--routines): SHOW CREATE ROUTINE on the database (MariaDB ≥ 11.3), else SELECT on
- * mysql.proc (MariaDB 10.x, e.g. Debian 12's 10.11).
+ * Script of the dump account command. Its stdin is the password (one line, letters and digits):
+ * it creates or updates the account (the statements of dumpAccountSql), grants the right to read
+ * the routines' bodies (--routines): SHOW CREATE ROUTINE on the database (MariaDB >= 11.3), else
+ * SELECT on mysql.proc (MariaDB 10.x, e.g. Debian 12's 10.11), then writes the 0600 option file
+ * (optionFileContent). MariaDB's own messages are withheld (they may quote the statement, so the
+ * password): only its error code is shown, and the command's output holds no secret.
  */
 export function dumpAccountScript(instance: Instance): string {
-  const user = `'${dumpAccountName(instance.name)}'@'localhost'`;
+  const name = instance.name;
+  const user = `'${dumpAccountName(name)}'@'localhost'`;
   const routines = `GRANT SHOW CREATE ROUTINE ON \`${instance.database.name}\`.* TO ${user}`;
   const proc = `GRANT SELECT ON mysql.proc TO ${user}`;
+  const file = mysqlOptionFilePath(name);
   return [
-    `${MARIADB} --batch`,
-    `${MARIADB} --batch -e ${shq(routines)} 2>/dev/null || ${MARIADB} --batch -e ${shq(proc)}`,
+    `IFS= read -r pw || true`,
+    `case "$pw" in '' | *[!A-Za-z0-9]*) echo "dump account of ${name}: expected the password (letters and digits) on stdin" >&2; exit 1 ;; esac`,
+    `m=${MARIADB}`,
+    `if ! out=$(${printfWithPassword(dumpAccountSqlTemplate(instance))} | "$m" --batch 2>&1); then`,
+    `  code=$(printf '%s\\n' "$out" | grep -o '^ERROR [0-9]* ([0-9A-Z]*)' | head -n 1 || true)`,
+    `  echo "dump account of ${name}: MariaDB refused the account statements (\${code:-no error code}); its message is withheld, it may quote the password" >&2`,
+    `  exit 1`,
+    `fi`,
+    `"$m" --batch -e ${shq(routines)} 2>/dev/null || "$m" --batch -e ${shq(proc)}`,
+    `mkdir -p -- ${shq(dirname(file))}`,
+    `t=$(mktemp ${shq(dirname(file))}/.dbk-push.XXXXXX)`,
+    `trap 'rm -f -- "$t"' EXIT`,
+    `chmod 0600 "$t"`,
+    `${printfWithPassword(optionFileTemplate(instance))} >"$t"`,
+    `mv -f -- "$t" ${shq(file)}`,
+    `trap - EXIT`,
   ].join("\n");
 }
 
 export function dropDumpAccountScript(instance: Instance): string {
   const drop = `DROP USER IF EXISTS '${dumpAccountName(instance.name)}'@'localhost'`;
-  return `${MARIADB} --batch -e ${shq(drop)} || echo "warning: could not drop the MariaDB account of ${instance.name} (MariaDB down?)" >&2`;
-}
-
-/** The 0600 option file the dumps read (mysqlOptionFilePath). */
-export function optionFileContent(instance: Instance, password: string): string {
   return [
-    `# MariaDB account of the dumps of ${instance.name} (least privilege). Rendered by dolibarr-backup (client stack).`,
-    "[client]",
-    `user=${dumpAccountName(instance.name)}`,
-    `password=${password}`,
-    "",
+    `${MARIADB} --batch -e ${shq(drop)} || echo "warning: could not drop the MariaDB account of ${instance.name} (MariaDB down?)" >&2`,
+    `rm -f -- ${shq(mysqlOptionFilePath(instance.name))}`,
   ].join("\n");
 }
 
@@ -99,8 +146,8 @@ export interface InstanceArgs {
 
 export class InstanceComponent extends pulumi.ComponentResource {
   readonly replications: pulumi.Output<ReplicationPlan[]>;
-  readonly password: RandomPassword;
-  readonly dbAccount: SshCommand;
+  readonly password: random.RandomPassword;
+  readonly dbAccount: command.remote.Command;
   readonly hostingBundle: ServerBundleResource;
   readonly backupBundles: Record<string, ServerBundleResource> = {};
 
@@ -129,42 +176,35 @@ export class InstanceComponent extends pulumi.ComponentResource {
     const user = hosting.server.ssh.user;
 
     // Least-privilege account for the dumps; its password exists only in the state (secret), in
-    // the stdin of two commands, and in the 0600 option file on the hosting server.
-    this.password = new RandomPassword(
+    // the stdin of one command, and in the 0600 option file on the hosting server.
+    this.password = new random.RandomPassword(
       `${inst.name}/db-password`,
-      // letters and digits, at least one of each kind
-      { length: 32 },
+      // letters and digits only (safe unquoted in SQL and in the option file), one of each kind at least
+      { length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
       { parent: this },
     );
-    const sql = pulumi.secret(this.password.result.apply((pw) => dumpAccountSql(inst, pw)));
     const accountCreate = asRoot(user, dumpAccountScript(inst));
-    this.dbAccount = new SshCommand(
+    this.dbAccount = remoteCommand(
       `${inst.name}/${hosting.server.name}/db-account`,
+      hosting.remote,
       {
         connection: hostingConnection,
         create: accountCreate,
         update: accountCreate,
         delete: asRoot(user, dropDumpAccountScript(inst)),
-        stdin: sql,
-        // A MariaDB error may quote the SQL (and so the password): nothing logged, outputs secret.
+        stdin: pulumi.secret(this.password.result.apply((pw) => `${pw}\n`)),
         logging: "none",
       },
       { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
     );
 
-    const optionFile: DeferredFile = {
-      path: mysqlOptionFilePath(inst.name),
-      mode: "0600",
-      content: pulumi.secret(this.password.result.apply((pw) => optionFileContent(inst, pw))),
-      secret: true,
-    };
     const hostingBundle = renderHostingInstance(topology, inst);
     this.hostingBundle = new ServerBundleResource(
       `${inst.name}/${hosting.server.name}`,
       {
         host: hosting.remote,
         connection: hostingConnection,
-        files: [...knownFiles(hostingBundle), optionFile],
+        files: knownFiles(hostingBundle),
         create: hostingBundle.create,
         delete: hostingBundle.delete,
         after: [this.dbAccount],

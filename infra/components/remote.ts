@@ -1,10 +1,14 @@
 // Everything the components run on a server goes through here: one SSH connection description per
-// server, commands run as root (sudo -n when the fleet's SSH user is not root), files pushed through
-// stdin (never on a command line). The commands are SshCommand resources (infra/providers/ssh-command).
+// server for @pulumi/command's remote.Command, commands run as root (sudo -n when the fleet's SSH
+// user is not root), data through stdin (never on a command line), and a cap on the sessions one
+// `pulumi up` opens at once on one server.
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { shq } from "../render/files";
 import type { SshEndpoint } from "../model/types";
-import type { SshConnection } from "../providers/ssh-command";
+
+export { shq };
 
 /** How the program reaches one server over SSH. */
 export interface RemoteHost {
@@ -13,37 +17,70 @@ export interface RemoteHost {
   ssh: SshEndpoint;
   /** The fleet's SSH private key (a secret). */
   privateKey: pulumi.Input<string>;
+  /** The server's session lanes (one object per server and program run). */
+  sessions: SessionLanes;
 }
 
-export type Connection = SshConnection;
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+/** Dial attempts (refused or dropped connections are retried) and seconds per attempt. */
+export const DIAL_ERROR_LIMIT = 10;
+export const PER_DIAL_TIMEOUT_SECONDS = 20;
 
 /**
- * The connection of an SshCommand: host/port/user from the fleet config, the key as a secret, the
- * host key pinned: `hostKey` when given (one read on first use), else the declared one, if any.
+ * The connection of a remote.Command: host/port/user from the fleet config, the key as a secret,
+ * the host key pinned: `hostKey` when given (read once on first use), else the declared one, if any.
  */
-export function connectionOf(host: RemoteHost, hostKey?: pulumi.Input<string>): pulumi.Output<Connection> {
+export function connectionOf(host: Pick<RemoteHost, "ssh" | "privateKey">, hostKey?: pulumi.Input<string>): pulumi.Output<Connection> {
   return pulumi.secret(
     pulumi.all([host.privateKey, hostKey ?? host.ssh.hostKey]).apply(([privateKey, key]): Connection => ({
       host: host.ssh.host,
       port: host.ssh.port,
       user: host.ssh.user,
       privateKey,
-      ...(key ? { hostKey: key } : {}),
-      connectTimeout: 20,
-      connectionAttempts: 5,
+      ...(key ? { hostKey: key.trim() } : {}),
+      dialErrorLimit: DIAL_ERROR_LIMIT,
+      perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
     })),
   );
+}
+
+/**
+ * Remote commands of one program run in flight at once on one server. sshd drops new
+ * unauthenticated connections beyond MaxStartups (default 10:30:100); the engine would start every
+ * ready command at once (a client with 50 instances = 100 sessions on its hosting server).
+ */
+export const SESSIONS_PER_HOST = 5;
+
+/**
+ * Lanes of remote commands on one server: each new command waits for the previous command of its
+ * lane (dependsOn), so at most SESSIONS_PER_HOST run at once on the server.
+ */
+export class SessionLanes {
+  private readonly last: Array<pulumi.Resource | undefined>;
+  private next = 0;
+
+  constructor(readonly width: number = SESSIONS_PER_HOST) {
+    this.last = new Array<pulumi.Resource | undefined>(width).fill(undefined);
+  }
+
+  /** What a new command must wait for, and the call that records it once created. */
+  slot(): { after: pulumi.Resource[]; taken(resource: pulumi.Resource): void } {
+    const lane = this.next;
+    this.next = (this.next + 1) % this.width;
+    const previous = this.last[lane];
+    return { after: previous ? [previous] : [], taken: (resource) => void (this.last[lane] = resource) };
+  }
+}
+
+export function remoteHost(name: string, ssh: SshEndpoint, privateKey: pulumi.Input<string>): RemoteHost {
+  return { name, ssh, privateKey, sessions: new SessionLanes() };
 }
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-/** Single-quotes a word for sh. */
-export function shq(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * The command line that runs `script` with sh as root on a server reached as `user`:
@@ -56,33 +93,22 @@ export function asRoot(user: string, script: string): string {
   return user === "root" ? run : `sudo -n ${run}`;
 }
 
-export interface FileSpec {
-  path: string;
-  /** Octal mode, e.g. "0644". */
-  mode: string;
-  owner?: string;
-  group?: string;
-}
-
-/** Writes stdin to `file.path` atomically (temp file in the same directory, then rename). */
-export function writeFileScript(file: FileSpec): string {
-  const path = shq(file.path);
-  const owner = `${file.owner ?? "root"}:${file.group ?? file.owner ?? "root"}`;
-  return [
-    `f=${path}`,
-    `d=$(dirname -- "$f")`,
-    `mkdir -p -- "$d"`,
-    `t=$(mktemp "$d/.dbk-push.XXXXXX")`,
-    `trap 'rm -f -- "$t"' EXIT`,
-    // mode before content: a secret never sits in a world-readable file, even for an instant
-    `chmod ${shq(file.mode)} "$t"`,
-    `chown ${shq(owner)} "$t"`,
-    `cat >"$t"`,
-    `mv -f -- "$t" "$f"`,
-    `trap - EXIT`,
-  ].join("\n");
-}
-
-export function removeFileScript(path: string): string {
-  return `rm -f -- ${shq(path)}`;
+/**
+ * A remote.Command on `host`, in one of its session lanes. The previous stdout/stderr are not sent
+ * as environment variables (sshd refuses them without AcceptEnv, and they may be large).
+ */
+export function remoteCommand(
+  name: string,
+  host: RemoteHost,
+  args: command.remote.CommandArgs,
+  opts: pulumi.CustomResourceOptions & { dependsOn?: pulumi.Input<pulumi.Resource>[] } = {},
+): command.remote.Command {
+  const slot = host.sessions.slot();
+  const created = new command.remote.Command(
+    name,
+    { addPreviousOutputInEnv: false, ...args },
+    { ...opts, dependsOn: [...(opts.dependsOn ?? []), ...slot.after] },
+  );
+  slot.taken(created);
+  return created;
 }

@@ -6,11 +6,11 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { Fleet, Server } from "../model/types";
 import type { FactCheck } from "../providers/facts";
-import { SshCommand } from "../providers/ssh-command";
+import type * as command from "@pulumi/command";
 import { backupKeyCommand, renderHostingAccess, renderServerBase, type HostingAccess } from "../render";
 import { ServerBundleResource, deferredBundle } from "./bundle";
 import { TYPES, type AccessDeclaration, type ServerProps } from "./contract";
-import { asRoot, connectionOf, type Connection, type RemoteHost } from "./remote";
+import { asRoot, connectionOf, remoteCommand, remoteHost, type Connection, type RemoteHost } from "./remote";
 
 /** "SHA256:…" fingerprint of an OpenSSH public key line, as `ssh-keygen -lf` prints it. */
 export function sshFingerprint(publicKeyLine: string): string {
@@ -83,7 +83,7 @@ abstract class FleetServer extends pulumi.ComponentResource {
     super(type, s.name, props, opts);
     this.props = props;
     this.server = s;
-    this.remote = { name: s.name, ssh: s.ssh, privateKey: args.privateKey };
+    this.remote = remoteHost(s.name, s.ssh, args.privateKey);
     this.hostKey = this.readHostKey();
     // Every other command pins the host key: the declared one, or the one read on first use.
     this.connection = connectionOf(this.remote, this.hostKey);
@@ -116,9 +116,10 @@ abstract class FleetServer extends pulumi.ComponentResource {
   private readHostKey(): pulumi.Output<string> {
     const s = this.server;
     if (s.ssh.hostKey) return pulumi.output(s.ssh.hostKey.trim());
-    const read = new SshCommand(
+    const read = remoteCommand(
       `${s.name}/host-key`,
-      // The only command without a pinned key (trust on first use); never re-run unless replaced.
+      this.remote,
+      // The only command without a pinned key (trust on first use); never re-run unless replaced
       // (a new fleet SSH key must not make it trust whatever key the server shows by then).
       { connection: connectionOf(this.remote), create: READ_HOST_KEY_SCRIPT },
       { parent: this, ignoreChanges: ["connection"] },
@@ -210,15 +211,16 @@ export interface BackupServerArgs extends FleetServerArgs {
 export class BackupServer extends FleetServer {
   /** "ssh-ed25519 AAAA… dolibarr-backup@<name>": the key this server replicates with. */
   readonly publicKey: pulumi.Output<string>;
-  readonly keyCommand: SshCommand;
+  readonly keyCommand: command.remote.Command;
   readonly outputs: Record<string, unknown>;
 
   constructor(args: BackupServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.backupServer, args, args.hostingKeys, opts);
     const create = asRoot(args.server.ssh.user, backupKeyCommand(args.server));
     // Generated on the server when missing and never replaced; no delete: the key outlives the stack.
-    this.keyCommand = new SshCommand(
+    this.keyCommand = remoteCommand(
       `${args.server.name}/ssh-key`,
+      this.remote,
       { connection: this.connection, create, update: create },
       { parent: this },
     );

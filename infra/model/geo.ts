@@ -28,10 +28,16 @@ export function distanceKm(a: Site, b: Site): number {
 }
 
 const norm = (s: string): string => s.normalize("NFC").trim().toLowerCase();
+const cityKeys = new WeakMap<Site, string>();
+function cityKey(s: Site): string {
+  let k = cityKeys.get(s);
+  if (k === undefined) cityKeys.set(s, (k = `${norm(s.city)}\u0000${norm(s.country)}`));
+  return k;
+}
 
 /** Same city (and country): two providers' datacenters in one city share its risks (flood, grid, fire). */
 export function sameCity(a: Site, b: Site): boolean {
-  return norm(a.city) === norm(b.city) && norm(a.country) === norm(b.country);
+  return cityKey(a) === cityKey(b);
 }
 
 /** The point at `distance` km due north of `from` (used to build sites at an exact distance). */

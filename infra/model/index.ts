@@ -5,6 +5,7 @@ export * from "./sites";
 export * from "./geo";
 export * from "./time";
 export * from "./defaults";
+export * from "./notifications";
 export * from "./errors";
 export { parseFleetConfig, parseClientConfig, fleetFromValues, clientFromValues, type ConfigValues } from "./parse";
 export { buildTopology, topologyFrom } from "./topology";
@@ -26,6 +27,14 @@ export {
   worstCaseRpo,
   rpoMinutes,
   evenRuns,
+  stableHash,
+  replicationSpread,
+  dumpQueues,
+  dumpCompletionMinutes,
+  queueOverflows,
+  backupLoad,
+  type BackupLoad,
+  type QueueOverflow,
   type PlanOptions,
   type Rpo,
 } from "./schedule";

@@ -1,12 +1,21 @@
-// Reading stack config files (stacks/Pulumi.<stack>.yaml) without the Pulumi engine: YAML with
-// node positions (the `yaml` package), namespaced keys, then the same parse functions the Pulumi
-// program uses. Nothing here writes anything.
+// Reading stack config files (stacks/Pulumi.<stack>.yaml) without the Pulumi engine: YAML, namespaced
+// keys, then the same parse functions the Pulumi program uses. Nothing here writes anything.
+//
+// YAML: `js-yaml` (the design's library) parses every file, fast. It keeps no positions, so when a
+// problem must be reported the file is parsed a second time, lazily, with the `yaml` package, whose
+// document nodes carry the line and column of each key: that is the one thing js-yaml cannot do.
+// Bounded: a file over MAX_STACK_FILE_BYTES, or whose aliases expand beyond MAX_EXPANDED_NODES, is a
+// config error naming the file (a "billion laughs" file is refused, never expanded).
+import { parseConfigValue } from "./config-value";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { CORE_SCHEMA, load as loadYaml, YAMLException } from "js-yaml";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { findCollisions } from "./collisions";
 import { CONFIG_NAMESPACE } from "./defaults";
-import { ConfigError, IssueCollector, locatorOf, type ConfigIssue, type ConfigPath, type Locator, type SourcePosition } from "./errors";
+import { ConfigError, formatKeyPath, IssueCollector, locatorOf, type ConfigPath, type Locator, type SourcePosition } from "./errors";
 import { clientFromValues, fleetFromValues, type ConfigValues } from "./parse";
+import { expandedSize, unsafeKeyPaths } from "./safe";
 import { STACK_RE } from "./schema";
 import { topologyFrom } from "./topology";
 import type { ClientStack, Fleet, Topology } from "./types";
@@ -21,6 +30,11 @@ export interface LoadedStacks {
   /** One per fleet, with the clients whose fleetStack names it (fleets in file-name order). */
   topologies: Topology[];
 }
+
+/** A stack file larger than this is refused (a fleet of a few hundred servers is under 100 KiB). */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/** Nodes of a stack file once its aliases are expanded; beyond, the file is refused. */
+export const MAX_EXPANDED_NODES = 200_000;
 
 /** Top-level keys Pulumi itself writes in a stack file. */
 const PULUMI_TOP_KEYS = new Set(["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"]);
@@ -48,8 +62,13 @@ export function listStackFiles(dir: string): string[] {
 export function readStackFile(file: string): StackFile {
   let text: string;
   try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_STACK_FILE_BYTES) {
+      throw new ConfigError([{ file, keyPath: "(file)", message: `file is ${size} bytes; expected at most ${MAX_STACK_FILE_BYTES} (a stack config file)` }]);
+    }
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError([{ file, keyPath: "(file)", message: `cannot read: ${(e as Error).message}` }]);
   }
   return parseStackFileText(text, file);
@@ -93,101 +112,142 @@ function stackFileFrom(text: string, file: string, stack: string | undefined, is
   return undefined;
 }
 
+/**
+ * A locator over the whole document (paths from its root), parsing the text with `yaml` on first
+ * use only: files without problems are never parsed twice.
+ */
+export function lazyDocumentLocator(text: string): Locator {
+  let locate: Locator | undefined;
+  return (p) => (locate ??= documentLocator(text))(p);
+}
+
+function documentLocator(text: string): Locator {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  const at = (node: unknown): SourcePosition | undefined => {
+    const start = (node as YamlNode | null | undefined)?.range?.[0];
+    if (start === undefined) return undefined;
+    const pos = lineCounter.linePos(start);
+    return { line: pos.line, column: pos.col };
+  };
+  return (p: ConfigPath) => {
+    let node: unknown = doc.contents;
+    let last: unknown = node;
+    for (let i = 0; i < p.length; i++) {
+      const seg = p[i]!;
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
+        if (!pair) return at(node) ?? at(last);
+        if (i === p.length - 1) return at(pair.key);
+        last = pair.key;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === "number") {
+        const item = node.items[seg];
+        if (item === undefined) return at(node);
+        last = node;
+        node = item;
+      } else {
+        return at(node) ?? at(last);
+      }
+    }
+    return at(node) ?? at(last);
+  };
+}
+
+const isPlainMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 /** YAML → our namespace's values (keys without namespace) and a locator for them. */
 function readRaw(text: string, file: string, issues: IssueCollector): RawStack | undefined {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const at = (node: YamlNode | null | undefined): SourcePosition | undefined => {
-    const start = node?.range?.[0];
-    if (start === undefined) return undefined;
-    const p = lineCounter.linePos(start);
-    return { line: p.line, column: p.col };
-  };
-  const top = (keyPath: string, message: string, node?: YamlNode | null): void => {
-    const pos = at(node);
+  const docLocate = lazyDocumentLocator(text);
+  const top = (docPath: ConfigPath, keyPath: string, message: string): void => {
+    const pos = docLocate(docPath);
     issues.addAll([{ file, ...(pos ? { line: pos.line, column: pos.column } : {}), keyPath, message }]);
   };
-
-  if (doc.errors.length > 0) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      const issue: ConfigIssue = {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_STACK_FILE_BYTES) {
+    issues.addAll([{ file, keyPath: "(file)", message: `file is ${bytes} bytes; expected at most ${MAX_STACK_FILE_BYTES} (a stack config file)` }]);
+    return undefined;
+  }
+  let doc: unknown;
+  try {
+    doc = loadYaml(text, { schema: CORE_SCHEMA, filename: file });
+  } catch (e) {
+    if (!(e instanceof YAMLException)) throw e;
+    const mark = (e as YAMLException & { mark?: { line: number; column: number } }).mark;
+    issues.addAll([
+      {
         file,
-        ...(pos ? { line: pos.line, column: pos.col } : {}),
+        ...(mark ? { line: mark.line + 1, column: mark.column + 1 } : {}),
         keyPath: "(yaml)",
-        message: `invalid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
-      };
-      issues.addAll([issue]);
+        message: `invalid YAML: ${e.reason}`,
+      },
+    ]);
+    return undefined;
+  }
+  const size = expandedSize(doc, MAX_EXPANDED_NODES);
+  if (size > MAX_EXPANDED_NODES) {
+    issues.addAll([
+      {
+        file,
+        keyPath: "(yaml)",
+        message: `the document expands to more than ${MAX_EXPANDED_NODES} values (aliases *name repeat what anchors &name hold, possibly many times over); expected a stack config without such expansion`,
+      },
+    ]);
+    return undefined;
+  }
+  const unsafe = unsafeKeyPaths(doc);
+  if (unsafe.length > 0) {
+    for (const p of unsafe) {
+      const ns = p[0] === "config" && typeof p[1] === "string" && p[1].startsWith(`${CONFIG_NAMESPACE}:`);
+      const keyPath = ns ? formatKeyPath([String(p[1]).slice(CONFIG_NAMESPACE.length + 1), ...p.slice(2)]) : formatKeyPath(p, "");
+      top(p, keyPath, `key "${String(p[p.length - 1])}" reaches the object prototype and is never a config key; remove it`);
     }
     return undefined;
   }
-  const root = doc.contents;
-  if (!isMap(root)) {
-    top("(file)", "expected a mapping with a config: key", root);
+  if (!isPlainMap(doc)) {
+    top([], "(file)", "expected a mapping with a config: key");
     return undefined;
   }
-  let config: YamlNode | null = null;
-  for (const pair of root.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : "";
-    if (!PULUMI_TOP_KEYS.has(key)) {
-      top(key || "(key)", `unknown top-level key; expected only ${[...PULUMI_TOP_KEYS].join(", ")}`, pair.key as YamlNode);
-    } else if (key === "config") config = pair.value as YamlNode | null;
+  for (const key of Object.keys(doc)) {
+    if (!PULUMI_TOP_KEYS.has(key)) top([key], key || "(key)", `unknown top-level key; expected only ${[...PULUMI_TOP_KEYS].join(", ")}`);
   }
-  if (!isMap(config)) {
-    top("config", config ? "expected a mapping of namespaced keys (dolibarr-backup:…)" : "missing; expected a mapping of namespaced keys (dolibarr-backup:…)", config ?? root);
+  const config = doc.config;
+  if (!isPlainMap(config)) {
+    top(config === undefined ? [] : ["config"], "config", config ? "expected a mapping of namespaced keys (dolibarr-backup:…)" : "missing; expected a mapping of namespaced keys (dolibarr-backup:…)");
     return undefined;
   }
 
-  const js = ((doc.toJS({ maxAliasCount: 1000 }) as Record<string, unknown>).config ?? {}) as Record<string, unknown>;
-  const values: ConfigValues = {};
-  const nodes = new Map<string, { key: YamlNode; value: YamlNode | null }>();
+  const values: ConfigValues = Object.create(null) as ConfigValues;
+  const fullKeys = new Map<string, string>();
   let bad = false;
-  for (const pair of config.items) {
-    const full = isScalar(pair.key) ? String(pair.key.value) : "";
+  for (const full of Object.keys(config)) {
     const colon = full.indexOf(":");
     const ns = colon > 0 ? full.slice(0, colon) : "";
     const key = colon > 0 ? full.slice(colon + 1) : full;
     if (ns === CONFIG_NAMESPACE) {
-      nodes.set(key, { key: pair.key as YamlNode, value: pair.value as YamlNode | null });
-      values[key] = js[full] ?? null;
+      fullKeys.set(key, full);
+      // as the engine passes it to the program: Pulumi writes `config set` values as strings
+      const value = config[full] ?? null;
+      values[key] = typeof value === "string" ? parseConfigValue(value) : value;
     } else if (!ns) {
-      top(full || "(key)", `config key without namespace; expected ${CONFIG_NAMESPACE}:${full || "<key>"}`, pair.key as YamlNode);
+      top(["config", full], full || "(key)", `config key without namespace; expected ${CONFIG_NAMESPACE}:${full || "<key>"}`);
       bad = true;
     } else if (!OTHER_NAMESPACES.has(ns)) {
-      top(full, `unknown config namespace "${ns}"; expected ${CONFIG_NAMESPACE}:<key> (or a provider's namespace: ${[...OTHER_NAMESPACES].join(", ")})`, pair.key as YamlNode);
+      top(["config", full], full, `unknown config namespace "${ns}"; expected ${CONFIG_NAMESPACE}:<key> (or a provider's namespace: ${[...OTHER_NAMESPACES].join(", ")})`);
       bad = true;
     }
   }
   if (bad) return undefined;
+  // Plain prototype again for the parsers (the keys were checked above).
+  const plain: ConfigValues = { ...values };
 
   const locate: Locator = (p: ConfigPath) => {
-    if (p.length === 0) return at(config as YamlNode);
-    const entry = nodes.get(String(p[0]));
-    if (!entry) return at(config as YamlNode);
-    if (p.length === 1) return at(entry.key);
-    let node: unknown = entry.value;
-    let last: YamlNode = entry.key;
-    for (let i = 1; i < p.length; i++) {
-      const seg = p[i]!;
-      if (isMap(node)) {
-        const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
-        if (!pair) return at((node as YamlNode) ?? last);
-        if (i === p.length - 1) return at(pair.key as YamlNode);
-        last = pair.key as YamlNode;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === "number") {
-        const item = node.items[seg];
-        if (item === undefined) return at(node as YamlNode);
-        last = node as YamlNode;
-        node = item;
-        if (i === p.length - 1) return at(item as YamlNode) ?? at(last);
-      } else {
-        return at((node as YamlNode | null) ?? last) ?? at(last);
-      }
-    }
-    return at(node as YamlNode) ?? at(last);
+    if (p.length === 0) return docLocate(["config"]);
+    const full = fullKeys.get(String(p[0]));
+    if (full === undefined) return docLocate(["config"]);
+    return docLocate(["config", full, ...p.slice(1)]);
   };
-  return { values, locate };
+  return { values: plain, locate };
 }
 
 /**
@@ -257,4 +317,38 @@ export function loadStackFiles(files: readonly string[], options: { stacksDir?: 
 /** Reads every stack config file of a directory (e.g. stacks/), all fleets and their clients. */
 export function loadStacksDir(dir: string): LoadedStacks {
   return loadStackFiles(listStackFiles(dir), { stacksDir: dir });
+}
+
+/**
+ * The Pulumi program of one client stack sees only its own config from the engine; the other client
+ * stacks of its fleet are in the repository (`stacksDir`, stacks/ of the project). Reads them and
+ * throws a ConfigError naming every collision of `client` with them (shared database or directories
+ * on one hosting server). Files that cannot be read or validated are skipped here: the offline check
+ * reports them. The client's own file is replaced by `client` (the values the engine passed).
+ */
+export function refuseFleetCollisions(client: ClientStack, stacksDir = "stacks"): void {
+  if (!fs.existsSync(stacksDir)) return;
+  const others: ClientStack[] = [];
+  for (const file of listStackFiles(stacksDir)) {
+    if (stackNameOf(file) === client.stack) continue;
+    try {
+      const sf = readStackFile(file);
+      if (sf.kind === "client" && sf.client.fleetStack === client.fleetStack) others.push(sf.client);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+    }
+  }
+  const issues = new IssueCollector();
+  for (const c of findCollisions([...others, client])) {
+    if (c.at.stack !== client.stack && c.with.stack !== client.stack) continue;
+    const mine = c.at.stack === client.stack ? c.at : c.with;
+    const other = mine === c.at ? c.with : c.at;
+    const keyPath: ConfigPath = mine.key === "database" ? ["instances", mine.index, "database", "name"] : ["instances", mine.index, mine.key];
+    const message =
+      mine.key === "database"
+        ? `database ${mine.value} on hosting server ${c.hostingServer} is also used by instance ${other.instance} (client ${other.client}, ${other.file}); expected one database per instance`
+        : `${mine.key} ${mine.value} on hosting server ${c.hostingServer} collides with ${other.key} ${other.value} of instance ${other.instance} (client ${other.client}, ${other.file}); expected directories of their own, none inside another instance's`;
+    issues.add({ file: client.file, locate: locatorOf(client) }, keyPath, message);
+  }
+  issues.throwIfAny();
 }

@@ -1,17 +1,27 @@
 // From config values (as the Pulumi program gets them from pulumi.Config, or as read from a stack
 // file) to the typed Fleet and ClientStack. Pure: no I/O, no engine.
 import {
+  BACKUP_USER_PREFIX,
+  MAX_BACKUP_SERVER_NAME,
+  MAX_UNIX_NAME,
   DEFAULT_MIRROR_ROOT,
+  DEFAULT_MAX_CONCURRENT_DUMPS,
+  DEFAULT_TIME_ZONE,
   DEFAULT_POLICY,
   DEFAULT_SCHEDULE,
   DEFAULT_SNAPSHOTS_KEEP,
+  DEFAULT_SNAPSHOT_RETENTION,
   DEFAULT_SSH_PORT,
   DEFAULT_SSH_USER,
   defaultDumpDir,
 } from "./defaults";
+import { isIpAddress } from "./address";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
+import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
+import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
-import { findSite, sitesOf, sitesWithCode } from "./sites";
+import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
+import { findSite, siteCodesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
 import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
 
@@ -37,9 +47,22 @@ export function parseClientConfig(values: ConfigValues, source: ConfigSource): C
   return client!;
 }
 
+/**
+ * Refuses keys that reach object prototypes, at every level: read as config they would hide values
+ * (a "__proto__" mapping could silently lower the fleet policy). True when any was found.
+ */
+export function refuseUnsafeKeys(values: unknown, source: Pick<ConfigSource, "file" | "locate">, issues: IssueCollector): boolean {
+  const paths = unsafeKeyPaths(values);
+  for (const p of paths) {
+    issues.add(source, p, `key "${String(p[p.length - 1])}" reaches the object prototype and is never a config key; remove it`);
+  }
+  return paths.length > 0;
+}
+
 /** As parseFleetConfig, adding problems to `issues` instead of throwing. */
 export function fleetFromValues(values: ConfigValues, source: ConfigSource, issues: IssueCollector): Fleet | undefined {
   const before = issues.issues.length;
+  if (refuseUnsafeKeys(values, source, issues)) return undefined;
   const v = validate(fleetValuesSchema, values, source, issues);
   if (source.origin === "file") checkFileOnlyFleetKeys(values, source, issues);
   if (!v) return undefined;
@@ -57,7 +80,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     const site = findSite(s.provider, s.site);
     if (!site) {
       const elsewhere = sitesWithCode(s.site);
-      const known = sitesOf(s.provider).map((x) => x.code).join(", ");
+      const known = siteCodesOf(s.provider);
       issues.add(
         source,
         at("site"),
@@ -68,6 +91,27 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     }
     if (s.ovh && s.provider !== "ovh") {
       issues.add(source, at("ovh"), `an ovh reference on a server whose provider is ${s.provider}; expected provider: ovh or no ovh key`);
+    }
+    if (s.role === "backup" && s.name.length > MAX_BACKUP_SERVER_NAME) {
+      issues.add(
+        source,
+        at("name"),
+        `backup server name "${s.name}" is ${s.name.length} characters: its user on the hosting servers, ${BACKUP_USER_PREFIX}${s.name}, would exceed Linux's ${MAX_UNIX_NAME}; expected at most ${MAX_BACKUP_SERVER_NAME} characters`,
+      );
+    }
+    let sourceAddresses: string[] | undefined;
+    if (s.role === "hosting" && s.sourceAddresses) {
+      issues.add(source, at("sourceAddresses"), "only backup servers pull (their sourceAddresses go in the from= of their keys); expected no sourceAddresses on a hosting server");
+    } else if (s.role === "backup") {
+      if (s.sourceAddresses) sourceAddresses = [...s.sourceAddresses];
+      else if (isIpAddress(s.ssh.host)) sourceAddresses = [s.ssh.host];
+      else {
+        issues.add(
+          source,
+          at("sourceAddresses"),
+          `missing for backup server "${s.name}" declared by host name (${s.ssh.host}): its key on the hosting servers is bound with from=, which sshd matches against the connecting address only (UseDNS no is its default), so a name would never match; expected the IP addresses or CIDR blocks its pulls come from`,
+        );
+      }
     }
     if (s.ionos && s.provider !== "ionos") {
       issues.add(source, at("ionos"), `an ionos reference on a server whose provider is ${s.provider}; expected provider: ionos or no ionos key`);
@@ -90,10 +134,22 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
         user: s.ssh.user ?? DEFAULT_SSH_USER,
         ...(s.ssh.hostKey !== undefined ? { hostKey: s.ssh.hostKey } : {}),
       },
+      ...(sourceAddresses ? { sourceAddresses } : {}),
       ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),
       ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
+      ...(s.state === "lost" ? { state: "lost" as const } : {}),
     });
   });
+  const pathRoots = v.pathRoots ? [...v.pathRoots] : [...DEFAULT_PATH_ROOTS];
+  (v.pathRoots ?? []).forEach((root, i) => {
+    const problem = rootProblem(root);
+    if (problem) issues.add(source, ["pathRoots", i], problem);
+  });
+  const mirrorRoot = v.mirrorRoot ?? DEFAULT_MIRROR_ROOT;
+  // The mirror root is on the backup servers: any directory of its own, outside the system's.
+  const mirrorProblem = systemPathProblem(mirrorRoot, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
+  if (mirrorProblem) issues.add(source, ["mirrorRoot"], `${v.mirrorRoot === undefined ? "the default mirror root: " : ""}${mirrorProblem}`);
+  const notifications = notificationsFromValues(v.notifications, source, issues);
   if (issues.issues.length > before) return undefined;
 
   const fleet: Fleet = {
@@ -101,7 +157,13 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     file: source.file,
     servers,
     policy: mergePolicy(v.policy),
-    mirrorRoot: v.mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+    mirrorRoot,
+    pathRoots,
+    timeZone: v.timeZone ?? DEFAULT_TIME_ZONE,
+    maxConcurrentDumps: v.maxConcurrentDumps ?? DEFAULT_MAX_CONCURRENT_DUMPS,
+    snapshots: { ...DEFAULT_SNAPSHOT_RETENTION, ...Object.fromEntries(Object.entries(v.snapshots ?? {}).filter(([, x]) => x !== undefined)) },
+    ...(notifications ? { notifications } : {}),
+    ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
   };
   attachLocator(fleet, source.locate);
   return fleet;
@@ -116,6 +178,7 @@ function mergePolicy(p: FleetValues["policy"]): FleetPolicy {
     minDumpsPerDay: p?.minDumpsPerDay ?? d.minDumpsPerDay,
     minRetentionDays: p?.minRetentionDays ?? d.minRetentionDays,
     dumpWindowMinutes: p?.dumpWindowMinutes ?? d.dumpWindowMinutes,
+    maxDumpMinutes: p?.maxDumpMinutes ?? d.maxDumpMinutes!,
     maxRpoHours: {
       files: p?.maxRpoHours?.files ?? d.maxRpoHours.files,
       database: p?.maxRpoHours?.database ?? d.maxRpoHours.database,
@@ -129,7 +192,7 @@ function checkFileOnlyFleetKeys(values: ConfigValues, source: ConfigSource, issu
   if (values.sshPrivateKey === undefined) {
     issues.add(source, ["sshPrivateKey"], "missing; expected the fleet's SSH private key as a Pulumi secret ({secure: v1:…})");
   }
-  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"]];
+  const mustBeSecure: ConfigPath[] = [["sshPrivateKey"], ["ovh", "applicationSecret"], ["ovh", "consumerKey"], ["ionos", "token"], ...NOTIFICATION_SECRET_PATHS];
   for (const path of mustBeSecure) {
     let v: unknown = values;
     for (const seg of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg as string] : undefined;
@@ -142,6 +205,7 @@ function checkFileOnlyFleetKeys(values: ConfigValues, source: ConfigSource, issu
 /** As parseClientConfig, adding problems to `issues` instead of throwing. */
 export function clientFromValues(values: ConfigValues, source: ConfigSource, issues: IssueCollector): ClientStack | undefined {
   const before = issues.issues.length;
+  if (refuseUnsafeKeys(values, source, issues)) return undefined;
   if (source.origin === "file" && values.stackKind === undefined) {
     issues.add(source, ["stackKind"], 'missing; expected "client" in a client stack file');
   }
@@ -178,11 +242,22 @@ export function clientFromValues(values: ConfigValues, source: ConfigSource, iss
       ["codeRoot", inst.codeRoot],
       ["documentsDir", inst.documentsDir],
     ];
-    if (inst.dumpDir) dirs.push(["dumpDir", inst.dumpDir]);
-    for (const [key, dir] of dirs.slice(1)) {
+    dirs.push(["dumpDir", inst.dumpDir ?? defaultDumpDir(inst.name)]);
+    let harmful = false;
+    for (const [key, dir] of dirs) {
+      const problem = systemPathProblem(dir);
+      if (problem) {
+        issues.add(source, at(key), problem);
+        harmful = true;
+      }
+    }
+    for (const [key, dir] of harmful ? [] : dirs.slice(1)) {
       for (const [otherKey, other] of dirs) {
         if (otherKey === key) break;
         if (dir === other) issues.add(source, at(key), `same directory as ${otherKey} (${dir}); expected separate directories`);
+        else if (nests(dir, other)) {
+          issues.add(source, at(key), `${dir} and ${otherKey} ${other} are nested; expected directories apart (none inside another: each is exported and mirrored on its own)`);
+        }
       }
     }
     instances.push(instanceFromValues(inst, v));

@@ -2,9 +2,11 @@
 // translation of zod issues into ConfigIssues an ops engineer can act on.
 // Only the shape is checked here; references between values (sites, servers) are checked in parse.ts.
 import { z } from "zod";
+import { isSshHost, sourceAddressProblem } from "./address";
 import { LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
-import { isTimeOfDay } from "./time";
+import { pathLengthProblem } from "./paths";
+import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
 export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -16,8 +18,15 @@ const DB_RE = /^[A-Za-z0-9_]{1,64}$/;
 /** Absolute Unix path made of safe characters, no "." or ".." segment, no trailing slash. */
 const PATH_RE = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._@+-]+)+$/;
 const PATH_HINT = "expected an absolute Unix path of letters, digits and ._@+- without '..' or a trailing '/' (e.g. /var/www/acme/htdocs)";
-const HOST_RE =
-  /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]+|(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/;
+/**
+ * OVH service names, as the API and the control panel show them: a dedicated server's is its
+ * reverse host name (ns3012345.ip-203-0-113.eu, ks123456.kimsufi.com, sd-12345.dedibox.fr is not OVH);
+ * a VPS's is vps-<8 hex>.vps.ovh.<net|ca|us> (or the older vps<digits>.ovh.<net|ca>).
+ */
+const OVH_DEDICATED_RE = /^(?=.{4,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,63}$/;
+const OVH_VPS_RE = /^(?:vps-[0-9a-f]{8}\.vps\.ovh\.(?:net|ca|us)|vps\d{3,9}\.ovh\.(?:net|ca))$/;
+/** OVH API application keys: letters and digits (16 in keys issued today). */
+const OVH_APP_KEY_RE = /^[A-Za-z0-9]{8,64}$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
 const HOSTKEY_RE = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: \S.*)?$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -25,7 +34,14 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 export const SECURE_RE = /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$|^[A-Za-z0-9+/=:_-]{16,}$/;
 
 const name = () => z.string().regex(NAME_RE, NAME_HINT);
-const absPath = () => z.string().regex(PATH_RE, PATH_HINT);
+const absPath = () =>
+  z
+    .string()
+    .regex(PATH_RE, PATH_HINT)
+    .superRefine((value, ctx) => {
+      const problem = pathLengthProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** A secret: `{secure: <ciphertext>}` in a stack file, or the decrypted string from the engine. */
@@ -38,7 +54,9 @@ const secret = () =>
   });
 
 export const sshSchema = z.strictObject({
-  host: z.string().regex(HOST_RE, "expected a host name or an IPv4/IPv6 address (e.g. 203.0.113.10)"),
+  host: z.string().refine(isSshHost, {
+    error: "expected a host name (letters, digits, '-' and '.') or an IPv4/IPv6 address without zone (e.g. 203.0.113.10, 2001:db8::10)",
+  }),
   port: int(1, 65535).optional(),
   user: z.string().regex(USER_RE, "expected a Unix user name (e.g. root)").optional(),
   hostKey: z
@@ -53,10 +71,40 @@ export const serverSchema = z.strictObject({
   provider: z.enum(["ovh", "ionos"]),
   site: z.string().min(1),
   ssh: sshSchema,
+  /**
+   * Backup servers: the addresses their pulls come from (IP or CIDR), put in the from= of their keys
+   * on the hosting servers. Default: the SSH host when it is an address.
+   */
+  sourceAddresses: z
+    .array(
+      z.string().superRefine((value, ctx) => {
+        const problem = sourceAddressProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    )
+    .min(1)
+    .max(32)
+    .optional(),
+  // "lost": the server is gone (datacenter fire, cancelled contract); nothing runs on it any more
+  // and the rules name every instance that depended on it (see infra/rules/lost.ts).
+  state: z.enum(["active", "lost"]).optional(),
   ovh: z
     .strictObject({
-      serviceName: z.string().min(1),
+      serviceName: z.string(),
       kind: z.enum(["dedicated", "vps"]),
+    })
+    .superRefine(({ serviceName, kind }, ctx) => {
+      const ok = kind === "vps" ? OVH_VPS_RE.test(serviceName) : OVH_DEDICATED_RE.test(serviceName);
+      if (!ok) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["serviceName"],
+          message:
+            kind === "vps"
+              ? `expected an OVH VPS service name such as vps-1a2b3c4d.vps.ovh.net, got "${serviceName}"`
+              : `expected an OVH dedicated server service name (its host name, e.g. ns3012345.ip-203-0-113.eu), got "${serviceName}"`,
+        });
+      }
     })
     .optional(),
   ionos: z
@@ -75,6 +123,7 @@ export const policySchema = z.strictObject({
   minDumpsPerDay: int(1, LIMITS.maxDumpsPerDay).optional(),
   minRetentionDays: int(1, LIMITS.maxRetentionDays).optional(),
   dumpWindowMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
+  maxDumpMinutes: int(1, LIMITS.maxDumpWindowMinutes).optional(),
   maxRpoHours: z
     .strictObject({
       files: z.number().gt(0).max(24 * 30).optional(),
@@ -83,6 +132,29 @@ export const policySchema = z.strictObject({
     .optional(),
 });
 
+/** An e-mail address for a notification header (no display name, no comma, no newline). */
+const EMAIL_RE = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const email = () => z.string().regex(EMAIL_RE, "expected an e-mail address (e.g. ops@example.com)");
+const notifyEvents = () => z.enum(["failures", "all"]).optional();
+
+/** Fleet notifiers (infra/model/notifications.ts); the URLs are secrets. */
+export const notificationsSchema = z.strictObject({
+  healthchecks: z.strictObject({ pingUrl: secret() }).optional(),
+  email: z
+    .strictObject({
+      to: z.array(email()).min(1),
+      from: email().optional(),
+      sendmail: absPath().optional(),
+      events: notifyEvents(),
+    })
+    .optional(),
+  webhook: z.strictObject({ url: secret(), events: notifyEvents() }).optional(),
+  timeoutSeconds: int(1, 120).optional(),
+  logLines: int(1, 200).optional(),
+});
+
+export const metricsSchema = z.strictObject({ textfileDir: absPath() });
+
 const OVH_ENDPOINTS = ["ovh-eu", "ovh-ca", "ovh-us", "soyoustart-eu", "soyoustart-ca", "kimsufi-eu", "kimsufi-ca"] as const;
 
 export const fleetValuesSchema = z.strictObject({
@@ -90,16 +162,31 @@ export const fleetValuesSchema = z.strictObject({
   servers: z.array(serverSchema).min(1),
   policy: policySchema.optional(),
   mirrorRoot: absPath().optional(),
+  snapshots: z
+    .strictObject({
+      keepHours: int(0, 24 * 365).optional(),
+      keepDays: int(0, 3650).optional(),
+      keepWeeks: int(0, 520).optional(),
+      maxSnapshots: int(1, 100_000).optional(),
+      suspiciousChangePercent: int(1, 100).optional(),
+    })
+    .optional(),
+  /** Directories below which instance directories and mirror roots may be (model/paths.ts). */
+  pathRoots: z.array(absPath()).min(1).max(64).optional(),
+  timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),
+  maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
   sshPrivateKey: secret().optional(),
   ovh: z
     .strictObject({
       endpoint: z.enum(OVH_ENDPOINTS),
-      applicationKey: z.string().min(1),
+      applicationKey: z.string().regex(OVH_APP_KEY_RE, "expected the OVH application key (letters and digits, from https://eu.api.ovh.com/createApp/)"),
       applicationSecret: secret(),
       consumerKey: secret(),
     })
     .optional(),
   ionos: z.strictObject({ token: secret() }).optional(),
+  notifications: notificationsSchema.optional(),
+  metrics: metricsSchema.optional(),
 });
 
 const timeOfDay = () =>

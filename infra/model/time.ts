@@ -32,3 +32,14 @@ export function inDailyWindow(t: number, start: number, length: number): boolean
   if (length >= MINUTES_PER_DAY) return true;
   return mod(t - start, MINUTES_PER_DAY) < length;
 }
+
+/** An IANA time zone name the platform knows ("Europe/Paris", "UTC"); systemd takes the same names. */
+export function isTimeZone(name: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}

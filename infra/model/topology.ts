@@ -1,5 +1,7 @@
 // One fleet and its clients → one Topology, after checking every reference between them.
+import { findCollisions, INSTANCE_DIR_KEYS } from "./collisions";
 import { IssueCollector, locatorOf, type ConfigSource } from "./errors";
+import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, pathProblem } from "./paths";
 import type { ClientStack, Fleet, Server, Topology } from "./types";
 
 /**
@@ -20,6 +22,8 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
   const names = (role: Server["role"]) =>
     fleet.servers.filter((s) => s.role === role).map((s) => s.name).join(", ") || "(none)";
   const instanceOwner = new Map<string, string>();
+  const roots = fleet.pathRoots ?? DEFAULT_PATH_ROOTS;
+  const ownDirs = [...PROJECT_DIRS, fleet.mirrorRoot];
   const clientOwner = new Map<string, string>();
 
   for (const client of clients) {
@@ -39,6 +43,10 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
         issues.add(src, ["instances", i, "name"], `instance name "${inst.name}" is already used in ${owner}; expected instance names unique across fleet "${fleet.stack}"`);
       } else instanceOwner.set(inst.name, client.file);
 
+      for (const key of INSTANCE_DIR_KEYS) {
+        const problem = pathProblem(inst[key], roots, ownDirs);
+        if (problem) issues.add(src, ["instances", i, key], problem);
+      }
       const hosting = servers.get(inst.hostingServer);
       if (!hosting) {
         issues.add(src, ["instances", i, "hostingServer"], `unknown server "${inst.hostingServer}" in fleet "${fleet.stack}" (${fleet.file}); expected one of its hosting servers: ${names("hosting")}`);
@@ -58,5 +66,10 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
       });
     });
   }
-  return { fleet, clients: clients.filter((c) => c.fleetStack === fleet.stack) };
+  const mine = clients.filter((c) => c.fleetStack === fleet.stack);
+  for (const c of findCollisions(mine)) {
+    const client = mine.find((x) => x.stack === c.at.stack && x.file === c.at.file);
+    issues.add({ file: c.at.file, locate: client && locatorOf(client) }, c.at.key === "database" ? ["instances", c.at.index, "database", "name"] : ["instances", c.at.index, c.at.key], c.message);
+  }
+  return { fleet, clients: mine };
 }

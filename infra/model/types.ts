@@ -1,6 +1,8 @@
 // The typed topology every part of the project works on: the offline check, the rules,
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
+import type { Instance } from "./instance";
+import type { Notifications } from "./notifications";
 
 export type Provider = "ovh" | "ionos";
 export type ServerRole = "hosting" | "backup";
@@ -45,9 +47,18 @@ export interface Server {
   provider: Provider;
   site: Site;
   ssh: SshEndpoint;
+  /**
+   * Backup servers: the addresses (IP or CIDR) their pulls come from, the from= of their keys on the
+   * hosting servers. Resolved at parse time (default: the SSH host when it is an address).
+   */
+  sourceAddresses?: string[];
   ovh?: OvhReference;
   ionos?: IonosReference;
+  /** "lost": gone with its datacenter; nothing is declared on it, the rules name who depended on it. Default active. */
+  state?: ServerState;
 }
+
+export type ServerState = "active" | "lost";
 
 /** Fleet-wide thresholds of the rules; each has a default (see model/defaults.ts). */
 export interface FleetPolicy {
@@ -58,8 +69,27 @@ export interface FleetPolicy {
   minRetentionDays: number;
   /** Minutes after each dump start during which no replication may start. */
   dumpWindowMinutes: number;
+  /** Worst-case duration of one dump (queue model; optional in hand-made fleets, default 10). */
+  maxDumpMinutes?: number;
   /** Worst-case recovery point objective allowed, in hours, for files and for the database. */
   maxRpoHours: { files: number; database: number };
+}
+
+/**
+ * Age-based retention of the hard-link snapshots each backup server takes after every accepted
+ * replication, and the suspicious-change threshold (fleet config key `snapshots`).
+ */
+export interface SnapshotRetention {
+  /** Every snapshot younger than this many hours is kept. */
+  keepHours: number;
+  /** The newest snapshot of each UTC day is kept this many days. */
+  keepDays: number;
+  /** The newest snapshot of each ISO week is kept this many weeks. */
+  keepWeeks: number;
+  /** Disk budget: at most this many snapshots per instance and backup server (checked by retention.snapshots). */
+  maxSnapshots: number;
+  /** A run changing or deleting more than this share (%) of the mirror's files or bytes pins the previous snapshot. */
+  suspiciousChangePercent: number;
 }
 
 export interface Fleet {
@@ -71,33 +101,25 @@ export interface Fleet {
   policy: FleetPolicy;
   /** Root of the mirrors on every backup server: <mirrorRoot>/<instance>/{code,documents,dumps}. */
   mirrorRoot: string;
+  /** Snapshot retention of every backup server; DEFAULT_SNAPSHOT_RETENTION when absent. */
+  snapshots?: SnapshotRetention;
+  /**
+   * Directories below which instance directories and the mirror root may be (model/paths.ts).
+   * Absent in the outputs of fleets deployed before it existed: DEFAULT_PATH_ROOTS then.
+   */
+  pathRoots?: string[];
+  /** IANA time zone of every timer (OnCalendar=… <zone>). Default Europe/Paris (see fleetTimeZone). */
+  timeZone?: string;
+  /** Dumps a hosting server runs at once, the rest queue. Default 2 (see fleetMaxConcurrentDumps). */
+  maxConcurrentDumps?: number;
+  /** Alert and dead-man's-switch notifiers (secret URLs: never serialized, see model/notifications.ts). */
+  notifications?: Notifications;
+  /** Where the jobs write their node_exporter textfile metrics. */
+  metrics?: { textfileDir: string };
 }
 
-export interface Schedule {
-  /** Dump start times, minutes since midnight, sorted. Default 00:00 and 12:00. */
-  dumpTimes: number[];
-  /** Days a dump is kept on the hosting server. Default 7. */
-  retentionDays: number;
-  /** Replication runs a day on each backup server of the instance. Default 4. */
-  replicationsPerDay: number;
-}
-
-export interface Instance {
-  /** Unique across the fleet; used in unit names, Unix paths and mirror paths. */
-  name: string;
-  client: string;
-  hostingServer: string;
-  database: { name: string };
-  /** Dolibarr's htdocs directory (holds custom/ modules and conf/conf.php). */
-  codeRoot: string;
-  documentsDir: string;
-  /** Where the dumps stay on the hosting server. Default /var/backups/dolibarr/<instance>. */
-  dumpDir: string;
-  backupServers: string[];
-  schedule: Schedule;
-  /** Dated hard-link snapshots of the mirror kept on each backup server (0 = mirror only). */
-  snapshotsKeep: number;
-}
+/** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */
+export type { Instance, Schedule } from "./instance";
 
 export interface ClientStack {
   /** Pulumi stack name ("client-acme"). */

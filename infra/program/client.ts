@@ -2,8 +2,9 @@
 // (a mandatory violation fails the preview and creates nothing), then one Instance component per
 // instance and a stable random minute offset for the client's replications.
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { AccessDeclaration } from "../components/contract";
-import { InstanceComponent, serverHandle } from "../components/instance";
+import { InstanceComponent, serverHandle, type ServerHandle } from "../components/instance";
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { isConfigError } from "../model/errors";
 import { distanceKm } from "../model/geo";
@@ -11,7 +12,6 @@ import { computeRpo } from "../model/schedule";
 import { formatTimeOfDay } from "../model/time";
 import { buildTopology } from "../model/topology";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology, Violation } from "../model/types";
-import { RandomInteger } from "../providers/random";
 import { formatConfigError } from "../report/text";
 import { checkTopology } from "../rules";
 import { checkRestrictedSsh, type InstanceAccess } from "../rules/access";
@@ -61,7 +61,7 @@ export function checkClient(client: ClientStack, view: FleetView): ClientCheck {
 }
 
 export interface ClientResources {
-  minuteOffset: RandomInteger;
+  minuteOffset: random.RandomInteger;
   instances: InstanceComponent[];
 }
 
@@ -83,8 +83,15 @@ export function runClient(
 
   const privateKey = pulumi.secret(view.sshPrivateKey);
   const server = (name: string): Server => withHostKey(topology.fleet.servers.find((s) => s.name === name)!, view.hostKeys);
+  // One handle per server: the instances share its session lanes.
+  const handles = new Map<string, ServerHandle>();
+  const handle = (name: string): ServerHandle => {
+    if (!handles.has(name)) handles.set(name, serverHandle(server(name), privateKey));
+    return handles.get(name)!;
+  };
   // Stable for the life of the stack (no keepers): drawn once, at the first `pulumi up`.
-  const minuteOffset = new RandomInteger(
+  // (a changed range draws a new value: @pulumi/random replaces on a change of min or max)
+  const minuteOffset = new random.RandomInteger(
     `${client.client}/minute-offset`,
     { min: 0, max: MAX_MINUTE_OFFSET },
     opts,
@@ -97,8 +104,8 @@ export function runClient(
           topology,
           client,
           instance,
-          hosting: serverHandle(server(instance.hostingServer), privateKey),
-          backups: instance.backupServers.map((b) => serverHandle(server(b), privateKey)),
+          hosting: handle(instance.hostingServer),
+          backups: instance.backupServers.map(handle),
           access: accessOf(view, instance),
           minuteOffset: offset,
         },

@@ -1,6 +1,7 @@
 // Reads the stack's config from the engine: the "dolibarr-backup:" keys as plain values for the
 // foundation's parsers, and the secrets (SSH private key, API credentials) as Pulumi secrets.
 import * as pulumi from "@pulumi/pulumi";
+import { parseConfigValue } from "../model/config-value";
 import { CONFIG_NAMESPACE } from "../model/defaults";
 import type { ConfigSource } from "../model/errors";
 import type { ConfigValues } from "../model/parse";
@@ -18,18 +19,7 @@ export interface RawStackConfig {
   secretKeys?: ReadonlySet<string>;
 }
 
-/** Values as `pulumi config set` stores them: objects, lists, numbers and booleans as JSON text. */
-export function parseConfigValue(text: string): unknown {
-  const t = text.trim();
-  if (/^[[{]/.test(t) || /^(true|false|null)$/.test(t) || /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(t)) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
+export { parseConfigValue };
 
 /** The namespace's keys from a flat engine config map ({"dolibarr-backup:servers": "[...]"}). */
 export function namespacedValues(all: Record<string, string>, namespace = CONFIG_NAMESPACE): ConfigValues {

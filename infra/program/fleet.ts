@@ -90,8 +90,11 @@ export function runFleet(
   const { fleet } = input;
   const privateKey = pulumi.secret(input.sshPrivateKey);
   const factOf = (name: string) => input.factChecks?.find((f) => f.server === name);
-  const backupServers = fleet.servers.filter((s) => s.role === "backup");
-  const hosting = fleet.servers
+  // A lost server (state: lost) gets no resource: nothing may SSH to it (scripts/deploy takes its
+  // old resources out of the state before `up`; the rules name the instances that depended on it).
+  const active = fleet.servers.filter((s) => s.state !== "lost");
+  const backupServers = active.filter((s) => s.role === "backup");
+  const hosting = active
     .filter((s) => s.role === "hosting")
     .map((server) => {
       const fc = factOf(server.name);

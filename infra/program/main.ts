@@ -3,6 +3,7 @@
 // checked before any resource is declared. Its returned object is the stack's outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { isConfigError } from "../model/errors";
+import { refuseFleetCollisions } from "../model/load";
 import { parseClientConfig, parseFleetConfig } from "../model/parse";
 import type { ClientStack, Fleet } from "../model/types";
 import { formatConfigError } from "../report/text";
@@ -18,6 +19,8 @@ export interface MainDeps {
   factClients?: FactClientFactories;
   /** Reads one output of the fleet stack (default: a StackReference). */
   fleetOutput?: (referenceName: string) => (name: string) => Promise<OutputDetails>;
+  /** Where the fleet's other client stack files are (default: stacks/ of the project, the program's cwd). */
+  stacksDir?: string;
 }
 
 function parseOrRunError<T>(parse: () => T): T {
@@ -64,6 +67,8 @@ export async function fleetMain(raw: RawStackConfig, deps: MainDeps = {}): Promi
 
 export async function clientMain(raw: RawStackConfig, deps: MainDeps = {}): Promise<Record<string, unknown>> {
   const client: ClientStack = parseOrRunError(() => parseClientConfig(raw.values, raw.source));
+  // The other client stacks of the fleet are in the repository: no shared database or directory.
+  parseOrRunError(() => refuseFleetCollisions(client, deps.stacksDir));
   const referenceName = fleetReferenceName(client.fleetStack);
   const get = (deps.fleetOutput ?? stackReferenceOutputs)(referenceName);
   let view;

@@ -3,24 +3,12 @@
 // clients and the tests a fake API on 127.0.0.1. A server without a provider reference, or a fleet
 // without credentials for its provider, keeps its declared facts: the result says so.
 import type { Server } from "../model/types";
+import { errorText, type FactCheck } from "./fact-check";
 import { checkIonosServer, type IonosApi } from "./ionos";
 import { checkOvhServer, type OvhApi } from "./ovh";
 
-export type FactStatus = "verified" | "mismatch" | "unchecked" | "error";
-
-export interface FactCheck {
-  server: string;
-  provider: Server["provider"];
-  status: FactStatus;
-  /** Declared site id ("ovh:rbx"). */
-  declared: string;
-  /** What the provider reports (its own datacenter / location code), when it answered. */
-  reported?: string;
-  /** One line for the preview and for the error raised on a mismatch. */
-  message: string;
-  /** Why an unchecked server was not checked. */
-  reason?: "no-reference" | "no-credentials";
-}
+export type { FactCheck, FactStatus } from "./fact-check";
+export { errorText } from "./fact-check";
 
 export interface FactClients {
   ovh?: OvhApi;
@@ -75,14 +63,4 @@ export function factCheckError(results: readonly FactCheck[]): Error | undefined
     `the declared facts of ${bad.length} server(s) differ from what the providers report; fix the fleet config (or the provider reference):\n` +
       bad.map((r) => `  - ${r.message}`).join("\n"),
   );
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  try {
-    return JSON.stringify(err);
-  } catch {
-    return String(err);
-  }
 }

@@ -3,8 +3,7 @@
 //   GET /datacenters/{datacenterId}/servers/{serverId}   -> the server exists in that datacenter
 // Through IONOS's official SDK (@ionos-cloud/sdk-nodejs, Cloud API v6), loaded when first used.
 import type { Server } from "../model/types";
-import type { FactCheck } from "./facts";
-import { errorText } from "./facts";
+import { errorText, type FactCheck } from "./fact-check";
 
 /** The part of the IONOS Cloud API the checks use. */
 export interface IonosApi {

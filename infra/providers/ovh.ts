@@ -3,9 +3,9 @@
 //   VPS:              GET /vps/{serviceName}/datacenter   -> { name: "gra", longName: "Gravelines", country: "fr" }
 //                     (fallback GET /vps/{serviceName} -> { zone: "Region OpenStack: os-gra7" })
 // The datacenter is reduced to the site code of the catalogue by its leading letters ("rbx3" -> "rbx").
+import { canonicalSiteCode } from "../model/sites";
 import type { Server } from "../model/types";
-import type { FactCheck } from "./facts";
-import { errorText } from "./facts";
+import { errorText, type FactCheck } from "./fact-check";
 
 /** The part of the OVH API the checks use: an authenticated GET returning the parsed JSON body. */
 export interface OvhApi {
@@ -109,11 +109,11 @@ function toOvhError(err: unknown, path: string): OvhApiError {
 /** Historical or special OVH datacenter names whose letters are not the site code. */
 const DATACENTER_ALIASES: Record<string, string> = { p: "par", gsw: "par" };
 
-/** "rbx3" -> "rbx", "rbx-hz" -> "rbx", "GRA" -> "gra", "os-gra7" -> "gra", "p19" -> "par". */
+/** "rbx3" -> "rbx", "rbx-hz" -> "rbx", "GRA" -> "gra", "os-gra7" -> "gra", "p19" -> "par", "fra1" -> "lim" (catalogue aliases). */
 export function ovhSiteCode(datacenter: string): string {
   const lower = datacenter.trim().toLowerCase().replace(/^.*\bos-/, "");
   const letters = /^[a-z]+/.exec(lower)?.[0] ?? lower;
-  return DATACENTER_ALIASES[letters] ?? letters;
+  return canonicalSiteCode("ovh", DATACENTER_ALIASES[letters] ?? letters);
 }
 
 /** Where OVH says the server is: its datacenter name as the API reports it. */

@@ -10,10 +10,12 @@ export interface ServerFile {
   owner?: string;
   /** Owner group (default: the owner). */
   group?: string;
+  /** Holds credentials: the program keeps its content encrypted in the state and out of logs. */
+  secret?: boolean;
 }
 
 /**
- * Files plus the commands that go with them, shaped for an SshCommand (infra/providers/ssh-command):
+ * Files plus the commands that go with them, shaped for one remote command (infra/render/push.ts):
  * `create` runs (as root, with sh) after the files are in place and on every change of
  * them; `delete` runs on destroy. Both are idempotent and keep the backups themselves
  * (dumps, mirrors, snapshots).
@@ -79,4 +81,21 @@ export function installFilesScript(files: readonly ServerFile[], root = ""): str
 /** sh lines removing files (missing ones are fine). */
 export function removeFilesScript(paths: readonly string[], root = ""): string {
   return paths.map((p) => `rm -f -- ${shq(root + p)}`).join("\n") + "\n";
+}
+
+/**
+ * The KEY=VALUE pairs of an env file as renderEnvFile writes it (comments, blank lines, and
+ * `KEY='value'` with `'\''` for a quote). Throws on any other line: the jobs `source` the file,
+ * so a line this cannot read could do anything.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "" || /^\s*#/.test(line)) return;
+    const m = /^([A-Z_][A-Z0-9_]*)='((?:[^']|'\\'')*)'$/.exec(line);
+    if (!m) throw new Error(`line ${i + 1} is not KEY='value': ${JSON.stringify(line.slice(0, 120))}`);
+    if (m[1]! in out) throw new Error(`line ${i + 1}: ${m[1]} is set twice`);
+    out[m[1]!] = m[2]!.replace(/'\\''/g, "'");
+  });
+  return out;
 }

@@ -1,5 +1,6 @@
 // Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
 // Pulumi program, the tests and docs/server-jobs.md agree.
+import { BACKUP_USER_PREFIX } from "../model/defaults";
 
 export const PATHS = {
   /** The jobs' executables. */
@@ -14,6 +15,10 @@ export const PATHS = {
   stateDir: "/var/lib/dolibarr-backup",
   /** <instance>.dump.json (hosting) and <instance>.replicate.json (backup). */
   statusDir: "/var/lib/dolibarr-backup/status",
+  /** Notification spool (spool/, tmp/, reported/) of dolibarr-notify. */
+  notifyDir: "/var/lib/dolibarr-backup/notify",
+  /** <instance>.<job>.log: the log lines of each job's last run. */
+  logDir: "/var/lib/dolibarr-backup/log",
   /** Hosting servers: export/<backupServer>/<instance>/{code,documents,dumps}, read-only bind mounts. */
   exportRoot: "/var/lib/dolibarr-backup/export",
   /** Hosting servers: homes of the dbk-<backupServer> users (root-owned; .ssh/authorized_keys). */
@@ -22,8 +27,8 @@ export const PATHS = {
   rrsync: "/usr/bin/rrsync",
 } as const;
 
-/** Prefix of the Unix user a backup server logs in as on a hosting server. */
-export const BACKUP_USER_PREFIX = "dbk-";
+/** Prefix of the Unix user a backup server logs in as on a hosting server (the model checks the names' length). */
+export { BACKUP_USER_PREFIX };
 
 export const SCRIPT = {
   common: `${PATHS.lib}/common.sh`,
@@ -31,7 +36,15 @@ export const SCRIPT = {
   export: `${PATHS.sbin}/dolibarr-export`,
   replicate: `${PATHS.sbin}/dolibarr-replicate`,
   restore: `${PATHS.sbin}/dolibarr-restore`,
+  notify: `${PATHS.sbin}/dolibarr-notify`,
 } as const;
+
+/** The server's identity, metrics directory and non-secret notifier settings (0644), read by every job. */
+export const serverEnvPath = `${PATHS.confDir}/server.env`;
+/** The notifiers' URLs (0600, secret), read by dolibarr-notify only. */
+export const notifySecretsPath = `${PATHS.confDir}/notify.secrets`;
+/** Watched by dolibarr-notify.path: events waiting for delivery. */
+export const notifySpoolDir = `${PATHS.notifyDir}/spool`;
 
 export const sshKeyPath = `${PATHS.sshDir}/id_ed25519`;
 export const knownHostsPath = `${PATHS.sshDir}/known_hosts`;

@@ -33,6 +33,7 @@ export const SERVER_SCRIPTS = [
   "dolibarr-export",
   "dolibarr-replicate",
   "dolibarr-restore",
+  "dolibarr-notify",
 ] as const;
 export type ServerScript = (typeof SERVER_SCRIPTS)[number];
 

@@ -7,6 +7,8 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { hostForRemotePath, isIpAddress, knownHostsHost, sourceAddressProblem } from "../model/address";
+import { fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -23,6 +25,7 @@ import {
   timerDropInPath,
   unitPath,
 } from "./paths";
+import { notifyBaseFiles, notifyCreateLines, notifyDeleteLines } from "./notify";
 import { readServerScript } from "./repo";
 import {
   DUMP_SERVICE,
@@ -43,8 +46,8 @@ export const DEFAULT_MAX_DELETE_PERCENT = 20;
 
 /** Debian packages each role needs (installed by renderServerBase's create when missing). */
 export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
-  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server"],
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl"],
+  hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl"],
 };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -85,7 +88,7 @@ function installPackages(role: Server["role"]): string {
 export function knownHostsLine(server: Server): string | undefined {
   const key = server.ssh.hostKey?.trim();
   if (!key) return undefined;
-  const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
+  const host = knownHostsHost(server.ssh.host, server.ssh.port);
   const [type, blob] = key.split(/\s+/);
   return `${host} ${type} ${blob}`;
 }
@@ -106,6 +109,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_SERVICE, dumpServiceUnit()),
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
+      ...notifyBaseFiles(fleet, server),
     ];
     return {
       files,
@@ -114,8 +118,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir} ${PATHS.usersHome}`,
         `install -d -m 0755 ${PATHS.exportRoot}`,
         "systemctl daemon-reload",
+        ...notifyCreateLines(fleet),
       ]),
       delete: script([
+        ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
         "systemctl daemon-reload || true",
         `rmdir --ignore-fail-on-non-empty ${PATHS.exportRoot} ${PATHS.usersHome} || true`,
@@ -137,6 +143,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       content: `# Pinned SSH host keys of the hosting servers of fleet ${fleet.stack} (rendered).\n${hostingKeys.map((l) => `${l}\n`).join("")}`,
       mode: "0644",
     },
+    ...notifyBaseFiles(fleet, server),
   ];
   checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
   return {
@@ -150,8 +157,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
+      ...notifyCreateLines(fleet),
     ]),
     delete: script([
+      ...notifyDeleteLines(),
       ...files.map((f) => `rm -f -- ${shq(f.path)}`),
       "systemctl daemon-reload || true",
       // The mirrors and the SSH key stay: backups are never removed by a destroy.
@@ -165,7 +174,7 @@ function backupKeyScript(serverName: string): string {
 
 /**
  * Fleet stack, backup server: creates the server's replication key when missing and prints
- * its public key on stdout (an SshCommand whose stdout feeds renderHostingAccess).
+ * its public key on stdout (a remote.Command whose stdout feeds renderHostingAccess).
  */
 export function backupKeyCommand(server: Server): string {
   checkName("server", server.name);
@@ -207,8 +216,7 @@ export function renderHostingAccess(
   if (user.length > 32) throw new Error(`user name ${user} is longer than 32 characters: shorten backup server ${backupServer.name}`);
   const key = backupPublicKey.trim();
   if (!PUBLIC_KEY_RE.test(key)) throw new Error(`the public key of ${backupServer.name} is not one OpenSSH public key line`);
-  const from = backupServer.ssh.host;
-  if (!/^[A-Za-z0-9.:*?!/-]+$/.test(from)) throw new Error(`backup server address '${from}' cannot go in a from= option`);
+  const from = backupSourceAddresses(backupServer).join(",");
   const home = backupUserHome(backupServer.name);
   const dir = exportDir(backupServer.name);
   const keyOptions = ["restrict", `from="${from}"`, `command="${PATHS.rrsync} -ro ${dir}"`];
@@ -245,6 +253,25 @@ export function renderHostingAccess(
       `rmdir ${home}/.ssh ${home} 2>/dev/null || true`,
     ]),
   };
+}
+
+/**
+ * The addresses a backup server's pulls come from, for the from= of its key: its declared
+ * sourceAddresses, else its SSH host when that is an address. A host name is never one: sshd
+ * matches from= against the connecting address only (UseDNS no is its default).
+ */
+export function backupSourceAddresses(backupServer: Server): string[] {
+  const sources = backupServer.sourceAddresses ?? (isIpAddress(backupServer.ssh.host) ? [backupServer.ssh.host] : []);
+  if (sources.length === 0) {
+    throw new Error(
+      `backup server ${backupServer.name} is declared by host name (${backupServer.ssh.host}) without sourceAddresses: sshd would never match its from=; declare the addresses its pulls come from`,
+    );
+  }
+  for (const a of sources) {
+    const problem = sourceAddressProblem(a);
+    if (problem) throw new Error(`backup server ${backupServer.name}: source address ${problem}`);
+  }
+  return sources;
 }
 
 function checkInstance(instance: Instance): void {
@@ -295,6 +322,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       BACKUP_SERVERS: i.backupServers.join(" "),
       EXPORT_ROOT: PATHS.exportRoot,
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
+      MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);
@@ -305,7 +333,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
       {
         path: dropIn,
-        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes)),
+        content: timerDropIn(`Dump times of ${i.name} (rendered by dolibarr-backup).`, onCalendar(i.schedule.dumpTimes, fleetTimeZone(topology.fleet))),
         mode: "0644",
       },
     ],
@@ -347,18 +375,27 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   serverByName(topology.fleet, plan.backupServer, "backup");
   checkAbsolutePath("mirrorRoot", topology.fleet.mirrorRoot);
   checkTimes(plan.times, `replication of ${i.name} by ${plan.backupServer}`);
+  const retention = snapshotRetentionOf(topology.fleet);
   const env = renderEnvFile(
     `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
     {
       INSTANCE: i.name,
       CLIENT: i.client,
       HOSTING_SERVER: i.hostingServer,
-      SOURCE_HOST: hosting.ssh.host,
+      // rsync's remote syntax: an IPv6 host goes in brackets (user@[2001:db8::1]:path).
+      SOURCE_HOST: hostForRemotePath(hosting.ssh.host),
       SOURCE_PORT: hosting.ssh.port,
       SOURCE_USER: backupUser(plan.backupServer),
       SOURCE_PATH: i.name,
       MIRROR_ROOT: topology.fleet.mirrorRoot,
-      SNAPSHOTS_KEEP: i.snapshotsKeep,
+      // Snapshots by age (fleet key snapshots); the instance's snapshots.keep: 0 turns them
+      // off, N > 0 keeps at least the N newest whatever their age.
+      SNAPSHOTS: i.snapshotsKeep > 0 ? 1 : 0,
+      SNAPSHOT_KEEP_HOURS: retention.keepHours,
+      SNAPSHOT_KEEP_DAYS: retention.keepDays,
+      SNAPSHOT_KEEP_WEEKS: retention.keepWeeks,
+      SNAPSHOT_KEEP_MIN: Math.max(1, i.snapshotsKeep),
+      SUSPICIOUS_CHANGE_PERCENT: retention.suspiciousChangePercent,
       MAX_DELETE_PERCENT: DEFAULT_MAX_DELETE_PERCENT,
       MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
       SSH_KEY: sshKeyPath,
@@ -374,7 +411,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         path: dropIn,
         content: timerDropIn(
           `Replication times of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup from the replication plan).`,
-          onCalendar(plan.times),
+          onCalendar(plan.times, fleetTimeZone(topology.fleet)),
         ),
         mode: "0644",
       },

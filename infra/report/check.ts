@@ -2,9 +2,10 @@
 // (sites, distances, providers, dump and replication times, RPO) and the violations of the rules.
 // Pure: no I/O. Formatting is in text.ts.
 import { distanceKm } from "../model/geo";
-import { worstCaseRpo, type Rpo } from "../model/schedule";
+import type { Rpo } from "../model/schedule";
 import type { FleetPolicy, Provider, Site, Topology, Violation } from "../model/types";
 import { checkTopology, createRuleContext } from "../rules";
+import { rpoOf } from "../rules/context";
 
 export interface ServerLine {
   name: string;
@@ -72,8 +73,16 @@ export function buildFleetReport(topology: Topology): FleetReport {
     const s = ctx.servers.get(name);
     return s ? { name, provider: s.provider, site: s.site } : { name };
   };
+  const byClient = new Map<string, Violation[]>();
+  for (const v of violations) {
+    if (v.client === undefined) continue;
+    const k = `${v.client}\u0000${v.file ?? ""}`;
+    const list = byClient.get(k);
+    if (list) list.push(v);
+    else byClient.set(k, [v]);
+  }
   const clients: ClientReport[] = topology.clients.map((client) => {
-    const clientViolations = violations.filter((v) => v.client === client.client && v.file === client.file);
+    const clientViolations = byClient.get(`${client.client}\u0000${client.file}`) ?? [];
     const instances = client.instances.map((inst): InstanceReport => {
       const hosting = line(inst.hostingServer);
       const plans = ctx.plansByInstance.get(inst.name) ?? [];
@@ -105,7 +114,7 @@ export function buildFleetReport(topology: Topology): FleetReport {
         snapshotsKeep: inst.snapshotsKeep,
         backups,
         backupPairs,
-        rpo: worstCaseRpo(topology, inst, plans),
+        rpo: rpoOf(ctx, inst),
         violations: clientViolations.filter((v) => v.instance === inst.name),
       };
     });

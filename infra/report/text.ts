@@ -18,10 +18,20 @@ function serverCols(s: ServerLine): [string, string, string, string] {
   return [s.name, s.provider ?? "?", s.site?.code ?? "?", s.site ? describeSite(s.site) : "(not in fleet)"];
 }
 
+/** Width in code points (what a terminal shows for these texts), without allocating. */
+function width(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) n--; // the second half of a surrogate pair
+  }
+  return n;
+}
+
 function table(rows: string[][], indent: string): string[] {
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...c].length)));
-  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - [...c].length))).join("  ").trimEnd());
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, width(c))));
+  return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i]! - width(c)))).join("  ").trimEnd());
 }
 
 function formatInstance(inst: InstanceReport, fleet: FleetReport): string[] {
@@ -68,7 +78,10 @@ export function formatFleet(f: FleetReport): string[] {
       `RPO ≤ ${p.maxRpoHours.files} h (files) / ${p.maxRpoHours.database} h (database)`,
   ];
   for (const v of f.fleetViolations) out.push(`  ${formatViolation(v)}`);
-  for (const c of f.clients) out.push("", ...formatClient(c, f));
+  for (const c of f.clients) {
+    out.push("");
+    for (const line of formatClient(c, f)) out.push(line);
+  }
   return out;
 }
 
@@ -76,7 +89,7 @@ export function formatCheckReport(report: CheckReport): string {
   const lines: string[] = [];
   report.fleets.forEach((f, i) => {
     if (i > 0) lines.push("");
-    lines.push(...formatFleet(f));
+    for (const line of formatFleet(f)) lines.push(line);
   });
   const c = report.counts;
   lines.push(

@@ -3,8 +3,9 @@
 // files: `restrict` (no pty, no forwarding), `from="<backup server address>"` (the key is useless
 // elsewhere) and `command="rrsync -ro <dir>"` (read-only rsync confined to one directory).
 // The typed topology does not carry the access declarations (they are facts of the deployed
-// program, see infra/components/contract.ts), so this rule takes them alongside the instance.
-import type { AccessDeclaration } from "../components/contract";
+// program, see infra/model/contract.ts), so this rule takes them alongside the instance.
+import type { AccessDeclaration } from "../model/contract";
+import { sourceAddressProblem } from "../model/address";
 import type { Severity, Violation } from "../model/types";
 
 export const RULE_ID = "access.restricted-ssh";
@@ -48,6 +49,8 @@ export function accessProblems(keyOptions: string[]): string[] {
   const from = options.filter((o) => o.name === "from");
   if (from.length === 0 || from.every((o) => !o.value)) {
     problems.push('no `from="<backup server address>"` option');
+  } else {
+    for (const o of from) for (const p of fromPatternProblems(o.value ?? "")) problems.push(p);
   }
   const command = options.filter((o) => o.name === "command");
   if (command.length === 0) {
@@ -60,6 +63,27 @@ export function accessProblems(keyOptions: string[]): string[] {
   const reenabled = options.filter((o) => REENABLING.includes(o.name)).map((o) => o.name);
   if (reenabled.length > 0) {
     problems.push(`re-enables ${reenabled.map((n) => `\`${n}\``).join(", ")} after restrict`);
+  }
+  return problems;
+}
+
+/**
+ * What keeps a from= pattern list from binding the key to addresses: an entry that names a host
+ * (sshd compares from= with the connecting address only, UseDNS no being its default, so the key
+ * would always be refused) or that is not a valid address or CIDR block.
+ */
+export function fromPatternProblems(value: string): string[] {
+  const problems: string[] = [];
+  for (const raw of value.split(",")) {
+    const entry = raw.trim().replace(/^!/, "");
+    if (entry === "") {
+      problems.push("an empty entry in `from=`");
+    } else if (/[*?]/.test(entry)) {
+      if (!/^[0-9A-Fa-f.:*?]+$/.test(entry)) problems.push(`\`from=\` pattern "${entry}" matches host names, which sshd never sees (UseDNS no); expected addresses`);
+    } else {
+      const problem = sourceAddressProblem(entry);
+      if (problem) problems.push(`\`from=\` entry ${problem}`);
+    }
   }
   return problems;
 }

@@ -1,5 +1,5 @@
 // What several rules need, derived once from the Topology (and only from it).
-import { planReplications } from "../model/schedule";
+import { planReplications, worstCaseRpo, type Rpo } from "../model/schedule";
 import { describeSite } from "../model/sites";
 import type { ClientStack, Instance, ReplicationPlan, Server, Severity, Topology, Violation } from "../model/types";
 
@@ -9,6 +9,18 @@ export interface RuleContext {
   /** Plans without minute offset; the rules check them for every offset 0..MAX_MINUTE_OFFSET. */
   plans: ReplicationPlan[];
   plansByInstance: Map<string, ReplicationPlan[]>;
+  /** Worst-case RPO per instance object, computed once (rpo.max and the check report both need it). */
+  rpoCache: WeakMap<Instance, Rpo>;
+}
+
+/** The worst-case RPO of an instance of the context's topology (over every minute offset), cached. */
+export function rpoOf(ctx: RuleContext, instance: Instance): Rpo {
+  let rpo = ctx.rpoCache.get(instance);
+  if (rpo === undefined) {
+    rpo = worstCaseRpo(ctx.topology, instance, ctx.plansByInstance.get(instance.name) ?? []);
+    ctx.rpoCache.set(instance, rpo);
+  }
+  return rpo;
 }
 
 export function createRuleContext(topology: Topology): RuleContext {
@@ -21,7 +33,7 @@ export function createRuleContext(topology: Topology): RuleContext {
     if (list) list.push(p);
     else plansByInstance.set(p.instance, [p]);
   }
-  return { topology, servers, plans, plansByInstance };
+  return { topology, servers, plans, plansByInstance, rpoCache: new WeakMap() };
 }
 
 export interface InstanceRef {
@@ -33,13 +45,13 @@ export function* instancesOf(topology: Topology): Generator<InstanceRef> {
   for (const client of topology.clients) for (const instance of client.instances) yield { client, instance };
 }
 
-/** The backup servers of an instance that exist in the fleet, once each, in listed order. */
+/** The backup servers of an instance that exist in the fleet and are not lost, once each, in listed order. */
 export function knownBackups(ctx: RuleContext, instance: Instance): Server[] {
   const out: Server[] = [];
   const seen = new Set<string>();
   for (const name of instance.backupServers) {
     const s = ctx.servers.get(name);
-    if (s && !seen.has(name)) {
+    if (s && s.state !== "lost" && !seen.has(name)) {
       seen.add(name);
       out.push(s);
     }

@@ -7,9 +7,11 @@ import {
   backupNotHosting,
   geoMinDistance,
   providerDiversity,
+  retentionSnapshots,
   rpoMax,
   scheduleDumps,
   scheduleStaggered,
+  serversLost,
   topologyReferences,
   type Rule,
 } from "./rules";
@@ -20,6 +22,7 @@ export { createRuleContext, type RuleContext } from "./context";
 /** Every rule, in the order they run and are reported. */
 export const RULES: readonly Rule[] = Object.freeze([
   topologyReferences,
+  serversLost,
   backupNotHosting,
   backupMinCount,
   geoMinDistance,
@@ -27,17 +30,20 @@ export const RULES: readonly Rule[] = Object.freeze([
   scheduleDumps,
   scheduleStaggered,
   rpoMax,
+  retentionSnapshots,
 ]);
 
 export type RuleId =
   | "topology.references"
+  | "servers.lost"
   | "backup.not-hosting"
   | "backup.min-count"
   | "geo.min-distance"
   | "provider.diversity"
   | "schedule.dumps"
   | "schedule.staggered"
-  | "rpo.max";
+  | "rpo.max"
+  | "retention.snapshots";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);
 

@@ -2,12 +2,13 @@
 // the Pulumi program and the policy pack (which rebuilds a Topology from resource properties) all
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
-import { MAX_MINUTE_OFFSET } from "../model/defaults";
+import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
-import { worstCaseRpo } from "../model/schedule";
+import { dumpCompletionMinutes } from "../model/schedule";
+import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
-import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, violation, type RuleContext } from "./context";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, rpoOf, violation, type RuleContext } from "./context";
 
 export interface Rule {
   /** Stable id, used in reports, tests and the policy pack. */
@@ -76,6 +77,14 @@ export const topologyReferences = rule(
       }
     }
   },
+);
+
+export const serversLost = rule(
+  LOST_RULE_ID,
+  "mandatory",
+  [],
+  "No instance depends on a server the fleet marks `state: lost`: an instance whose hosting server is lost is restored onto another hosting server and moved there; a lost backup server is replaced by an active one at least minDistanceKm away (the violation names the candidates).",
+  (ctx, out) => checkLost(ctx, out),
 );
 
 export const backupNotHosting = rule(
@@ -244,15 +253,55 @@ export const rpoMax = rule(
     for (const ref of instancesOf(ctx.topology)) {
       const { instance: inst } = ref;
       const plans = ctx.plansByInstance.get(inst.name) ?? [];
-      const rpo = worstCaseRpo(ctx.topology, inst, plans);
+      const rpo = rpoOf(ctx, inst);
       const servers = plans.map((p) => p.backupServer);
       const sched = plans.map((p) => `${p.backupServer} ${times(p.times)}`).join("; ") || "no replication";
-      // Compare in minutes: thresholds are written in hours, measures are whole minutes.
-      if (!(Math.round(rpo.filesHours * 60) <= max.files * 60)) {
+      const w = ctx.topology.fleet.policy.dumpWindowMinutes;
+      const queued = inst.schedule.dumpTimes
+        .map((d) => ({ d, done: dumpCompletionMinutes(ctx.topology, inst, d) }))
+        .filter((q) => q.done > w)
+        .map((q) => `the dump queue of ${inst.hostingServer} at ${formatTimeOfDay(q.d)} (max ${fleetMaxConcurrentDumps(ctx.topology.fleet)} at once) may finish it ${q.done} min after its start, after the ${w}-min dump window: raise maxConcurrentDumps or dumpWindowMinutes, or move some instances' dumpTimes`);
+      // Compare in minutes: thresholds are written in hours, measures are whole minutes; a threshold
+      // such as 16.4 h is 984 min, which floating point may compute as 983.9999999999999.
+      const within = (hoursMeasured: number, maxHours: number): boolean => Math.round(hoursMeasured * 60) <= maxHours * 60 + 1e-6;
+      if (!within(rpo.filesHours, max.files)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
       }
-      if (!(Math.round(rpo.databaseHours * 60) <= max.database * 60)) {
-        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h`));
+      if (!within(rpo.databaseHours, max.database)) {
+        out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h${queued.length ? `; ${queued.join("; ")}` : ""}`));
+      }
+    }
+  },
+);
+
+/** Most snapshots an age-based retention can hold at once for an instance (the disk budget's measure). */
+export function worstCaseSnapshots(r: { keepHours: number; keepDays: number; keepWeeks: number }, replicationsPerDay: number, keepMin: number): number {
+  return Math.max(keepMin, Math.ceil((r.keepHours * replicationsPerDay) / 24) + r.keepDays + r.keepWeeks);
+}
+
+export const retentionSnapshots = rule(
+  "retention.snapshots",
+  "mandatory",
+  ["snapshots.keepHours", "snapshots.keepDays", "snapshots.keepWeeks", "snapshots.maxSnapshots", "maxRpoHours.files", "minRetentionDays"],
+  "Snapshot retention (fleet key snapshots) keeps every snapshot for at least two files-RPO periods (the last good copy survives a bad run), reaches back at least minRetentionDays (as long as the dumps), and its worst-case number of snapshots (keepHours x replications a day / 24 + keepDays + keepWeeks) fits the disk budget maxSnapshots.",
+  (ctx, out) => {
+    const { fleet } = ctx.topology;
+    const r = snapshotRetentionOf(fleet);
+    const { maxRpoHours, minRetentionDays } = fleet.policy;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      if (!(inst.snapshotsKeep > 0)) continue; // snapshots off for this instance (mirror only)
+      const V = (msg: string) => out.push(violation("retention.snapshots", "mandatory", ref, [...inst.backupServers], `instance ${inst.name}: ${msg}`, fleet.file));
+      if (r.keepHours < 2 * maxRpoHours.files) {
+        V(`snapshots are all kept only ${r.keepHours} h; required ≥ ${2 * maxRpoHours.files} h (2 x maxRpoHours.files ${maxRpoHours.files} h) so that the last good copy outlives a bad run`);
+      }
+      const spanDays = Math.max(r.keepHours / 24, r.keepDays, r.keepWeeks * 7);
+      if (spanDays < minRetentionDays) {
+        V(`snapshots reach back ${Math.round(spanDays * 10) / 10} day(s); required ≥ ${minRetentionDays} (minRetentionDays, as long as the dumps are kept)`);
+      }
+      const worst = worstCaseSnapshots(r, inst.schedule.replicationsPerDay, inst.snapshotsKeep);
+      if (worst > r.maxSnapshots) {
+        V(`up to ${worst} snapshots per backup server (${r.keepHours} h x ${inst.schedule.replicationsPerDay} a day + ${r.keepDays} daily + ${r.keepWeeks} weekly); disk budget snapshots.maxSnapshots is ${r.maxSnapshots}`);
       }
     }
   },

@@ -16,11 +16,18 @@ engine_init_paths() {
   . "$ENGINE_SCRIPT_DIR/versions.env"
   local hash
   hash=$(sha256sum "$ENGINE_SCRIPT_DIR/versions.env" | cut -c1-12)
-  ENGINE_KEY="pulumi-v${PULUMI_CLI_VERSION}-${hash}"
+  ENGINE_KEY="pulumi-v${PULUMI_VERSION}-${hash}"
   ENGINE_ROOT="${DOLIBARR_BACKUP_CACHE:-$HOME/.cache/dolibarr-backup}/engine/${ENGINE_KEY}"
   ENGINE_BIN="$ENGINE_ROOT/bin"
   ENGINE_PULUMI_HOME="$ENGINE_ROOT/home"
   ENGINE_STATUS_DIR="$ENGINE_ROOT/status"
+  ENGINE_THIRD_PARTY="${DOLIBARR_BACKUP_THIRD_PARTY:-$ENGINE_REPO_ROOT/../shared/third-party/pulumi}"
+}
+
+# engine_is_external: true when setup.sh found the pinned CLI already installed on PATH; then
+# nothing is built, and Pulumi keeps its own PULUMI_HOME and acquires its plugins itself.
+engine_is_external() {
+  [ -f "$ENGINE_STATUS_DIR/cli" ] && head -n1 "$ENGINE_STATUS_DIR/cli" | grep -q '^ok .* from PATH: '
 }
 
 # engine_state_url: the file:// backend URL for $DOLIBARR_BACKUP_STATE (default <repo>/.state).

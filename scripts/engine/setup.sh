@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Makes the real Pulumi engine available on this machine, offline except for the package
-# registries: the `pulumi` CLI, the Node.js language host and the launcher scripts the CLI looks
-# for beside itself. No resource plugin: the program's resources are dynamic providers of its own
-# (infra/providers/ssh-command.ts, random.ts), run by the pulumi-resource-pulumi-nodejs launcher;
-# the `command` and `random` plugins cannot be built here (see scripts/engine/README.md).
+# Makes the real Pulumi engine available: the `pulumi` CLI, the Node.js language host and the
+# `command` and `random` resource plugins, all of one pinned Pulumi release (versions.env).
+#
+#  - Where a `pulumi` of the pinned version is already on PATH (a user's machine, CI with the
+#    official installer), nothing is built: that CLI is used as it is, with its own PULUMI_HOME,
+#    and Pulumi acquires the plugins itself.
+#  - Elsewhere (a machine that reaches only the package registries), everything is built once:
+#    the CLI from the Go module proxy, the language host and both plugins from the untouched
+#    upstream source in ${DOLIBARR_BACKUP_THIRD_PARTY:-<repo>/../shared/third-party/pulumi}
+#    plus the Go module proxy; the plugins are installed into the engine's own PULUMI_HOME.
 #
 # Usage: scripts/engine/setup.sh [--help]
 #
@@ -20,7 +25,6 @@ trap 'rc=$?; echo "setup.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMAND" >
 
 for arg in "$@"; do
   case "$arg" in
-    --strict | --retry-failed) ;; # accepted for old callers: they were about resource plugins, built no more
     -h | --help)
       sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -52,12 +56,10 @@ if ! flock -n 9; then
   flock 9
 fi
 
-export PULUMI_HOME="$ENGINE_PULUMI_HOME"
 export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 say "engine cache: $ENGINE_ROOT"
-say "pinned: pulumi CLI v$PULUMI_CLI_VERSION, language host from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@v$PULUMI_LANGUAGE_NODEJS_VERSION"
+say "pinned: pulumi v$PULUMI_VERSION (CLI and language host), command v$PULUMI_COMMAND_VERSION, random v$PULUMI_RANDOM_VERSION"
 
 command -v node >/dev/null 2>&1 || say "WARNING: node is not on PATH; the language host and the launchers need it at run time"
 
@@ -178,107 +180,184 @@ go_wrapper_build() {
   run_step "$name: resolve dependencies (go get $package@$version)" "$logs/$name-resolve.log" \
     env -C "$dir" go get "$package@$version" || return 1
   run_step "$name: compile (go build $package)" "$logs/$name-build.log" \
-    env -C "$dir" go build -trimpath -ldflags "-X $version_var=$version" -o "$output.tmp" "$package" || return 1
+    env -C "$dir" CGO_ENABLED=0 go build -trimpath -ldflags "-X $version_var=$version" -o "$output.tmp" "$package" || return 1
   mv -f "$output.tmp" "$output" || return 1
 }
 
 pulumi_version_of() { PULUMI_HOME="$ENGINE_PULUMI_HOME" "$1" version 2>/dev/null || true; }
 
-# reuse_built BINARY COMPONENT STATUS: copies bin/BINARY from another cache key's directory whose
-# status/COMPONENT is exactly STATUS (same module, version and package: the same build), so that
-# an edit of versions.env that does not touch a component does not rebuild it.
+# reuse_built BINARY COMPONENT STATUS: copies BINARY (a path relative to the engine dir, e.g.
+# bin/pulumi) from another cache key's directory whose status/COMPONENT is exactly STATUS (same
+# source, version and package: the same build), so that an edit of versions.env that does not touch
+# a component does not rebuild it.
 reuse_built() {
   local binary=$1 component=$2 want=$3 other
   for other in "$ENGINE_ROOT"/../*/; do
     other=$(cd "$other" 2>/dev/null && pwd) || continue
-    if [ "$other" = "$ENGINE_ROOT" ] || [ ! -x "$other/bin/$binary" ] || [ -L "$other/bin/$binary" ]; then continue; fi
+    if [ "$other" = "$ENGINE_ROOT" ] || [ ! -x "$other/$binary" ] || [ -L "$other/$binary" ]; then continue; fi
     [ "$(head -n1 "$other/status/$component" 2>/dev/null)" = "$want" ] || continue
-    if ! install -m 0755 "$other/bin/$binary" "$ENGINE_BIN/$binary.tmp"; then continue; fi
-    mv -f "$ENGINE_BIN/$binary.tmp" "$ENGINE_BIN/$binary"
-    status_set "$component" "$want" "copied from $other/bin/$binary"
+    mkdir -p "$(dirname "$ENGINE_ROOT/$binary")"
+    if ! install -m 0755 "$other/$binary" "$ENGINE_ROOT/$binary.tmp"; then continue; fi
+    mv -f "$ENGINE_ROOT/$binary.tmp" "$ENGINE_ROOT/$binary"
+    status_set "$component" "$want" "copied from $other/$binary"
     say "$binary: copied from $other (same build: $want)"
     return 0
   done
   return 1
 }
 
+
+# go_source_build NAME SOURCE_DIR PACKAGE OUTPUT LDFLAGS [PREPARE_FUNCTION]: builds PACKAGE (a path
+# relative to the module root) from a copy of the upstream module in SOURCE_DIR (the source itself
+# stays untouched), after PREPARE_FUNCTION has run in the copy, with dependencies from the proxy.
+go_source_build() {
+  local name=$1 src=$2 package=$3 output=$4 ldflags=$5 prepare=${6:-}
+  local dir="$ENGINE_ROOT/build/$name" logs="$ENGINE_ROOT/logs"
+  command -v go >/dev/null 2>&1 || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
+  command -v go >/dev/null 2>&1 || {
+    say "go is not on PATH: needed to build $name"
+    return 1
+  }
+  [ -f "$src/go.mod" ] || {
+    say "$name: no upstream source at $src (expected ${src#"$ENGINE_THIRD_PARTY"/} in $ENGINE_THIRD_PARTY; set DOLIBARR_BACKUP_THIRD_PARTY)"
+    return 1
+  }
+  case " ${GOFLAGS:-} " in
+    *" -buildvcs=false "*) ;;
+    *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
+  esac
+  rm -rf "$dir"
+  mkdir -p "$dir" || return 1
+  cp -R "$src/." "$dir/" || return 1
+  chmod -R u+w "$dir" || return 1
+  if [ -n "$prepare" ]; then
+    run_step "$name: prepare the module copy" "$logs/$name-prepare.log" env -C "$dir" bash -c "$prepare" || return 1
+  fi
+  run_step "$name: compile (go build $package)" "$logs/$name-build.log" \
+    env -C "$dir" CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$output.tmp" "$package" || return 1
+  mv -f "$output.tmp" "$output" || return 1
+}
+
+# build_component COMPONENT BINARY STATUS BUILD_COMMAND...: BINARY (relative to the engine dir)
+# from the cache, else from another cache key with the same build, else built by BUILD_COMMAND;
+# records STATUS.
+build_component() {
+  local component=$1 binary=$2 want=$3
+  shift 3
+  mkdir -p "$(dirname "$ENGINE_ROOT/$binary")"
+  if [ -x "$ENGINE_ROOT/$binary" ] && [ "$(head -n1 "$ENGINE_STATUS_DIR/$component" 2>/dev/null)" = "$want" ]; then
+    say "$binary: cached"
+    return 0
+  fi
+  reuse_built "$binary" "$component" "$want" && return 0
+  say "$binary: building"
+  if "$@"; then
+    status_set "$component" "$want"
+  else
+    status_set "$component" "failed: $want (see $ENGINE_ROOT/logs/$component-*.log)"
+    die "could not build $binary (see the failed step above)"
+  fi
+}
+
+version_ldflag() { printf -- '-X %s=%s' "$1" "$2"; }
+
 # --- 1. pulumi CLI ---------------------------------------------------------------------------
-cli_want="v$PULUMI_CLI_VERSION"
-cli_built="ok $cli_want built from github.com/pulumi/pulumi/pkg/v3@$cli_want (cmd/pulumi)"
-if [ -x "$ENGINE_BIN/pulumi" ] && [ "$(pulumi_version_of "$ENGINE_BIN/pulumi")" = "$cli_want" ] && status_ok cli; then
-  say "pulumi CLI $cli_want: cached ($(head -n1 "$ENGINE_STATUS_DIR/cli"))"
+cli_want="v$PULUMI_VERSION"
+external=""
+while IFS= read -r candidate; do
+  [ -n "$candidate" ] || continue
+  [ "$(dirname "$candidate")" = "$ENGINE_BIN" ] && continue
+  if [ "$(PULUMI_HOME='' "$candidate" version 2>/dev/null || true)" = "$cli_want" ]; then
+    external=$(readlink -f "$candidate")
+    break
+  fi
+done < <(type -ap pulumi || true)
+
+if [ -n "$external" ]; then
+  # An installed release: it brings its language host, and acquires plugins by itself.
+  rm -rf "$ENGINE_BIN"
+  mkdir -p "$ENGINE_BIN"
+  status_set cli "ok $cli_want from PATH: $external"
+  say "pulumi $cli_want found on PATH ($external): nothing is built; Pulumi acquires the command and random plugins itself"
 else
-  external=""
-  while IFS= read -r candidate; do
-    [ -n "$candidate" ] || continue
-    [ "$(dirname "$candidate")" = "$ENGINE_BIN" ] && continue
-    if [ "$(pulumi_version_of "$candidate")" = "$cli_want" ]; then
-      external=$(readlink -f "$candidate")
-      break
-    fi
-  done < <(type -ap pulumi || true)
-  if [ -n "$external" ]; then
-    ln -sfn "$external" "$ENGINE_BIN/pulumi"
-    status_set cli "ok $cli_want from PATH: $external"
-    say "pulumi CLI $cli_want: using $external from PATH"
-    ext_dir=$(dirname "$external")
-    if [ -x "$ext_dir/pulumi-language-nodejs" ] && ! status_ok language-nodejs; then
-      ln -sfn "$ext_dir/pulumi-language-nodejs" "$ENGINE_BIN/pulumi-language-nodejs"
-      status_set language-nodejs "ok from beside the PATH pulumi: $ext_dir/pulumi-language-nodejs"
-      say "pulumi-language-nodejs: using $ext_dir/pulumi-language-nodejs (ships with that CLI)"
-    fi
-  elif reuse_built pulumi cli "$cli_built" && [ "$(pulumi_version_of "$ENGINE_BIN/pulumi")" = "$cli_want" ]; then
-    :
-  else
-    say "pulumi CLI $cli_want: not on PATH; building from Go modules (several minutes on 2 cores)"
-    if go_wrapper_build pulumi-cli github.com/pulumi/pulumi/pkg/v3 "$cli_want" \
+  export PULUMI_HOME="$ENGINE_PULUMI_HOME"
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+  [ -d "$ENGINE_THIRD_PARTY" ] || die "no pulumi $cli_want on PATH, and no upstream source to build from at $ENGINE_THIRD_PARTY (install the pinned Pulumi CLI, or set DOLIBARR_BACKUP_THIRD_PARTY)"
+  if engine_is_external; then rm -f "$ENGINE_STATUS_DIR/cli"; fi
+
+  cli_status="ok $cli_want built from github.com/pulumi/pulumi/pkg/v3@$cli_want (cmd/pulumi)"
+  build_cli() {
+    go_wrapper_build pulumi-cli github.com/pulumi/pulumi/pkg/v3 "$cli_want" \
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$ENGINE_BIN/pulumi" \
-      github.com/pulumi/pulumi/sdk/v3/go/common/version.Version; then
-      got=$(pulumi_version_of "$ENGINE_BIN/pulumi")
-      [ "$got" = "$cli_want" ] || die "built pulumi reports version '$got', expected $cli_want"
-      status_set cli "$cli_built"
-    else
-      status_set cli "failed: building github.com/pulumi/pulumi/pkg/v3@$cli_want (see $ENGINE_ROOT/logs/pulumi-cli-*.log)"
-      die "could not build the pulumi CLI (see the failed step above)"
+      github.com/pulumi/pulumi/sdk/v3/go/common/version.Version || return 1
+    local got
+    got=$(pulumi_version_of "$ENGINE_BIN/pulumi")
+    [ "$got" = "$cli_want" ] || { say "built pulumi reports version '$got', expected $cli_want"; return 1; }
+  }
+  build_component cli bin/pulumi "$cli_status" build_cli
+
+  # --- 2. Node.js language host, same release --------------------------------------------------
+  # Upstream's go.mod replaces pkg and sdk with the monorepo's own folders: require the released
+  # modules at the same version instead.
+  lh_status="ok $cli_want built from $THIRD_PARTY_LANGUAGE_NODEJS_DIR"
+  build_language_host() {
+    go_source_build language-nodejs "$ENGINE_THIRD_PARTY/$THIRD_PARTY_LANGUAGE_NODEJS_DIR" . \
+      "$ENGINE_BIN/pulumi-language-nodejs" \
+      "$(version_ldflag github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$cli_want")" \
+      "go mod edit -dropreplace github.com/pulumi/pulumi/pkg/v3 -dropreplace github.com/pulumi/pulumi/sdk/v3 \
+         -require github.com/pulumi/pulumi/pkg/v3@$cli_want -require github.com/pulumi/pulumi/sdk/v3@$cli_want && go mod tidy"
+  }
+  build_component language-nodejs bin/pulumi-language-nodejs "$lh_status" build_language_host
+
+  # The dynamic-provider launcher ships in the sdk module (nodejs/dist/); the CLI looks beside itself.
+  if [ ! -x "$ENGINE_BIN/pulumi-resource-pulumi-nodejs" ]; then
+    sdk_dir=$(env -C "$ENGINE_ROOT/build/pulumi-cli" go list -m -f '{{.Dir}}' "github.com/pulumi/pulumi/sdk/v3" 2>/dev/null || true)
+    if [ -n "$sdk_dir" ] && [ -f "$sdk_dir/nodejs/dist/pulumi-resource-pulumi-nodejs" ]; then
+      install -m 0755 "$sdk_dir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$ENGINE_BIN/pulumi-resource-pulumi-nodejs"
     fi
   fi
-fi
 
-# --- 2. Node.js language host ---------------------------------------------------------------
-lh_want="v$PULUMI_LANGUAGE_NODEJS_VERSION"
-lh_built="ok $lh_want built from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@$lh_want ($PULUMI_LANGUAGE_NODEJS_GO_PACKAGE)"
-if [ -x "$ENGINE_BIN/pulumi-language-nodejs" ] && status_ok language-nodejs; then
-  say "pulumi-language-nodejs: cached ($(head -n1 "$ENGINE_STATUS_DIR/language-nodejs"))"
-elif reuse_built pulumi-language-nodejs language-nodejs "$lh_built"; then
-  :
-else
-  say "pulumi-language-nodejs: building $PULUMI_LANGUAGE_NODEJS_GO_PACKAGE from $PULUMI_LANGUAGE_NODEJS_GO_MODULE@$lh_want"
-  if go_wrapper_build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_GO_MODULE" "$lh_want" \
-    "$PULUMI_LANGUAGE_NODEJS_GO_PACKAGE" "$ENGINE_BIN/pulumi-language-nodejs" \
-    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version; then
-    status_set language-nodejs "$lh_built"
-  else
-    status_set language-nodejs "failed: building $PULUMI_LANGUAGE_NODEJS_GO_PACKAGE@$lh_want (see $ENGINE_ROOT/logs/pulumi-language-nodejs-*.log)"
-    die "could not build pulumi-language-nodejs (see the failed step above)"
-  fi
-fi
+  # --- 3. resource plugins -----------------------------------------------------------------------
+  command_status="ok v$PULUMI_COMMAND_VERSION built from $THIRD_PARTY_COMMAND_DIR"
+  build_command() {
+    go_source_build command "$ENGINE_THIRD_PARTY/$THIRD_PARTY_COMMAND_DIR" ./cmd/pulumi-resource-command \
+      "$ENGINE_ROOT/plugins/pulumi-resource-command" \
+      "$(version_ldflag github.com/pulumi/pulumi-command/provider/pkg/version.Version "v$PULUMI_COMMAND_VERSION")"
+  }
+  # Plugins are built outside bin/ (which is on PATH): the CLI would warn that it uses a plugin
+  # found on PATH instead of the one installed in PULUMI_HOME.
+  build_component command plugins/pulumi-resource-command "$command_status" build_command
 
-# --- 3. launcher scripts beside the CLI -------------------------------------------------------
-for launcher in "$ENGINE_SCRIPT_DIR"/launchers/*; do
-  dest="$ENGINE_BIN/$(basename "$launcher")"
-  if [ -L "$dest" ]; then
-    : # shipped with an external CLI distribution: keep it
-  elif ! cmp -s "$launcher" "$dest"; then
-    install -m 0755 "$launcher" "$dest"
-    say "launcher installed: $dest"
-  fi
-done
-status_set launchers "ok $(cd "$ENGINE_SCRIPT_DIR/launchers" && echo *)"
+  # Upstream generates schema-embed.json (the schema stamped with the version) before building.
+  random_status="ok v$PULUMI_RANDOM_VERSION built from $THIRD_PARTY_RANDOM_DIR"
+  build_random() {
+    go_source_build random "$ENGINE_THIRD_PARTY/$THIRD_PARTY_RANDOM_DIR" ./cmd/pulumi-resource-random \
+      "$ENGINE_ROOT/plugins/pulumi-resource-random" \
+      "$(version_ldflag github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version "$PULUMI_RANDOM_VERSION")" \
+      "node -e 'const f=\"cmd/pulumi-resource-random/\";const s=JSON.parse(require(\"fs\").readFileSync(f+\"schema.json\",\"utf8\"));s.version=process.argv[1];require(\"fs\").writeFileSync(f+\"schema-embed.json\",JSON.stringify(s))' $PULUMI_RANDOM_VERSION"
+  }
+  build_component random plugins/pulumi-resource-random "$random_status" build_random
+
+  # Installed into the engine's PULUMI_HOME, where the CLI looks for plugins by name and version.
+  install_plugin() { # NAME VERSION
+    local name=$1 version=$2
+    if [ -x "$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name" ] &&
+      cmp -s "$ENGINE_ROOT/plugins/pulumi-resource-$name" "$ENGINE_PULUMI_HOME/plugins/resource-$name-v$version/pulumi-resource-$name"; then
+      return 0
+    fi
+    "$ENGINE_BIN/pulumi" plugin install resource "$name" "$version" --file "$ENGINE_ROOT/plugins/pulumi-resource-$name" --reinstall >"$ENGINE_ROOT/logs/plugin-install-$name.log" 2>&1 ||
+      die "pulumi plugin install resource $name $version failed: $(tail -n 5 "$ENGINE_ROOT/logs/plugin-install-$name.log")"
+    say "plugin installed: resource $name v$version"
+  }
+  install_plugin command "$PULUMI_COMMAND_VERSION"
+  install_plugin random "$PULUMI_RANDOM_VERSION"
+fi
 
 # --- summary ----------------------------------------------------------------------------------
 say "summary ($ENGINE_ROOT):"
-for component in cli language-nodejs launchers; do
-  printf '    %-16s %s\n' "$component" "$(head -n1 "$ENGINE_STATUS_DIR/$component" 2>/dev/null || echo '?')" >&2
+for component in cli language-nodejs command random; do
+  [ -f "$ENGINE_STATUS_DIR/$component" ] || continue
+  printf '    %-16s %s\n' "$component" "$(head -n1 "$ENGINE_STATUS_DIR/$component")" >&2
 done
 say "use it with:  . scripts/engine/env.sh   (or: eval \"\$(scripts/engine/env.sh)\")"
 "$ENGINE_SCRIPT_DIR/env.sh"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end proof that the engine from scripts/engine/setup.sh works, without Pulumi Cloud:
 # in a temporary directory, a tiny plain-JS Pulumi project with passphrase secrets and a local
-# file backend is created, `pulumi up` creates a dynamic-provider resource (language host +
-# pulumi-resource-pulumi-nodejs launcher: how the program runs all its resources, no resource
-# plugin is installed), a second `pulumi up` changes nothing, `pulumi preview` runs a
-# @pulumi/policy pack (pulumi-analyzer-policy launcher; an advisory and a mandatory policy), and
-# `pulumi destroy` removes it all.
+# file backend is created, `pulumi up` creates a @pulumi/command local.Command and a
+# @pulumi/random RandomPassword (the language host and both resource plugins), a second
+# `pulumi up` changes nothing, `pulumi preview --policy-pack <directory>` runs a @pulumi/policy
+# pack (an advisory and a mandatory policy), and `pulumi destroy` removes it all.
 #
 # Usage: scripts/engine/smoke-test.sh [--keep]
 #   --keep                   keep the temporary directory (it is always kept on failure)
@@ -19,7 +18,6 @@ trap 'rc=$?; echo "smoke-test.sh: FAILED (exit $rc) at line $LINENO: $BASH_COMMA
 KEEP=0
 for arg in "$@"; do
   case "$arg" in
-    --allow-missing-plugins) ;; # accepted for old callers: no resource plugin is used any more
     --keep) KEEP=1 ;;
     -h | --help)
       sed -n '2,/^set -Eeuo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -98,10 +96,10 @@ pulumi_in() { # DIR ARGS...: pulumi in DIR, bounded in time, never interactive
 
 # --- npm packages ------------------------------------------------------------------------------
 npm_versions_ok() { # NODE_MODULES_DIR
-  node - "$1" "$PULUMI_NODEJS_SDK_VERSION" "$PULUMI_POLICY_VERSION" <<'EOF'
-const [dir, sdk, policy] = process.argv.slice(2);
+  node - "$1" "$PULUMI_NODEJS_SDK_VERSION" "$PULUMI_POLICY_VERSION" "$PULUMI_COMMAND_VERSION" "$PULUMI_RANDOM_VERSION" <<'EOF'
+const [dir, sdk, policy, command, random] = process.argv.slice(2);
 const v = (p) => { try { return require(`${dir}/@pulumi/${p}/package.json`).version.replace(/^v/, ""); } catch { return null; } };
-process.exit(v("pulumi") === sdk && v("policy") === policy ? 0 : 1);
+process.exit(v("pulumi") === sdk && v("policy") === policy && v("command") === command && v("random") === random ? 0 : 1);
 EOF
 }
 NODE_MODULES="$ENGINE_REPO_ROOT/node_modules"
@@ -112,7 +110,8 @@ if ! npm_versions_ok "$NODE_MODULES"; then
     mkdir -p "$ENGINE_ROOT/smoke-npm"
     printf '{"name":"dolibarr-engine-smoke","private":true}\n' >"$ENGINE_ROOT/smoke-npm/package.json"
     (cd "$ENGINE_ROOT/smoke-npm" && npm install --no-save --no-audit --no-fund --ignore-scripts \
-      "@pulumi/pulumi@$PULUMI_NODEJS_SDK_VERSION" "@pulumi/policy@$PULUMI_POLICY_VERSION")
+      "@pulumi/pulumi@$PULUMI_NODEJS_SDK_VERSION" "@pulumi/policy@$PULUMI_POLICY_VERSION" \
+      "@pulumi/command@$PULUMI_COMMAND_VERSION" "@pulumi/random@$PULUMI_RANDOM_VERSION")
   fi
 fi
 say "npm packages from $NODE_MODULES"
@@ -133,22 +132,20 @@ printf '{"name":"engine-smoke","private":true,"main":"index.js"}\n' >"$PROJ/pack
 cat >"$PROJ/index.js" <<'EOF'
 "use strict";
 const pulumi = require("@pulumi/pulumi");
+const command = require("@pulumi/command");
+const random = require("@pulumi/random");
 
 const cfg = new pulumi.Config();
 const token = cfg.requireSecret("token");
 
-// A dynamic provider: runs through the pulumi-resource-pulumi-nodejs launcher.
-class Doubler {
-  async create(inputs) {
-    return { id: `doubled-${inputs.value}`, outs: { value: inputs.value * 2 } };
-  }
-}
-const doubled = new pulumi.dynamic.Resource(new Doubler(), "doubled", { value: 21 });
+const doubled = new command.local.Command("doubled", { create: "echo $((21 * 2))" });
+const password = new random.RandomPassword("password", { length: 24, special: false });
 if (cfg.getBoolean("createForbidden")) {
-  new pulumi.dynamic.Resource(new Doubler(), "forbidden", { value: 1 });
+  new command.local.Command("forbidden", { create: "true" });
 }
 
-exports.doubled = doubled.value;
+exports.doubled = doubled.stdout.apply(Number);
+exports.passwordLength = password.result.apply((p) => p.length);
 exports.tokenLength = token.apply((t) => t.length);
 
 EOF
@@ -181,17 +178,23 @@ new PolicyPack("engine-smoke-policy", {
   ],
 });
 EOF
-# The CLI starts an executable --policy-pack as a binary analyzer; the launcher finds the pack
-# through its own location (see launchers/pulumi-analyzer-policy).
-ln -s "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-analyzer-policy" "$PACK/pulumi-analyzer-policy"
 
 # --- stages --------------------------------------------------------------------------------------
 st_engine() {
-  local v
+  local v about
   v=$(pulumi version)
-  echo "pulumi version: $v (pinned v$PULUMI_CLI_VERSION); on PATH: $(command -v pulumi)"
-  echo "language host: $(command -v pulumi-language-nodejs)"
-  [ "$v" = "v$PULUMI_CLI_VERSION" ] && [ -x "$DOLIBARR_BACKUP_ENGINE_BIN/pulumi-language-nodejs" ]
+  echo "pulumi version: $v (pinned v$PULUMI_VERSION); on PATH: $(command -v pulumi)"
+  about=$(cd "$PROJ" && pulumi about --json 2>/dev/null) || { echo "pulumi about failed"; return 1; }
+  node - "$about" "$PULUMI_VERSION" "$PULUMI_COMMAND_VERSION" "$PULUMI_RANDOM_VERSION" <<'EOF'
+const [about, cli, command, random] = process.argv.slice(2);
+const a = JSON.parse(about);
+const plugins = Object.fromEntries((a.plugins || []).map((p) => [p.name, String(p.version).replace(/^v/, "")]));
+console.log("pulumi about: plugins", JSON.stringify(plugins));
+const want = { nodejs: cli, command, random };
+const bad = Object.entries(want).filter(([n, ver]) => plugins[n] !== ver);
+if (bad.length) { console.log(`FAIL: expected ${JSON.stringify(want)}`); process.exit(1); }
+EOF
+  [ "$v" = "v$PULUMI_VERSION" ]
 }
 st_stack_init() {
   pulumi_in "$PROJ" stack init smoke --secrets-provider passphrase &&
@@ -213,7 +216,8 @@ st_outputs() {
 const [file, tokenLength] = process.argv.slice(2);
 const o = require(file);
 const fail = (m) => { console.log(`FAIL: ${m}`); process.exit(1); };
-if (o.doubled !== 42) fail(`doubled=${o.doubled}, want 42 (dynamic provider)`);
+if (o.doubled !== 42) fail(`doubled=${o.doubled}, want 42 (command plugin)`);
+if (o.passwordLength !== 24) fail(`passwordLength=${o.passwordLength}, want 24 (random plugin)`);
 if (o.tokenLength !== Number(tokenLength)) fail(`tokenLength=${o.tokenLength}, want ${tokenLength} (passphrase secret)`);
 console.log("outputs as expected");
 EOF
@@ -226,8 +230,8 @@ st_state_encrypted() {
 }
 st_policy_advisory() {
   local out="$WORK/logs/policy-preview.out" want
-  pulumi_in "$PROJ" preview --policy-pack "$PACK/pulumi-analyzer-policy" 2>&1 | tee "$out" || return 1
-  want=("SMOKE_POLICY_SAW pulumi-nodejs:dynamic:Resource doubled")
+  pulumi_in "$PROJ" preview --policy-pack "$PACK" 2>&1 | tee "$out" || return 1
+  want=("SMOKE_POLICY_SAW command:local:Command doubled" "SMOKE_POLICY_SAW random:index/randomPassword:RandomPassword password")
   local w
   for w in "${want[@]}"; do
     grep -qF "$w" "$out" || {
@@ -239,7 +243,7 @@ st_policy_advisory() {
 st_policy_mandatory() {
   local out="$WORK/logs/policy-mandatory.out" rc=0
   pulumi_in "$PROJ" config set createForbidden true
-  pulumi_in "$PROJ" preview --policy-pack "$PACK/pulumi-analyzer-policy" >"$out" 2>&1 || rc=$?
+  pulumi_in "$PROJ" preview --policy-pack "$PACK" >"$out" 2>&1 || rc=$?
   cat "$out"
   pulumi_in "$PROJ" config rm createForbidden
   echo "preview exit status: $rc (want non-zero)"
@@ -250,9 +254,9 @@ st_destroy() {
 }
 
 say "work directory: $WORK"
-stage "engine: pulumi v$PULUMI_CLI_VERSION + pulumi-language-nodejs on PATH" st_engine
+stage "engine: pulumi v$PULUMI_VERSION; pulumi about lists nodejs, command and random at the pinned versions" st_engine
 stage "stack init (file backend, passphrase secrets) + secret config" st_stack_init
-stage "pulumi up: dynamic resource + secret" st_up
+stage "pulumi up: local.Command + RandomPassword + secret" st_up
 stage "second pulumi up: no change" st_up_again
 stage "stack outputs" st_outputs
 stage "secret stored encrypted in the file backend" st_state_encrypted

@@ -1,10 +1,16 @@
-// `npm run lab`: the whole procedure on real hosts. Deploys the lab fleet and clients with the real
-// engine and the policy pack, runs one dump and one replication everywhere, proves every mirror
-// identical to its source, prints a per-client report, and shows a too-close client rejected.
+// `npm run lab`: the whole procedure on real hosts. Deploys the lab fleet (with notifiers pointing at
+// a real HTTP receiver and SMTP sink on a lab host) and clients with the real engine and the policy
+// pack, runs one dump and one replication everywhere, proves every mirror identical to its source,
+// prints a per-client report and the fleet status, forces a failure that reaches the receivers and
+// turns the status red, renders the status page in a headless browser, and shows a too-close
+// client rejected.
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { labEnv, pulumi, pulumiOk } from "./driver";
+import * as path from "node:path";
+import { configureLabMta, labNotifications, startLabReceivers } from "../../test/support/notify-lab";
+import { labEnv, labHost, labHosts, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
 import { deploy, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
-import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, labClientConfig, writeStackFile } from "./stacks";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const started = Date.now();
 function step(message: string): void {
@@ -16,12 +22,33 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** `npm run status` on the lab fleet: its exit code and output. */
+function fleetStatus(env: LabEnv): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/status.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--html", path.join(env.labDir, "status.html")], { encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const RECEIVER_HOST = "lab-backup-ovh-gra";
+const PING_KEY = "lab";
+
 function main(): void {
   const env = labEnv();
 
   step("stack configs from the lab hosts (.lab/hosts.json)");
   const files = prepareLabStacks(env);
   for (const file of files) console.log(`  ${file}`);
+
+  step(`notifiers: an HTTP receiver (pings, webhook) and an SMTP sink on ${RECEIVER_HOST}, msmtp as every server's sendmail`);
+  const receivers = startLabReceivers(env, labHost(env, RECEIVER_HOST));
+  for (const host of labHosts(env)) configureLabMta(env, host, receivers);
+  const notifications = labNotifications(receivers, PING_KEY);
+  writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env)), notifications: notifications.plain });
+  for (const [key, value] of notifications.secrets) pulumiOk(env, ["config", "set", "--secret", "--path", `dolibarr-backup:${key}`, value, "--stack", LAB_FLEET_STACK]);
+  console.log(`  receiving at ${receivers.httpUrl} and smtp://${receivers.host.ip}:${receivers.smtpPort}`);
 
   step("pulumi up: lab-fleet, then the client stacks, with the policy pack");
   const up = deploy(env, "up", files);
@@ -55,6 +82,44 @@ function main(): void {
     const detail = status ? Object.entries(status).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ") : "no status file";
     console.log(`    ${s.instance.padEnd(15)} ${s.job.padEnd(9)} on ${s.server.padEnd(21)} ${detail}`);
   }
+
+  step("fleet status (npm run status): every instance against its worst-case RPO, and the page");
+  const status = fleetStatus(env);
+  process.stdout.write(status.stdout);
+  if (status.status !== 0) fail(`npm run status says some instance is not ok (exit ${status.status}):\n${status.stderr}`);
+
+  step("a forced failure: acme-erp's dump refused (its option file made readable by others)");
+  receivers.clear();
+  const rbx = labHost(env, "lab-host-ovh-rbx");
+  const cnf = "/etc/dolibarr-backup/instances/acme-erp.my.cnf";
+  sshOk(env, rbx, `chmod 0644 ${cnf}`);
+  const failed = ssh(env, rbx, "systemctl start dolibarr-dump@acme-erp.service");
+  sshOk(env, rbx, `chmod 0600 ${cnf}`);
+  if (failed.status === 0) fail("the dump did not fail");
+  const check = "acme-erp-dump-lab-host-ovh-rbx";
+  const until = Date.now() + 60_000;
+  const arrived = () => receivers.requests().some((r) => r.path.endsWith(`/${check}/fail`)) && receivers.mails().length > 0;
+  while (!arrived() && Date.now() < until) sleepSync(1000);
+  if (!arrived()) fail("the failure did not reach the HTTP receiver and the SMTP sink within 60 s");
+  for (const r of receivers.requests()) console.log(`  HTTP ${r.method} ${r.path.replace(/\?.*$/, "")}  ${r.body.split("\n")[0]}`);
+  for (const m of receivers.mails()) console.log(`  mail to ${m.to}: ${m.subject}`);
+
+  step("fleet status after the failure: acme-erp is reported, the status exits non-zero");
+  const red = fleetStatus(env);
+  process.stdout.write(red.stdout);
+  if (red.status === 0) fail("npm run status did not report the failed dump");
+  console.log(`  => exit ${red.status}; page: ${path.join(env.labDir, "status.html")}`);
+  const shot = path.join(env.labDir, "status.png");
+  const browser = spawnSync("chromium", ["--headless", "--no-sandbox", "--disable-gpu", `--user-data-dir=${path.join(env.labDir, "chromium")}`, `--screenshot=${shot}`, "--window-size=1200,1000", `file://${path.join(env.labDir, "status.html")}`], { encoding: "utf8", timeout: 120_000 });
+  if (browser.status !== 0) fail(`chromium could not render the page: ${browser.stderr}`);
+  console.log(`  rendered by headless chromium: ${shot}`);
+
+  step("repaired: the next dump succeeds and the status is green again");
+  sshOk(env, rbx, "systemctl reset-failed dolibarr-dump@acme-erp.service && systemctl start dolibarr-dump@acme-erp.service");
+  const green = fleetStatus(env);
+  if (green.status !== 0) fail(`npm run status still reports a problem after the repair:\n${green.stdout}`);
+  console.log("  => every instance ok");
+  receivers.stop();
 
   step(`a client whose backup is too close: ${LAB_CLIENT_TOO_CLOSE.stack} (OVH Roubaix → OVH Gravelines)`);
   const tooClose = writeStackFile(env.stacksDir, LAB_CLIENT_TOO_CLOSE.stack, labClientConfig(LAB_CLIENT_TOO_CLOSE));

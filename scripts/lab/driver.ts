@@ -185,3 +185,17 @@ export function treeDigest(env: LabEnv, host: LabHost, dir: string): string {
   });
   return [...lines.sort(), sums].join("\n");
 }
+
+/**
+ * A project directory that shares the compiled program, scripts and packages with REPO but has its
+ * own stacks/ (e2e tests and benches deploy there, never into the repository's stacks/). `copyDist`
+ * copies dist/ instead of linking it (to edit the program in the copy).
+ */
+export function projectCopy(dir: string, options: { copyDist?: boolean } = {}): string {
+  fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  for (const shared of ["node_modules", "scripts", "policies", "package.json"]) fs.symlinkSync(path.join(REPO, shared), path.join(dir, shared));
+  if (options.copyDist) fs.cpSync(path.join(REPO, "dist"), path.join(dir, "dist"), { recursive: true, verbatimSymlinks: true });
+  else fs.symlinkSync(path.join(REPO, "dist"), path.join(dir, "dist"));
+  fs.mkdirSync(path.join(dir, "stacks"));
+  return dir;
+}

@@ -140,3 +140,28 @@ export function nextRuns(env: LabEnv, topology: Topology): Array<{ instance: str
   }
   return out;
 }
+
+/**
+ * Gives each instance of a client a small Dolibarr-like tree (htdocs with custom/ and
+ * conf/conf.php, a documents dir) and an empty database on its hosting host, in one SSH session per
+ * host. For scale runs, whose instances lab.sh does not seed.
+ */
+export function prepareInstances(env: LabEnv, client: LabClient): void {
+  const byHost = new Map<string, LabClient["instances"]>();
+  for (const i of client.instances) byHost.set(i.hostingServer, [...(byHost.get(i.hostingServer) ?? []), i]);
+  for (const [host, list] of byHost) {
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const script = list
+      .map((i) =>
+        [
+          `mkdir -p ${q(`${i.codeRoot}/custom/agefodd`)} ${q(`${i.codeRoot}/conf`)} ${q(i.documentsDir)}`,
+          `printf '<?php\\n$dolibarr_main_db_name=%s;\\n' ${q(`'${i.database.name}'`)} >${q(`${i.codeRoot}/conf/conf.php`)}`,
+          `printf 'module\\n' >${q(`${i.codeRoot}/custom/agefodd/core.php`)}`,
+          `printf 'invoice\\n' >${q(`${i.documentsDir}/facture-${i.name}.pdf`)}`,
+          `mariadb -e ${q(`CREATE DATABASE IF NOT EXISTS \`${i.database.name}\` CHARACTER SET utf8mb4; CREATE TABLE IF NOT EXISTS \`${i.database.name}\`.llx_const (rowid INT PRIMARY KEY, name VARCHAR(180)); INSERT IGNORE INTO \`${i.database.name}\`.llx_const VALUES (1, 'MAIN_VERSION');`)}`,
+        ].join("\n"),
+      )
+      .join("\n");
+    sshOk(env, labHost(env, host), `set -eu\n${script}`);
+  }
+}

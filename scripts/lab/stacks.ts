@@ -127,7 +127,10 @@ export function labFleetConfig(hosts: LabHost[]): Record<string, unknown> {
       ssh: { host: host.ip, port: host.sshPort, user: host.sshUser, hostKey: host.hostKey },
     };
   });
-  return { stackKind: "fleet", servers };
+  // The lab's databases are a few hundred KB and dump in about a second: a dump slot is taken for
+  // 2 minutes at most and 4 run at once, so that a scale client (20 or 50 instances on one host)
+  // drains its dump queue within the 30-min dump window, as rpo.max requires.
+  return { stackKind: "fleet", servers, maxConcurrentDumps: 4, policy: { maxDumpMinutes: 2 } };
 }
 
 export function labClientConfig(client: LabClient): Record<string, unknown> {
@@ -163,4 +166,26 @@ export function writeStackFile(stacksDir: string, stack: string, config: Record<
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
   fs.writeFileSync(file, renderStackFile(config, previous));
   return file;
+}
+
+/**
+ * A client with `count` small instances on one hosting host (scale runs: e2e and `npm run bench`):
+ * instance `<client>-NN` at /var/www/<client>-NN/htdocs, database dolibarr_<client>_NN.
+ */
+export function labScaleClient(count: number, client = `scale${count}`, hostingServer = "lab-host-ionos-fra"): LabClient {
+  return {
+    stack: `lab-client-${client}`,
+    client,
+    instances: Array.from({ length: count }, (_, k) => {
+      const n = String(k + 1).padStart(2, "0");
+      return {
+        name: `${client}-${n}`,
+        hostingServer,
+        database: { name: `dolibarr_${client}_${n}` },
+        codeRoot: `/var/www/${client}-${n}/htdocs`,
+        documentsDir: `/var/lib/dolibarr/${client}-${n}/documents`,
+        backupServers: ["lab-backup-ovh-waw", "lab-backup-ionos-lhr"],
+      };
+    }),
+  };
 }

@@ -10,12 +10,19 @@ DBK_CONF_DIR="${DOLIBARR_BACKUP_CONF_DIR:-/etc/dolibarr-backup}"
 DBK_STATE_DIR="${DOLIBARR_BACKUP_STATE_DIR:-/var/lib/dolibarr-backup}"
 DBK_LOCK_DIR="${DOLIBARR_BACKUP_LOCK_DIR:-/run/lock/dolibarr-backup}"
 
+# Logs to stderr (the journal under systemd) and, during a job run, to the run's log file
+# (its last lines go with a failure notification).
 dbk_log() {
-  printf '%s %s[%s]: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${DBK_PROG:-dolibarr-backup}" "${DBK_INSTANCE:--}" "$*" >&2
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${DBK_PROG:-dolibarr-backup}[${DBK_INSTANCE:--}]: $*"
+  printf '%s\n' "$line" >&2
+  if [[ -n "${DBK_RUN_LOG:-}" ]]; then printf '%s\n' "$line" >>"$DBK_RUN_LOG" 2>/dev/null || true; fi
 }
 
 dbk_die() {
   dbk_log "ERROR: $*"
+  # shellcheck disable=SC2034 # read by the scripts' EXIT traps
+  DBK_LAST_ERROR="$*"
   exit 1
 }
 
@@ -38,44 +45,68 @@ dbk_load_instance() {
   [[ "${INSTANCE:-}" == "$instance" ]] || dbk_die "$file declares INSTANCE='${INSTANCE:-}', expected '$instance'"
 }
 
-# JSON string escaping for the status files (no jq on the servers).
+# JSON encoding (no jq on the servers; perl-base is Essential on Debian). Any byte string
+# gives valid JSON: invalid UTF-8 sequences become U+FFFD, control characters (NUL cannot
+# reach here: bash strings end at NUL) and DEL become \u00XX escapes.
+# shellcheck disable=SC2016 # perl code, not shell
+DBK_JSON_PL='
+my $valid = qr/[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
+sub str { my $v = shift; $v =~ s/($valid)|./defined $1 ? $1 : "\xef\xbf\xbd"/gse; $v =~ s/(["\\])/\\$1/g; $v =~ s/([\x00-\x1f\x7f])/sprintf("\\u%04x", ord $1)/ge; return "\"$v\""; }
+my $mode = shift @ARGV;
+if ($mode eq "str") { print str($ARGV[0]); exit 0; }
+if ($mode eq "text") {
+  # stdin as mail text: valid UTF-8, control characters but tab and newline as \xNN, lines folded under 998 octets
+  local $/; my $t = <STDIN>; $t = "" unless defined $t;
+  $t =~ s/\r\n?/\n/g;
+  $t =~ s/($valid)|./defined $1 ? $1 : "\xef\xbf\xbd"/gse;
+  $t =~ s/([\x00-\x08\x0b-\x1f\x7f])/sprintf("\\x%02x", ord $1)/ge;
+  $t =~ s/((?:$valid){900})(?=[^\n])/$1\n/g;
+  print $t; exit 0;
+}
+my @out;
+for my $kv (@ARGV) {
+  my ($k, $v) = split /=/, $kv, 2; $v = "" unless defined $v;
+  push @out, str($k) . ":" . ($v =~ /^-?(?:0|[1-9][0-9]{0,14})$/ ? $v : str($v));
+}
+print "{" . join(",", @out) . "}\n";
+'
+
+# dbk_json_str STRING: STRING as a JSON string literal.
 dbk_json_str() {
-  local s="$1"
-  s="${s//\\/\\\\}"
-  s="${s//\"/\\\"}"
-  s="${s//$'\n'/\\n}"
-  s="${s//$'\r'/\\r}"
-  s="${s//$'\t'/\\t}"
-  printf '"%s"' "$s"
+  perl -e "$DBK_JSON_PL" str "$1"
 }
 
-# dbk_write_status FILE key=value... : values that look like integers are written as
-# numbers, the rest as strings. Written to a temp file and renamed (readers never see half).
+# dbk_mail_text <IN: any bytes as text for a mail body (see DBK_JSON_PL "text").
+dbk_mail_text() {
+  perl -e "$DBK_JSON_PL" text
+}
+
+# dbk_json_object key=value...: one JSON object on one line; values that are integers
+# (JSON grammar, at most 15 digits) are written as numbers, the rest as strings.
+dbk_json_object() {
+  perl -e "$DBK_JSON_PL" object "$@"
+}
+
+# dbk_write_status FILE key=value... : the status file of a job run (see dbk_json_object),
+# with server=<this server> added when known. Written to a temp file and renamed (readers
+# never see half). During a job run (dbk_job_started) it also writes the run's metrics and
+# sends its notifications (dbk_job_finished): never failing the job for them.
 dbk_write_status() {
   local file="$1"
   shift
-  local dir tmp first=1 kv key value
+  local dir tmp kv has_server=0
+  for kv in "$@"; do [[ "$kv" == server=* ]] && has_server=1; done
+  if [[ $has_server -eq 0 && -n "${DBK_SERVER:-}" ]]; then set -- "$@" server="$DBK_SERVER"; fi
   dir="$(dirname "$file")"
   mkdir -p "$dir"
   tmp="$(mktemp "$dir/.status.XXXXXX")"
-  {
-    printf '{'
-    for kv in "$@"; do
-      key="${kv%%=*}"
-      value="${kv#*=}"
-      if [[ $first -eq 0 ]]; then printf ','; fi
-      first=0
-      printf '%s:' "$(dbk_json_str "$key")"
-      if [[ "$value" =~ ^-?[0-9]+$ ]]; then
-        printf '%s' "$value"
-      else
-        dbk_json_str "$value"
-      fi
-    done
-    printf '}\n'
-  } >"$tmp"
+  if ! dbk_json_object "$@" >"$tmp"; then
+    rm -f -- "$tmp"
+    return 1
+  fi
   chmod 0644 "$tmp"
   mv -f "$tmp" "$file"
+  if [[ -n "${DBK_JOB:-}" && -z "${DBK_JOB_REPORTED:-}" ]]; then dbk_job_finished "$@" || true; fi
 }
 
 # dbk_lock NAME WAIT_SECONDS: takes an exclusive flock on <lock dir>/NAME.lock on fd 9,
@@ -89,3 +120,202 @@ dbk_lock() {
 
 dbk_now_epoch() { date -u +%s; }
 dbk_now_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+# dbk_acquire_slot NAME SLOTS WAIT_SECONDS: a counting semaphore of SLOTS flock slots
+# (<lock dir>/NAME.slot<i>.lock), held on fd 8 until the process exits. Polls every second
+# for at most WAIT_SECONDS; returns 1 when no slot came free by then. Sets DBK_SLOT.
+# A killed holder releases its slot with its file descriptor: no stale lock survives it.
+dbk_acquire_slot() {
+  local name="$1" slots="$2" wait="$3" deadline i
+  [[ "$slots" =~ ^[1-9][0-9]*$ ]] || dbk_die "dbk_acquire_slot: SLOTS must be a positive integer, got '$slots'"
+  deadline=$(($(dbk_now_epoch) + wait))
+  mkdir -p "$DBK_LOCK_DIR"
+  while :; do
+    for ((i = 0; i < slots; i++)); do
+      exec 8>"$DBK_LOCK_DIR/$name.slot$i.lock"
+      if flock -n 8; then
+        # shellcheck disable=SC2034 # read by the scripts that source this file
+        DBK_SLOT=$i
+        return 0
+      fi
+    done
+    exec 8>&-
+    if (($(dbk_now_epoch) >= deadline)); then return 1; fi
+    sleep 1
+  done
+}
+
+# ---- job runs: metrics and notifications ---------------------------------------------------
+# A job calls dbk_job_started JOB once it holds its lock, then writes its status file as
+# before (dbk_write_status); the status file's result ends the run: the node_exporter
+# textfile metrics are written and the notifications spooled. Nothing here fails or waits
+# for a notifier: events are spooled (a rename) and delivered by dolibarr-notify deliver in
+# another process (the dolibarr-notify.path unit under systemd; a detached process
+# otherwise), with timeouts. See docs/server-jobs.md "Alerts and metrics".
+
+# Loads <conf dir>/server.env (rendered by the fleet stack: SERVER_NAME, FLEET_STACK,
+# METRICS_DIR, NOTIFY_*; never the notifiers' URLs, which only dolibarr-notify reads).
+dbk_load_server() {
+  local file="$DBK_CONF_DIR/server.env"
+  if [[ -r "$file" ]]; then
+    # shellcheck disable=SC1090
+    source "$file"
+  fi
+  DBK_SERVER="${SERVER_NAME:-$(hostname -s 2>/dev/null || echo unknown)}"
+  DBK_FLEET="${FLEET_STACK:-}"
+}
+
+# The dead-man's-switch check of a job: <instance>-<job>-<server>, lowercase, [a-z0-9_-].
+dbk_check_slug() { # dbk_check_slug INSTANCE JOB SERVER
+  local s="$1-$2-$3"
+  s="${s,,}"
+  printf '%s' "${s//[^a-z0-9_-]/-}"
+}
+
+dbk_notify_bin() {
+  local here
+  here="$(dirname -- "${BASH_SOURCE[0]}")"
+  if [[ -n "${DOLIBARR_BACKUP_NOTIFY:-}" ]]; then printf '%s' "$DOLIBARR_BACKUP_NOTIFY"
+  elif [[ -x "$here/dolibarr-notify" ]]; then printf '%s' "$here/dolibarr-notify"
+  else printf '%s' /usr/local/sbin/dolibarr-notify; fi
+}
+
+# dbk_job_started JOB [--no-ping]: the run of JOB (dump, replicate, export) for DBK_INSTANCE
+# begins: its log file is started and (unless --no-ping) the "start" ping is spooled.
+dbk_job_started() {
+  DBK_JOB="$1"
+  DBK_JOB_PING=1
+  if [[ "${2:-}" == --no-ping ]]; then DBK_JOB_PING=0; fi
+  DBK_JOB_REPORTED=""
+  dbk_load_server
+  DBK_RUN_LOG=""
+  if mkdir -p -- "$DBK_STATE_DIR/log" 2>/dev/null && : >"$DBK_STATE_DIR/log/$DBK_INSTANCE.$DBK_JOB.log" 2>/dev/null; then
+    DBK_RUN_LOG="$DBK_STATE_DIR/log/$DBK_INSTANCE.$DBK_JOB.log"
+  fi
+  if [[ $DBK_JOB_PING -eq 1 ]]; then dbk_notify_event start "$DBK_JOB of $DBK_INSTANCE started" || true; fi
+  return 0
+}
+
+# dbk_job_finished key=value... (the status file's pairs): metrics, then notifications.
+dbk_job_finished() {
+  DBK_JOB_REPORTED=1
+  local kv result="" duration=0 bytes=0 message="" warnings=""
+  for kv in "$@"; do
+    case "$kv" in
+      result=*) result="${kv#*=}" ;;
+      durationSeconds=*) duration="${kv#*=}" ;;
+      sizeBytes=* | bytesReceived=*) bytes="${kv#*=}" ;;
+      message=*) message="${kv#*=}" ;;
+      warnings=*) warnings="${kv#*=}" ;;
+    esac
+  done
+  [[ "$duration" =~ ^[0-9]+$ ]] || duration=0
+  [[ "$bytes" =~ ^[0-9]+$ ]] || bytes=0
+  dbk_write_metrics "$result" "$duration" "$bytes" || dbk_log "WARNING: metrics of this run not written"
+  if [[ "$result" == ok ]]; then
+    if [[ $DBK_JOB_PING -eq 1 ]]; then dbk_notify_event success "$message${warnings:+ (warnings: $warnings)}" || true; fi
+  else
+    dbk_notify_event fail "$DBK_JOB of $DBK_INSTANCE on ${DBK_SERVER:-?}: ${result:-no result}: $message" || true
+    # The OnFailure= notifier (dolibarr-notify unit-failed) then knows this run was reported.
+    if [[ -n "${INVOCATION_ID:-}" && "$INVOCATION_ID" =~ ^[0-9a-f]{32}$ ]]; then
+      { mkdir -p -- "$DBK_STATE_DIR/notify/reported" && : >"$DBK_STATE_DIR/notify/reported/$INVOCATION_ID"; } 2>/dev/null || true
+    fi
+  fi
+  return 0
+}
+
+# dbk_alert SEVERITY MESSAGE: an alert outside the run's result (e.g. a suspicious change a
+# job refused), by e-mail and webhook. Never fails.
+dbk_alert() {
+  local severity="$1" message="$2"
+  if [[ -z "${DBK_SERVER:-}" ]]; then dbk_load_server; fi
+  dbk_log "ALERT ($severity): $message"
+  DBK_ALERT_SEVERITY="$severity" dbk_notify_event alert "$message" || true
+  return 0
+}
+
+dbk_prom_label() { # a Prometheus label value: \ " and newline escaped
+  local s="$1"
+  s="${s//\\/\\\\}"
+  s="${s//\"/\\\"}"
+  s="${s//$'\n'/\\n}"
+  printf '"%s"' "$s"
+}
+
+# dbk_write_metrics RESULT DURATION BYTES: METRICS_DIR/dolibarr-backup-<job>-<instance>.prom
+# (node_exporter textfile collector format), replaced atomically.
+dbk_write_metrics() {
+  local result="$1" duration="$2" bytes="$3"
+  local dir="${METRICS_DIR:-$DBK_STATE_DIR/metrics}"
+  local file="$dir/dolibarr-backup-$DBK_JOB-$DBK_INSTANCE.prom"
+  local now last_success=0 ok=0 labels tmp
+  now="$(dbk_now_epoch)"
+  mkdir -p -- "$dir" || return 1
+  if [[ -f "$file" ]]; then
+    last_success="$(sed -n 's/^dolibarr_backup_last_success_timestamp_seconds{.*} \([0-9][0-9]*\)$/\1/p' "$file" | head -n 1)"
+    last_success="${last_success:-0}"
+  fi
+  if [[ "$result" == ok ]]; then ok=1; last_success="$now"; fi
+  labels="dolibarr_instance=$(dbk_prom_label "$DBK_INSTANCE"),backup_job=$(dbk_prom_label "$DBK_JOB"),server=$(dbk_prom_label "${DBK_SERVER:-}"),fleet=$(dbk_prom_label "${DBK_FLEET:-}")"
+  tmp="$(mktemp "$dir/.dolibarr-backup-XXXXXX.tmp")" || return 1
+  {
+    printf '# HELP dolibarr_backup_last_run_timestamp_seconds End of the last run of the job (any result), Unix time.\n'
+    printf '# TYPE dolibarr_backup_last_run_timestamp_seconds gauge\n'
+    printf 'dolibarr_backup_last_run_timestamp_seconds{%s} %s\n' "$labels" "$now"
+    printf '# HELP dolibarr_backup_last_success_timestamp_seconds End of the last successful run of the job, Unix time (0: none yet).\n'
+    printf '# TYPE dolibarr_backup_last_success_timestamp_seconds gauge\n'
+    printf 'dolibarr_backup_last_success_timestamp_seconds{%s} %s\n' "$labels" "$last_success"
+    printf '# HELP dolibarr_backup_last_duration_seconds Duration of the last run of the job.\n'
+    printf '# TYPE dolibarr_backup_last_duration_seconds gauge\n'
+    printf 'dolibarr_backup_last_duration_seconds{%s} %s\n' "$labels" "$duration"
+    printf '# HELP dolibarr_backup_last_bytes Bytes of the last run: dump size (dump), bytes received (replicate), 0 otherwise.\n'
+    printf '# TYPE dolibarr_backup_last_bytes gauge\n'
+    printf 'dolibarr_backup_last_bytes{%s} %s\n' "$labels" "$bytes"
+    printf '# HELP dolibarr_backup_last_success 1 when the last run of the job succeeded, else 0.\n'
+    printf '# TYPE dolibarr_backup_last_success gauge\n'
+    printf 'dolibarr_backup_last_success{%s} %s\n' "$labels" "$ok"
+    printf '# HELP dolibarr_backup_last_result The result of the last run of the job (label result).\n'
+    printf '# TYPE dolibarr_backup_last_result gauge\n'
+    printf 'dolibarr_backup_last_result{%s,result=%s} 1\n' "$labels" "$(dbk_prom_label "${result:-none}")"
+  } >"$tmp" || { rm -f -- "$tmp"; return 1; }
+  chmod 0644 -- "$tmp"
+  mv -f -- "$tmp" "$file"
+}
+
+# dbk_notify_event KIND MESSAGE: spools one event (start, success, fail, alert) for
+# dolibarr-notify deliver. A directory of one file per field, built aside and renamed into
+# the spool (the deliverer never sees half an event). Only when a notifier is configured.
+dbk_notify_event() {
+  local kind="$1" message="$2"
+  [[ "${NOTIFY_ENABLED:-0}" == 1 ]] || return 0
+  local base="$DBK_STATE_DIR/notify" id tmp lines="${NOTIFY_LOG_LINES:-20}"
+  id="$(date -u +%s%N)-$$-$RANDOM"
+  { mkdir -p -- "$base/tmp" "$base/spool" && chmod 0700 -- "$base"; } 2>/dev/null || return 0
+  tmp="$base/tmp/$id"
+  mkdir -m 0700 -- "$tmp" || return 0
+  {
+    printf '%s' "$kind" >"$tmp/kind"
+    printf '%s' "${DBK_JOB:-${DBK_PROG#dolibarr-}}" >"$tmp/job"
+    printf '%s' "${DBK_INSTANCE:-}" >"$tmp/instance"
+    printf '%s' "${DBK_SERVER:-}" >"$tmp/server"
+    printf '%s' "${DBK_FLEET:-}" >"$tmp/fleet"
+    printf '%s' "${DBK_JOB_PING:-0}" >"$tmp/ping"
+    printf '%s' "${DBK_ALERT_SEVERITY:-}" >"$tmp/severity"
+    printf '%s' "$(dbk_now_iso)" >"$tmp/time"
+    printf '%s' "${INVOCATION_ID:-}" >"$tmp/invocation"
+    printf '%s' "$message" >"$tmp/message"
+    if [[ "$kind" != start && -n "${DBK_RUN_LOG:-}" && -f "$DBK_RUN_LOG" ]]; then
+      tail -n "$lines" -- "$DBK_RUN_LOG" | tail -c 10000 >"$tmp/log"
+    fi
+  } 2>/dev/null || { rm -rf -- "$tmp"; return 0; }
+  mv -T -- "$tmp" "$base/spool/$id" 2>/dev/null || { rm -rf -- "$tmp"; return 0; }
+  # Under systemd dolibarr-notify.path starts the delivery (outside this unit, whose
+  # processes systemd ends with it); elsewhere (a shell, the tests) a detached process.
+  if [[ -z "${INVOCATION_ID:-}" && -z "${DBK_NOTIFY_NO_KICK:-}" ]]; then
+    if [[ -f "$base/deliver.log" && $(stat -c %s -- "$base/deliver.log" 2>/dev/null || echo 0) -gt 1048576 ]]; then
+      mv -f -- "$base/deliver.log" "$base/deliver.log.1" 2>/dev/null || true
+    fi
+    setsid -f "$(dbk_notify_bin)" deliver </dev/null >>"$base/deliver.log" 2>&1 || true
+  fi
+  return 0
+}

@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { labEnv, LabEnv, labHost, labScript, pulumi, pulumiOk, REPO, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
-import { deploy, instances, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
-import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, writeStackFile } from "../../scripts/lab/stacks";
-import { planReplications } from "../../infra/model";
+import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { deploy, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
+import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
 import { timerDropInPath } from "../../infra/render/paths";
 
@@ -25,13 +25,7 @@ function tempDir(prefix: string): string {
 }
 
 function projectCopy(options: { copyDist?: boolean } = {}): string {
-  const dir = tempDir("dbk-e2e-");
-  fs.copyFileSync(path.join(REPO, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  for (const shared of ["node_modules", "scripts", "policies", "package.json"]) fs.symlinkSync(path.join(REPO, shared), path.join(dir, shared));
-  if (options.copyDist) execFileSync("cp", ["-a", path.join(REPO, "dist"), path.join(dir, "dist")]);
-  else fs.symlinkSync(path.join(REPO, "dist"), path.join(dir, "dist"));
-  fs.mkdirSync(path.join(dir, "stacks"));
-  return dir;
+  return copyProject(tempDir("dbk-e2e-"), options);
 }
 
 function upOk(env: LabEnv, files: string[]): string {
@@ -59,7 +53,7 @@ function changed(steps: PreviewStep[]): PreviewStep[] {
 function assertCalendar(env: LabEnv, server: string, unit: string, times: number[]): void {
   const calendar = sshOk(env, labHost(env, server), `systemctl show -P TimersCalendar ${unit}`);
   const found = calendar.match(/OnCalendar=[^;]+/g)?.map((m) => m.slice("OnCalendar=".length).trim()) ?? [];
-  assert.deepEqual(found.sort(), calendarExpressions(times).sort(), `${unit} on ${server}: ${calendar}`);
+  assert.deepEqual(found.sort(), calendarExpressions(times, fleetTimeZone(labTopology(env, LAB_CLIENTS).fleet)).sort(), `${unit} on ${server}: ${calendar}`);
 }
 
 /** The replication times of an instance on a backup server, with the client stack's drawn offset. */
@@ -191,8 +185,38 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     assertCalendar(env, "lab-backup-ionos-lhr", "dolibarr-replicate@acme-erp.timer", times);
   });
 
+  test("a client with 20 instances deploys in one up (sessions capped per host, none refused), then a no-op up runs no remote command", () => {
+    const scale = labScaleClient(20);
+    prepareInstances(env, scale);
+    const file = writeStackFile(env.stacksDir, scale.stack, labClientConfig(scale));
+    ensureStack(env, scale.stack);
+    const fra = labHost(env, "lab-host-ionos-fra");
+    // sessions sshd accepted so far (this count's own session included: it is logged before the command runs)
+    const accepted = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -c 'Accepted publickey' || true").trim());
+    const dropped = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -ci 'drop connection\\|MaxStartups throttling' || true").trim());
+    const dropped0 = dropped();
+    const accepted0 = accepted();
+    upOk(env, [file]);
+    const byUp = accepted() - accepted0 - 1;
+    // one session per remote command: two per instance on the hosting host (account, bundle)
+    assert.equal(byUp, 2 * scale.instances.length, `sessions the up opened on the hosting host`);
+    assert.equal(dropped() - dropped0, 0, "sshd dropped connections of the deployment (MaxStartups)");
+    for (const instance of scale.instances) {
+      assert.equal(sshOk(env, fra, `systemctl is-enabled dolibarr-dump@${instance.name}.timer`).trim(), "enabled", instance.name);
+      for (const b of instance.backupServers) {
+        assert.equal(sshOk(env, labHost(env, b), `systemctl is-enabled dolibarr-replicate@${instance.name}.timer`).trim(), "enabled", `${instance.name} on ${b}`);
+      }
+    }
+    assert.deepEqual(changed(previewSteps(env, scale.stack)), []);
+    const beforeNoop = accepted();
+    pulumiOk(env, ["up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", scale.stack]);
+    assert.equal(accepted() - beforeNoop - 1, 0, "a no-op up opens no session");
+    pulumiOk(env, ["destroy", "--yes", "--skip-preview", "--stack", scale.stack]);
+    assert.notEqual(sshOk(env, fra, `systemctl is-enabled dolibarr-dump@${scale.instances[0]!.name}.timer || true`).trim(), "enabled");
+  });
+
   test("the policy pack passes a compliant client stack", () => {
-    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const result = pulumi(env, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     assert.doesNotMatch(result.stdout, /mandatory/);
   });
@@ -212,9 +236,36 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     fs.writeFileSync(clientJs, patched);
     fs.copyFileSync(tooClose, path.join(edited.stacksDir, path.basename(tooClose)));
     ensureStack(edited, LAB_CLIENT_TOO_CLOSE.stack);
-    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", path.join(env.repo, "policies/pulumi-analyzer-policy")]);
+    const byPack = pulumi(edited, ["preview", "--stack", LAB_CLIENT_TOO_CLOSE.stack, "--policy-pack", "policies"]);
     assert.notEqual(byPack.status, 0, byPack.stdout + byPack.stderr);
     assert.match(byPack.stdout + byPack.stderr, /geo-min-distance/);
     assert.match(byPack.stdout + byPack.stderr, /mandatory/);
+  });
+
+  test("what is really pushed: a renderer edited to drop `restrict` or to move the timers is refused by the pack's pushed-* policies", () => {
+    // A copy of the project whose compiled renderers are edited, on the same state: previews only.
+    const edited = labEnv({ repo: projectCopy({ copyDist: true }), stateDir: env.stateDir, labDir: env.labDir });
+    for (const stack of [LAB_FLEET_STACK, acme.stack]) {
+      fs.copyFileSync(path.join(env.stacksDir, `Pulumi.${stack}.yaml`), path.join(edited.stacksDir, `Pulumi.${stack}.yaml`));
+    }
+    const patch = (file: string, from: RegExp, to: string) => {
+      const js = path.join(edited.repo, "dist/infra/render", file);
+      const source = fs.readFileSync(js, "utf8");
+      const patched = source.replace(from, to);
+      assert.notEqual(patched, source, `${file}: ${from} not found to edit`);
+      fs.writeFileSync(js, patched);
+    };
+    patch("server.js", /const keyOptions = \["restrict", /, "const keyOptions = [");
+    patch("units.js", /return `# \$\{comment\}\\n\[Timer\]\\n\$\{onCalendarLines\}`;/, "return `# ${comment}\\n[Timer]\\n${onCalendarLines}RandomizedDelaySec=3h\\n`;");
+
+    const fleet = pulumi(edited, ["preview", "--stack", LAB_FLEET_STACK, "--policy-pack", "policies"]);
+    assert.notEqual(fleet.status, 0, fleet.stdout + fleet.stderr);
+    assert.match(fleet.stdout + fleet.stderr, /pushed-authorized-keys/);
+    assert.match(fleet.stdout + fleet.stderr, /no `restrict` option/);
+
+    const client = pulumi(edited, ["preview", "--stack", acme.stack, "--policy-pack", "policies"]);
+    assert.notEqual(client.status, 0, client.stdout + client.stderr);
+    assert.match(client.stdout + client.stderr, /pushed-timers/);
+    assert.match(client.stdout + client.stderr, /RandomizedDelaySec=3h/);
   });
 });

@@ -19,6 +19,7 @@ import {
   type ServerFile,
 } from "../../infra/render";
 import { samplePlan, sampleTopology } from "../support/jobs-topology";
+import { skipUnlessCi } from "../support/prerequisites";
 
 function has(cmd: string): boolean {
   return spawnSync("bash", ["-c", `command -v ${cmd}`]).status === 0;
@@ -40,7 +41,7 @@ function shellScripts(): string[] {
 }
 
 describe("shell scripts", () => {
-  it("pass shellcheck (scripts/**/*.sh and scripts/server/*)", { skip: has("shellcheck") ? undefined : "shellcheck missing" }, () => {
+  it("pass shellcheck (scripts/**/*.sh and scripts/server/*)", { skip: skipUnlessCi(has("shellcheck") ? undefined : "shellcheck missing", "shellcheck of the scripts") }, () => {
     const files = shellScripts();
     assert.ok(files.length >= SERVER_SCRIPTS.length);
     const r = spawnSync("shellcheck", ["-x", ...files.map((f) => path.relative(repoRoot(), f))], { cwd: repoRoot(), encoding: "utf8" });
@@ -77,7 +78,7 @@ describe("shell scripts", () => {
 
 const canVerify = has("systemd-analyze") && fs.existsSync("/usr/lib/systemd/system/sysinit.target");
 
-describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or the system units are missing" }, () => {
+describe("systemd units", { skip: skipUnlessCi(canVerify ? undefined : "systemd-analyze or the system units are missing", "systemd units") }, () => {
   let root: string;
   const topo = sampleTopology();
   const inst = topo.clients[0]!.instances[0]!;
@@ -116,6 +117,28 @@ describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or th
     const r = verify(path.join(root, "backup"), [`dolibarr-replicate@${inst.name}.service`, `dolibarr-replicate@${inst.name}.timer`]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.trim(), "", r.stderr);
+  });
+
+  it("notifier units verify cleanly on both roles, as each job unit's OnFailure= names them (%n expanded)", () => {
+    const jobs: Record<string, string[]> = {
+      hosting: [`dolibarr-dump@${inst.name}.service`, `dolibarr-export@${inst.name}.service`],
+      backup: [`dolibarr-replicate@${inst.name}.service`],
+    };
+    for (const [side, units] of Object.entries(jobs)) {
+      const dir = path.join(root, side);
+      const notifiers = units.map((unit) => {
+        const template = fs.readFileSync(path.join(dir, "etc/systemd/system", unit.replace(/@[^.]+\./, "@.")), "utf8");
+        const onFailure = /^OnFailure=(.+)$/m.exec(template);
+        assert.ok(onFailure, `${unit} has an OnFailure=`);
+        return onFailure[1]!.replace("%n", unit);
+      });
+      assert.deepEqual(notifiers, units.map((u) => `dolibarr-notify@${u}.service`));
+      // (verify does not follow OnFailure=: the named units are verified themselves; a typo is "not found")
+      const r = verify(dir, [...notifiers, "dolibarr-notify.service", "dolibarr-notify.path"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.trim(), "", r.stderr);
+    }
+    assert.match(verify(path.join(root, "hosting"), [`dolibarr-notfy@dolibarr-dump@${inst.name}.service.service`]).stderr, /not found/);
   });
 
   it("the verification does catch a broken unit and a missing executable", () => {
@@ -165,6 +188,47 @@ describe("systemd units", { skip: canVerify ? undefined : "systemd-analyze or th
       }
       const want = times.map((t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`);
       assert.deepEqual([...fired].sort(), [...want].sort(), `times ${times.join(",")}`);
+    }
+  });
+
+  it("a calendar with the fleet's time zone fires at those times in that zone, whatever the server's own zone", () => {
+    // The servers' clocks in three zones; the timers say Europe/Paris (or another fleet zone).
+    const paris = new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const tokyo = new Intl.DateTimeFormat("en-GB", { timeZone: "Asia/Tokyo", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    const cases: Array<[number[], string, Intl.DateTimeFormat]> = [
+      [[0, 720], "Europe/Paris", paris],
+      [[195, 555, 915, 1275], "Europe/Paris", paris],
+      [[0, 45, 390, 1439], "Asia/Tokyo", tokyo],
+    ];
+    for (const serverZone of ["UTC", "America/New_York", "Asia/Kolkata"]) {
+      for (const [times, zone, fmt] of cases) {
+        const fired = new Set<string>();
+        for (const expr of calendarExpressions(times, zone)) {
+          assert.ok(expr.endsWith(` ${zone}`), expr);
+          const hours = expr.split(" ")[1]!.split(":")[0]!.split(",").length;
+          const r = spawnSync("systemd-analyze", ["calendar", `--iterations=${hours}`, expr], { encoding: "utf8", env: { ...process.env, TZ: serverZone } });
+          assert.equal(r.status, 0, `${expr}: ${r.stderr}`);
+          assert.match(r.stdout, new RegExp(`Normalized form: ${expr.replace(/\*/g, "\\*")}`));
+          // Each elapse: "Next elapse:"/"Iter. #n:" in the server's zone, then "(in UTC):" unless that zone is UTC.
+          let pending: string | undefined;
+          const flush = () => {
+            if (pending) fired.add(fmt.format(new Date(`${pending.replace(" ", "T")}Z`)));
+            pending = undefined;
+          };
+          for (const line of r.stdout.split("\n")) {
+            const main = /(?:Next elapse|Iter\. #\d+): \w+ (\S+ \d\d:\d\d:\d\d) (\S+)/.exec(line);
+            const utc = /\(in UTC\): \w+ (\S+ \d\d:\d\d:\d\d) UTC/.exec(line);
+            if (main) {
+              flush();
+              pending = main[2] === "UTC" ? main[1] : undefined;
+              if (main[2] !== "UTC") pending = "";
+            } else if (utc) pending = utc[1];
+          }
+          flush();
+        }
+        const want = times.map((t) => `${String(Math.floor(t / 60)).padStart(2, "0")}:${String(t % 60).padStart(2, "0")}`);
+        assert.deepEqual([...fired].sort(), [...want].sort(), `times ${times.join(",")} in ${zone} on a server in ${serverZone}`);
+      }
     }
   });
 });

@@ -392,3 +392,272 @@ export async function databaseObjects(db: Sql, name: string): Promise<string> {
     .sort()
     .join("\n");
 }
+
+// --- a realistic schema and hostile trees (exact-restore tests) -----------------------------
+
+/** Strings that broke naive dump parsers and escapers. */
+const HOSTILE_TEXT = [
+  "),(",
+  "'); INSERT INTO `llx_log` VALUES (1,'x'),(2,'y'); --",
+  "ligne 1\nINSERT INTO `llx_gen_0` VALUES (9,9);\nligne 3",
+  "\\ antislash \\\\ double",
+  "tab\tet\rretour",
+  "Café ☕ 😀 日本語 Ærø",
+  "",
+  "NULL",
+  "quote ' et \" et `",
+];
+
+export interface SchemaOptions {
+  seed?: number;
+  /** Generated llx_gen_<i> tables. Default 40. */
+  tables?: number;
+  /** Rows per generated table at most. Default 40. */
+  rows?: number;
+  /** Size of the one large BLOB row, MiB (its hex form must exceed a default 16M max_allowed_packet). Default 12. */
+  bigBlobMb?: number;
+  /** The database's default collation (utf8mb4). Default utf8mb4_unicode_520_ci (not a server default). */
+  collation?: string;
+}
+
+/** A number as a DOUBLE literal (always with an exponent). */
+function dbl(x: number): string {
+  const t = String(x);
+  return /e/i.test(t) ? t : `${t}e0`;
+}
+
+/** A float32 value as the shortest decimal that loads back into FLOAT as exactly that value. */
+function randomFloat32(rand: () => number): string {
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (;;) {
+    u[0] = Math.floor(rand() * 4294967296) >>> 0;
+    const v = f[0]!;
+    if (Number.isFinite(v) && Math.abs(v) < 1e30 && (v === 0 || Math.abs(v) > 1e-30)) return String(v);
+  }
+}
+
+/**
+ * Creates database `name` shaped like Dolibarr with modules: many llx_ tables with generated
+ * (virtual and stored) and invisible columns, FLOAT and DOUBLE columns with random bit patterns,
+ * ON UPDATE timestamps, hostile utf8mb4 text, a table without primary key, triggers and a
+ * procedure and an event whose bodies hold multi-row INSERTs with column lists, views, and one
+ * BLOB row of bigBlobMb MiB. The database has a non-default collation.
+ */
+export async function createDolibarrSchema(db: Sql, name: string, opts: SchemaOptions = {}): Promise<{ tables: string[]; views: string[] }> {
+  const rand = prng(opts.seed ?? 5);
+  const nTables = opts.tables ?? 40;
+  const maxRows = opts.rows ?? 40;
+  const collation = opts.collation ?? "utf8mb4_unicode_520_ci";
+  const parts: string[] = [
+    `DROP DATABASE IF EXISTS \`${name}\`;`,
+    `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE ${collation};`,
+    `USE \`${name}\`;`,
+    "CREATE TABLE llx_log (rowid INT AUTO_INCREMENT PRIMARY KEY, fk INT, msg VARCHAR(255), hidden_note VARCHAR(20) INVISIBLE DEFAULT 'invisible') ENGINE=InnoDB;",
+    "CREATE TABLE llx_nokey_measure (label VARCHAR(40), value FLOAT, precise DOUBLE) ENGINE=InnoDB;",
+    "CREATE TABLE llx_ecm_blob (rowid INT PRIMARY KEY, filename VARCHAR(255), content LONGBLOB) ENGINE=InnoDB;",
+  ];
+  const tables = ["llx_log", "llx_nokey_measure", "llx_ecm_blob"];
+  for (let t = 0; t < nTables; t++) {
+    const tn = `llx_gen_${t}`;
+    tables.push(tn);
+    parts.push(`CREATE TABLE ${tn} (
+  rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30) NOT NULL, label VARCHAR(255), qty INT NOT NULL DEFAULT 0,
+  price DOUBLE, weight FLOAT, ratio FLOAT(7,3), total DOUBLE AS (qty * price) STORED, label_len INT AS (CHAR_LENGTH(label)) VIRTUAL,
+  note MEDIUMTEXT, ${t % 3 === 0 ? "extra JSON," : ""} payload ${t % 4 === 0 ? "BLOB" : "VARBINARY(64)"},
+  tms TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, KEY idx_${tn}_ref (ref)
+) ENGINE=${t % 7 === 6 ? "Aria" : "InnoDB"} ${t % 5 === 4 ? "COLLATE utf8mb4_bin" : ""};`);
+    const n = Math.floor(rand() * maxRows);
+    const rows: string[] = [];
+    for (let r = 0; r < n; r++) {
+      const text = HOSTILE_TEXT[Math.floor(rand() * HOSTILE_TEXT.length)]!;
+      const payload = bytes(rand, 1 + Math.floor(rand() * (t % 4 === 0 ? 3000 : 60))).toString("hex");
+      rows.push(
+        `('${tn.toUpperCase()}-${r}', ${rand() < 0.1 ? "NULL" : sqlString(`${text} ${r}`)}, ${Math.floor(rand() * 1000)}, ${rand() < 0.1 ? "NULL" : dbl((rand() - 0.5) * 1e6)}, ${rand() < 0.1 ? "NULL" : randomFloat32(rand)}, ${(rand() * 9999).toFixed(3)}, ${sqlString(`Note ${text}`.repeat(1 + Math.floor(rand() * 5)))}, ${t % 3 === 0 ? `'{"k": ${r}, "s": "é"}',` : ""} X'${payload}', '2024-05-0${1 + (r % 9)} 10:00:00')`,
+      );
+    }
+    const cols = `ref, label, qty, price, weight, ratio, note, ${t % 3 === 0 ? "extra, " : ""}payload, tms`;
+    for (let i = 0; i < rows.length; i += 50) parts.push(`INSERT INTO ${tn} (${cols}) VALUES ${rows.slice(i, i + 50).join(",")};`);
+  }
+  parts.push(
+    `INSERT INTO llx_nokey_measure VALUES ${Array.from({ length: 30 }, (_, i) => `('m${i}', ${randomFloat32(rand)}, ${dbl(rand() * 1e-5)})`).join(",")};`,
+    // Bodies with statements that look like dump data (column lists, several tuples, line starts).
+    `CREATE TRIGGER llx_gen_0_ai AFTER INSERT ON llx_gen_0 FOR EACH ROW
+INSERT INTO llx_log (fk, msg) VALUES (NEW.rowid, CONCAT('créé ', NEW.ref)), (NEW.rowid, '),(');`,
+    `CREATE TRIGGER llx_gen_1_bu BEFORE UPDATE ON llx_gen_1 FOR EACH ROW SET NEW.qty = NEW.qty + 1000;`,
+    "DELIMITER ;;",
+    `CREATE PROCEDURE llx_purge(IN keep_days INT)
+BEGIN
+INSERT INTO \`llx_log\` VALUES (NULL, 0, 'purge'),(NULL, 0, 'purge 2');
+INSERT INTO llx_log (fk, msg) VALUES (keep_days, 'jours');
+END;;`,
+    `CREATE FUNCTION llx_ttc(ht DOUBLE) RETURNS DOUBLE DETERMINISTIC RETURN ht * 1.2;;`,
+    `CREATE EVENT llx_nightly ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 03:00:00' DISABLE DO
+BEGIN
+INSERT INTO llx_log (fk, msg) VALUES (-1, 'nuit'), (-2, 'nuit 2');
+END;;`,
+    "DELIMITER ;",
+    "CREATE VIEW llx_v_totals AS SELECT ref, qty, total, label_len FROM llx_gen_0 WHERE qty > 10;",
+    "CREATE VIEW llx_v_logs AS SELECT l.fk, l.msg, g.ref FROM llx_log l LEFT JOIN llx_gen_0 g ON g.rowid = l.fk;",
+  );
+  // The mariadb client runs the DELIMITER lines; the big BLOB goes in its own statement.
+  await db.query(parts.join("\n"));
+  const big = Math.round((opts.bigBlobMb ?? 12) * 1024 * 1024);
+  if (big > 0) {
+    const chunk = 1024 * 1024;
+    await db.query(`INSERT INTO llx_ecm_blob VALUES (1, 'gros.pdf', '');`, name);
+    for (let off = 0; off < big; off += chunk) {
+      await db.query(`UPDATE llx_ecm_blob SET content = CONCAT(content, X'${bytes(rand, Math.min(chunk, big - off)).toString("hex")}') WHERE rowid = 1;`, name);
+    }
+  }
+  return { tables: tables.sort(), views: ["llx_v_logs", "llx_v_totals"] };
+}
+
+/** FLOAT and DOUBLE columns of a database as exact text (the float widened to double), for bit-exact comparison. */
+export async function floatValues(db: Sql, name: string): Promise<string> {
+  const cols = (
+    await db.query(`SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='${name}' AND DATA_TYPE IN ('float','double') AND TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='${name}' AND TABLE_TYPE='BASE TABLE') ORDER BY 1, 2`)
+  )
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t") as [string, string]);
+  const out: string[] = [];
+  for (const [t, c] of cols) {
+    const v = await db.query(`SELECT GROUP_CONCAT(COALESCE(CAST(\`${c}\` AS DOUBLE), 'NULL') ORDER BY CAST(\`${c}\` AS DOUBLE) SEPARATOR ' ') FROM \`${t}\``, name);
+    out.push(`${t}.${c}: ${v.trim()}`);
+  }
+  return out.join("\n");
+}
+
+export interface HostileTreeResult {
+  /** Paths (relative) of the sparse files. */
+  sparse: string[];
+  /** Paths (relative) of files with a user xattr. */
+  xattrs: string[];
+  /** Paths (relative) of files with an extended ACL (group bits are then the mask). */
+  acls: string[];
+}
+
+/**
+ * Adds, under `dir`, a generated hostile tree: names with newlines, leading dashes, NFD accents,
+ * 255-byte names, names of rsync's working dirs (.rsync-partial, .~tmp~) and temp files, hard
+ * links, symlinks out of the tree (absolute and relative), sparse files, files owned by other
+ * users, extended ACLs with a wide mask, user xattrs. Deterministic for a seed.
+ */
+export async function addHostileTree(dir: string, seed: number, count = 60): Promise<HostileTreeResult> {
+  const rand = prng(seed);
+  const res: HostileTreeResult = { sparse: [], xattrs: [], acls: [] };
+  const nfd = "Ete\u0301 Noe\u0308l cafe\u0301"; // NFD: e + combining accents
+  const long = (prefix: string): string => {
+    let n = prefix;
+    while (Buffer.byteLength(n) < 250) n += "é";
+    while (Buffer.byteLength(n) > 255) n = n.slice(0, -1);
+    return n + "x".repeat(255 - Buffer.byteLength(n));
+  };
+  const dirs = [".rsync-partial", ".~tmp~", "-dash dir", nfd, "new\nline dir", long("d"), ".work", ".snapshots", "ok"];
+  const fileNames = (i: number): string =>
+    [`-rf ${i}`, `--delete-${i}`, `with\nnewline ${i}`, `${nfd} ${i}`, long(`f${i}-`).slice(0, 255), `.facture.pdf.${i}Ab3xZ`, `.~tmp~${i}`, `back\\slash ${i}`, `star*?[${i}]`, ` space ${i} `][i % 10] ?? `plain ${i}`;
+  const made: string[] = [];
+  const xattrSets: Array<[string, string]> = [];
+  for (let i = 0; i < count; i++) {
+    const sub = dirs[Math.floor(rand() * dirs.length)]!;
+    const rel = path.join(sub, fileNames(i));
+    const abs = path.join(dir, rel);
+    if (Buffer.byteLength(path.basename(abs)) > 255 || fs.existsSync(abs)) continue;
+    const kind = Math.floor(rand() * 8);
+    const uid = [0, WWW_DATA, 12345, 54321][Math.floor(rand() * 4)]!;
+    const mode = [0o600, 0o640, 0o644, 0o664, 0o400, 0o4755 & 0o777][Math.floor(rand() * 6)]!;
+    if (kind === 0 && made.length > 0) {
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.linkSync(path.join(dir, made[Math.floor(rand() * made.length)]!), abs); // hard link
+      continue;
+    }
+    if (kind === 1) {
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.symlinkSync(rand() < 0.5 ? "/etc/passwd" : "../../../../outside/of/the/tree", abs);
+      fs.lchownSync(abs, uid, uid);
+      continue;
+    }
+    if (kind === 2) {
+      // sparse: a hole of several MiB between small data blocks
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      const fd = fs.openSync(abs, "w");
+      fs.writeSync(fd, bytes(rand, 4096), 0, 4096, 0);
+      fs.writeSync(fd, bytes(rand, 4096), 0, 4096, (4 + Math.floor(rand() * 8)) * 1024 * 1024);
+      fs.closeSync(fd);
+      fs.chownSync(abs, uid, uid);
+      fs.chmodSync(abs, mode);
+      res.sparse.push(rel);
+      made.push(rel);
+      continue;
+    }
+    write(abs, bytes(rand, Math.floor(rand() * 5000)), mode, uid, uid);
+    made.push(rel);
+    if (kind === 3) xattrSets.push([rel, `v${i}-é`]);
+    if (kind === 4) res.acls.push(rel);
+  }
+  // xattrs through python3 (no attr package needed), ACLs with setfacl: a named user with rwx
+  // makes the mask rwx, which stat shows as the group bits.
+  if (xattrSets.length > 0) {
+    await mustRun("python3", ["-c", "import os,sys,json\nfor p,v in json.load(sys.stdin): os.setxattr(p, 'user.dolibarr', v.encode())"], {
+      input: JSON.stringify(xattrSets.map(([r, v]) => [path.join(dir, r), v])),
+    });
+    res.xattrs.push(...xattrSets.map(([r]) => r));
+  }
+  for (const rel of res.acls) await mustRun("setfacl", ["-m", "u:23456:rwx", "--", path.join(dir, rel)]);
+  for (const d of [dir, ...walkDirs(dir)]) fs.chmodSync(d, 0o775);
+  return res;
+}
+
+/** user.* xattrs of a tree (path → "name=value" list), via python3. */
+export async function xattrManifest(root: string): Promise<Map<string, string>> {
+  const r = await mustRun("python3", [
+    "-c",
+    `import os,sys,json
+root=sys.argv[1]; out={}
+for d,ds,fs in os.walk(root):
+  for n in ds+fs:
+    p=os.path.join(d,n)
+    if os.path.islink(p): continue
+    a=sorted(x+'='+os.getxattr(p,x).decode('utf8','replace') for x in os.listxattr(p) if x.startswith('user.'))
+    if a: out[os.path.relpath(p,root)]=','.join(a)
+print(json.dumps(out))`,
+    root,
+  ]);
+  return new Map(Object.entries(JSON.parse(r.stdout) as Record<string, string>));
+}
+
+/** Allocated bytes of a file (st_blocks x 512). */
+export function allocatedBytes(file: string): number {
+  return fs.statSync(file).blocks * 512;
+}
+
+/**
+ * A digest of every base table's rows, independent of the engine and the server (CHECKSUM TABLE
+ * of an Aria table differs between two servers holding the same rows): per table the row count
+ * and a XOR of per-row MD5s over every column (FLOAT/DOUBLE widened exactly, others as the MD5
+ * of their bytes: a HEX() of a large BLOB would exceed a default max_allowed_packet).
+ */
+export async function tableDigests(db: Sql, name: string): Promise<string> {
+  const cols = (
+    await db.query(
+      `SELECT c.TABLE_NAME, GROUP_CONCAT(CONCAT(c.COLUMN_NAME, ':', c.DATA_TYPE) ORDER BY c.ORDINAL_POSITION SEPARATOR ',') FROM information_schema.COLUMNS c
+       JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+       WHERE c.TABLE_SCHEMA = '${name}' GROUP BY c.TABLE_NAME ORDER BY c.TABLE_NAME`,
+    )
+  )
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t") as [string, string]);
+  const out: string[] = [];
+  for (const [t, spec] of cols) {
+    const exprs = spec.split(",").map((cs) => {
+      const [c, type] = cs.split(":") as [string, string];
+      const v = type === "float" || type === "double" ? `CAST(\`${c}\` AS DOUBLE)` : `MD5(CAST(\`${c}\` AS BINARY))`;
+      return `COALESCE(${v}, '\\\\N')`;
+    });
+    const r = await db.query(`SELECT COUNT(*), COALESCE(BIT_XOR(CONV(LEFT(MD5(CONCAT_WS('|', ${exprs.join(", ")})), 15), 16, 10)), 0) FROM \`${t}\``, name);
+    out.push(`${t} ${r.trim()}`);
+  }
+  return out.join("\n");
+}

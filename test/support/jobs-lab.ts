@@ -162,6 +162,8 @@ export class JobsLab {
         maxRpoHours: { files: 24, database: 24 },
       },
       mirrorRoot: this.mirrorRoot,
+      // Relocated into the lab like every state path (never the machine's node_exporter dir).
+      metrics: { textfileDir: `${PATHS.stateDir}/metrics` },
     };
     this.topology = { fleet, clients: [{ stack: "itest-client", file: "stacks/Pulumi.itest-client.yaml", client: "itest", fleetStack: "itest-fleet", instances: [] }] };
     // backup server: known_hosts from the renderer
@@ -257,10 +259,10 @@ export class JobsLab {
     return JSON.parse(fs.readFileSync(path.join(this.backup.varLib, "status", `${instance}.replicate.json`), "utf8")) as Record<string, unknown>;
   }
 
-  /** Dump files (final names only) of an instance, sorted. */
+  /** Dump files (final names only, without their .manifest and .floats.sql) of an instance, sorted. */
   dumps(instance: string): string[] {
     const li = this.instances.get(instance)!;
-    return fs.readdirSync(li.dumpDir).filter((f) => !f.startsWith(".")).sort();
+    return fs.readdirSync(li.dumpDir).filter((f) => !f.startsWith(".") && /\.sql\.(zst|gz)$/.test(f)).sort();
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,11 @@ export interface MariaDb {
   stop(): Promise<void>;
 }
 
-export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number } = {}): Promise<MariaDb> {
+/**
+ * `serverDefaults`: no max_allowed_packet nor charset/collation options (a target server as
+ * Debian installs it, to prove restores need no tuning).
+ */
+export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number; serverDefaults?: boolean } = {}): Promise<MariaDb> {
   fs.mkdirSync(dir, { recursive: true });
   const datadir = path.join(dir, "data");
   const socket = path.join(dir, "mysqld.sock");
@@ -37,9 +41,7 @@ export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number } 
     `--innodb-buffer-pool-size=${opts.bufferPoolMb ?? 256}M`,
     "--innodb-log-file-size=128M",
     "--innodb-flush-log-at-trx-commit=2",
-    "--max-allowed-packet=256M",
-    "--character-set-server=utf8mb4",
-    "--collation-server=utf8mb4_unicode_ci",
+    ...(opts.serverDefaults ? [] : ["--max-allowed-packet=256M", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"]),
     "--event-scheduler=OFF",
   ]);
   let exited = false;

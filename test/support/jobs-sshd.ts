@@ -34,7 +34,8 @@ export async function generateKey(file: string, comment = "itest"): Promise<stri
   return fs.readFileSync(`${file}.pub`, "utf8").trim();
 }
 
-export async function startSshd(dir: string): Promise<Sshd> {
+/** `listenAddress`: 127.0.0.1 by default; "::1" for the IPv6 tests. */
+export async function startSshd(dir: string, listenAddress = "127.0.0.1"): Promise<Sshd> {
   fs.mkdirSync(dir, { recursive: true });
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const hostKeyFile = path.join(dir, "ssh_host_ed25519_key");
@@ -45,7 +46,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
     config,
     [
       `Port ${port}`,
-      "ListenAddress 127.0.0.1",
+      `ListenAddress ${listenAddress}`,
       `HostKey ${hostKeyFile}`,
       `PidFile ${path.join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile .ssh/authorized_keys ${dir}/authorized_keys.%u`,
@@ -70,7 +71,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
     () =>
       new Promise<boolean>((resolve, reject) => {
         if (exited) reject(new Error("sshd exited at start"));
-        const s = net.connect(port, "127.0.0.1");
+        const s = net.connect(port, listenAddress);
         s.on("connect", () => {
           s.destroy();
           resolve(true);
@@ -84,7 +85,7 @@ export async function startSshd(dir: string): Promise<Sshd> {
   return {
     port,
     hostKey,
-    knownHostsLine: `[127.0.0.1]:${port} ${hostKey}`,
+    knownHostsLine: `[${listenAddress}]:${port} ${hostKey}`,
     extraKeysFile: (user) => path.join(dir, `authorized_keys.${user}`),
     stop: async () => {
       if (exited) return;

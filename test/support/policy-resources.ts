@@ -2,7 +2,7 @@
 // stack policy (PolicyResource, props behind @pulumi/policy's unknown-checking proxy), a fake
 // StackValidationArgs, and a runner that collects reportViolation calls, in the manner of the
 // public CrossGuard packs' tests (pulumi-policy-aws: createStackValidationArgs / runStackPolicy).
-import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../../infra/components/contract";
 import { TYPES } from "../../infra/components/contract";
 import { DEFAULT_POLICY, DEFAULT_SCHEDULE, defaultDumpDir } from "../../infra/model/defaults";
@@ -234,23 +234,69 @@ export async function runStackPolicy(policy: StackValidationPolicy, args: StackV
   return { violations };
 }
 
+/** ResourceValidationArgs as the analyzer builds them for one resource (its inputs). */
+export function resourceArgs(r: PolicyResource, config: object = {}): ResourceValidationArgs {
+  return {
+    type: r.type,
+    props: r.props,
+    urn: r.urn,
+    name: r.name,
+    opts: r.opts,
+    stackTags: new Map<string, string>(),
+    // as the analyzer does: by the class's Pulumi type token
+    isType: (cls: unknown) => (cls as { __pulumiType?: string }).__pulumiType === r.type,
+    asType: (cls: unknown) => ((cls as { __pulumiType?: string }).__pulumiType === r.type ? r.props : undefined),
+    getConfig: <T extends object>() => config as T,
+    notApplicable: (reason?: string): never => {
+      throw new NotApplicable(reason);
+    },
+  } as unknown as ResourceValidationArgs;
+}
+
+/**
+ * Runs a resource policy on each resource like the analyzer's `analyze` call does, collecting every
+ * reportViolation call with the resource's URN. Resources the policy says it does not apply to are
+ * skipped; the engine's UnknownValueError (the analyzer's "can't run during preview") propagates.
+ */
+export async function runResourcePolicy(policy: ResourceValidationPolicy, resources: PolicyResource[], config: object = {}): Promise<PolicyRun> {
+  const violations: Reported[] = [];
+  const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource!];
+  for (const r of resources) {
+    for (const validate of validations) {
+      try {
+        await Promise.resolve(validate(resourceArgs(r, config), (message, urn) => violations.push({ message, urn: urn ?? r.urn })));
+      } catch (e) {
+        if (!(e instanceof NotApplicable)) throw e;
+      }
+    }
+  }
+  return { violations };
+}
+
+type AnyPolicy = StackValidationPolicy | ResourceValidationPolicy;
+
 /** The pack's policy of that name (fails the test if there is none). */
-export function policyNamed(name: string): StackValidationPolicy {
+export function policyNamed(name: string): AnyPolicy {
   const p = buildPolicies().find((x) => x.name === name);
   if (!p) throw new Error(`no policy named ${name} in the pack; have ${buildPolicies().map((x) => x.name).join(", ")}`);
   return p;
 }
 
+/** Runs any policy of the pack: a stack policy on the stack, a resource policy on each resource. */
+export function runAnyPolicy(p: AnyPolicy, resources: PolicyResource[], config: object = {}): Promise<PolicyRun> {
+  return "validateStack" in p ? runStackPolicy(p, stackArgs(resources, config)) : runResourcePolicy(p, resources, config);
+}
+
 /** Runs the named policy on the resources. */
 export function runPolicy(name: string, resources: PolicyResource[], config: object = {}): Promise<PolicyRun> {
-  return runStackPolicy(policyNamed(name), stackArgs(resources, config));
+  return runAnyPolicy(policyNamed(name), resources, config);
 }
 
 /** Runs every policy of the pack; violations by policy name (only those with some). */
 export async function runAll(resources: PolicyResource[]): Promise<Map<string, Reported[]>> {
   const out = new Map<string, Reported[]>();
   for (const p of buildPolicies()) {
-    const run = await runStackPolicy(p, stackArgs(resources));
+    const run = await runAnyPolicy(p, resources);
     if (run.violations.length > 0) out.set(p.name, run.violations);
   }
   return out;

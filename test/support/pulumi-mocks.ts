@@ -3,8 +3,7 @@
 // the few outputs the program reads (random values, command stdout, stack references) and lets a
 // test wait until every registration has been made.
 import * as pulumi from "@pulumi/pulumi";
-import { RANDOM_INTEGER_TYPE, RANDOM_PASSWORD_TYPE } from "../../infra/providers/random";
-import { SSH_COMMAND_TYPE } from "../../infra/providers/ssh-command";
+import { STOCK_TYPES } from "../../infra/components/contract";
 
 /** The signature Pulumi's serialization puts on secret values. */
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -27,7 +26,7 @@ export interface MockOptions {
   preview?: boolean;
   /** Stack outputs served to StackReferences, by full reference name; names listed in `secret` are secret outputs. */
   stackOutputs?: Record<string, { outputs: Record<string, unknown>; secret?: string[] }>;
-  /** stdout of an SshCommand (default ""); undefined leaves it out (unknown in a preview). */
+  /** stdout of a remote.Command (default ""); undefined leaves it out (unknown in a preview). */
   commandStdout?: (resource: MockResource) => string | undefined;
   /** RandomInteger result (default 7); undefined leaves it unknown. */
   randomInteger?: (resource: MockResource) => number | undefined;
@@ -55,7 +54,7 @@ export class MockRecorder {
   }
 
   commands(): MockResource[] {
-    return this.ofType(SSH_COMMAND_TYPE);
+    return this.ofType(STOCK_TYPES.remoteCommand);
   }
 }
 
@@ -108,18 +107,18 @@ export function setupMocks(options: MockOptions = {}): MockRecorder {
             state.secretOutputNames = served.secret ?? [];
             break;
           }
-          case SSH_COMMAND_TYPE: {
+          case STOCK_TYPES.remoteCommand: {
             const stdout = options.commandStdout ? options.commandStdout(resource) : "";
             if (stdout !== undefined) state.stdout = stdout;
             state.stderr = "";
             break;
           }
-          case RANDOM_INTEGER_TYPE: {
+          case STOCK_TYPES.randomInteger: {
             const value = options.randomInteger ? options.randomInteger(resource) : 7;
             if (value !== undefined) state.result = value;
             break;
           }
-          case RANDOM_PASSWORD_TYPE: {
+          case STOCK_TYPES.randomPassword: {
             const value = options.randomPassword ? options.randomPassword(resource) : `pw-${args.name}`;
             if (value !== undefined) state.result = value;
             break;

@@ -3,24 +3,24 @@
 // helpers (deferred bundles, fingerprints, addresses, config reading, fleet outputs).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { deferredBundle, pathSlug } from "../../infra/components/bundle";
+import { deferredBundle } from "../../infra/components/bundle";
 import {
   dropDumpAccountScript,
   dumpAccountScript,
   dumpAccountSql,
   optionFileContent,
 } from "../../infra/components/instance";
-import { asRoot, removeFileScript, shq, writeFileScript } from "../../infra/components/remote";
+import { asRoot, SessionLanes, shq } from "../../infra/components/remote";
 import { addressOf, publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
 import type { Instance } from "../../infra/model/types";
 import { fleetSecrets, namespacedValues, normalizeKey, parseConfigValue } from "../../infra/program/config";
 import { FLEET_OUTPUTS_VERSION, readFleetView, withHostKey } from "../../infra/program/fleet-outputs";
-import type { ServerBundle } from "../../infra/render";
+import { mysqlOptionFilePath, type ServerBundle } from "../../infra/render";
 import { peek, setupMocks } from "../support/pulumi-mocks";
 import { FLEET_SOURCE, KEYS, PRIVATE_KEY, fleetValues, parsedFleet } from "../support/pulumi-mocks-fixtures";
 
@@ -32,39 +32,19 @@ function sh(script: string, stdin = "", env: NodeJS.ProcessEnv = {}): { status: 
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const me = userInfo().username;
-
-describe("file push script", () => {
-  it("writes stdin byte for byte, creating the directories, with the mode and owner, leaving no temp file", () => {
-    const path = join(tmp, "a", "b c", "file.conf");
-    const content = "KEY='value with spaces'\nemoji=🦆\n\\backslash\\ $HOME `cmd`\nno final newline";
-    const r = sh(`set -eu\n${writeFileScript({ path, mode: "0640", owner: me })}`, content);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(readFileSync(path, "utf8"), content);
-    assert.equal((statSync(path).mode & 0o777).toString(8), "640");
-    assert.deepEqual(readdirSync(join(tmp, "a", "b c")), ["file.conf"]);
-  });
-
-  it("replaces an existing file by rename (a reader never sees half a file) and removes it on delete", () => {
-    const path = join(tmp, "replace.txt");
-    writeFileSync(path, "old\n");
-    const inode = statSync(path).ino;
-    assert.equal(sh(`set -eu\n${writeFileScript({ path, mode: "0600", owner: me })}`, "new\n").status, 0);
-    assert.equal(readFileSync(path, "utf8"), "new\n");
-    assert.notEqual(statSync(path).ino, inode);
-    assert.equal((statSync(path).mode & 0o777).toString(8), "600");
-    assert.equal(sh(removeFileScript(path)).status, 0);
-    assert.ok(!existsSync(path));
-    assert.equal(sh(removeFileScript(path)).status, 0, "removing a missing file is fine");
-  });
-
-  it("leaves the old file and no temp file when the write fails", () => {
-    const path = join(tmp, "keep.txt");
-    writeFileSync(path, "kept\n");
-    const r = sh(`set -eu\n${writeFileScript({ path, mode: "0644", owner: "no-such-user-dbk" })}`, "lost\n");
-    assert.notEqual(r.status, 0);
-    assert.equal(readFileSync(path, "utf8"), "kept\n");
-    assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith(".dbk-push")), []);
+describe("session lanes of a server", () => {
+  it("keeps at most `width` commands in flight: each new command waits for the one `width` places before it", () => {
+    for (const width of [1, 2, 5, 9]) {
+      const lanes = new SessionLanes(width);
+      const made: pulumi.Resource[] = [];
+      for (let i = 0; i < 4 * width + 3; i++) {
+        const slot = lanes.slot();
+        assert.deepEqual(slot.after, i < width ? [] : [made[i - width]], `command ${i} of width ${width}`);
+        const resource = { id: i } as unknown as pulumi.Resource;
+        slot.taken(resource);
+        made.push(resource);
+      }
+    }
   });
 });
 
@@ -114,27 +94,53 @@ exit 0
     return { dir, log };
   }
 
-  it("creates the account from stdin, then grants the routines' bodies the way the server supports", () => {
-    const sql = dumpAccountSql(inst, "Secret123");
-    for (const [fail, expected] of [
-      [undefined, "GRANT SHOW CREATE ROUTINE ON `dolibarr_acme`.* TO 'dbk_acme-erp'@'localhost'"],
-      ["SHOW CREATE ROUTINE", "GRANT SELECT ON mysql.proc TO 'dbk_acme-erp'@'localhost'"],
-    ] as const) {
-      const { dir, log } = fakeMariadb(fail);
-      const r = sh(asRoot("root", dumpAccountScript(inst)), sql, { PATH: `${dir}:${process.env.PATH}` });
-      assert.equal(r.status, 0, r.stderr);
-      const lines = readFileSync(log, "utf8").trim().split("\n");
-      assert.equal(lines[0], "ARGS:--batch");
-      assert.deepEqual(lines.filter((l) => l.startsWith("STDIN:")), sql.trim().split("\n").map((l) => `STDIN:${l}`));
-      assert.equal(lines[lines.length - 1], `ARGS:--batch -e ${expected}`);
-      assert.ok(!readFileSync(log, "utf8").includes("Secret123") || lines.filter((l) => l.includes("Secret123")).every((l) => l.startsWith("STDIN:")), "the password only on stdin");
+  it("creates the account from the password on stdin, grants the routines' bodies the way the server supports, writes the 0600 option file", () => {
+    const optionFile = mysqlOptionFilePath(inst.name);
+    for (const password of ["Secret123", "A1b2C3d4E5f6G7h8I9j0KkLlMmNnOoPp", "x9"]) {
+      for (const [fail, expected] of [
+        [undefined, "GRANT SHOW CREATE ROUTINE ON `dolibarr_acme`.* TO 'dbk_acme-erp'@'localhost'"],
+        ["SHOW CREATE ROUTINE", "GRANT SELECT ON mysql.proc TO 'dbk_acme-erp'@'localhost'"],
+      ] as const) {
+        const { dir, log } = fakeMariadb(fail);
+        const root = mkdtempSync(join(tmp, "root-"));
+        // the option file's directory, moved under a temp root
+        const script = dumpAccountScript(inst).split(dirname(optionFile)).join(join(root, dirname(optionFile)));
+        const r = sh(asRoot("root", script), `${password}\n`, { PATH: `${dir}:${process.env.PATH}` });
+        assert.equal(r.status, 0, r.stderr);
+        const lines = readFileSync(log, "utf8").trim().split("\n");
+        assert.equal(lines[0], "ARGS:--batch");
+        assert.deepEqual(lines.filter((l) => l.startsWith("STDIN:")), dumpAccountSql(inst, password).trim().split("\n").map((l) => `STDIN:${l}`));
+        assert.equal(lines[lines.length - 1], `ARGS:--batch -e ${expected}`);
+        assert.ok(lines.filter((l) => l.includes(password)).every((l) => l.startsWith("STDIN:")), "the password only on stdin");
+        const written = join(root, optionFile);
+        assert.equal(readFileSync(written, "utf8"), optionFileContent(inst, password));
+        assert.equal((statSync(written).mode & 0o777).toString(8), "600");
+        assert.ok(!r.stdout.includes(password) && !r.stderr.includes(password));
+      }
     }
+  });
+
+  it("refuses a password that is not letters and digits, and withholds MariaDB's message (it may quote the password)", () => {
+    const { dir } = fakeMariadb(undefined);
+    for (const bad of ["", "a'b", "pass word", "x;DROP"]) {
+      const r = sh(asRoot("root", dumpAccountScript(inst)), `${bad}\n`, { PATH: `${dir}:${process.env.PATH}` });
+      assert.notEqual(r.status, 0, bad);
+      assert.match(r.stderr, /expected the password \(letters and digits\) on stdin/);
+    }
+    const leaky = mkdtempSync(join(tmp, "bin-"));
+    writeFileSync(join(leaky, "mariadb"), `#!/bin/sh\ncat >/dev/null\necho "ERROR 1396 (HY000) at line 1: near 'IDENTIFIED BY 'Leak99'" >&2\nexit 1\n`);
+    chmodSync(join(leaky, "mariadb"), 0o755);
+    const r = sh(asRoot("root", dumpAccountScript(inst)), "Leak99\n", { PATH: `${leaky}:${process.env.PATH}` });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ERROR 1396 \(HY000\)/);
+    assert.ok(!r.stderr.includes("Leak99") && !r.stdout.includes("Leak99"), r.stderr);
   });
 
   it("drops the account on destroy, and only warns when MariaDB cannot be reached", () => {
     const ok = fakeMariadb(undefined);
     assert.equal(sh(asRoot("root", dropDumpAccountScript(inst)), "", { PATH: `${ok.dir}:${process.env.PATH}` }).status, 0);
     assert.equal(readFileSync(ok.log, "utf8"), "ARGS:--batch -e DROP USER IF EXISTS 'dbk_acme-erp'@'localhost'\n");
+    assert.match(dropDumpAccountScript(inst), /rm -f -- \/etc\/dolibarr-backup\/instances\/acme-erp\.my\.cnf/);
     const down = fakeMariadb("DROP");
     const r = sh(asRoot("root", dropDumpAccountScript(inst)), "", { PATH: `${down.dir}:${process.env.PATH}` });
     assert.equal(r.status, 0);
@@ -179,10 +185,6 @@ describe("deferred bundles", () => {
     const sneaky = (key: string): ServerBundle => (++calls > 2 ? { ...render(key), delete: "rm -rf /" } : render(key));
     const b = deferredBundle("sneaky", sneaky, ["x", "y"], pulumi.output("z"));
     await assert.rejects(peek(b.files[1]!.content), /sneaky: the rendered paths or commands depend/);
-  });
-
-  it("names file resources after their paths", () => {
-    assert.equal(pathSlug("/etc/systemd/system/dolibarr-dump@acme.timer.d/schedule.conf"), "etc-systemd-system-dolibarr-dump@acme.timer.d-schedule.conf");
   });
 });
 

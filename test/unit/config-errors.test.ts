@@ -34,7 +34,7 @@ const acmeWith = (from: string | RegExp, to: string): Record<string, string> => 
 
 const CASES: Case[] = [
   // ---- fleet stack ----
-  { name: "unknown key in a server", files: fleetWith("      site: rbx\n", "      site: rbx\n      zone: a\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].zone", message: /unknown key "zone"; expected only the keys name, role, provider, site, ssh, ovh, ionos/, lineOf: "zone: a" },
+  { name: "unknown key in a server", files: fleetWith("      site: rbx\n", "      site: rbx\n      zone: a\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].zone", message: /unknown key "zone"; expected only the keys name, role, provider, site, ssh, sourceAddresses, state, ovh, ionos/, lineOf: "zone: a" },
   { name: "unknown site", files: fleetWith("site: rbx", "site: xyz"), file: FLEET, keyPath: "dolibarr-backup:servers[0].site", message: /unknown ovh site "xyz"; expected one of: rbx, gra, sbg/, lineOf: "site: xyz" },
   { name: "bad provider/site combination", files: fleetWith("site: rbx", "site: de/txl"), file: FLEET, keyPath: "dolibarr-backup:servers[0].site", message: /site "de\/txl" is a ionos site, not a ovh one \(bad provider\/site combination\)/, lineOf: "site: de/txl" },
   { name: "unknown provider", files: fleetWith("provider: ovh\n      site: rbx", "provider: aws\n      site: rbx"), file: FLEET, keyPath: "dolibarr-backup:servers[0].provider", message: /expected one of "ovh", "ionos", got "aws"/, lineOf: "provider: aws" },
@@ -42,7 +42,7 @@ const CASES: Case[] = [
   { name: "duplicate server names", files: fleetWith("name: bk-waw", "name: bk-sbg"), file: FLEET, keyPath: "dolibarr-backup:servers[3].name", message: /duplicate server name "bk-sbg" \(already servers\[2\]\)/ },
   { name: "missing ssh", files: fleetWith("      site: rbx\n      ssh:\n        host: 203.0.113.10\n", "      site: rbx\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].ssh", message: /missing; expected a mapping/ },
   { name: "ssh port out of range", files: fleetWith("        host: 203.0.113.10\n", "        host: 203.0.113.10\n        port: 70000\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].ssh.port", message: /expected a number ≤ 65535, got 70000/, lineOf: "port: 70000" },
-  { name: "bad ssh host", files: fleetWith("host: 203.0.113.10", 'host: "web rbx!"'), file: FLEET, keyPath: "dolibarr-backup:servers[0].ssh.host", message: /expected a host name or an IPv4\/IPv6 address/ },
+  { name: "bad ssh host", files: fleetWith("host: 203.0.113.10", 'host: "web rbx!"'), file: FLEET, keyPath: "dolibarr-backup:servers[0].ssh.host", message: /expected a host name .* or an IPv4\/IPv6 address/ },
   { name: "ovh reference on an ionos server", files: fleetWith("      site: de/fra\n", "      site: de/fra\n      ovh:\n        serviceName: ns1.example\n        kind: dedicated\n"), file: FLEET, keyPath: "dolibarr-backup:servers[1].ovh", message: /an ovh reference on a server whose provider is ionos/ },
   { name: "ionos id not a UUID", files: fleetWith("      site: de/fra\n", "      site: de/fra\n      ionos:\n        datacenterId: dc-1\n        serverId: 2b4d6f80-9a1c-4e3d-b5f7-c8d9e0f1a2b3\n"), file: FLEET, keyPath: "dolibarr-backup:servers[1].ionos.datacenterId", message: /expected an IONOS UUID/, lineOf: "datacenterId: dc-1" },
   { name: "fleet without stackKind", files: fleetWith("  dolibarr-backup:stackKind: fleet\n", ""), file: FLEET, keyPath: "dolibarr-backup:stackKind", message: /missing; expected "fleet" or "client"/ },

@@ -28,6 +28,16 @@ test("the validator rejects a broken copy of the workflow (the check can fail)",
   assert.notEqual(result.status, 0);
 });
 
+test("the workflow installs the official Pulumi CLI at the pinned version and builds nothing from Go", () => {
+  const text = fs.readFileSync(workflow, "utf8");
+  const pinned = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(repo, "scripts/engine/versions.env"), "utf8"))?.[1];
+  assert.ok(pinned, "PULUMI_VERSION in versions.env");
+  const installs = [...text.matchAll(/uses: pulumi\/actions@v\d+\n\s+with:\n\s+pulumi-version: "([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(installs, [pinned, pinned], "both jobs install the pinned CLI");
+  assert.doesNotMatch(text, /setup-go|go build|engine\/setup\.sh/);
+  assert.match(text, /--policy-pack|deploy\/run\.sh/);
+});
+
 test("every script the workflow calls exists in the repository", () => {
   const text = fs.readFileSync(workflow, "utf8");
   const scripts = [...text.matchAll(/(scripts\/[\w./-]+\.sh)/g)].map((m) => m[1]);
@@ -84,4 +94,174 @@ test("stacks.sh rejects a stack file without a valid stackKind, naming the file 
   const result = stacks(dir, bad);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /Pulumi\.bad\.yaml: dolibarr-backup:stackKind must be fleet or client/);
+});
+
+// ---- scripts/deploy/deploy.ts: every stack runs, a summary, orphans, lost servers ----------------
+
+import {
+  lostServerCleanup,
+  orphanedStacks,
+  parseStackList,
+  parseStackLs,
+  runAll,
+  serverOfResource,
+  summarize,
+  type ExportedResource,
+  type StackEntry,
+  type StackResult,
+} from "../../scripts/deploy/deploy";
+
+test("parseStackList reads stacks.sh lines and names a bad line", () => {
+  assert.deepEqual(parseStackList("fleet fleet\n\nclient client-a\nclient client-b\n"), [
+    { kind: "fleet", stack: "fleet" },
+    { kind: "client", stack: "client-a" },
+    { kind: "client", stack: "client-b" },
+  ]);
+  assert.throws(() => parseStackList("fleet fleet\nclinet client-a\n"), /line 2 "clinet client-a": expected "<fleet\|client> <stack>"/);
+});
+
+test("runAll runs every stack even when some fail or throw, fleets before clients, at most N clients at once", async () => {
+  const stacks: StackEntry[] = [
+    { kind: "fleet", stack: "fleet" },
+    { kind: "fleet", stack: "other-fleet" },
+    ...Array.from({ length: 9 }, (_, i): StackEntry => ({ kind: "client", stack: `client-${i}` })),
+  ];
+  for (const parallelism of [1, 3, 20]) {
+    const started: string[] = [];
+    let running = 0;
+    let peak = 0;
+    const runOne = async (e: StackEntry): Promise<StackResult> => {
+      started.push(e.stack);
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5 + (e.stack.length % 3)));
+      running--;
+      if (e.stack === "fleet" || e.stack === "client-4") return { stack: e.stack, kind: e.kind, action: "up", ok: false, seconds: 1, detail: "error: ssh 10.0.0.9:22: ssh failed to connect" };
+      if (e.stack === "client-7") throw new Error("engine crashed");
+      return { stack: e.stack, kind: e.kind, action: "up", ok: true, seconds: 1 };
+    };
+    const results = await runAll(stacks, "up", runOne, parallelism);
+    assert.deepEqual(results.map((r) => r.stack), stacks.map((s) => s.stack), "every stack has a result, in order");
+    assert.deepEqual(started.slice(0, 2), ["fleet", "other-fleet"]);
+    assert.equal(started.length, stacks.length);
+    assert.ok(peak <= Math.max(1, parallelism), `peak ${peak} with parallelism ${parallelism}`);
+    assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.stack), ["fleet", "client-4", "client-7"]);
+    assert.match(results.find((r) => r.stack === "client-7")!.detail!, /engine crashed/);
+    const summary = summarize(results, []);
+    assert.equal(summary.exitCode, 1);
+    assert.match(summary.text, /FAILED {2}fleet +fleet +up/);
+    assert.match(summary.text, /3 of 11 stack\(s\) FAILED: fleet, client-4, client-7/);
+    assert.match(summary.text, /ssh failed to connect/);
+  }
+  assert.equal(summarize([{ stack: "fleet", kind: "fleet", action: "up", ok: true, seconds: 3 }], []).exitCode, 0);
+});
+
+test("a stack whose config file is gone is reported as orphaned, never destroyed unless named", () => {
+  // As `pulumi stack ls --json` prints it (the current stack is marked).
+  const ls = JSON.stringify([
+    { name: "fleet", current: false, updateInProgress: false, resourceCount: 41 },
+    { name: "client-acme*", current: true, resourceCount: 12 },
+    { name: "organization/dolibarr-backup/client-gone", current: false, resourceCount: 9 },
+  ]);
+  const backend = parseStackLs(ls);
+  assert.deepEqual(backend, ["fleet", "client-acme", "client-gone"]);
+  const orphans = orphanedStacks(backend, ["client-acme", "fleet", "client-new"]);
+  assert.deepEqual(orphans, ["client-gone"]);
+  const ok: StackResult[] = [{ stack: "fleet", kind: "fleet", action: "up", ok: true, seconds: 2 }];
+  const s = summarize(ok, orphans);
+  assert.equal(s.exitCode, 0);
+  assert.match(s.text, /ORPHAN {2}client-gone +its config file is gone from stacks\/ but its resources \(timers, exports, keys\) are still deployed; destroy it with: bash scripts\/deploy\/run.sh up --destroy-orphan client-gone/);
+  assert.doesNotMatch(summarize(ok, orphans, ["client-gone"]).text, /ORPHAN/);
+});
+
+test("run.sh refuses an unknown action or argument without touching any stack", () => {
+  const runSh = path.join(repo, "scripts/deploy/run.sh");
+  const bad = spawnSync("bash", [runSh, "destroy"], { encoding: "utf8", input: "fleet fleet\n" });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /usage: run.sh preview\|up/);
+  const arg = spawnSync("bash", [runSh, "up", "--destroy-all"], { encoding: "utf8", input: "fleet fleet\n" });
+  assert.equal(arg.status, 2);
+  assert.match(arg.stderr, /unknown argument --destroy-all/);
+});
+
+/** A fleet stack's state as `pulumi stack export` shows it (the program's resource names). */
+function fleetState(): ExportedResource[] {
+  const urn = (type: string, name: string) => `urn:pulumi:fleet::dolibarr-backup::${type}::${name}`;
+  const cmd = "pulumi-nodejs:dynamic/dolibarr-backup:SshCommand";
+  const r = (type: string, name: string, deps: string[] = [], custom = true): ExportedResource => ({ urn: urn(type, name), type, custom, dependencies: deps.map((d) => urn(cmd, d)) });
+  return [
+    r("pulumi:pulumi:Stack", "dolibarr-backup-fleet", [], false),
+    r("dolibarr-backup:fleet:HostingServer", "web-rbx", [], false),
+    r(cmd, "web-rbx/host-key"),
+    r(cmd, "web-rbx/base/file/usr-local-sbin-dolibarr-dump"),
+    r(cmd, "web-rbx/base/apply", ["web-rbx/base/file/usr-local-sbin-dolibarr-dump"]),
+    r("dolibarr-backup:fleet:BackupServer", "bk-sbg", [], false),
+    r(cmd, "bk-sbg/host-key"),
+    r(cmd, "bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts", ["web-rbx/host-key"]),
+    r(cmd, "bk-sbg/base/apply", ["bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts"]),
+    r(cmd, "bk-sbg/ssh-key", ["bk-sbg/base/apply"]),
+    r(cmd, "web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys", ["bk-sbg/ssh-key", "web-rbx/base/apply"]),
+    r(cmd, "web-rbx/access/bk-sbg/apply", ["web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys"]),
+    r("random:index/randomPassword:RandomPassword", "acme-erp/db-password"),
+  ];
+}
+
+test("serverOfResource: the server a resource runs on, from the program's resource names", () => {
+  const servers = new Set(["web-rbx", "bk-sbg"]);
+  assert.equal(serverOfResource("web-rbx/base/apply", servers), "web-rbx");
+  assert.equal(serverOfResource("web-rbx/access/bk-sbg/apply", servers), "web-rbx");
+  assert.equal(serverOfResource("acme-erp/bk-sbg/file/etc-x", servers), "bk-sbg");
+  assert.equal(serverOfResource("acme-erp/web-rbx/db-account", servers), "web-rbx");
+  assert.equal(serverOfResource("acme-erp/db-password", servers), undefined);
+});
+
+test("a lost backup server: every resource on it leaves the state; the access on the active hosting server stays for the engine to delete there", () => {
+  const state = fleetState();
+  const c = lostServerCleanup(state, ["bk-sbg"], ["web-rbx", "bk-sbg"]);
+  const names = c.remove.map((u) => u.split("::").pop());
+  assert.deepEqual(names.sort(), ["bk-sbg/base/apply", "bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts", "bk-sbg/host-key", "bk-sbg/ssh-key"]);
+  const left = c.resources.map((r) => r.urn.split("::").pop());
+  assert.equal(left.length, state.length - 4);
+  assert.ok(left.includes("bk-sbg"), "the component stays: the engine deletes it without a provider call");
+  // the authorized_keys of the lost key on web-rbx stays in the state (its delete runs on web-rbx:
+  // the key is revoked) and loses only its edge to the removed key resource
+  const keys = c.resources.find((r) => r.urn.endsWith("web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys"))!;
+  assert.deepEqual(keys.dependencies!.map((u) => u.split("::").pop()), ["web-rbx/base/apply"]);
+  // no remaining resource points at a removed one
+  const gone = new Set(c.remove);
+  for (const r of c.resources) for (const d of r.dependencies ?? []) assert.ok(!gone.has(d), `${r.urn} → ${d}`);
+  assert.ok(!names.some((n) => n!.startsWith("web-rbx")), "nothing of the active hosting server is taken out of the state");
+});
+
+test("a lost hosting server: every resource on it leaves the state, the backup server's known_hosts keeps no edge to it", () => {
+  const c = lostServerCleanup(fleetState(), ["web-rbx"], ["web-rbx", "bk-sbg"]);
+  const names = c.remove.map((u) => u.split("::").pop()!);
+  for (const n of names) assert.ok(n.startsWith("web-rbx/"), n);
+  assert.deepEqual(names.sort(), [
+    "web-rbx/access/bk-sbg/apply",
+    "web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys",
+    "web-rbx/base/apply",
+    "web-rbx/base/file/usr-local-sbin-dolibarr-dump",
+    "web-rbx/host-key",
+  ]);
+  const knownHosts = c.resources.find((r) => r.urn.endsWith("bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts"))!;
+  assert.deepEqual(knownHosts.dependencies, []);
+  // no lost server: the state is unchanged
+  assert.deepEqual(lostServerCleanup(fleetState(), [], ["web-rbx", "bk-sbg"]), { remove: [], resources: fleetState() });
+});
+
+test("a client stack: the instance's bundles on the lost server leave, the others and the password stay", () => {
+  const urn = (type: string, name: string) => `urn:pulumi:client-acme::dolibarr-backup::${type}::${name}`;
+  const cmd = "command:remote:Command";
+  const state: ExportedResource[] = [
+    { urn: urn("dolibarr-backup:client:Instance", "acme-erp"), type: "dolibarr-backup:client:Instance", custom: false },
+    { urn: urn(cmd, "acme-erp/web-rbx/db-account"), type: cmd, custom: true },
+    { urn: urn(cmd, "acme-erp/web-rbx/apply"), type: cmd, custom: true },
+    { urn: urn(cmd, "acme-erp/bk-sbg/apply"), type: cmd, custom: true },
+    { urn: urn(cmd, "acme-erp/bk-waw/apply"), type: cmd, custom: true },
+    { urn: urn("random:index/randomPassword:RandomPassword", "acme-erp/db-password"), type: "random:index/randomPassword:RandomPassword", custom: true },
+  ];
+  const c = lostServerCleanup(state, ["bk-sbg"], ["web-rbx", "bk-sbg", "bk-waw"]);
+  assert.deepEqual(c.remove.map((u) => u.split("::").pop()), ["acme-erp/bk-sbg/apply"]);
+  assert.equal(c.resources.length, state.length - 1);
 });

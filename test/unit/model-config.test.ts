@@ -15,7 +15,7 @@ const fleetValues = () => ({
   servers: [
     { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
     { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", port: 2222, user: "backup" } },
-    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "bk-txl.example.net" } },
+    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "bk-txl.example.net" }, sourceAddresses: ["198.51.100.0/24"] },
   ],
 });
 const clientValues = () => ({

@@ -2,10 +2,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
-import { computeRpo, evenRuns, planInstance, planReplications, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
+import { computeRpo, evenRuns, planInstance, planReplications, replicationSpread, rpoMinutes, shiftPlans, worstCaseRpo } from "../../infra/model/schedule";
 import { formatTimeOfDay, inDailyWindow, parseTimeOfDay } from "../../infra/model/time";
 import type { ReplicationPlan } from "../../infra/model/types";
-import { cloneTopology, exampleTopology, generatedTopology } from "../support/topology";
+import { checkTopology } from "../../infra/rules";
+import { cloneTopology, exampleTopology, generatedTopology, makeInstance, makePolicy, makeServer, makeTopology } from "../support/topology";
 
 const fmt = (p: ReplicationPlan) => `${p.instance} ${p.backupServer} ${p.times.map(formatTimeOfDay).join(" ")}`;
 
@@ -26,16 +27,21 @@ describe("time of day", () => {
 });
 
 describe("planReplications", () => {
-  it("spreads runs evenly, starts right after the dump window, staggers backup servers", () => {
-    const plans = planReplications(exampleTopology());
-    assert.deepEqual(plans.map(fmt), [
-      "acme-erp bk-sbg 00:30 06:30 12:30 18:30",
-      "acme-erp bk-txl 03:30 09:30 15:30 21:30",
-      "acme-shop bk-sbg 00:30 06:30 12:30 18:30",
-      "acme-shop bk-txl 03:30 09:30 15:30 21:30",
-      "globex-erp bk-sbg 00:30 06:30 12:30 18:30",
-      "globex-erp bk-waw 03:30 09:30 15:30 21:30",
-    ]);
+  it("spreads runs evenly, starts after the dump window within the spread slack, staggers backup servers", () => {
+    const t = exampleTopology();
+    const plans = planReplications(t);
+    assert.equal(plans.length, 6);
+    for (const inst of t.clients.flatMap((c) => c.instances)) {
+      const [a, b] = plans.filter((p) => p.instance === inst.name);
+      const spread = replicationSpread(t.fleet, inst);
+      // first backup server: right after the 00:00 dump window (00:30) plus the instance's spread
+      assert.deepEqual(a!.times, [30, 390, 750, 1110].map((x) => x + spread), fmt(a!));
+      // second one: half a period (3 h) later
+      assert.deepEqual(b!.times, [210, 570, 930, 1290].map((x) => x + spread), fmt(b!));
+      assert.ok(spread >= 0 && spread < 180, `${inst.name} spread ${spread}`);
+    }
+    // the three instances do not all start at the same minute on bk-sbg
+    assert.ok(new Set(plans.filter((p) => p.backupServer === "bk-sbg").map((p) => p.times[0])).size > 1, plans.map(fmt).join("\n"));
   });
   it("is deterministic and depends only on the instance and the policy", () => {
     const t = exampleTopology();
@@ -96,12 +102,39 @@ describe("RPO", () => {
   });
   it("computeRpo on the example topology", () => {
     const t = exampleTopology();
+    const inst = t.clients[0]!.instances[0]!;
+    const spread = replicationSpread(t.fleet, inst) / 60;
     const plans = planReplications(t);
-    assert.deepEqual(computeRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 });
+    assert.deepEqual(computeRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + spread });
     const shifted = planReplications(t, { minuteOffset: 14 });
-    assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
-    assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + 14 / 60 });
+    assert.deepEqual(computeRpo(t, "acme-erp", shifted), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
+    assert.deepEqual(worstCaseRpo(t, "acme-erp", plans), { filesHours: 3, databaseHours: 12.5 + spread + 14 / 60 });
     assert.throws(() => computeRpo(t, "nope", plans), /no instance "nope"/);
+  });
+  it("a tight policy keeps a spread that meets it (fast-check counterexample: the unspread plan has uneven gaps)", () => {
+    // 10 runs a day, dumps 00:00 00:24 12:58, window 72: unspread, the run due at 13:30 moves out of
+    // the 12:58 window and leaves a 3.37 h gap; spread by 57 min (this name, default policy) every gap
+    // is at most 145 min. A policy of exactly those 145 min must not make the planner fall back to
+    // the unspread plan that breaks it.
+    const inst0 = makeInstance("acme-erp", "web-1", ["bk-0"], { schedule: { dumpTimes: [0, 24, 778], replicationsPerDay: 10 } });
+    const topology = makeTopology({
+      servers: [makeServer("web-1", "hosting", "ovh:rbx"), makeServer("bk-0", "backup", "ovh:sbg")],
+      policy: { dumpWindowMinutes: 72 },
+      clients: [{ client: "acme", instances: [inst0] }],
+    });
+    const inst = topology.clients[0]!.instances[0]!;
+    const loose = worstCaseRpo(topology, inst, planInstance(topology.fleet, inst));
+    assert.equal(Math.round(loose.filesHours * 60), 145);
+    assert.equal(Math.round(loose.databaseHours * 60), 840);
+    const strict = makePolicy({ dumpWindowMinutes: 72, maxRpoHours: { files: 145 / 60, database: 840 / 60 } });
+    const tight = { ...topology, fleet: { ...topology.fleet, policy: strict } };
+    const plans = planInstance(tight.fleet, inst);
+    const rpo = worstCaseRpo(tight, inst, plans);
+    assert.ok(rpo.filesHours <= 145 / 60 && rpo.databaseHours <= 840 / 60, `${JSON.stringify(rpo)}: ${plans.map(fmt).join("; ")}`);
+    assert.deepEqual(checkTopology(tight, { only: ["rpo.max"] }), []);
+    // still out of the dump windows and a function of the name and policy
+    for (const t of plans[0]!.times) for (const d of [0, 24, 778]) assert.ok(!inDailyWindow(t, d, 72), `${t} in ${d}+72`);
+    assert.deepEqual(planInstance(tight.fleet, inst), plans);
   });
   it("more backup servers shorten the files RPO", () => {
     const t = cloneTopology(exampleTopology());

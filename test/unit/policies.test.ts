@@ -32,7 +32,9 @@ import {
   type InstanceSpec,
   type Reported,
 } from "../support/policy-resources";
-import { TYPES } from "../../infra/components/contract";
+import { pushedClientStack } from "../support/push-resources";
+import { STOCK_TYPES, TYPES } from "../../infra/components/contract";
+import { DEFAULT_POLICY } from "../../infra/model/defaults";
 
 const ACME_ERP_URN = urn("client-acme", TYPES.instance, "acme-erp");
 
@@ -53,46 +55,67 @@ describe("the pack", () => {
     const names = buildPolicies().map((p) => p.name);
     assert.deepEqual(names, [
       "topology-references",
+      "servers-lost",
       "backup-not-hosting",
       "backup-min-count",
       "geo-min-distance",
       "provider-diversity",
+      "provider-diversity-advisory",
       "schedule-dumps",
       "schedule-staggered",
       "rpo-max",
+      "retention-snapshots",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",
+      "pushed-authorized-keys",
+      "pushed-timers",
+      "pushed-replication-sources",
     ]);
     for (const r of [...RULES, accessRestrictedSsh]) assert.ok(names.includes(policyName(r.id)), r.id);
     assert.equal(new Set(names).size, names.length);
   });
 
-  test("geography is mandatory by default, provider diversity advisory", () => {
+  test("default levels agree with the fleet policy's defaults: geography and provider diversity mandatory", () => {
     const level = new Map(buildPolicies().map((p) => [p.name, p.enforcementLevel]));
     for (const n of ["backup-not-hosting", "backup-min-count", "geo-min-distance"]) assert.equal(level.get(n), "mandatory", n);
-    assert.equal(level.get("provider-diversity"), "advisory");
+    // DEFAULT_POLICY.providerDiversity "required" makes provider.diversity violations mandatory
+    assert.equal(DEFAULT_POLICY.providerDiversity, "required");
+    assert.equal(level.get("provider-diversity"), "mandatory");
+    assert.equal(level.get("provider-diversity-advisory"), "advisory");
+    // every rule policy's default is the rule's own default severity (the fleet policy's default)
+    for (const r of RULES) assert.equal(level.get(policyName(r.id)), r.defaultSeverity, r.id);
+    for (const n of ["pushed-authorized-keys", "pushed-timers", "pushed-replication-sources"]) assert.equal(level.get(n), "mandatory", n);
     for (const p of buildPolicies()) assert.equal(p.enforcementLevel, DEFAULT_ENFORCEMENT[p.name], p.name);
   });
 
-  test("every policy describes its rule id and is a stack policy", () => {
+  test("every policy describes its rule id; the pushed authorized_keys policy is a resource policy on remote.Command", () => {
     for (const p of buildPolicies()) {
       assert.ok(p.description.length > 20, p.name);
-      assert.equal(typeof p.validateStack, "function", p.name);
+      const kind = "validateStack" in p ? "stack" : "resource";
+      assert.equal(kind, p.name === "pushed-authorized-keys" ? "resource" : "stack", p.name);
     }
+    const keys = buildPolicies().find((p) => p.name === "pushed-authorized-keys")!;
+    assert.ok(!("validateStack" in keys));
+    // validateResourceOfType attaches the class's type token: the engine skips other types fast
+    assert.equal((keys.validateResource as unknown as { __pulumiType: string }).__pulumiType, STOCK_TYPES.remoteCommand);
     const geo = buildPolicies().find((p) => p.name === "geo-min-distance")!;
     assert.ok(geo.description.startsWith("[geo.min-distance]"));
     assert.ok(geo.remediationSteps && geo.remediationSteps.length > 0);
   });
 
   test("a compliant client stack passes every policy", async () => {
-    const violations = await runAll(clientStack(instanceProps(), instanceProps({ name: "acme-shop", minuteOffset: 0 })));
+    const violations = await runAll(pushedClientStack(0, [instanceProps(), instanceProps({ name: "acme-shop", minuteOffset: 0 })]));
     assert.deepEqual([...violations.keys()], []);
+    // the same components with nothing pushed: no dump nor replication would ever run
+    const bare = await runAll(clientStack(instanceProps()));
+    assert.deepEqual([...bare.keys()], ["pushed-timers"]);
+    assert.equal(bare.get("pushed-timers")!.length, 3);
   });
 
   test("a compliant client stack with a client minute offset passes every policy", async () => {
     for (const minuteOffset of [1, 7, 14]) {
-      const violations = await runAll(clientStack(instanceProps({ minuteOffset })));
+      const violations = await runAll(pushedClientStack(minuteOffset, [instanceProps({ minuteOffset })]));
       assert.deepEqual([...violations.keys()], [], `offset ${minuteOffset}`);
     }
   });
@@ -106,7 +129,8 @@ describe("the pack", () => {
     for (const p of buildPolicies()) {
       const run = await runPolicy(p.name, otherResources("other"));
       assert.deepEqual(run.violations, [], p.name);
-      assert.match(run.notApplicable ?? "", /no dolibarr-backup component/, p.name);
+      // (a resource policy is not applicable to each resource of another type, silently)
+      if ("validateStack" in p) assert.match(run.notApplicable ?? "", /no dolibarr-backup component/, p.name);
     }
   });
 
@@ -230,12 +254,13 @@ describe("provider-diversity (provider.diversity)", () => {
     assert.match(v.message, /bk-ovh-waw-1 \(backup, ovh, ovh:waw/);
   });
 
-  test("notes when the fleet policy makes it advisory, and says nothing when it is off", async () => {
-    assertOne(
-      await violationsOf("provider-diversity", { backups: [BACKUP_SBG, waw], policy: { providerDiversity: "advisory" } }),
-      "rule provider.diversity: advisory under this fleet's policy",
-    );
-    assert.deepEqual(await violationsOf("provider-diversity", { backups: [BACKUP_SBG, waw], policy: { providerDiversity: "off" } }), []);
+  test("the fleet policy decides which policy reports it: required → provider-diversity, advisory → provider-diversity-advisory, off → none", async () => {
+    const spec = (providerDiversity: "required" | "advisory" | "off"): InstanceSpec => ({ backups: [BACKUP_SBG, waw], policy: { providerDiversity } });
+    assertOne(await violationsOf("provider-diversity", spec("required")), "are at ovh");
+    assert.deepEqual(await violationsOf("provider-diversity-advisory", spec("required")), []);
+    assertOne(await violationsOf("provider-diversity-advisory", spec("advisory")), "rule provider.diversity: advisory under this fleet's policy");
+    assert.deepEqual(await violationsOf("provider-diversity", spec("advisory")), []);
+    for (const p of ["provider-diversity", "provider-diversity-advisory"]) assert.deepEqual(await violationsOf(p, spec("off")), [], p);
   });
 });
 

@@ -4,18 +4,17 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { TYPES } from "../../infra/components/contract";
+import { STOCK_TYPES, TYPES } from "../../infra/components/contract";
 import { DUMP_PRIVILEGES, dropDumpAccountScript, dumpAccountName, dumpAccountScript } from "../../infra/components/instance";
-import { hashesComment } from "../../infra/components/bundle";
-import { sha256 } from "../../infra/components/remote";
 import { buildTopology } from "../../infra/model/topology";
 import { computeRpo, planInstance } from "../../infra/model/schedule";
 import type { ClientStack, Fleet, Instance, Topology } from "../../infra/model/types";
 import { runClient } from "../../infra/program/client";
-import { RANDOM_INTEGER_TYPE, RANDOM_PASSWORD_TYPE } from "../../infra/providers/random";
 import type { FleetView } from "../../infra/program/fleet-outputs";
 import { main } from "../../infra/program/main";
+import { optionFileContent } from "../../infra/components/instance";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../../infra/render";
+import { pushApplyScript, unframePush } from "../../infra/render/push";
 import {
   isSecretValue,
   isUnknown,
@@ -53,11 +52,11 @@ function input<T = string>(r: MockResource, key: string): T {
   return reveal<T>(r.inputs[key]);
 }
 
-/** Push command of a file in a bundle, found by the path it writes. */
-function push(mocks: MockRecorder, bundle: string, path: string): MockResource {
-  const found = mocks.commands().filter((c) => c.name.startsWith(`${bundle}/file/`) && input(c, "create").includes(path));
-  assert.equal(found.length, 1, `${bundle}: one push of ${path}`);
-  return found[0]!;
+/** The content of a file as a bundle's one command pushes it (its framed stdin). */
+function pushed(mocks: MockRecorder, bundle: string, path: string): string {
+  const files = unframePush(input(mocks.named(`${bundle}/apply`), "stdin")).filter((f) => f.path === path);
+  assert.equal(files.length, 1, `${bundle}: one push of ${path}`);
+  return files[0]!.content;
 }
 
 function instance(client: ClientStack, name: string): Instance {
@@ -83,12 +82,10 @@ describe("client stack", () => {
   });
 
   it("draws one stable minute offset per client stack (0..14, no keepers)", () => {
-    const offsets = mocks.ofType(RANDOM_INTEGER_TYPE);
+    const offsets = mocks.ofType(STOCK_TYPES.randomInteger);
     assert.equal(offsets.length, 1);
     assert.equal(offsets[0]!.name, "acme/minute-offset");
-    const { __provider, ...inputs } = reveal<Record<string, unknown>>(offsets[0]!.inputs);
-    assert.deepEqual(inputs, { min: 0, max: 14 });
-    assert.match(String(__provider), /crypto\.randomInt/, "the dynamic provider, serialized");
+    assert.deepEqual(reveal<Record<string, unknown>>(offsets[0]!.inputs), { min: 0, max: 14 });
   });
 
   it("declares one Instance component per instance with the contract's InstanceProps, inputs and outputs", () => {
@@ -118,19 +115,15 @@ describe("client stack", () => {
   it("pushes the hosting server's files exactly as renderHostingInstance renders them, then applies them", () => {
     const erp = instance(client, "acme-erp");
     const bundle = renderHostingInstance(topology, erp);
-    for (const f of bundle.files) {
-      const p = push(mocks, "acme-erp/web-rbx", f.path);
-      assert.equal(input(p, "stdin"), f.content);
-      assert.equal(p.inputs.triggers, undefined);
-    }
     const apply = mocks.named("acme-erp/web-rbx/apply");
+    assert.deepEqual(unframePush(input(apply, "stdin")).map((f) => f.path), bundle.files.map((f) => f.path));
+    for (const f of bundle.files) assert.equal(pushed(mocks, "acme-erp/web-rbx", f.path), f.content);
+    assert.equal(apply.inputs.triggers, undefined);
     assert.ok(input(apply, "create").includes("systemctl enable dolibarr-dump@acme-erp.timer"));
     assert.ok(input(apply, "delete").includes("/usr/local/sbin/dolibarr-export remove acme-erp"));
-    // runs again when a rendered file changes; the option file (credentials) is read at each dump
-    assert.equal(
-      rootScript(input(apply, "create")),
-      `set -eu\n${hashesComment(bundle.files.map((f) => [f.path, sha256(f.content)] as const))}\n${bundle.create}`,
-    );
+    // runs again (in place) when a rendered file changes: the files are the command's stdin
+    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyScript(bundle, { name: "acme-erp/web-rbx" })}\n`);
+    assert.equal(input(apply, "update"), input(apply, "create"));
     assert.ok(!isSecretValue(apply.inputs.create), "the apply command stays readable in the preview");
     assert.deepEqual(mocks.commands().filter((c) => c.inputs.triggers !== undefined).map((c) => c.name), []);
   });
@@ -141,23 +134,20 @@ describe("client stack", () => {
       assert.deepEqual(plans.map((p) => p.backupServer), inst.backupServers);
       for (const plan of plans) {
         const bundle = renderBackupInstance(topology, inst, plan);
-        for (const f of bundle.files) {
-          const p = push(mocks, `${inst.name}/${plan.backupServer}`, f.path);
-          assert.equal(input(p, "stdin"), f.content);
-          const conn = reveal<{ host: string }>(p.inputs.connection);
-          assert.equal(conn.host, fleet.servers.find((s) => s.name === plan.backupServer)!.ssh.host);
-        }
+        for (const f of bundle.files) assert.equal(pushed(mocks, `${inst.name}/${plan.backupServer}`, f.path), f.content);
         const apply = mocks.named(`${inst.name}/${plan.backupServer}/apply`);
+        const conn = reveal<{ host: string }>(apply.inputs.connection);
+        assert.equal(conn.host, fleet.servers.find((s) => s.name === plan.backupServer)!.ssh.host);
         assert.ok(input(apply, "create").includes(`systemctl restart dolibarr-replicate@${inst.name}.timer`));
         assert.ok(input(apply, "delete").includes(`systemctl disable --now dolibarr-replicate@${inst.name}.timer`));
       }
     }
-    const dropIn = push(mocks, "acme-erp/bk-sbg", "/etc/systemd/system/dolibarr-replicate@acme-erp.timer.d/schedule.conf");
+    const dropIn = pushed(mocks, "acme-erp/bk-sbg", "/etc/systemd/system/dolibarr-replicate@acme-erp.timer.d/schedule.conf");
     const times = planInstance(fleet, instance(client, "acme-erp"), { minuteOffset: OFFSET })[0]!.times;
     for (const t of times) {
       const hh = String(Math.floor(t / 60)).padStart(2, "0");
       const mm = String(t % 60).padStart(2, "0");
-      assert.ok(input(dropIn, "stdin").includes(`:${mm}:00`) && input(dropIn, "stdin").includes(hh), `time ${hh}:${mm}`);
+      assert.ok(dropIn.includes(`:${mm}:00`) && dropIn.includes(hh), `time ${hh}:${mm}`);
     }
   });
 
@@ -165,39 +155,35 @@ describe("client stack", () => {
     const pw = `${PASSWORD}1`;
     const account = mocks.named("acme-erp/web-rbx/db-account");
     assert.ok(isSecretValue(account.inputs.stdin));
-    const sql = input(account, "stdin");
-    assert.ok(sql.includes(`CREATE USER IF NOT EXISTS 'dbk_acme-erp'@'localhost' IDENTIFIED BY '${pw}';`));
-    assert.ok(sql.includes(`GRANT ${DUMP_PRIVILEGES.join(", ")} ON \`dolibarr_acme\`.* TO 'dbk_acme-erp'@'localhost';`));
+    assert.equal(input(account, "stdin"), `${pw}\n`, "the password alone: the script builds the statements and the option file");
     assert.deepEqual([...DUMP_PRIVILEGES], ["SELECT", "SHOW VIEW", "TRIGGER", "LOCK TABLES", "EVENT"]);
     assert.ok(!input(account, "create").includes(pw));
     assert.equal(rootScript(input(account, "create")), `set -eu\n${dumpAccountScript(instance(client, "acme-erp"))}\n`);
     assert.equal(rootScript(input(account, "delete")), `set -eu\n${dropDumpAccountScript(instance(client, "acme-erp"))}\n`);
     assert.equal(input(account, "logging"), "none");
-
-    const option = push(mocks, "acme-erp/web-rbx", mysqlOptionFilePath("acme-erp"));
-    assert.ok(isSecretValue(option.inputs.stdin));
-    assert.equal(input(option, "stdin"), `# MariaDB account of the dumps of acme-erp (least privilege). Rendered by dolibarr-backup (client stack).\n[client]\nuser=dbk_acme-erp\npassword=${pw}\n`);
-    assert.match(input(option, "create"), /chmod 0600 "\$t"\nchown root:root "\$t"\ncat >"\$t"/);
-    assert.equal(option.inputs.triggers, undefined);
-    assert.equal(input(option, "logging"), "none");
+    assert.match(optionFileContent(instance(client, "acme-erp"), pw), /^\[client\]\nuser=dbk_acme-erp\npassword=/m);
+    // the option file is written by the account command only: no bundle pushes it
+    for (const c of mocks.commands().filter((c) => c.name.endsWith("/apply"))) {
+      assert.ok(!unframePush(input(c, "stdin")).some((f) => f.path === mysqlOptionFilePath("acme-erp")), c.name);
+      assert.ok(!isSecretValue(c.inputs.stdin), `${c.name}: a bundle holds no secret, its diff stays readable`);
+    }
 
     for (const r of mocks.resources) {
       assert.deepEqual(plainOccurrences(r.inputs, PASSWORD), [], `${r.name}: password in clear`);
       assert.deepEqual(plainOccurrences(r.inputs, "TEST-PRIVATE-KEY"), [], `${r.name}: private key in clear`);
     }
     // the apply waits for the account (its first run starts a dump)
-    const passwords = mocks.ofType(RANDOM_PASSWORD_TYPE);
+    const passwords = mocks.ofType(STOCK_TYPES.randomPassword);
     assert.deepEqual(passwords.map((r) => r.name), ["acme-erp/db-password", "acme-shop/db-password"]);
     for (const r of passwords) {
       assert.equal(input<number>(r, "length"), 32);
-      assert.deepEqual(r.additionalSecretOutputs, ["result"], `${r.name}: the password is a secret output`);
+      assert.equal(input<boolean>(r, "special"), false, "letters and digits only");
+      assert.ok(r.additionalSecretOutputs.includes("result"), `${r.name}: the password is a secret output`);
     }
-    // what the commands keep in the state: the connection (key) and stdin secret, and the outputs
-    // of those that handle the password too
-    for (const c of mocks.commands()) {
-      for (const k of ["connection", "stdin"]) assert.ok(c.additionalSecretOutputs.includes(k), `${c.name}: ${k} not a secret output`);
-    }
-    for (const c of [account, option]) assert.deepEqual([...c.additionalSecretOutputs].sort(), ["connection", "stderr", "stdin", "stdout"], c.name);
+    // what the commands keep in the state: the connection (key) secret, and the account
+    // command's stdin (the password) and outputs too
+    for (const c of mocks.commands()) assert.ok(c.additionalSecretOutputs.includes("connection"), `${c.name}: connection not a secret output`);
+    assert.deepEqual([...account.additionalSecretOutputs].sort(), ["connection", "stderr", "stdout"]);
     assert.equal(dumpAccountName("a-very-long-instance-name-of-forty-chars"), "dbk_a-very-long-instanc_" + dumpAccountName("a-very-long-instance-name-of-forty-chars").slice(24));
     assert.ok(dumpAccountName("a-very-long-instance-name-of-forty-chars").length <= 32);
   });
@@ -297,19 +283,16 @@ describe("client stack: rules before resources", () => {
 });
 
 describe("client stack: first preview, while the minute offset is unknown", () => {
-  it("declares everything; only the replication times wait for the offset", async () => {
+  it("declares everything; only the backup servers' bundles (their replication times) wait for the offset", async () => {
     const mocks = setupMocks(mockOptions({ preview: true, randomInteger: () => undefined }));
     const fleet = parsedFleet();
     const client = parsedClient();
     const { outputs } = runClient(client, fleetViewOf(fleet));
     await settle();
     assert.equal(mocks.ofType(TYPES.instance).length, 2);
-    const dropIn = push(mocks, "acme-erp/bk-sbg", "/etc/systemd/system/dolibarr-replicate@acme-erp.timer.d/schedule.conf");
-    assert.ok(isUnknown(dropIn.inputs.stdin), "unknown until the offset is drawn");
-    const env = push(mocks, "acme-erp/bk-sbg", "/etc/dolibarr-backup/instances/acme-erp.env");
-    assert.equal(typeof input(env, "stdin"), "string", "files that do not depend on the offset are known");
-    const hostingDropIn = push(mocks, "acme-erp/web-rbx", "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/schedule.conf");
-    assert.equal(typeof input(hostingDropIn, "stdin"), "string");
+    assert.ok(isUnknown(mocks.named("acme-erp/bk-sbg/apply").inputs.stdin), "unknown until the offset is drawn");
+    assert.equal(typeof input(mocks.named("acme-erp/bk-sbg/apply"), "create"), "string", "the script is known");
+    assert.match(pushed(mocks, "acme-erp/web-rbx", "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/schedule.conf"), /OnCalendar=/);
     assert.equal((await peek(outputs.minuteOffset)).known, false);
   });
 });
@@ -344,8 +327,11 @@ describe("client stack: what a config change touches", () => {
       );
     }
     assert.ok(changed.includes("acme-shop/web-fra/apply"));
-    assert.ok(changed.some((n) => n.startsWith("acme-shop/web-fra/file/") && n.includes("dolibarr-dump@acme-shop.timer.d")));
-    assert.ok(!changed.some((n) => n.startsWith("acme-shop/web-fra/file/") && n.endsWith("acme-shop.env")), "env file unchanged");
+    const files = (m: Map<string, string>) =>
+      new Map(unframePush((JSON.parse(m.get(`${STOCK_TYPES.remoteCommand}::acme-shop/web-fra/apply`)!) as { stdin: string }).stdin).map((f) => [f.path, f.content]));
+    const [was, now] = [files(before), files(after)];
+    const changedFiles = [...now.keys()].filter((p) => now.get(p) !== was.get(p));
+    assert.deepEqual(changedFiles, ["/etc/systemd/system/dolibarr-dump@acme-shop.timer.d/schedule.conf"], "only the dump timer's drop-in");
     assert.ok(!changed.includes("acme-shop/web-fra/db-account"));
   });
 });

@@ -3,15 +3,14 @@
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
-import { hashesComment } from "../../infra/components/bundle";
-import { sha256 } from "../../infra/components/remote";
 import { TYPES } from "../../infra/components/contract";
 import { publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
 import type { Fleet, Server } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
 import { fleetMain } from "../../infra/program/main";
 import type { OvhApi } from "../../infra/providers/ovh";
-import { SSH_COMMAND_TYPE } from "../../infra/providers/ssh-command";
+import { STOCK_TYPES } from "../../infra/components/contract";
+import { pushApplyScript, pushDeleteScript, unframePush } from "../../infra/render/push";
 import { backupKeyCommand, knownHostsPath, renderHostingAccess, renderServerBase } from "../../infra/render";
 import { isSecretValue, peek, plainOccurrences, reveal, rootScript, settle, setupMocks, type MockRecorder, type MockResource } from "../support/pulumi-mocks";
 import {
@@ -61,20 +60,17 @@ describe("fleet stack", () => {
     assert.equal(input(mocks.named("web-rbx"), "address"), "203.0.113.10");
   });
 
-  it("pushes each base file exactly as renderServerBase renders it, one command per file, updated in place", () => {
+  it("pushes each base bundle in ONE command: every file exactly as renderServerBase renders it, framed on stdin, updated in place", () => {
     for (const s of fleet.servers) {
       const rendered = renderServerBase(fleet, s).files;
-      const pushes = mocks.commands().filter((c) => c.name.startsWith(`${s.name}/base/file/`));
-      assert.equal(pushes.length, rendered.length, s.name);
+      assert.deepEqual(mocks.commands().filter((c) => c.name.startsWith(`${s.name}/base/`)).map((c) => c.name), [`${s.name}/base/apply`]);
+      const pushed = unframePush(input(mocks.named(`${s.name}/base/apply`), "stdin"));
+      assert.deepEqual(pushed.map((f) => f.path), rendered.map((f) => f.path), s.name);
       for (const file of rendered) {
-        const push = pushes.find((p) => input(p, "create").includes(file.path));
-        assert.ok(push, `${s.name}: no push of ${file.path}`);
-        const expected = file.path === knownHostsPath ? undefined : file.content;
-        if (expected !== undefined) assert.equal(input(push, "stdin"), expected, `${s.name} ${file.path}`);
-        assert.equal(push.inputs.triggers, undefined, "triggers force a replacement: the old delete would run after the new create");
-        assert.equal(input(push, "create"), input(push, "update"), "an update, never a replacement");
-        assert.match(input(push, "create"), new RegExp(`chmod ${file.mode} "\\$t"`));
-        assert.match(input(push, "delete"), /rm -f --/);
+        const got = pushed.find((f) => f.path === file.path)!;
+        assert.equal(got.mode, file.mode, `${s.name} ${file.path}`);
+        assert.equal(got.owner, file.owner ?? "root");
+        if (file.path !== knownHostsPath) assert.equal(got.content, file.content, `${s.name} ${file.path}`);
       }
     }
   });
@@ -85,8 +81,8 @@ describe("fleet stack", () => {
       servers: fleet.servers.map((s) => (s.name === "web-fra" ? { ...s, ssh: { ...s.ssh, hostKey: `${KEYS.fraHost} root@web-fra` } } : s)),
     };
     const expected = renderServerBase(withKeys, server("bk-sbg")).files.find((f) => f.path === knownHostsPath)!.content;
-    const push = mocks.named(`bk-sbg/base/file/${knownHostsPath.slice(1).replace(/\//g, "-")}`);
-    assert.equal(input(push, "stdin"), expected);
+    const pushed = unframePush(input(mocks.named("bk-sbg/base/apply"), "stdin"));
+    assert.equal(pushed.find((f) => f.path === knownHostsPath)!.content, expected);
     assert.match(expected, /^203\.0\.113\.10 ssh-ed25519 /m);
     assert.match(expected, /^\[198\.51\.100\.10\]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKPfY1HLzF6ttW3PBTGZAK4ziLpQUGa7pUifmE7Sf00L$/m);
     // the host key is read only where none is pinned
@@ -96,16 +92,13 @@ describe("fleet stack", () => {
     );
   });
 
-  it("runs each bundle's create after its files, again when one of their hashes changes, and its delete on destroy", () => {
+  it("runs each bundle's create after its files, again when the bundle changes (an update, in place), and its delete on destroy", () => {
     const apply = mocks.named("web-rbx/base/apply");
     const bundle = renderServerBase(fleet, server("web-rbx"));
-    assert.equal(
-      rootScript(input(apply, "create")),
-      `set -eu\n${hashesComment(bundle.files.map((f) => [f.path, sha256(f.content)] as const))}\n${bundle.create}`,
-    );
+    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyScript(bundle, { name: "web-rbx/base" })}\n`);
     assert.equal(input(apply, "update"), input(apply, "create"));
     assert.equal(apply.inputs.triggers, undefined);
-    assert.equal(rootScript(input(apply, "delete")), `set -eu\n${bundle.delete}`);
+    assert.equal(rootScript(input(apply, "delete")), `set -eu\n${pushDeleteScript(bundle, { name: "web-rbx/base" })}\n`);
     assert.match(input(apply, "delete"), /systemctl daemon-reload/);
   });
 
@@ -140,8 +133,9 @@ describe("fleet stack", () => {
     assert.deepEqual(clear, []);
     // and in the state: the commands keep their connection (for the delete) as a secret output
     for (const c of mocks.commands()) {
-      assert.ok(c.type === SSH_COMMAND_TYPE);
-      assert.ok(c.additionalSecretOutputs.includes("connection") && c.additionalSecretOutputs.includes("stdin"), c.name);
+      assert.equal(c.type, STOCK_TYPES.remoteCommand);
+      assert.ok(c.additionalSecretOutputs.includes("connection"), c.name);
+      assert.equal(reveal(c.inputs.addPreviousOutputInEnv), false, `${c.name}: sshd refuses PULUMI_COMMAND_* without AcceptEnv`);
     }
   });
 
@@ -166,10 +160,10 @@ describe("fleet stack", () => {
       "web-rbx/access/bk-txl",
     ]);
     const access = renderHostingAccess(fleet, server("web-rbx"), server("bk-txl"), KEYS.backupTxl);
-    const push = mocks.commands().find((c) => c.name.startsWith("web-rbx/access/bk-txl/file/"))!;
-    assert.equal(input(push, "stdin"), access.files[0]!.content);
-    assert.match(input(push, "stdin"), /restrict,from="198\.51\.100\.20",command="\/usr\/bin\/rrsync -ro \/var\/lib\/dolibarr-backup\/export\/bk-txl" ssh-ed25519 /);
     const apply = mocks.named("web-rbx/access/bk-txl/apply");
+    const pushed = unframePush(input(apply, "stdin"));
+    assert.equal(pushed[0]!.content, access.files[0]!.content);
+    assert.match(pushed[0]!.content, /restrict,from="198\.51\.100\.20",command="\/usr\/bin\/rrsync -ro \/var\/lib\/dolibarr-backup\/export\/bk-txl" ssh-ed25519 /);
     assert.ok(input(apply, "create").includes("useradd --system"));
     assert.ok(input(apply, "delete").includes("userdel dbk-bk-txl"));
   });
@@ -220,7 +214,7 @@ describe("fleet stack: provider facts", () => {
 
   it("fails before declaring anything when OVH reports another datacenter", async () => {
     const mocks = setupMocks({ stack: "fleet", commandStdout: (r) => fleetCommandStdout(r.name) });
-    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" } };
+    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "AppKey0123456789", applicationSecret: "as", consumerKey: "ck" } };
     const asked: string[] = [];
     const fake: OvhApi = {
       async get(path) {
@@ -258,7 +252,7 @@ describe("fleet stack: provider facts", () => {
 
   it("verifies with the injected client and records it in the server's outputs", async () => {
     setupMocks({ stack: "fleet", commandStdout: (r) => fleetCommandStdout(r.name) });
-    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" } };
+    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "AppKey0123456789", applicationSecret: "as", consumerKey: "ck" } };
     const outputs = await fleetMain(raw(values), { factClients: { ovh: () => ({ get: async () => ({ datacenter: "rbx8" }) }) } });
     const servers = (await peek(outputs.servers as Record<string, unknown>)).value as Record<string, { factCheck: { status: string } }>;
     assert.equal(servers["web-rbx"]!.factCheck.status, "verified");

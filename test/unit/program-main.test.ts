@@ -34,7 +34,7 @@ describe("main() with the engine's config", () => {
 
   it("refuses OVH credentials the engine says are in clear text", async () => {
     setupMocks({ stack: "fleet" });
-    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "ak", applicationSecret: "as", consumerKey: "ck" } };
+    const values = { ...fleetValues(), ovh: { endpoint: "ovh-eu", applicationKey: "AppKey0123456789", applicationSecret: "as", consumerKey: "ck" } };
     pulumi.runtime.setAllConfig(engineConfig(values), ["dolibarr-backup:sshPrivateKey"]);
     await assert.rejects(main(), /dolibarr-backup:ovh must be set as secret/);
   });

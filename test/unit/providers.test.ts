@@ -11,6 +11,7 @@ import { checkOvhServer, ovhClient, ovhEndpointParams, ovhSiteCode, type OvhApi 
 import { startFakeIonos, type FakeIonos } from "../support/fake-ionos";
 import { startFakeOvh, type FakeOvh } from "../support/fake-ovh";
 import { SITES, server } from "../support/pulumi-mocks-fixtures";
+import { skipUnlessCi } from "../support/prerequisites";
 
 const run = promisify(execFile);
 const OVH_CREDS = { applicationKey: "ak-test", applicationSecret: "as-test", consumerKey: "ck-test" };
@@ -166,7 +167,7 @@ const ionosSdkMissing = (() => {
   }
 })();
 
-describe("IONOS fact check against a fake Cloud API through the official SDK", { skip: ionosSdkMissing }, () => {
+describe("IONOS fact check against a fake Cloud API through the official SDK", { skip: skipUnlessCi(ionosSdkMissing || undefined, "IONOS fact check through the official SDK") }, () => {
   let fake: FakeIonos;
   before(async () => {
     fake = await startFakeIonos("ionos-token", {

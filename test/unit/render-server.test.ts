@@ -40,6 +40,9 @@ describe("onCalendar", () => {
   it("renders drop-in lines that reset the list first", () => {
     assert.equal(onCalendar([195, 555, 915, 1275]), "OnCalendar=\nOnCalendar=*-*-* 03,09,15,21:15:00\n");
     assert.equal(onCalendar([0, 45]), "OnCalendar=\nOnCalendar=*-*-* 00:00:00\nOnCalendar=*-*-* 00:45:00\n");
+    assert.equal(onCalendar([0, 720], "Europe/Paris"), "OnCalendar=\nOnCalendar=*-*-* 00,12:00:00 Europe/Paris\n");
+    assert.deepEqual(calendarExpressions([390, 0], "UTC"), ["*-*-* 00:00:00 UTC", "*-*-* 06:30:00 UTC"]);
+    assert.throws(() => onCalendar([0], "Europe/Paris; rm -rf /"), /not an IANA zone/);
   });
 
   it("refuses what is not a list of distinct times of day", () => {
@@ -117,7 +120,7 @@ describe("renderHostingAccess", () => {
     assert.throws(() => renderHostingAccess(fleet, server("web1"), server("bk-fra"), "not a key"), /public key/);
     const odd = { ...server("bk-fra"), ssh: { ...server("bk-fra").ssh, host: '1.2.3.4",command="sh' } };
     const f2 = { ...fleet, servers: fleet.servers.map((s) => (s.name === "bk-fra" ? odd : s)) };
-    assert.throws(() => renderHostingAccess(f2, server("web1"), odd, SAMPLE_PUBLIC_KEY), /from= option/);
+    assert.throws(() => renderHostingAccess(f2, server("web1"), odd, SAMPLE_PUBLIC_KEY), /sourceAddresses|not an IP address/);
   });
 });
 
@@ -135,7 +138,7 @@ describe("renderHostingInstance", () => {
     assert.match(env.content, /^DUMPS_PER_DAY='2'$/m);
     assert.match(env.content, /^BACKUP_SERVERS='bk-fra bk-log'$/m);
     const dropIn = b.files.find((f) => f.path === "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/schedule.conf")!;
-    assert.match(dropIn.content, /\[Timer\]\nOnCalendar=\nOnCalendar=\*-\*-\* 00,12:00:00\n$/);
+    assert.match(dropIn.content, /\[Timer\]\nOnCalendar=\nOnCalendar=\*-\*-\* 00,12:00:00 Europe\/Paris\n$/);
     assert.match(b.create, /systemctl enable dolibarr-export@acme-erp\.service/);
     assert.match(b.create, /systemctl reload-or-restart dolibarr-export@acme-erp\.service/);
     assert.match(b.create, /systemctl enable dolibarr-dump@acme-erp\.timer/);
@@ -167,7 +170,7 @@ describe("renderBackupInstance", () => {
     assert.match(env, /^SOURCE_PORT='2222'$/m);
     assert.match(env, /^SOURCE_USER='dbk-bk-log'$/m);
     assert.match(env, /^MIRROR_ROOT='\/srv\/dolibarr-mirrors'$/m);
-    assert.match(env, /^SNAPSHOTS_KEEP='3'$/m);
+    assert.match(env, /^SNAPSHOT_KEEP_MIN='3'$/m);
     assert.match(env, /^MAX_DELETE_PERCENT='20'$/m);
     assert.match(env, /^MAX_DUMP_AGE_HOURS='14'$/m);
     const dropIn = b.files.find((f) => f.path.endsWith("dolibarr-replicate@acme-test.timer.d/schedule.conf"))!;

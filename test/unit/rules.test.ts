@@ -34,6 +34,7 @@ describe("rules list", () => {
   it("has stable, unique ids, a severity and a description each", () => {
     assert.deepEqual(RULE_IDS, [
       "topology.references",
+      "servers.lost",
       "backup.not-hosting",
       "backup.min-count",
       "geo.min-distance",
@@ -41,6 +42,7 @@ describe("rules list", () => {
       "schedule.dumps",
       "schedule.staggered",
       "rpo.max",
+      "retention.snapshots",
     ]);
     for (const r of RULES) {
       assert.ok(r.description.length > 20, r.id);

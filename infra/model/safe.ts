@@ -1,0 +1,54 @@
+// Guards on config values before anything reads them: keys that reach object prototypes, and the
+// size of the value once YAML aliases are expanded. Pure.
+import type { ConfigPath } from "./errors";
+
+/** Keys that reach or replace an object's prototype when a program assigns or reads them. */
+export const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * Paths of every prototype-reaching key at any depth (own keys, and objects whose prototype was
+ * replaced, which a `values[key] = …` with key "__proto__" does). Shared sub-values (YAML aliases)
+ * are walked once.
+ */
+export function unsafeKeyPaths(value: unknown): ConfigPath[] {
+  const out: ConfigPath[] = [];
+  const seen = new Set<object>();
+  const walk = (v: unknown, path: (string | number)[]): void => {
+    if (typeof v !== "object" || v === null || seen.has(v)) return;
+    seen.add(v);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, [...path, i]));
+      return;
+    }
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) out.push([...path, "__proto__"]);
+    for (const k of Object.keys(v)) {
+      if (UNSAFE_KEYS.has(k)) out.push([...path, k]);
+      else walk((v as Record<string, unknown>)[k], [...path, k]);
+    }
+  };
+  walk(value, []);
+  return out;
+}
+
+/**
+ * The number of nodes of `value` once every shared sub-value (YAML alias) is expanded, counted
+ * without expanding (memoized by identity); stops counting above `limit`.
+ */
+export function expandedSize(value: unknown, limit: number): number {
+  const memo = new Map<object, number>();
+  const size = (v: unknown): number => {
+    if (typeof v !== "object" || v === null) return 1;
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    memo.set(v, limit + 1); // a cycle counts as too big
+    let n = 1;
+    for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) {
+      n += size(x);
+      if (n > limit) break;
+    }
+    memo.set(v, n);
+    return n;
+  };
+  return size(value);
+}

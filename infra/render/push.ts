@@ -1,0 +1,175 @@
+// How a bundle reaches a server: ONE remote command per bundle (one SSH session), its files framed
+// on the command's stdin, unpacked and applied by a fixed sh script. Pure: the Pulumi layer only
+// passes these strings to @pulumi/command's remote.Command, and the policy pack reads the frame back
+// (unframePush) to check what is really pushed.
+//
+// Frame (text, readable in a preview's diff):
+//   dolibarr-backup-push v1
+//   file <mode> <owner>:<group> <bytes> <path>
+//   <exactly <bytes> bytes of content>
+//   (one newline)
+//   … more files …
+//   end
+//
+// The apply script keeps, per bundle, the sha256 of the last frame it applied and the paths it wrote
+// (in PUSH_STATE_DIR). The same frame again (a connection change alone makes the engine run the
+// update) is recognised and nothing is written or run; a path dropped from the bundle is removed.
+import { createHash } from "node:crypto";
+import type { ServerBundle, ServerFile } from "./files";
+import { shq } from "./files";
+import { PATHS } from "./paths";
+
+export const PUSH_FORMAT = "dolibarr-backup-push v1";
+/** Per bundle: <id>.sha256 (last frame applied) and <id>.paths (files it wrote). */
+export const PUSH_STATE_DIR = `${PATHS.stateDir}/pushed`;
+
+const MODE = /^[0-7]{3,4}$/;
+const NAME = /^[a-z_][a-z0-9_-]*\$?$/;
+
+function checkFile(f: ServerFile): void {
+  const where = `pushed file ${JSON.stringify(f.path)}`;
+  if (!f.path.startsWith("/") || /[\u0000-\u001f\u007f]/.test(f.path) || /\s$/.test(f.path) || f.path.split("/").includes("..")) {
+    throw new Error(`${where}: expected an absolute path without control characters, trailing blanks or '..'`);
+  }
+  if (!MODE.test(f.mode)) throw new Error(`${where}: mode ${JSON.stringify(f.mode)} is not octal (e.g. 0644)`);
+  for (const name of [f.owner ?? "root", f.group ?? f.owner ?? "root"]) {
+    if (!NAME.test(name)) throw new Error(`${where}: owner/group ${JSON.stringify(name)} is not a user or group name`);
+  }
+}
+
+/** The stdin of a bundle's remote command: every file, framed (see the file's header). */
+export function framePush(files: readonly ServerFile[]): string {
+  const seen = new Set<string>();
+  const parts = [`${PUSH_FORMAT}\n`];
+  for (const f of files) {
+    checkFile(f);
+    if (seen.has(f.path)) throw new Error(`pushed file ${f.path} is listed twice`);
+    seen.add(f.path);
+    const owner = f.owner ?? "root";
+    parts.push(`file ${f.mode} ${owner}:${f.group ?? owner} ${Buffer.byteLength(f.content, "utf8")} ${f.path}\n`, f.content, "\n");
+  }
+  parts.push("end\n");
+  return parts.join("");
+}
+
+/** The files of a frame (the inverse of framePush); throws on anything else. */
+export function unframePush(stdin: string): ServerFile[] {
+  const buf = Buffer.from(stdin, "utf8");
+  let at = 0;
+  const line = (): string => {
+    const nl = buf.indexOf(0x0a, at);
+    if (nl < 0) throw new Error("push frame: unexpected end (a line without its newline)");
+    const text = buf.subarray(at, nl).toString("utf8");
+    at = nl + 1;
+    return text;
+  };
+  if (line() !== PUSH_FORMAT) throw new Error(`push frame: does not start with '${PUSH_FORMAT}'`);
+  const files: ServerFile[] = [];
+  for (;;) {
+    const header = line();
+    if (header === "end") break;
+    const m = /^file ([0-7]{3,4}) ([^: ]+):([^: ]+) (\d+) (\/.*)$/.exec(header);
+    if (!m) throw new Error(`push frame: bad header line ${JSON.stringify(header.slice(0, 200))}`);
+    const bytes = Number(m[4]);
+    if (at + bytes + 1 > buf.length || buf[at + bytes] !== 0x0a) throw new Error(`push frame: content of ${m[5]} is not ${bytes} bytes followed by a newline`);
+    const content = buf.subarray(at, at + bytes).toString("utf8");
+    at += bytes + 1;
+    files.push({ path: m[5]!, mode: m[1]!, owner: m[2]!, group: m[3]!, content });
+  }
+  if (at !== buf.length) throw new Error("push frame: bytes after 'end'");
+  return files;
+}
+
+/** The name of a bundle's records in PUSH_STATE_DIR: a readable slug of the bundle name + a hash. */
+export function pushId(bundleName: string): string {
+  const slug = bundleName.replace(/[^A-Za-z0-9@._-]+/g, "_").slice(0, 120);
+  return `${slug}.${createHash("sha256").update(bundleName).digest("hex").slice(0, 8)}`;
+}
+
+export interface PushOptions {
+  /** The bundle's name (unique on the server): names its records in PUSH_STATE_DIR. */
+  name: string;
+  /** Remove a file when it leaves the bundle, and every file on delete (default true). */
+  removeFiles?: boolean;
+}
+
+/**
+ * The sh script (run as root with `set -eu`) that applies a frame read from stdin: files written
+ * atomically (mode and owner set before the content, then renamed), files no longer in the bundle
+ * removed, then the bundle's `create`, then the records. Nothing is written or run when the frame
+ * is the one applied last. A failure leaves the records as they were: the next run applies again.
+ */
+export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: PushOptions): string {
+  const id = pushId(opts.name);
+  const removeStale = opts.removeFiles !== false;
+  return [
+    // (the variable only serves tests that run the script as an unprivileged user)
+    `dir=\${DOLIBARR_BACKUP_PUSH_STATE:-${PUSH_STATE_DIR}}`,
+    `id=${shq(id)}`,
+    `umask 077`,
+    `mkdir -p -- "$dir"`,
+    `in=$(mktemp "$dir/.in.XXXXXX")`,
+    `t=`,
+    `trap 'rm -f -- "$in" "$in.paths" \${t:+"$t"}' EXIT`,
+    `cat >"$in"`,
+    `sum=$(sha256sum <"$in" | cut -d' ' -f1)`,
+    `if [ -f "$dir/$id.sha256" ] && [ "$(cat -- "$dir/$id.sha256")" = "$sum" ]; then`,
+    `  echo "dolibarr-backup: ${opts.name} is applied already (sha256 $sum): nothing to do"`,
+    `  exit 0`,
+    `fi`,
+    `exec 3<"$in"`,
+    `IFS= read -r first <&3 || first=`,
+    `if [ "$first" != ${shq(PUSH_FORMAT)} ]; then echo "dolibarr-backup: stdin is not a ${PUSH_FORMAT} frame" >&2; exit 1; fi`,
+    `: >"$in.paths"`,
+    `n=0`,
+    `while IFS=' ' read -r kind mode own len path <&3; do`,
+    `  [ "$kind" = end ] && break`,
+    `  case "$kind:$mode:$len:$path" in`,
+    `    file:[0-7][0-7][0-7]*:[0-9]*:/*) ;;`,
+    `    *) echo "dolibarr-backup: bad frame line: $kind $mode $own $len $path" >&2; exit 1 ;;`,
+    `  esac`,
+    `  d=$(dirname -- "$path")`,
+    `  mkdir -p -- "$d"`,
+    `  t=$(mktemp "$d/.dbk-push.XXXXXX")`,
+    // mode before content: a file never sits world-readable, even for an instant
+    `  chmod "$mode" "$t"`,
+    `  chown "$own" "$t"`,
+    `  head -c "$len" <&3 >"$t"`,
+    `  if [ "$(wc -c <"$t")" -ne "$len" ]; then echo "dolibarr-backup: $path: frame truncated" >&2; exit 1; fi`,
+    `  IFS= read -r _ <&3 || true`,
+    `  mv -f -- "$t" "$path"`,
+    `  t=`,
+    `  printf '%s\\n' "$path" >>"$in.paths"`,
+    `  n=$((n + 1))`,
+    `done`,
+    `[ "$kind" = end ] || { echo "dolibarr-backup: frame without its end line" >&2; exit 1; }`,
+    removeStale &&
+      [
+        `if [ -f "$dir/$id.paths" ]; then`,
+        `  while IFS= read -r old; do`,
+        `    grep -Fxq -- "$old" "$in.paths" || { rm -f -- "$old"; echo "dolibarr-backup: removed $old (no longer pushed)"; }`,
+        `  done <"$dir/$id.paths"`,
+        `fi`,
+      ].join("\n"),
+    `echo "dolibarr-backup: ${opts.name}: $n file(s) written"`,
+    // in a subshell: the bundle's own script cannot touch the variables above
+    `(\n${bundle.create.trim()}\n)`,
+    `mv -f -- "$in.paths" "$dir/$id.paths"`,
+    `printf '%s\\n' "$sum" >"$dir/$id.sha256"`,
+  ]
+    .filter((l): l is string => typeof l === "string" && l.length > 0)
+    .join("\n");
+}
+
+/** The sh script run on delete: the bundle's `delete`, its files (unless kept), its records. */
+export function pushDeleteScript(bundle: Pick<ServerBundle, "delete" | "files">, opts: PushOptions): string {
+  const id = pushId(opts.name);
+  return [
+    bundle.delete.trim(),
+    ...(opts.removeFiles === false ? [] : bundle.files.map((f) => `rm -f -- ${shq(f.path)}`)),
+    `dir=\${DOLIBARR_BACKUP_PUSH_STATE:-${PUSH_STATE_DIR}}`,
+    `rm -f -- "$dir/"${shq(`${id}.sha256`)} "$dir/"${shq(`${id}.paths`)}`,
+  ]
+    .filter((l) => l.length > 0)
+    .join("\n");
+}

@@ -1,0 +1,201 @@
+// Collects a StatusSnapshot over SSH: one connection per active server with the system OpenSSH
+// client, the fleet's key and the pinned host keys (StrictHostKeyChecking=yes, as the program's
+// SshCommand does), running one read-only script that prints what the jobs left behind:
+//  - hosting server: <status>/<instance>.dump.json and the dump files of the instance's dumpDir;
+//  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json.
+// Nothing is written on the servers. The parsing (parseServerReport) is pure.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isLost } from "../model/defaults";
+import type { Instance, Server, Topology } from "../model/types";
+import { PATHS } from "../render/paths";
+import type { DumpFacts, MirrorFacts, StatusSnapshot } from "./snapshot";
+
+export interface CollectOptions {
+  /** The fleet's SSH private key file (0600). */
+  privateKeyFile: string;
+  /** Host keys of servers whose config pins none ("[host]:port type blob" / "host type blob" lines). */
+  knownHostsFile?: string;
+  /** The jobs' state dir on a server (default /var/lib/dolibarr-backup); tests relocate it. */
+  stateDirOf?: (server: Server) => string;
+  /** Seconds per connection attempt (default 10). */
+  connectTimeout?: number;
+}
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The read-only script run on one server for its instances (hosting: dumps; backup: mirrors). */
+export function serverScript(topology: Topology, server: Server, stateDir: string = PATHS.stateDir): string {
+  const lines = [
+    "set -u",
+    'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+    // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
+    'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+  ];
+  for (const inst of instancesOn(topology, server)) {
+    if (server.role === "hosting") {
+      lines.push(`item dump-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.dump.json`)}`);
+      lines.push(`list dumps ${inst.name} ${q(inst.dumpDir)} ${q(`${inst.database.name}-????????T??????Z.sql.*`)}`);
+    } else {
+      const mirror = `${topology.fleet.mirrorRoot}/${inst.name}`;
+      lines.push(`item complete ${inst.name} ${q(`${mirror}/.complete`)}`);
+      lines.push(`list snapshots ${inst.name} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`);
+      lines.push(`item replicate-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.replicate.json`)}`);
+    }
+  }
+  lines.push("echo end-of-report");
+  return lines.join("\n") + "\n";
+}
+
+/** The instances that use `server` as hosting (hosting server) or backup (backup server). */
+export function instancesOn(topology: Topology, server: Server): Instance[] {
+  return topology.clients
+    .flatMap((c) => c.instances)
+    .filter((i) => (server.role === "hosting" ? i.hostingServer === server.name : i.backupServers.includes(server.name)));
+}
+
+export interface ServerReport {
+  dumps: Map<string, DumpFacts>;
+  mirrors: Map<string, Omit<MirrorFacts, "server">>;
+}
+
+function decode(field: string | undefined): string | undefined {
+  if (field === undefined || field === "-") return undefined;
+  return Buffer.from(field, "base64").toString("utf8");
+}
+
+function parseJson(text: string | undefined, what: string): { value?: Record<string, unknown>; error?: string } {
+  if (text === undefined) return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === "object" && v !== null ? { value: v as Record<string, unknown> } : { error: `${what} is not a JSON object` };
+  } catch (e) {
+    return { error: `${what} is not valid JSON (${(e as Error).message})` };
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+/** Parses the output of serverScript. Throws when the report is cut short (connection lost). */
+export function parseServerReport(output: string): ServerReport {
+  const dumps = new Map<string, DumpFacts>();
+  const mirrors = new Map<string, Omit<MirrorFacts, "server">>();
+  const lines = output.split("\n");
+  if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
+  for (const line of lines) {
+    const [kind, inst, field] = line.split(" ");
+    if (!kind || !inst || kind === "end-of-report") continue;
+    const text = decode(field);
+    if (kind === "dump-status" || kind === "dumps") {
+      const d = dumps.get(inst) ?? {};
+      if (kind === "dump-status") {
+        const j = parseJson(text, `${inst}.dump.json`);
+        if (j.error) d.error = j.error;
+        if (j.value) d.lastRun = { ...(str(j.value.result) ? { result: str(j.value.result)! } : {}), ...(str(j.value.finishedAt) ? { finishedAt: str(j.value.finishedAt)! } : {}), ...(str(j.value.message) ? { message: str(j.value.message)! } : {}) };
+      } else {
+        const names = (text ?? "").split("\n").filter(Boolean);
+        const stamps = names.map((n) => /-(\d{8}T\d{6}Z)\.sql\./.exec(n)?.[1]).filter((s): s is string => s !== undefined).sort();
+        d.dumpCount = stamps.length;
+        if (stamps.length) d.newestDump = stamps[stamps.length - 1]!;
+      }
+      dumps.set(inst, d);
+    } else if (kind === "complete" || kind === "snapshots" || kind === "replicate-status") {
+      const m = mirrors.get(inst) ?? {};
+      if (kind === "complete") {
+        const j = parseJson(text, `${inst}/.complete`);
+        if (j.error) m.error = j.error;
+        if (j.value) m.complete = { ...(str(j.value.finishedAt) ? { finishedAt: str(j.value.finishedAt)! } : {}), ...(str(j.value.newestDump) ? { newestDump: str(j.value.newestDump)! } : {}), ...(typeof j.value.entries === "number" ? { entries: j.value.entries } : {}) };
+      } else if (kind === "snapshots") {
+        const stamps = (text ?? "").split("\n").filter((s) => /^\d{8}T\d{6}Z$/.test(s)).sort();
+        m.snapshotCount = stamps.length;
+        if (stamps.length) m.newestSnapshot = stamps[stamps.length - 1]!;
+      } else {
+        const j = parseJson(text, `${inst}.replicate.json`);
+        if (j.error) m.error = j.error;
+        if (j.value) m.lastRun = { ...(str(j.value.result) ? { result: str(j.value.result)! } : {}), ...(str(j.value.finishedAt) ? { finishedAt: str(j.value.finishedAt)! } : {}), ...(str(j.value.message) ? { message: str(j.value.message)! } : {}), ...(str(j.value.warnings) ? { warnings: str(j.value.warnings)! } : {}) };
+      }
+      mirrors.set(inst, m);
+    }
+  }
+  return { dumps, mirrors };
+}
+
+/** Runs `script` on the server with bash over SSH; resolves with stdout, rejects with a message. */
+export function runOnServer(server: Server, script: string, options: CollectOptions): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-status-"));
+  const alias = "dolibarr-backup-target";
+  let pinned = server.ssh.hostKey?.trim();
+  if (!pinned && options.knownHostsFile) {
+    const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
+    const line = fs.readFileSync(options.knownHostsFile, "utf8").split("\n").find((l) => l.split(/\s+/)[0]!.split(",").includes(host));
+    if (line) pinned = line.split(/\s+/).slice(1, 3).join(" ");
+  }
+  if (!pinned) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return Promise.reject(new Error(`no pinned host key for ${server.name} (ssh.hostKey in the fleet config, or --known-hosts)`));
+  }
+  const knownHosts = path.join(dir, "known_hosts");
+  fs.writeFileSync(knownHosts, `${alias} ${pinned.split(/\s+/).slice(0, 2).join(" ")}\n`, { mode: 0o600 });
+  const args = [
+    "-F", "/dev/null", "-T",
+    "-i", options.privateKeyFile,
+    "-p", String(server.ssh.port),
+    "-l", server.ssh.user,
+    "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", `HostKeyAlias=${alias}`, "-o", "CheckHostIP=no", "-o", "UpdateHostKeys=no",
+    "-o", `ConnectTimeout=${options.connectTimeout ?? 10}`, "-o", "ConnectionAttempts=1", "-o", "LogLevel=ERROR",
+    "--", server.ssh.host, "bash -s",
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, SSH_AUTH_SOCK: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", (e) => reject(new Error(`cannot start ssh: ${e.message}`)));
+    child.on("close", (code) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`ssh ${server.ssh.user}@${server.ssh.host}:${server.ssh.port} exited ${code}: ${(stderr.trim() || stdout.trim()).split("\n").slice(-6).join("\n") || "no message"}`));
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(script);
+  });
+}
+
+/** Fills the snapshot's facts from every active server of the topology (in parallel). */
+export async function collect(topology: Topology, snapshot: StatusSnapshot, options: CollectOptions): Promise<StatusSnapshot> {
+  const out: StatusSnapshot = JSON.parse(JSON.stringify(snapshot)) as StatusSnapshot;
+  const byInstance = new Map(out.instances.map((i) => [i.name, i]));
+  await Promise.all(
+    topology.fleet.servers.map(async (server) => {
+      const entry = out.servers.find((s) => s.name === server.name)!;
+      if (isLost(server)) return;
+      const on = instancesOn(topology, server);
+      let report: ServerReport | undefined;
+      let error: string | undefined;
+      try {
+        const stateDir = options.stateDirOf?.(server) ?? PATHS.stateDir;
+        report = parseServerReport(await runOnServer(server, serverScript(topology, server, stateDir), options));
+        entry.reachable = true;
+      } catch (e) {
+        error = (e as Error).message;
+        entry.reachable = false;
+        entry.error = error;
+      }
+      for (const inst of on) {
+        const facts = byInstance.get(inst.name);
+        if (!facts) continue;
+        if (server.role === "hosting") facts.dump = error ? { error } : report!.dumps.get(inst.name) ?? {};
+        else {
+          const i = facts.mirrors.findIndex((m) => m.server === server.name);
+          if (i >= 0) facts.mirrors[i] = { server: server.name, ...(error ? { error } : report!.mirrors.get(inst.name) ?? {}) };
+        }
+      }
+    }),
+  );
+  return out;
+}

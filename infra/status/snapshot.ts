@@ -1,0 +1,252 @@
+// Fleet status: what the servers say about every instance (a StatusSnapshot, collected over SSH by
+// collect.ts), and how fresh each instance is against its computed worst-case RPO (assess).
+// Pure: the collection and the rendering (render.ts) are separate, so tests feed real-looking
+// snapshots to both.
+import { distanceKm } from "../model/geo";
+import { planReplications, worstCaseRpo } from "../model/schedule";
+import type { Server, Topology } from "../model/types";
+
+/** A server as the status page shows it. */
+export interface StatusServer {
+  name: string;
+  role: Server["role"];
+  provider: Server["provider"];
+  site: { id: string; city: string; country: string; latitude: number; longitude: number };
+  state: "active" | "lost";
+  /** Answered over SSH (undefined: not asked, e.g. lost). */
+  reachable?: boolean;
+  error?: string;
+}
+
+/** What a hosting server says about one instance's dumps. */
+export interface DumpFacts {
+  /** Newest dump file's UTC stamp (YYYYMMDDTHHMMSSZ), from the dump directory. */
+  newestDump?: string;
+  dumpCount?: number;
+  /** The last run's status file (<instance>.dump.json), as written by dolibarr-dump. */
+  lastRun?: { result?: string; finishedAt?: string; message?: string };
+  error?: string;
+}
+
+/** What a backup server says about its mirror of one instance. */
+export interface MirrorFacts {
+  server: string;
+  /** The mirror's .complete marker: the last accepted replication. */
+  complete?: { finishedAt?: string; newestDump?: string; entries?: number };
+  /** Newest snapshot's stamp (.snapshots/<stamp>). */
+  newestSnapshot?: string;
+  snapshotCount?: number;
+  /** The last run's status file (<instance>.replicate.json). */
+  lastRun?: { result?: string; finishedAt?: string; message?: string; warnings?: string };
+  error?: string;
+}
+
+export interface InstanceFacts {
+  name: string;
+  client: string;
+  hostingServer: string;
+  backupServers: string[];
+  /** Worst-case RPO the rules computed for the instance (plans of the whole fleet, queue included). */
+  rpoHours: { files: number; database: number };
+  dump: DumpFacts;
+  mirrors: MirrorFacts[];
+}
+
+/** Everything collected from one fleet at one moment. */
+export interface StatusSnapshot {
+  fleet: string;
+  collectedAt: string;
+  timeZone: string;
+  servers: StatusServer[];
+  links: Array<{ instance: string; from: string; to: string; km: number }>;
+  instances: InstanceFacts[];
+}
+
+export type Freshness = "ok" | "stale" | "failing" | "unknown";
+
+export interface MirrorState {
+  server: string;
+  status: Freshness;
+  /** Age of the last accepted replication (files), hours. */
+  filesAgeHours?: number;
+  /** Age of the newest dump that replication carried (database), hours. */
+  databaseAgeHours?: number;
+  snapshotAgeHours?: number;
+  reasons: string[];
+}
+
+export interface InstanceState {
+  name: string;
+  client: string;
+  hostingServer: string;
+  status: Freshness;
+  /** Age of the newest dump on the hosting server, hours. */
+  dumpAgeHours?: number;
+  /** Best (freshest) over the backup servers. */
+  filesAgeHours?: number;
+  databaseAgeHours?: number;
+  rpoHours: { files: number; database: number };
+  mirrors: MirrorState[];
+  reasons: string[];
+}
+
+export interface StatusReport {
+  snapshot: StatusSnapshot;
+  instances: InstanceState[];
+  /** 0 when every instance is ok, 1 otherwise. */
+  exitCode: number;
+}
+
+/** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
+export function stampMs(stamp: string | undefined): number | undefined {
+  const m = stamp && /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(stamp);
+  if (!m) return undefined;
+  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+}
+
+/** ISO time → epoch ms; undefined when absent or not a date. */
+function isoMs(iso: string | undefined): number | undefined {
+  if (!iso) return undefined;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+const hoursSince = (now: number, t: number | undefined): number | undefined => (t === undefined ? undefined : Math.max(0, (now - t) / 3_600_000));
+
+const RANK: Record<Freshness, number> = { ok: 0, stale: 1, unknown: 2, failing: 3 };
+const worst = (xs: readonly Freshness[]): Freshness => xs.reduce<Freshness>((a, b) => (RANK[b] > RANK[a] ? b : a), "ok");
+
+/** The servers and links of a topology with each instance's worst-case RPO: the snapshot's skeleton, before collection. */
+export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone: string): StatusSnapshot {
+  const plans = planReplications(topology);
+  const byName = new Map(topology.fleet.servers.map((s) => [s.name, s]));
+  const instances = topology.clients.flatMap((c) => c.instances);
+  return {
+    fleet: topology.fleet.stack,
+    collectedAt: collectedAt.toISOString(),
+    timeZone,
+    servers: topology.fleet.servers.map((s) => ({
+      name: s.name,
+      role: s.role,
+      provider: s.provider,
+      site: { id: s.site.id, city: s.site.city, country: s.site.country, latitude: s.site.latitude, longitude: s.site.longitude },
+      state: s.state === "lost" ? "lost" : "active",
+    })),
+    links: instances.flatMap((i) =>
+      i.backupServers
+        .filter((b) => byName.has(b) && byName.has(i.hostingServer))
+        .map((b) => ({ instance: i.name, from: i.hostingServer, to: b, km: Math.round(distanceKm(byName.get(i.hostingServer)!.site, byName.get(b)!.site)) })),
+    ),
+    instances: instances.map((i) => {
+      const rpo = worstCaseRpo(topology, i, plans);
+      return {
+        name: i.name,
+        client: i.client,
+        hostingServer: i.hostingServer,
+        backupServers: [...i.backupServers],
+        rpoHours: { files: rpo.filesHours, database: rpo.databaseHours },
+        dump: {},
+        mirrors: i.backupServers.map((server) => ({ server })),
+      };
+    }),
+  };
+}
+
+/**
+ * Freshness of every instance at `now` (default: the snapshot's time):
+ *  - failing: the last dump or a last replication failed, or the hosting server is lost;
+ *  - stale: the freshest copy of the files, or of the database (the newest dump a complete mirror
+ *    holds), on any backup server is older than the instance's worst-case RPO; or the newest dump on
+ *    the hosting server is older than the database RPO;
+ *  - unknown: nothing could be read (server unreachable, no status yet).
+ * A backup server's own mirror is judged the same way (the map colors each link).
+ */
+export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.collectedAt)): StatusReport {
+  const t = now.getTime();
+  const servers = new Map(snapshot.servers.map((s) => [s.name, s]));
+  const instances = snapshot.instances.map((inst): InstanceState => {
+    const reasons: string[] = [];
+    const rpo = inst.rpoHours;
+    const fmt = (h: number) => `${h.toFixed(1)} h`;
+    // hosting server
+    let hostingStatus: Freshness = "ok";
+    const hosting = servers.get(inst.hostingServer);
+    const dumpAge = hoursSince(t, stampMs(inst.dump.newestDump));
+    if (hosting?.state === "lost") {
+      hostingStatus = "failing";
+      reasons.push(`hosting server ${inst.hostingServer} is lost`);
+    } else if (inst.dump.error) {
+      hostingStatus = "unknown";
+      reasons.push(`${inst.hostingServer}: ${inst.dump.error}`);
+    } else if (inst.dump.lastRun?.result === "failed") {
+      hostingStatus = "failing";
+      reasons.push(`last dump failed: ${inst.dump.lastRun.message ?? "no message"}`);
+    } else if (dumpAge === undefined) {
+      hostingStatus = "unknown";
+      reasons.push(`no dump on ${inst.hostingServer}`);
+    } else if (dumpAge > rpo.database) {
+      hostingStatus = "stale";
+      reasons.push(`newest dump ${fmt(dumpAge)} old > database RPO ${fmt(rpo.database)}`);
+    }
+    // backup servers
+    const mirrors = inst.mirrors.map((m): MirrorState => {
+      const r: string[] = [];
+      const server = servers.get(m.server);
+      const filesAge = hoursSince(t, isoMs(m.complete?.finishedAt));
+      const databaseAge = hoursSince(t, stampMs(m.complete?.newestDump));
+      const snapshotAge = hoursSince(t, stampMs(m.newestSnapshot));
+      let status: Freshness = "ok";
+      if (server?.state === "lost") {
+        status = "failing";
+        r.push(`${m.server} is lost`);
+      } else if (m.error) {
+        status = "unknown";
+        r.push(`${m.server}: ${m.error}`);
+      } else if (m.lastRun?.result === "failed" || m.lastRun?.result === "suspicious") {
+        // suspicious: mirror complete, but a change pinned the previous snapshot (docs/server-jobs.md)
+        status = "failing";
+        r.push(`last replication on ${m.server} ${m.lastRun.result === "failed" ? "failed" : "was a suspicious change"}: ${m.lastRun.message ?? "no message"}`);
+      } else if (filesAge === undefined) {
+        status = "unknown";
+        r.push(`no complete mirror on ${m.server}`);
+      } else if (filesAge > rpo.files || (databaseAge ?? Infinity) > rpo.database) {
+        status = "stale";
+        if (filesAge > rpo.files) r.push(`mirror on ${m.server} ${fmt(filesAge)} old > files RPO ${fmt(rpo.files)}`);
+        if ((databaseAge ?? Infinity) > rpo.database) r.push(`newest dump on ${m.server} ${databaseAge === undefined ? "missing" : `${fmt(databaseAge)} old`} > database RPO ${fmt(rpo.database)}`);
+      }
+      return {
+        server: m.server,
+        status,
+        ...(filesAge !== undefined ? { filesAgeHours: filesAge } : {}),
+        ...(databaseAge !== undefined ? { databaseAgeHours: databaseAge } : {}),
+        ...(snapshotAge !== undefined ? { snapshotAgeHours: snapshotAge } : {}),
+        reasons: r,
+      };
+    });
+    const usable = mirrors.filter((m) => m.status !== "failing" && m.filesAgeHours !== undefined);
+    const filesAge = usable.length ? Math.min(...usable.map((m) => m.filesAgeHours!)) : undefined;
+    const dbAges = usable.map((m) => m.databaseAgeHours).filter((x): x is number => x !== undefined);
+    const databaseAge = dbAges.length ? Math.min(...dbAges) : undefined;
+    // The instance is as fresh as its freshest copy; a failing or stale mirror is still reported.
+    let copies: Freshness;
+    if (filesAge === undefined) copies = mirrors.some((m) => m.status === "failing") ? "failing" : "unknown";
+    else if (filesAge > rpo.files || (databaseAge ?? Infinity) > rpo.database) copies = "stale";
+    else copies = "ok";
+    if (copies === "stale") reasons.push(`freshest copy: files ${fmt(filesAge!)} (RPO ${fmt(rpo.files)}), database ${databaseAge === undefined ? "none" : fmt(databaseAge)} (RPO ${fmt(rpo.database)})`);
+    for (const m of mirrors) reasons.push(...m.reasons);
+    const status = worst([hostingStatus, copies, ...mirrors.map((m) => (m.status === "ok" ? "ok" : m.status === "stale" ? "stale" : m.status))]);
+    return {
+      name: inst.name,
+      client: inst.client,
+      hostingServer: inst.hostingServer,
+      status,
+      ...(dumpAge !== undefined ? { dumpAgeHours: dumpAge } : {}),
+      ...(filesAge !== undefined ? { filesAgeHours: filesAge } : {}),
+      ...(databaseAge !== undefined ? { databaseAgeHours: databaseAge } : {}),
+      rpoHours: rpo,
+      mirrors,
+      reasons,
+    };
+  });
+  return { snapshot, instances, exitCode: instances.every((i) => i.status === "ok") ? 0 : 1 };
+}

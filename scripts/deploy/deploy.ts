@@ -1,0 +1,328 @@
+// The deploy of every stack (`scripts/deploy/run.sh preview|up`, fed by stacks.sh): fleet stacks
+// one after the other, then client stacks a few at a time. A failing stack never stops the others
+// (a client stack of a healthy fleet deploys even when another client or another fleet fails); the
+// run ends with a summary and exits 1 when any stack failed.
+//
+// Also:
+//  - orphaned stacks: a stack the engine's backend holds whose config file is gone from stacks/ is
+//    listed as orphaned (its resources, and so its timers on the servers, are still there) and is
+//    destroyed only when named with --destroy-orphan STACK;
+//  - lost servers: before `up`, the resources of the stack that run on a server the fleet marks
+//    `state: lost` are taken out of the stack's state (export, prune, `pulumi stack import`), so
+//    that the engine never plans a delete that would SSH to a dead machine (see lostServerCleanup).
+// The decisions are pure functions (tested in test/unit/deploy.test.ts); main() runs the CLI.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export type Action = "preview" | "up";
+export type StackKind = "fleet" | "client";
+
+export interface StackEntry {
+  kind: StackKind;
+  stack: string;
+}
+
+export interface StackResult {
+  stack: string;
+  kind: StackKind | "orphan";
+  action: Action | "destroy" | "state-cleanup";
+  ok: boolean;
+  seconds: number;
+  /** Last lines of the output when it failed. */
+  detail?: string;
+}
+
+/** Lines "<kind> <stack>" (stacks.sh output) → entries; throws on an unknown kind, naming the line. */
+export function parseStackList(text: string): StackEntry[] {
+  const out: StackEntry[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line) return;
+    const [kind, stack, extra] = line.split(/\s+/);
+    if ((kind !== "fleet" && kind !== "client") || !stack || extra !== undefined) {
+      throw new Error(`deploy: line ${i + 1} "${line}": expected "<fleet|client> <stack>"`);
+    }
+    out.push({ kind, stack });
+  });
+  return out;
+}
+
+/** Stacks of the backend with no config file in the stacks dir, sorted. */
+export function orphanedStacks(backendStacks: readonly string[], configStacks: readonly string[]): string[] {
+  const have = new Set(configStacks);
+  return [...new Set(backendStacks)].filter((s) => !have.has(s)).sort();
+}
+
+/** Stack names of the config files of a directory (Pulumi.<stack>.yaml). */
+export function configStacksIn(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((f) => /^Pulumi\.(.+)\.ya?ml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** `pulumi stack ls --json` output → stack names (the current-stack marker and org prefixes removed). */
+export function parseStackLs(json: string): string[] {
+  const list = JSON.parse(json) as Array<{ name?: string }>;
+  if (!Array.isArray(list)) throw new Error("pulumi stack ls --json: expected a list");
+  return list.map((s) => String(s.name ?? "").replace(/\*$/, "").split("/").pop()!).filter(Boolean);
+}
+
+/**
+ * Runs every stack, fleets first (one at a time), then clients (`parallelism` at a time), never
+ * stopping at a failure. Results in the order the stacks were given.
+ */
+export async function runAll(
+  stacks: readonly StackEntry[],
+  action: Action,
+  runOne: (entry: StackEntry) => Promise<StackResult>,
+  parallelism = 3,
+): Promise<StackResult[]> {
+  const results = new Map<string, StackResult>();
+  const fleets = stacks.filter((s) => s.kind === "fleet");
+  const clients = stacks.filter((s) => s.kind === "client");
+  const safe = async (e: StackEntry): Promise<StackResult> => {
+    try {
+      return await runOne(e);
+    } catch (err) {
+      return { stack: e.stack, kind: e.kind, action, ok: false, seconds: 0, detail: (err as Error).message };
+    }
+  };
+  for (const f of fleets) results.set(f.stack, await safe(f));
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < clients.length) {
+      const c = clients[next++]!;
+      results.set(c.stack, await safe(c));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallelism, clients.length)) }, worker));
+  return stacks.map((s) => results.get(s.stack)!);
+}
+
+/** The summary printed at the end, and the exit code: 1 when any stack failed. */
+export function summarize(results: readonly StackResult[], orphans: readonly string[], destroyRequested: readonly string[] = []): { text: string; exitCode: number } {
+  const lines = ["", "deploy summary:"];
+  const width = Math.max(5, ...results.map((r) => r.stack.length), ...orphans.map((o) => o.length));
+  for (const r of results) {
+    lines.push(`  ${r.ok ? "ok    " : "FAILED"}  ${r.stack.padEnd(width)}  ${r.kind.padEnd(6)}  ${r.action.padEnd(7)}  ${r.seconds.toFixed(0)} s`);
+    if (!r.ok && r.detail) lines.push(...r.detail.trim().split("\n").slice(-5).map((l) => `            ${l}`));
+  }
+  for (const o of orphans.filter((x) => !destroyRequested.includes(x))) {
+    lines.push(
+      `  ORPHAN  ${o.padEnd(width)}  its config file is gone from stacks/ but its resources (timers, exports, keys) are still deployed; ` +
+        `destroy it with: bash scripts/deploy/run.sh up --destroy-orphan ${o} (or restore its config file)`,
+    );
+  }
+  const failed = results.filter((r) => !r.ok);
+  lines.push(
+    failed.length === 0
+      ? `  ${results.length} stack(s) ok${orphans.length ? `, ${orphans.length} orphaned` : ""}`
+      : `  ${failed.length} of ${results.length} stack(s) FAILED: ${failed.map((r) => r.stack).join(", ")}`,
+  );
+  return { text: lines.join("\n"), exitCode: failed.length > 0 ? 1 : 0 };
+}
+
+// ---- lost servers: what to take out of a stack's state before `up` ----------------------------
+
+/** A resource of `pulumi stack export` (only what is read). */
+export interface ExportedResource {
+  urn: string;
+  type: string;
+  custom?: boolean;
+  parent?: string;
+  dependencies?: string[];
+  propertyDependencies?: Record<string, string[]>;
+  [other: string]: unknown;
+}
+
+/** Resource types that run commands over SSH: the program's SshCommand and @pulumi/command's remote.Command. */
+export const SSH_RESOURCE_TYPES = ["pulumi-nodejs:dynamic/dolibarr-backup:SshCommand", "pulumi-nodejs:dynamic:Resource", "command:remote:Command"];
+
+/** The resource name of a URN (its last "::" segment). */
+export function urnName(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/**
+ * Which server a resource of this program runs its commands on, from its name: "<server>/…"
+ * (fleet: base, host key, SSH key, "<hosting>/access/<backup>/…" on the hosting server) or
+ * "<instance>/<server>/…" (client: the instance's bundles and database account).
+ */
+export function serverOfResource(name: string, servers: ReadonlySet<string>): string | undefined {
+  const [first, second] = name.split("/");
+  if (first !== undefined && servers.has(first)) return first;
+  if (second !== undefined && servers.has(second)) return second;
+  return undefined;
+}
+
+export interface LostCleanup {
+  /** URNs of the resources taken out of the state (SSH resources that run on a lost server). */
+  remove: string[];
+  /** The state's resources without them; references to them dropped from the others' dependencies. */
+  resources: ExportedResource[];
+}
+
+/**
+ * Takes the SSH resources that run on a lost server out of a stack's exported state. Nothing of an
+ * active server is taken out: a resource of an active server that used a lost server's output
+ * (e.g. the hosting server's authorized_keys line of a lost backup server's key) only loses that
+ * dependency edge; the program no longer declares it, so the engine deletes it normally, on the
+ * active server (the lost server's key is revoked there). Components stay: the engine deletes them
+ * without any provider call. The result goes back with `pulumi stack import`.
+ */
+export function lostServerCleanup(resources: readonly ExportedResource[], lostServers: readonly string[], allServers: readonly string[]): LostCleanup {
+  const servers = new Set(allServers);
+  const lost = new Set(lostServers);
+  const remove = resources
+    .filter((r) => r.custom !== false && SSH_RESOURCE_TYPES.includes(r.type) && lost.has(serverOfResource(urnName(r.urn), servers) ?? ""))
+    .map((r) => r.urn);
+  const gone = new Set(remove);
+  const kept = resources
+    .filter((r) => !gone.has(r.urn))
+    .map((r) => {
+      const out: ExportedResource = { ...r };
+      if (r.dependencies) out.dependencies = r.dependencies.filter((d) => !gone.has(d));
+      if (r.propertyDependencies) {
+        out.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, v.filter((d) => !gone.has(d))]));
+      }
+      return out;
+    });
+  return { remove, resources: kept };
+}
+
+// ---- the CLI ----------------------------------------------------------------------------------
+
+interface Proc {
+  code: number;
+  output: string;
+}
+
+function exec(cmd: string, args: string[], opts: { cwd: string; input?: string; echo?: string } = { cwd: "." }): Promise<Proc> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    const onData = (d: Buffer) => {
+      const text = d.toString("utf8");
+      output += text;
+      if (opts.echo !== undefined) process.stdout.write(text.replace(/^(?=.)/gm, `[${opts.echo}] `));
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", (e) => resolve({ code: 127, output: `${cmd}: ${e.message}` }));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** The fleets' lost servers and all their server names, read offline from the stack files. */
+function fleetServers(stacksDir: string): { lost: string[]; all: string[] } {
+  // Lazy: the model is only needed when a stack file marks a server lost.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const model = require("../../infra/model") as typeof import("../../infra/model");
+  const lost: string[] = [];
+  const all: string[] = [];
+  for (const file of configStacksIn(stacksDir).map((s) => path.join(stacksDir, `Pulumi.${s}.yaml`))) {
+    if (!/stackKind:\s*fleet/.test(fs.readFileSync(file, "utf8"))) continue;
+    const sf = model.readStackFile(file);
+    if (sf.kind !== "fleet") continue;
+    for (const s of sf.fleet.servers) {
+      all.push(s.name);
+      if (s.state === "lost") lost.push(s.name);
+    }
+  }
+  return { lost, all };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const action = argv[0];
+  if (action !== "preview" && action !== "up") {
+    process.stderr.write("usage: run.sh preview|up [--destroy-orphan STACK]... < stacks (lines \"<fleet|client> <stack>\", from stacks.sh)\n");
+    return 2;
+  }
+  const destroy: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    if (argv[i] === "--destroy-orphan" && argv[i + 1]) destroy.push(argv[++i]!);
+    else {
+      process.stderr.write(`run.sh: unknown argument ${argv[i]}\n`);
+      return 2;
+    }
+  }
+  const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../../..");
+  const stacksDir = path.join(repo, "stacks");
+  const stacks = parseStackList(fs.readFileSync(0, "utf8"));
+  const parallelism = Number(process.env.DEPLOY_PARALLELISM ?? 3) || 3;
+  const { lost, all } = fleetServers(stacksDir);
+  if (lost.length > 0) console.log(`deploy: lost server(s) (state: lost): ${lost.join(", ")}; their resources leave the states without any command run on them`);
+
+  const runOne = async (e: StackEntry): Promise<StackResult> => {
+    const t0 = Date.now();
+    const done = (ok: boolean, output: string, what: StackResult["action"] = action): StackResult => ({
+      stack: e.stack,
+      kind: e.kind,
+      action: what,
+      ok,
+      seconds: (Date.now() - t0) / 1000,
+      ...(ok ? {} : { detail: output.trim().split("\n").slice(-5).join("\n") }),
+    });
+    const select = await exec("pulumi", ["stack", "select", e.stack], { cwd: repo });
+    if (select.code !== 0) {
+      const init = await exec("pulumi", ["stack", "init", e.stack], { cwd: repo });
+      if (init.code !== 0) return done(false, init.output);
+    }
+    if (action === "up" && lost.length > 0) {
+      const exported = await exec("pulumi", ["stack", "export", "--stack", e.stack], { cwd: repo });
+      if (exported.code !== 0) return done(false, exported.output, "state-cleanup");
+      const state = JSON.parse(exported.output) as { deployment?: { resources?: ExportedResource[] } };
+      const cleanup = lostServerCleanup(state.deployment?.resources ?? [], lost, all);
+      if (cleanup.remove.length > 0) {
+        const file = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dbk-state-")), "state.json");
+        fs.writeFileSync(file, JSON.stringify({ ...state, deployment: { ...state.deployment, resources: cleanup.resources } }), { mode: 0o600 });
+        const imported = await exec("pulumi", ["stack", "import", "--stack", e.stack, "--file", file], { cwd: repo, echo: e.stack });
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+        if (imported.code !== 0) return done(false, imported.output, "state-cleanup");
+        console.log(`[${e.stack}] ${cleanup.remove.length} resource(s) on lost server(s) taken out of the state, nothing run on them:`);
+        for (const urn of cleanup.remove) console.log(`[${e.stack}]   ${urnName(urn)}`);
+      }
+    }
+    // The pack from the repository root (the CLI starts it from its directory).
+    const args = [action, "--stack", e.stack, "--policy-pack", "policies", "--non-interactive", "--color", "never"];
+    if (process.env.DEPLOY_POLICY_CONFIG) args.push("--policy-pack-config", process.env.DEPLOY_POLICY_CONFIG);
+    if (action === "up") args.push("--yes", "--skip-preview");
+    const r = await exec("pulumi", args, { cwd: repo, echo: e.stack });
+    console.log(`[${e.stack}] ${action}: ${r.code === 0 ? "ok" : "FAILED"}`);
+    return done(r.code === 0, r.output);
+  };
+
+  const results = await runAll(stacks, action, runOne, parallelism);
+
+  let orphans: string[] = [];
+  const ls = await exec("pulumi", ["stack", "ls", "--json"], { cwd: repo });
+  if (ls.code === 0) orphans = orphanedStacks(parseStackLs(ls.output), configStacksIn(stacksDir));
+  else console.log(`deploy: cannot list the backend's stacks (orphans not checked): ${ls.output.trim().split("\n").pop()}`);
+  for (const name of destroy) {
+    const t0 = Date.now();
+    if (!orphans.includes(name)) {
+      results.push({ stack: name, kind: "orphan", action: "destroy", ok: false, seconds: 0, detail: `${name} is not an orphaned stack (orphans: ${orphans.join(", ") || "none"}); nothing destroyed` });
+      continue;
+    }
+    const d = action === "up" ? await exec("pulumi", ["destroy", "--stack", name, "--yes", "--skip-preview", "--non-interactive", "--color", "never"], { cwd: repo, echo: name }) : await exec("pulumi", ["preview", "--destroy", "--stack", name, "--non-interactive", "--color", "never"], { cwd: repo, echo: name });
+    results.push({ stack: name, kind: "orphan", action: "destroy", ok: d.code === 0, seconds: (Date.now() - t0) / 1000, ...(d.code === 0 ? {} : { detail: d.output }) });
+  }
+  const summary = summarize(results, orphans, destroy);
+  console.log(summary.text);
+  return summary.exitCode;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`deploy: ${(err as Error).message}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,210 @@
+// `scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest]
+//  [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
+//
+// Restores an instance from a chosen backup server's mirror (its newest complete state) or one of
+// its dated snapshots onto another hosting server: database, code (htdocs with custom/ and
+// conf/conf.php), documents, with owners, modes and ACLs, by running the existing dolibarr-restore
+// ON the backup server, pushing to the target over SSH. Run from the ops machine with the fleet's key;
+// the backup server gets a one-time key, authorized on the target's root only from the backup
+// server's address and removed at the end whatever happens. Then: set the instance's hostingServer
+// to the target in its client stack file (and the lost server's `state: lost` in the fleet stack
+// file), `npm run check`, and `pulumi up` (scripts/deploy) rewires dumps and replication.
+// See docs/failover.md.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isConfigError } from "../infra/model/errors";
+import { loadStacksDir } from "../infra/model/load";
+import type { Instance, Server, Topology } from "../infra/model/types";
+import { SCRIPT } from "../infra/render/paths";
+import { formatConfigError } from "../infra/report/text";
+import { runOnServer } from "../infra/status/collect";
+
+export interface FailoverRequest {
+  instance: string;
+  from: string;
+  to: string;
+  /** A snapshot stamp, "latest", or undefined for the mirror's newest complete state. */
+  snapshot?: string;
+  /** Overwrite a database that already has tables on the target. */
+  force?: boolean;
+}
+
+export interface FailoverPlan {
+  topology: Topology;
+  instance: Instance;
+  from: Server;
+  to: Server;
+  /** The dolibarr-restore arguments, run on `from` (ssh key and known_hosts added at run time). */
+  restoreArgs: string[];
+  /** What ops change afterwards. */
+  nextSteps: string[];
+}
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Checks the request against the stack configs and says what will run; throws a message naming what is wrong. */
+export function planFailover(topologies: readonly Topology[], req: FailoverRequest): FailoverPlan {
+  const found = topologies.flatMap((t) => t.clients.flatMap((c) => c.instances.filter((i) => i.name === req.instance).map((i) => ({ t, i, c }))));
+  if (found.length === 0) throw new Error(`no instance "${req.instance}" in the client stack files`);
+  if (found.length > 1) {
+    throw new Error(`instance "${req.instance}" is declared in ${found.length} client stacks (${found.map((f) => f.c.file).join(", ")}): pass --stacks-dir with one fleet's stack files`);
+  }
+  const { t: topology, i: instance, c: client } = found[0]!;
+  const server = (name: string) => topology.fleet.servers.find((s) => s.name === name);
+  const from = server(req.from);
+  const to = server(req.to);
+  if (!from) throw new Error(`--from ${req.from}: no such server in fleet ${topology.fleet.stack}`);
+  if (from.role !== "backup") throw new Error(`--from ${req.from}: a ${from.role} server; expected one of the instance's backup servers (${instance.backupServers.join(", ")})`);
+  if (from.state === "lost") throw new Error(`--from ${req.from}: the fleet marks it lost; restore from another of ${instance.backupServers.join(", ")}`);
+  if (!instance.backupServers.includes(from.name)) throw new Error(`--from ${req.from}: not a backup server of ${instance.name} (${instance.backupServers.join(", ")}): it holds no mirror of it`);
+  if (!to) throw new Error(`--to ${req.to}: no such server in fleet ${topology.fleet.stack}`);
+  if (to.role !== "hosting") throw new Error(`--to ${req.to}: a ${to.role} server; expected a hosting server`);
+  if (to.state === "lost") throw new Error(`--to ${req.to}: the fleet marks it lost`);
+  if (to.name === instance.hostingServer) throw new Error(`--to ${req.to}: already the instance's hosting server (restore in place with dolibarr-restore on ${from.name})`);
+  if (req.snapshot !== undefined && req.snapshot !== "latest" && !/^\d{8}T\d{6}Z$/.test(req.snapshot)) throw new Error(`--snapshot ${req.snapshot}: expected a stamp YYYYMMDDTHHMMSSZ or "latest"`);
+  const restoreArgs = [
+    ...(req.snapshot ? ["--snapshot", req.snapshot] : []),
+    "--target-host", `${to.ssh.user}@${to.ssh.host}`,
+    "--target-port", String(to.ssh.port),
+    "--code-dir", instance.codeRoot,
+    "--documents-dir", instance.documentsDir,
+    "--database", instance.database.name,
+    ...(req.force ? ["--force"] : []),
+    instance.name,
+  ];
+  const old = server(instance.hostingServer);
+  const nextSteps = [
+    `${client.file}: set instances[${client.instances.indexOf(instance)}].hostingServer to ${to.name}`,
+    ...(old && old.state !== "lost" ? [`${topology.fleet.file}: if ${old.name} is gone, mark it: state: lost`] : []),
+    `npm run check   (the rules on the new placement: distances from ${to.site.city} to every backup site)`,
+    `bash scripts/deploy/stacks.sh ${topology.fleet.file} ${client.file} | bash scripts/deploy/run.sh up   (rewires the dumps on ${to.name} and the replications from it)`,
+    `create the Dolibarr database account of conf/conf.php on ${to.name} if its MariaDB has none ($dolibarr_main_db_user / $dolibarr_main_db_pass), then point DNS or the proxy at ${to.name}`,
+  ];
+  return { topology, instance, from, to, restoreArgs, nextSteps };
+}
+
+function hostKeyOf(server: Server, knownHosts?: string): string {
+  if (server.ssh.hostKey) return server.ssh.hostKey.split(/\s+/).slice(0, 2).join(" ");
+  if (knownHosts) {
+    const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
+    const line = fs.readFileSync(knownHosts, "utf8").split("\n").find((l) => l.split(/\s+/)[0]!.split(",").includes(host));
+    if (line) return line.split(/\s+/).slice(1, 3).join(" ");
+  }
+  throw new Error(`no pinned host key for ${server.name} (ssh.hostKey in the fleet config, or --known-hosts)`);
+}
+
+/** The scripts of each step, as they run (pure: tests read them). */
+export function failoverScripts(plan: FailoverPlan, tag: string, toHostKey: string): { prepare: string; authorize: (publicKey: string) => string; restore: string; revoke: string; cleanup: string } {
+  const dir = `/root/.dolibarr-backup-failover-${tag}`;
+  const known = plan.to.ssh.port === 22 ? plan.to.ssh.host : `[${plan.to.ssh.host}]:${plan.to.ssh.port}`;
+  const marker = `dolibarr-backup-failover-${tag}`;
+  return {
+    prepare: [
+      "set -euo pipefail",
+      `install -d -m 0700 ${dir}`,
+      `ssh-keygen -q -t ed25519 -N '' -C ${marker} -f ${dir}/key`,
+      `printf '%s\\n' ${q(`${known} ${toHostKey}`)} > ${dir}/known_hosts`,
+      `cat ${dir}/key.pub`,
+    ].join("\n"),
+    authorize: (publicKey: string) =>
+      [
+        "set -euo pipefail",
+        "install -d -m 0700 ~/.ssh",
+        "touch ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/authorized_keys",
+        `printf '%s\\n' ${q(`restrict,from="${plan.from.ssh.host}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(" ")} ${marker}`)} >> ~/.ssh/authorized_keys`,
+      ].join("\n"),
+    restore: ["set -euo pipefail", [SCRIPT.restore, "--ssh-key", `${dir}/key`, "--known-hosts", `${dir}/known_hosts`, ...plan.restoreArgs].map((a) => (a.startsWith("/root/") || a === SCRIPT.restore ? a : q(a))).join(" ")].join("\n"),
+    revoke: ["set -euo pipefail", `if [ -f ~/.ssh/authorized_keys ]; then grep -v -F ${q(marker)} ~/.ssh/authorized_keys > ~/.ssh/authorized_keys.failover || true; cat ~/.ssh/authorized_keys.failover > ~/.ssh/authorized_keys; rm -f ~/.ssh/authorized_keys.failover; fi`].join("\n"),
+    cleanup: `rm -rf ${dir}`,
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../..");
+  const req: Partial<FailoverRequest> = {};
+  let stacksDir = path.join(repo, "stacks");
+  let sshKey = process.env.DOLIBARR_BACKUP_SSH_KEY;
+  let knownHosts: string | undefined;
+  let dryRun = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = () => argv[++i] ?? "";
+    if (a === "--instance") req.instance = v();
+    else if (a === "--from") req.from = v();
+    else if (a === "--to") req.to = v();
+    else if (a === "--snapshot") req.snapshot = v();
+    else if (a === "--force") req.force = true;
+    else if (a === "--ssh-key") sshKey = v();
+    else if (a === "--known-hosts") knownHosts = v();
+    else if (a === "--stacks-dir") stacksDir = v();
+    else if (a === "--dry-run") dryRun = true;
+    else if (a === "-h" || a === "--help") {
+      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
+      return 0;
+    } else {
+      console.error(`failover: unknown argument ${a}`);
+      return 2;
+    }
+  }
+  if (!req.instance || !req.from || !req.to) {
+    console.error("failover: --instance, --from and --to are required (docs/failover.md)");
+    return 2;
+  }
+  let plan: FailoverPlan;
+  try {
+    plan = planFailover(loadStacksDir(stacksDir).topologies, req as FailoverRequest);
+  } catch (e) {
+    console.error(isConfigError(e) ? formatConfigError(e) : `failover: ${(e as Error).message}`);
+    return 2;
+  }
+  const tag = `${plan.instance.name}-${crypto.randomBytes(4).toString("hex")}`;
+  const steps = failoverScripts(plan, tag, hostKeyOf(plan.to, knownHosts));
+  console.log(`failover of ${plan.instance.name}: from the ${req.snapshot ? `snapshot ${req.snapshot}` : "newest complete mirror"} on ${plan.from.name} onto ${plan.to.name}`);
+  console.log(`  on ${plan.from.name}: ${SCRIPT.restore} ${plan.restoreArgs.join(" ")}`);
+  if (dryRun) {
+    console.log(["", "then:", ...plan.nextSteps.map((s) => `  - ${s}`)].join("\n"));
+    return 0;
+  }
+  if (!sshKey) {
+    console.error("failover: give the fleet's SSH key with --ssh-key FILE (or DOLIBARR_BACKUP_SSH_KEY)");
+    return 2;
+  }
+  const opts = { privateKeyFile: sshKey, ...(knownHosts ? { knownHostsFile: knownHosts } : {}), connectTimeout: 20 };
+  const t0 = Date.now();
+  let code = 0;
+  let authorized = false;
+  try {
+    const publicKey = (await runOnServer(plan.from, steps.prepare, opts)).trim().split("\n").pop()!;
+    await runOnServer(plan.to, steps.authorize(publicKey), opts);
+    authorized = true;
+    const out = await runLogged(plan.from, steps.restore, opts);
+    process.stdout.write(out);
+  } catch (e) {
+    console.error(`failover: FAILED: ${(e as Error).message}`);
+    code = 1;
+  } finally {
+    if (authorized) await runOnServer(plan.to, steps.revoke, opts).catch((e: Error) => console.error(`failover: could not remove the one-time key from ${plan.to.name}: ${e.message}`));
+    await runOnServer(plan.from, steps.cleanup, opts).catch(() => undefined);
+  }
+  if (code === 0) {
+    console.log(`failover of ${plan.instance.name} onto ${plan.to.name}: restored and checked in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(["then:", ...plan.nextSteps.map((s) => `  - ${s}`)].join("\n"));
+  }
+  return code;
+}
+
+/** runOnServer, but dolibarr-restore logs to stderr: keep it for the operator. */
+function runLogged(server: Server, script: string, opts: Parameters<typeof runOnServer>[2]): Promise<string> {
+  return runOnServer(server, `exec 2>&1\n${script}`, opts);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (c) => process.exit(c),
+    (e: unknown) => {
+      console.error(`failover: ${(e as Error).stack ?? e}`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,163 @@
+// Alerts in the lab, end to end: the lab fleet deployed by the real engine with notifiers that
+// point at a real HTTP receiver and a real SMTP sink on a lab host (test/support/notify-lab.ts);
+// the jobs run under systemd on the lab hosts. A forced failure reaches both receivers, a killed
+// job is alerted through OnFailure=, a stopped timer leaves its dead-man's switch without a ping
+// while a running one pings, and the URLs exist on the servers only in the 0600 secrets file.
+// Runs in a project copy of its own (own stacks/ and state), like test/e2e/lab.test.ts.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { labEnv, labHost, labHosts, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
+import { deploy, prepareLabStacks } from "../../scripts/lab/flow";
+import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
+import { configureLabMta, labNotifications, startLabReceivers, type LabReceivers } from "../support/notify-lab";
+import type { HttpRecord } from "../support/notify-sinks";
+import { notifySpoolDir } from "../../infra/render/paths";
+
+const PING_KEY = `labkey${Date.now().toString(36)}`;
+/** The lab host the receivers run on (a host of the fleet: it pings itself too). */
+const RECEIVER_HOST = process.env.DOLIBARR_BACKUP_LAB_RECEIVER ?? "lab-backup-ovh-gra";
+const HOSTING = "lab-host-ovh-rbx";
+const BACKUP = "lab-backup-ovh-waw";
+
+const temporary: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function waitUntil(check: () => boolean, timeoutMs: number, what: string): void {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    sleepSync(1000);
+  }
+}
+
+describe("alerts in the lab: real receivers on a lab host, jobs under systemd", { concurrency: false }, () => {
+  const env: LabEnv = labEnv({ repo: projectCopy(tempDir("dbk-e2e-alerts-")), stateDir: tempDir("dbk-e2e-alerts-state-") });
+  let receivers: LabReceivers;
+  const pings = (check: string): HttpRecord[] => receivers.requests().filter((r) => r.path.startsWith(`/ping/${PING_KEY}/${check}`));
+  const hooks = (): HttpRecord[] => receivers.requests().filter((r) => r.path.startsWith("/hook"));
+
+  before(() => {
+    const up = labScript(env, ["up"]);
+    assert.equal(up.status, 0, `lab.sh up failed:\n${up.stdout}\n${up.stderr}`);
+    const files = prepareLabStacks(env);
+    receivers = startLabReceivers(env, labHost(env, RECEIVER_HOST));
+    for (const host of labHosts(env)) configureLabMta(env, host, receivers);
+    const n = labNotifications(receivers, PING_KEY);
+    writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env)), notifications: n.plain });
+    for (const [key, value] of n.secrets) pulumiOk(env, ["config", "set", "--secret", "--path", `dolibarr-backup:${key}`, value, "--stack", LAB_FLEET_STACK]);
+    const result = deploy(env, "up", files);
+    assert.equal(result.status, 0, `pulumi up failed:\n${result.stdout}\n${result.stderr}`);
+  });
+
+  after(() => {
+    receivers?.stop();
+    for (const dir of temporary) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("every server watches its spool, and the URLs are only in its 0600 notify.secrets (not in units, config, journal or state)", () => {
+    for (const host of labHosts(env)) {
+      assert.equal(sshOk(env, host, "systemctl is-active dolibarr-notify.path").trim(), "active", host.name);
+      assert.equal(sshOk(env, host, "stat -c '%a %U' /etc/dolibarr-backup/notify.secrets").trim(), "600 root", host.name);
+      assert.match(sshOk(env, host, "cat /etc/dolibarr-backup/notify.secrets"), new RegExp(`NOTIFY_PING_URL='${receivers.httpUrl.replace(/\./g, "\\.")}/ping/${PING_KEY}'`));
+      assert.equal(sshOk(env, host, `grep -rl ${PING_KEY} /etc/systemd /etc/dolibarr-backup/server.env /etc/dolibarr-backup/instances || true`).trim(), "", host.name);
+      assert.equal(sshOk(env, host, `dolibarr-notify test >/dev/null 2>&1; journalctl --no-pager -q | grep -c ${PING_KEY} || true`).trim(), "0", `${host.name}: a URL in the journal`);
+    }
+    const state = pulumiOk(env, ["stack", "export", "--stack", LAB_FLEET_STACK]);
+    assert.ok(!state.includes(PING_KEY), "a URL in clear in the fleet's state");
+  });
+
+  test("a forced failure (dump refused: its option file is readable by others) reaches the HTTP receiver and the SMTP sink", () => {
+    receivers.clear();
+    const rbx = labHost(env, HOSTING);
+    const cnf = "/etc/dolibarr-backup/instances/acme-erp.my.cnf";
+    try {
+      sshOk(env, rbx, `chmod 0644 ${cnf}`);
+      assert.notEqual(ssh(env, rbx, "systemctl start dolibarr-dump@acme-erp.service").status, 0, "the dump must fail");
+    } finally {
+      sshOk(env, rbx, `chmod 0600 ${cnf}`);
+    }
+    const check = `acme-erp-dump-${HOSTING}`;
+    waitUntil(() => pings(`${check}/fail`).length === 1 && hooks().length >= 1 && receivers.mails().length >= 1, 60_000, "the failure at the receivers");
+    assert.deepEqual(pings(check).map((p) => p.path.split("/").pop()), ["start", "fail"]);
+    assert.match(pings(`${check}/fail`)[0]!.body, /must be 0600/);
+    const payload = JSON.parse(hooks()[0]!.body) as Record<string, unknown>;
+    assert.equal(payload.event, "fail");
+    assert.equal(payload.server, HOSTING);
+    assert.match(String(payload.log), /must be 0600/, "the run's journal lines");
+    assert.equal(receivers.mails()[0]!.subject, `[dolibarr-backup] FAILED: dump of acme-erp on ${HOSTING}`);
+    // OnFailure= ran and stayed silent: the job had reported the run itself.
+    waitUntil(
+      () => /already reported this run/.test(ssh(env, rbx, "journalctl --no-pager -u 'dolibarr-notify@dolibarr-dump@acme-erp.service.service'").stdout),
+      30_000,
+      "the OnFailure= notifier",
+    );
+    assert.equal(pings(`${check}/fail`).length, 1, "one alert per failure");
+    sshOk(env, rbx, "systemctl reset-failed dolibarr-dump@acme-erp.service");
+    assert.equal(ssh(env, rbx, "systemctl start dolibarr-dump@acme-erp.service").status, 0, "and the next dump succeeds");
+  });
+
+  test("a replication killed by SIGKILL is alerted through OnFailure=", () => {
+    receivers.clear();
+    const waw = labHost(env, BACKUP);
+    const dropIn = "/run/systemd/system/dolibarr-replicate@acme-erp.service.d";
+    try {
+      sshOk(env, waw, `mkdir -p ${dropIn} && printf '[Service]\\nExecStartPre=/bin/sleep 60\\n' > ${dropIn}/zz-slow.conf && systemctl daemon-reload`);
+      sshOk(env, waw, "systemctl start --no-block dolibarr-replicate@acme-erp.service && sleep 2 && systemctl kill -s KILL dolibarr-replicate@acme-erp.service");
+    } finally {
+      sshOk(env, waw, `rm -rf ${dropIn} && systemctl daemon-reload`);
+    }
+    const check = `acme-erp-replicate-${BACKUP}`;
+    waitUntil(() => pings(`${check}/fail`).length === 1 && receivers.mails().length >= 1, 60_000, "the OnFailure= alert");
+    assert.match(pings(`${check}/fail`)[0]!.body, /unit dolibarr-replicate@acme-erp\.service failed \(result signal/);
+    assert.equal(receivers.mails()[0]!.subject, `[dolibarr-backup] FAILED: replicate of acme-erp on ${BACKUP}`);
+    sshOk(env, waw, "systemctl reset-failed dolibarr-replicate@acme-erp.service || true");
+  });
+
+  test("a stopped timer leaves its switch without its ping while a running one pings", () => {
+    const rbx = labHost(env, HOSTING);
+    const everyMinute = (instance: string) => `/run/systemd/system/dolibarr-dump@${instance}.timer.d`;
+    try {
+      for (const instance of ["acme-erp", "acme-formation"]) {
+        sshOk(env, rbx, `mkdir -p ${everyMinute(instance)} && printf '[Timer]\\nOnCalendar=\\nOnCalendar=*:*:00\\nAccuracySec=1s\\nPersistent=false\\n' > ${everyMinute(instance)}/zz-every-minute.conf`);
+      }
+      sshOk(env, rbx, "systemctl daemon-reload && systemctl restart dolibarr-dump@acme-erp.timer && systemctl stop dolibarr-dump@acme-formation.timer");
+      // Runs of acme-formation still in flight, and events of earlier tests still in the spool,
+      // are delivered first: the switch is watched only from then on.
+      waitUntil(
+        () => sshOk(env, rbx, `if systemctl is-active --quiet dolibarr-dump@acme-formation.service; then echo busy; else echo idle; fi; ls -A ${notifySpoolDir} | wc -l`).trim().split("\n").join(" ") === "idle 0",
+        60_000,
+        "acme-formation's dump to be idle and the spool empty",
+      );
+      sleepSync(2000);
+      receivers.clear();
+      waitUntil(() => pings(`acme-erp-dump-${HOSTING}`).length >= 4, 180_000, "two runs of the running timer");
+      const running = pings(`acme-erp-dump-${HOSTING}`).map((p) => p.path.split("/").pop());
+      assert.deepEqual(running.slice(0, 4), ["start", `acme-erp-dump-${HOSTING}`, "start", `acme-erp-dump-${HOSTING}`]);
+      assert.deepEqual(pings(`acme-formation-dump-${HOSTING}`), [], "the stopped timer's switch got no ping");
+    } finally {
+      for (const instance of ["acme-erp", "acme-formation"]) sshOk(env, rbx, `rm -rf ${everyMinute(instance)}`);
+      sshOk(env, rbx, "systemctl daemon-reload && systemctl restart dolibarr-dump@acme-erp.timer dolibarr-dump@acme-formation.timer");
+    }
+  });
+
+  test("metrics: each job's textfile is in node_exporter's directory with this server's labels", () => {
+    const rbx = labHost(env, HOSTING);
+    const text = sshOk(env, rbx, "cat /var/lib/prometheus/node-exporter/dolibarr-backup-dump-acme-erp.prom");
+    assert.match(text, new RegExp(`^dolibarr_backup_last_success\\{dolibarr_instance="acme-erp",backup_job="dump",server="${HOSTING}",fleet="${LAB_FLEET_STACK}"\\} 1$`, "m"));
+    assert.match(text, /^dolibarr_backup_last_success_timestamp_seconds\{[^}]*\} [1-9]\d{9}$/m);
+    const waw = labHost(env, BACKUP);
+    sshOk(env, waw, "systemctl start dolibarr-replicate@acme-erp.service");
+    assert.match(sshOk(env, waw, "cat /var/lib/prometheus/node-exporter/dolibarr-backup-replicate-acme-erp.prom"), /^dolibarr_backup_last_result\{[^}]*,result="ok"\} 1$/m);
+  });
+});

@@ -1,0 +1,120 @@
+// The bad day, rehearsed on the lab: a hosting host is destroyed with its datacenter; its instances
+// are restored from a backup host's last replicated state onto the other hosting host with
+// scripts/failover.sh; every table's CHECKSUM TABLE and every file's SHA-256 (with owner and mode)
+// equal the last replicated state; then the fleet marks the dead host lost, the client moves its
+// instances, and `pulumi up` (scripts/deploy) succeeds without any SSH attempt to the dead host.
+// Runs on the lab (root, LXC); it destroys a lab host and rebuilds it at the end (lab.sh up).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as os from "node:os";
+import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, sshOk, treeDigest } from "../../scripts/lab/driver";
+import { deploy, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
+
+const DEAD = "lab-host-ovh-rbx";
+const TARGET = "lab-host-ionos-fra";
+const FROM = "lab-backup-ovh-waw";
+
+/** CHECKSUM TABLE of every base table of a database on a lab host, "table checksum" lines. */
+function checksums(env: LabEnv, host: string, db: string): string {
+  const tables = sshOk(env, labHost(env, host), `mariadb -N -B -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='${db}' AND TABLE_TYPE='BASE TABLE' ORDER BY TABLE_NAME"`)
+    .split("\n")
+    .filter(Boolean);
+  assert.ok(tables.length > 0, `no table in ${db} on ${host}`);
+  const out = sshOk(env, labHost(env, host), `mariadb -N -B -e "CHECKSUM TABLE ${tables.map((t) => `\\\`${db}\\\`.\\\`${t}\\\``).join(", ")} EXTENDED"`);
+  return out.trim().split("\n").sort().join("\n");
+}
+
+describe("failover onto another hosting host after the loss of one", () => {
+  // A project copy with its own stacks and state: the repository's example stacks declare
+  // instances of the same names in another fleet.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-e2e-failover-"));
+  const env = labEnv({ repo: projectCopy(fs.mkdtempSync(path.join(work, "project-"))), stateDir: fs.mkdtempSync(path.join(work, "state-")) });
+  const acme = LAB_CLIENTS.find((c) => c.client === "acme")!;
+  const moved = acme.instances.filter((i) => i.hostingServer === DEAD);
+  const recorded = new Map<string, { code: string; documents: string; checksums: string }>();
+  let files: string[] = [];
+
+  before(() => {
+    files = prepareLabStacks(env);
+    const up = deploy(env, "up", files);
+    assert.equal(up.status, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+    const topology = labTopology(env);
+    runDumps(env, topology);
+    runReplications(env, topology);
+    assert.ok(verifyMirrors(env, topology).every((c) => c.identical), "every mirror identical to its source before the loss");
+    // The last replicated state: the mirror on FROM (identical to the source, just checked) and the
+    // database as its newest dump holds it (nothing writes to the lab databases after the dump).
+    for (const i of moved) {
+      const mirror = `${topology.fleet.mirrorRoot}/${i.name}`;
+      recorded.set(i.name, {
+        code: treeDigest(env, labHost(env, FROM), `${mirror}/code`),
+        documents: treeDigest(env, labHost(env, FROM), `${mirror}/documents`),
+        checksums: checksums(env, DEAD, i.database.name),
+      });
+    }
+  });
+
+  after(() => {
+    // Back to the lab as it was: the destroyed host rebuilt.
+    labScript(env, ["up"]);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the hosting host is destroyed", () => {
+    for (const cmd of [["lxc-stop", "--kill", "-n", DEAD], ["lxc-destroy", "-n", DEAD]]) {
+      const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8" });
+      assert.equal(r.status, 0, `${cmd.join(" ")}: ${r.stderr}`);
+    }
+    const ping = spawnSync("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-i", path.join(env.labDir, "id_ed25519"), `root@${labHosts(env).find((h) => h.name === DEAD)!.ip}`, "true"], { encoding: "utf8" });
+    assert.notEqual(ping.status, 0, "the destroyed host still answers");
+  });
+
+  test("each of its instances is restored from the backup host onto the other hosting host, identical to the last replicated state", () => {
+    for (const i of moved) {
+      const t0 = Date.now();
+      const r = spawnSync(
+        "bash",
+        [path.join(env.repo, "scripts/failover.sh"), "--instance", i.name, "--from", FROM, "--to", TARGET, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--stacks-dir", env.stacksDir],
+        { encoding: "utf8", cwd: env.repo, timeout: 30 * 60 * 1000 },
+      );
+      assert.equal(r.status, 0, `failover of ${i.name}:\n${r.stdout}\n${r.stderr}`);
+      console.log(`failover of ${i.name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      const want = recorded.get(i.name)!;
+      assert.equal(treeDigest(env, labHost(env, TARGET), i.codeRoot), want.code, `${i.name}: code (custom/, conf/conf.php) differs`);
+      assert.equal(treeDigest(env, labHost(env, TARGET), i.documentsDir), want.documents, `${i.name}: documents differ`);
+      assert.equal(checksums(env, TARGET, i.database.name), want.checksums, `${i.name}: CHECKSUM TABLE differs`);
+      // the one-time key is gone from the target
+      assert.doesNotMatch(sshOk(env, labHost(env, TARGET), "cat /root/.ssh/authorized_keys"), /dolibarr-backup-failover/);
+    }
+  });
+
+  test("the fleet marks the dead host lost, the client moves its instances, and up succeeds without touching the dead host", () => {
+    const fleet = labFleetConfig(labHosts(env)) as { servers: Array<Record<string, unknown>> };
+    fleet.servers.find((s) => s.name === DEAD)!.state = "lost";
+    const fleetFile = writeStackFile(env.stacksDir, LAB_FLEET_STACK, fleet);
+    const movedClient: LabClient = { ...acme, instances: acme.instances.map((i) => (i.hostingServer === DEAD ? { ...i, hostingServer: TARGET } : i)) };
+    const clientFile = writeStackFile(env.stacksDir, acme.stack, labClientConfig(movedClient));
+    const others = files.filter((f) => f !== fleetFile && f !== clientFile);
+    const t0 = Date.now();
+    const up = deploy(env, "up", [fleetFile, clientFile, ...others]);
+    const seconds = (Date.now() - t0) / 1000;
+    assert.equal(up.status, 0, `up with a lost server:\n${up.stdout}\n${up.stderr}`);
+    const deadIp = labHosts(env).find((h) => h.name === DEAD)!.ip;
+    assert.doesNotMatch(up.stdout + up.stderr, new RegExp(`ssh [a-z]+@${deadIp.replace(/\./g, "\\.")}`), "an SSH attempt to the lost host");
+    assert.match(up.stdout, /taken out of the state, nothing run on them/);
+    console.log(`up with a lost server: ${seconds.toFixed(0)} s`);
+    // dumps now run on the target, replications pull from it
+    const topology = labTopology(env);
+    for (const i of movedClient.instances.filter((x) => x.hostingServer === TARGET && moved.some((m) => m.name === x.name))) {
+      sshOk(env, labHost(env, TARGET), `systemctl start dolibarr-dump@${i.name}.service`);
+      for (const b of i.backupServers) sshOk(env, labHost(env, b), `systemctl start dolibarr-replicate@${i.name}.service`);
+    }
+    const checks = verifyMirrors(env, { ...topology, clients: topology.clients.map((c) => ({ ...c, instances: c.instances.filter((x) => moved.some((m) => m.name === x.name)) })) });
+    assert.ok(checks.length > 0 && checks.every((c) => c.identical), JSON.stringify(checks.filter((c) => !c.identical)));
+    void fs;
+  });
+});

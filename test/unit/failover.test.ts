@@ -1,0 +1,71 @@
+// The failover command's plan (what it checks in the stack configs, what dolibarr-restore gets) and
+// its one-time key handling, run for real with bash on a temporary HOME.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { failoverScripts, planFailover } from "../../scripts/failover";
+import { exampleTopology } from "../support/topology";
+
+describe("failover plan", () => {
+  const t = exampleTopology();
+  it("restores from a backup server of the instance onto another hosting server, with its paths and database", () => {
+    const plan = planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra", snapshot: "20261124T033100Z" });
+    const to = t.fleet.servers.find((s) => s.name === "web-fra")!;
+    assert.deepEqual(plan.restoreArgs, [
+      "--snapshot", "20261124T033100Z",
+      "--target-host", `root@${to.ssh.host}`,
+      "--target-port", String(to.ssh.port),
+      "--code-dir", plan.instance.codeRoot,
+      "--documents-dir", plan.instance.documentsDir,
+      "--database", plan.instance.database.name,
+      "acme-erp",
+    ]);
+    assert.match(plan.nextSteps[0]!, /Pulumi\.client-acme\.yaml: set instances\[0\]\.hostingServer to web-fra/);
+    assert.match(plan.nextSteps.join("\n"), /state: lost/);
+  });
+  it("refuses what cannot work, naming the argument", () => {
+    const cases: Array<[Parameters<typeof planFailover>[1], RegExp]> = [
+      [{ instance: "nope", from: "bk-txl", to: "web-fra" }, /no instance "nope"/],
+      [{ instance: "acme-erp", from: "bk-waw", to: "web-fra" }, /--from bk-waw: not a backup server of acme-erp \(bk-sbg, bk-txl\)/],
+      [{ instance: "acme-erp", from: "web-fra", to: "web-fra" }, /--from web-fra: a hosting server/],
+      [{ instance: "acme-erp", from: "bk-txl", to: "bk-sbg" }, /--to bk-sbg: a backup server; expected a hosting server/],
+      [{ instance: "acme-erp", from: "bk-txl", to: "web-rbx" }, /already the instance's hosting server/],
+      [{ instance: "acme-erp", from: "bk-txl", to: "web-fra", snapshot: "yesterday" }, /--snapshot yesterday: expected a stamp/],
+    ];
+    for (const [req, re] of cases) assert.throws(() => planFailover([t], req), re);
+    const lost = exampleTopology();
+    lost.fleet.servers.find((s) => s.name === "bk-txl")!.state = "lost";
+    assert.throws(() => planFailover([lost], { instance: "acme-erp", from: "bk-txl", to: "web-fra" }), /the fleet marks it lost; restore from another/);
+  });
+});
+
+describe("failover one-time key", () => {
+  it("is authorized only from the backup server's address, restricted, and removed exactly at the end", () => {
+    const plan = planFailover([exampleTopology()], { instance: "acme-erp", from: "bk-txl", to: "web-fra" });
+    const steps = failoverScripts(plan, "acme-erp-0a1b2c3d", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTarget");
+    assert.match(steps.restore, /^\/usr\/local\/sbin\/dolibarr-restore '--ssh-key' \/root\/\.dolibarr-backup-failover-acme-erp-0a1b2c3d\/key '--known-hosts' .* '--target-host' 'root@[^']+' .* 'acme-erp'$/m);
+    assert.match(steps.prepare, /known_hosts/);
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-failover-home-"));
+    try {
+      fs.mkdirSync(path.join(home, ".ssh"));
+      const keys = path.join(home, ".ssh/authorized_keys");
+      fs.writeFileSync(keys, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@laptop\n", { mode: 0o600 });
+      const bash = (script: string) => spawnSync("bash", ["-c", script], { env: { ...process.env, HOME: home }, encoding: "utf8" });
+      const backup = plan.from.ssh.host;
+      let r = bash(steps.authorize("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime dolibarr-backup-failover-acme-erp-0a1b2c3d\n"));
+      assert.equal(r.status, 0, r.stderr);
+      const lines = fs.readFileSync(keys, "utf8").trim().split("\n");
+      assert.equal(lines.length, 2);
+      assert.equal(lines[1], `restrict,from="${backup}" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime dolibarr-backup-failover-acme-erp-0a1b2c3d`);
+      r = bash(steps.revoke);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.readFileSync(keys, "utf8"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@laptop\n");
+      assert.equal((fs.statSync(keys).mode & 0o777).toString(8), "600");
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
