@@ -2,14 +2,7 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import { compareAB, median, medianInterval, summarize } from "../bench/method";
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { prng } from "../support/dolibarr-fixture";
 
 describe("bench method: statistics", () => {
   it("median of odd and even samples, whatever the order", () => {
