@@ -2,7 +2,7 @@
 // gets: deletion guard, marker, rsync -aHAX --delete-delay --delay-updates --partial-dir, undo
 // trash, hard-link snapshot, status) against the bare tools doing the same work: an
 // `rsync -aHAX --numeric-ids --delete` mirror of the same export over the same SSH plus a
-// hard-link snapshot of it (`cp -al`, same number kept), on a Dolibarr-like tree of > 20,000
+// hard-link snapshot of it (`cp -al`; none removed, as the wrapper's retention by age keeps 48 h), on a Dolibarr-like tree of > 20,000
 // files with 1% of its documents changed before each pair. Method: test/bench/method.ts.
 // Prints wall times, CPU times and bytes on the wire (counted by a TCP relay in front of sshd);
 // asserts nothing.
@@ -93,19 +93,18 @@ export async function runReplicateBench(opts: { documents?: number; rounds?: num
     fs.mkdirSync(bareDest, { recursive: true });
     fs.mkdirSync(bareSnaps, { recursive: true });
     // The bare tools doing the same work: an rsync -aHAX mirror, then a hard-link snapshot of
-    // it, the newest `keep` kept (what the wrapper does with its default snapshots.keep).
+    // it. The wrapper's default retention is by age (every snapshot of the last 48 hours kept,
+    // DEFAULT_SNAPSHOT_RETENTION): within the bench neither side removes one.
     const bareScript = `set -euo pipefail
 rsync -aHAX --numeric-ids --delete -e "$SSH" "$SRC" "$DEST/"
-snap="$SNAPS/$(date -u +%Y%m%dT%H%M%S.%NZ)"
-cp -al -- "$DEST" "$snap"
-ls -1 "$SNAPS" | sort -r | tail -n +${keep + 1} | while read -r old; do rm -rf -- "\${SNAPS:?}/$old"; done`;
+cp -al -- "$DEST" "$SNAPS/$(date -u +%Y%m%dT%H%M%S.%NZ)"`;
     const bareEnv = { ...process.env, SSH: ssh, SRC: `${lab.user}@127.0.0.1:bench/`, DEST: bareDest, SNAPS: bareSnaps };
     const bytes = (): Record<string, number> => ({ "bytes on the wire": relay.bytes() });
     await mustRun(lab.script("dolibarr-dump"), ["bench"], { env: lab.hosting.env });
     const comparison = await compareAB({
       title: `replication of a Dolibarr tree, ${documents} documents, 1% of them changed before each pair`,
       a: {
-        name: `dolibarr-replicate (default settings: ${keep} snapshots)`,
+        name: "dolibarr-replicate (default settings: a snapshot per run, retention by age)",
         run: async () => {
           relay.reset();
           const r = await lab.replicate("bench");
@@ -114,7 +113,7 @@ ls -1 "$SNAPS" | sort -r | tail -n +${keep + 1} | while read -r old; do rm -rf -
         },
       },
       b: {
-        name: `rsync -aHAX --delete mirror + cp -al snapshot (${keep} kept)`,
+        name: "rsync -aHAX --delete mirror + cp -al snapshot",
         run: async () => {
           relay.reset();
           await mustRun("bash", ["-c", bareScript], { env: bareEnv });
@@ -134,7 +133,7 @@ ls -1 "$SNAPS" | sort -r | tail -n +${keep + 1} | while read -r old; do rm -rf -
       counterTargets: { "bytes on the wire": 1.05 },
     });
     const files = Number((await mustRun("bash", ["-c", `find '${li.mirror}' -path '*/.snapshots' -prune -o -type f -print | wc -l`])).stdout.trim());
-    console.log(`tree: ${files} files in the mirror (code, documents, dumps), ${keep} snapshots kept on both sides`);
+    console.log(`tree: ${files} files in the mirror (code, documents, dumps), a snapshot per run on both sides`);
     return { files, snapshotsKeep: keep, comparison };
   } finally {
     await relay.close();
