@@ -315,7 +315,9 @@ dbk_notify_event() {
     if [[ -f "$base/deliver.log" && $(stat -c %s -- "$base/deliver.log" 2>/dev/null || echo 0) -gt 1048576 ]]; then
       mv -f -- "$base/deliver.log" "$base/deliver.log.1" 2>/dev/null || true
     fi
-    setsid -f "$(dbk_notify_bin)" deliver </dev/null >>"$base/deliver.log" 2>&1 || true
+    # Without the job's lock (fd 9) and dump slot (fd 8): a deliverer waiting on a dead receiver
+    # must not hold them, or the next run would wait for it.
+    setsid -f "$(dbk_notify_bin)" deliver 8>&- 9>&- </dev/null >>"$base/deliver.log" 2>&1 || true
   fi
   return 0
 }

@@ -29,7 +29,7 @@ test("pulumi about: CLI and language host nodejs at the pinned version; the comm
   assert.equal(plugins.random, v.PULUMI_RANDOM_VERSION);
   const cli = spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim();
   assert.equal(cli, `v${v.PULUMI_VERSION}`);
-  const npm = (name: string) => (JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  const npm = (name: string) => (JSON.parse(fs.readFileSync(path.join(REPO, "node_modules", name, "package.json"), "utf8")) as { version: string }).version.replace(/^v/, "");
   assert.equal(npm("@pulumi/pulumi"), v.PULUMI_NODEJS_SDK_VERSION);
   assert.equal(v.PULUMI_NODEJS_SDK_VERSION, v.PULUMI_VERSION, "one release: the Node SDK at the CLI's version");
   assert.equal(npm("@pulumi/command"), v.PULUMI_COMMAND_VERSION);
