@@ -1,8 +1,10 @@
 // `npm run bench`: every benchmark of the project, in order. Each prints its own numbers; none asserts.
+// The wrapper-vs-bare-tool benches share one method: test/bench/method.ts.
 // To add one: export a function from test/bench/<name>.ts and append it to BENCHES.
 import { runCheckBench } from "./check-bench";
 import { runDeployBench } from "./deploy-bench";
 import { runDumpBench } from "./dump-bench";
+import { closeBenchSession } from "./method";
 import { runPackBench } from "./pack-bench";
 import { runReplicateBench } from "./replicate-bench";
 import { runRestoreBench } from "./restore-bench";
@@ -15,19 +17,25 @@ interface Bench {
 export const BENCHES: Bench[] = [
   { name: "offline check (stack files → report), generated fleets", run: () => runCheckBench() },
   { name: "policy pack (every policy, pushes included) on client stacks of 20, 50 and 200 instances", run: () => runPackBench() },
-  { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 200 MB, needs root)", run: () => runDumpBench() },
-  { name: "replication wrapper vs bare rsync -aHAX (1% of files changed, needs root)", run: () => runReplicateBench() },
+  { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 250 MB, needs root); --rsyncable's cost and bytes saved", run: () => runDumpBench() },
+  { name: "replication wrapper vs bare rsync -aHAX mirror + hard-link snapshot (> 20,000 files, 1% changed, needs root)", run: () => runReplicateBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
   { name: "deployment with the real engine on the lab: fleet, clients of 20 and 50 instances (needs the lab)", run: () => runDeployBench() },
 ];
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  for (const b of BENCHES) {
-    if (only.length > 0 && !only.some((o) => b.name.includes(o))) continue;
-    console.log(`== ${b.name}`);
-    await b.run();
+  const t0 = Date.now();
+  try {
+    for (const b of BENCHES) {
+      if (only.length > 0 && !only.some((o) => b.name.includes(o))) continue;
+      console.log(`== ${b.name}`);
+      await b.run();
+    }
+  } finally {
+    closeBenchSession();
   }
+  console.log(`== benches done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 if (require.main === module) {
