@@ -1,6 +1,6 @@
 // Collects a StatusSnapshot over SSH: one connection per active server with the system OpenSSH
 // client, the fleet's key and the pinned host keys (StrictHostKeyChecking=yes, as the program's
-// SshCommand does), running one read-only script that prints what the jobs left behind:
+// remote.Command pins them), running one read-only script that prints what the jobs left behind:
 //  - hosting server: <status>/<instance>.dump.json and the dump files of the instance's dumpDir;
 //  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json.
 // Nothing is written on the servers. The parsing (parseServerReport) is pure.

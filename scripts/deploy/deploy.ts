@@ -139,8 +139,8 @@ export interface ExportedResource {
   [other: string]: unknown;
 }
 
-/** Resource types that run commands over SSH: the program's SshCommand and @pulumi/command's remote.Command. */
-export const SSH_RESOURCE_TYPES = ["pulumi-nodejs:dynamic/dolibarr-backup:SshCommand", "pulumi-nodejs:dynamic:Resource", "command:remote:Command"];
+/** Resource types that run commands over SSH: @pulumi/command's remote.Command. */
+export const SSH_RESOURCE_TYPES = ["command:remote:Command"];
 
 /** The resource name of a URN (its last "::" segment). */
 export function urnName(urn: string): string {

@@ -187,7 +187,7 @@ test("run.sh refuses an unknown action or argument without touching any stack", 
 /** A fleet stack's state as `pulumi stack export` shows it (the program's resource names). */
 function fleetState(): ExportedResource[] {
   const urn = (type: string, name: string) => `urn:pulumi:fleet::dolibarr-backup::${type}::${name}`;
-  const cmd = "pulumi-nodejs:dynamic/dolibarr-backup:SshCommand";
+  const cmd = "command:remote:Command";
   const r = (type: string, name: string, deps: string[] = [], custom = true): ExportedResource => ({ urn: urn(type, name), type, custom, dependencies: deps.map((d) => urn(cmd, d)) });
   return [
     r("pulumi:pulumi:Stack", "dolibarr-backup-fleet", [], false),
