@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ServerBundle, ServerFile } from "../render/files";
 import { framePush, pushApplyScript, pushDeleteScript } from "../render/push";
-import { asRoot, remoteCommand, sha256, type Connection, type RemoteHost } from "./remote";
+import { asRoot, remoteCommand, type Connection, type RemoteHost } from "./remote";
 
 export const BUNDLE_TYPE = "dolibarr-backup:server:Bundle";
 
@@ -33,8 +33,6 @@ export interface BundleArgs {
 }
 
 export class ServerBundleResource extends pulumi.ComponentResource {
-  /** sha256 of each file's content, by path. */
-  readonly hashes: Record<string, pulumi.Output<string>> = {};
   /** The one remote command that pushes the files and applies them. */
   readonly apply: command.remote.Command;
 
@@ -42,25 +40,23 @@ export class ServerBundleResource extends pulumi.ComponentResource {
     super(BUNDLE_TYPE, name, { server: args.host.name, paths: args.files.map((f) => f.path) }, opts);
     const user = args.host.ssh.user;
     const contents = args.files.map((f) => pulumi.output(f.content));
-    // A file holding credentials (ServerFile.secret: the notifiers' URLs) keeps the frame and its hash encrypted in the state.
-    args.files.forEach((f, i) => (this.hashes[f.path] = f.secret ? pulumi.secret(contents[i]!.apply(sha256)) : contents[i]!.apply(sha256)));
+    // A file holding credentials (ServerFile.secret: the notifiers' URLs) keeps the frame encrypted in the state.
     const framed = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
     const stdin = args.files.some((f) => f.secret) ? pulumi.secret(framed) : framed;
     const push = { name, ...(args.removeFiles === undefined ? {} : { removeFiles: args.removeFiles }) };
     const apply = asRoot(user, pushApplyScript(args, push));
-    const files = args.files.map((f) => ({ ...f, content: "" }));
     this.apply = remoteCommand(
       `${name}/apply`,
       args.host,
       {
         connection: args.connection,
         create: apply,
-        delete: asRoot(user, pushDeleteScript({ delete: args.delete, files }, push)),
+        delete: asRoot(user, pushDeleteScript({ delete: args.delete, files: args.files }, push)),
         stdin,
       },
       { parent: this, dependsOn: [...(args.after ?? [])] },
     );
-    this.registerOutputs({ hashes: this.hashes });
+    this.registerOutputs({});
   }
 }
 

@@ -2,7 +2,6 @@
 // server for @pulumi/command's remote.Command, commands run as root (sudo -n when the fleet's SSH
 // user is not root), data through stdin (never on a command line), and a cap on the sessions one
 // `pulumi up` opens at once on one server.
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { shq } from "../render/files";
@@ -77,9 +76,6 @@ export function remoteHost(name: string, ssh: SshEndpoint, privateKey: pulumi.In
   return { name, ssh, privateKey, sessions: new SessionLanes() };
 }
 
-export function sha256(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
-}
 
 
 /**

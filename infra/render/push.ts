@@ -162,7 +162,7 @@ export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: Push
 }
 
 /** The sh script run on delete: the bundle's `delete`, its files (unless kept), its records. */
-export function pushDeleteScript(bundle: Pick<ServerBundle, "delete" | "files">, opts: PushOptions): string {
+export function pushDeleteScript(bundle: { delete: string; files: ReadonlyArray<Pick<ServerFile, "path">> }, opts: PushOptions): string {
   const id = pushId(opts.name);
   return [
     bundle.delete.trim(),

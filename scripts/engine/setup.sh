@@ -111,6 +111,21 @@ replace_directives() {
   ' "$1"
 }
 
+# go_ready NAME: go on PATH (also from Go's own install location, for shells whose PATH lacks it,
+# e.g. a CI runner's login environment) and -buildvcs=false in GOFLAGS; else says why NAME cannot
+# be built and returns non-zero.
+go_ready() {
+  command -v go >/dev/null 2>&1 || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
+  command -v go >/dev/null 2>&1 || {
+    say "go is not on PATH: needed to build $1 (install Go >= the go line of its go.mod)"
+    return 1
+  }
+  case " ${GOFLAGS:-} " in
+    *" -buildvcs=false "*) ;;
+    *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
+  esac
+}
+
 # go_wrapper_build NAME MODULE VERSION PACKAGE OUTPUT VERSION_VAR
 # Builds PACKAGE from MODULE@VERSION (VERSION with its leading v) through a generated wrapper
 # module in $ENGINE_ROOT/build/NAME that requires MODULE and repeats MODULE's own replace
@@ -121,16 +136,7 @@ replace_directives() {
 go_wrapper_build() {
   local name=$1 module=$2 version=$3 package=$4 output=$5 version_var=$6
   local dir="$ENGINE_ROOT/build/$name" logs="$ENGINE_ROOT/logs"
-  # Go's own install location, for shells whose PATH lacks it (a CI runner's login environment)
-  command -v go >/dev/null 2>&1 || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
-  command -v go >/dev/null 2>&1 || {
-    say "go is not on PATH: needed to build $name (install Go >= the go line of $module's go.mod)"
-    return 1
-  }
-  case " ${GOFLAGS:-} " in
-    *" -buildvcs=false "*) ;;
-    *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
-  esac
+  go_ready "$name" || return 1
   rm -rf "$dir"
   mkdir -p "$dir" || return 1
 
@@ -213,19 +219,11 @@ reuse_built() {
 go_source_build() {
   local name=$1 src=$2 package=$3 output=$4 ldflags=$5 prepare=${6:-}
   local dir="$ENGINE_ROOT/build/$name" logs="$ENGINE_ROOT/logs"
-  command -v go >/dev/null 2>&1 || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
-  command -v go >/dev/null 2>&1 || {
-    say "go is not on PATH: needed to build $name"
-    return 1
-  }
+  go_ready "$name" || return 1
   [ -f "$src/go.mod" ] || {
     say "$name: no upstream source at $src (expected ${src#"$ENGINE_THIRD_PARTY"/} in $ENGINE_THIRD_PARTY; set DOLIBARR_BACKUP_THIRD_PARTY)"
     return 1
   }
-  case " ${GOFLAGS:-} " in
-    *" -buildvcs=false "*) ;;
-    *) export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false" ;;
-  esac
   rm -rf "$dir"
   mkdir -p "$dir" || return 1
   cp -R "$src/." "$dir/" || return 1
