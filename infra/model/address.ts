@@ -3,6 +3,7 @@
 // needs [host]:port for a port other than 22, and sshd's from= matches addresses only (UseDNS no is
 // sshd's default, so a host name in from= never matches). Pure.
 import { isIPv4, isIPv6 } from "node:net";
+import type { Server } from "./types";
 
 const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -87,6 +88,52 @@ export function sourceAddressProblem(s: string): string | undefined {
 /** The host as an rsync/scp source writes it: IPv6 in brackets ("user@[::1]:path"). */
 export function hostForRemotePath(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
+}
+
+/**
+ * The addresses a backup server's pulls come from, for the from= of its key: its declared
+ * sourceAddresses, else its SSH host when that is an address (empty for a host name: sshd matches
+ * from= against the connecting address only, UseDNS no being its default).
+ */
+export function sourceAddressesOf(backupServer: Pick<Server, "ssh" | "sourceAddresses">): string[] {
+  return backupServer.sourceAddresses ?? (isIpAddress(backupServer.ssh.host) ? [backupServer.ssh.host] : []);
+}
+
+/** The family of an address or CIDR block (4 or 6); undefined for a host name. */
+export function addressFamily(entry: string): 4 | 6 | undefined {
+  const address = entry.replace(/\/\d+$/, "");
+  if (isIpv4Address(address)) return 4;
+  if (isIpv6Address(address)) return 6;
+  return undefined;
+}
+
+/**
+ * Why a backup server's key would be refused when it pulls from a hosting server reached at
+ * `hostingHost`: its connections then come from one of its own addresses of the hosting address's
+ * family, and from= (its source addresses) lists none of that family. Undefined when it can work,
+ * or when the hosting server is a host name (the family is DNS's to decide).
+ */
+export function pullFamilyProblem(sourceAddresses: readonly string[], hostingHost: string): string | undefined {
+  const family = addressFamily(hostingHost);
+  if (family === undefined || sourceAddresses.some((a) => addressFamily(a) === family)) return undefined;
+  return `its pulls from ${hostingHost} come from one of its own IPv${family} addresses, but its source addresses (${sourceAddresses.join(", ") || "none"}) hold no IPv${family} address or block: sshd would refuse its key (from=)`;
+}
+
+/** The host of an rsync/scp source as hostForRemotePath wrote it: an IPv6 address out of its brackets. */
+export function hostFromRemotePath(text: string): string {
+  const inner = /^\[(.*)\]$/.exec(text)?.[1];
+  return inner !== undefined && isIpv6Address(inner) ? inner : text;
+}
+
+/**
+ * Whether two SSH hosts are the same: IPv6 addresses by their bytes (fd00:77::12 is
+ * FD00:77:0:0::12), anything else without regard to case.
+ */
+export function sameSshHost(a: string, b: string): boolean {
+  const x = ipv6Bytes(a);
+  const y = ipv6Bytes(b);
+  if (x && y) return x.every((byte, i) => byte === y[i]);
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 /** The host as known_hosts writes it: bare on port 22, "[host]:port" on another port. */

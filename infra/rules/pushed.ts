@@ -6,6 +6,7 @@
 //   pushed.authorized-keys     every authorized_keys line pushed is restricted (access.ts's checker)
 //   pushed.timers              every instance timer starts at the planned times, nothing else moves it
 //   pushed.replication-sources every replication pulls from the instance's hosting server, far enough
+import { hostFromRemotePath, sameSshHost } from "../model/address";
 import { fleetTimeZone, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { planInstance } from "../model/schedule";
 import { formatTimeOfDay, mod, MINUTES_PER_DAY } from "../model/time";
@@ -142,8 +143,7 @@ export function checkPushedAuthorizedKeys(bundle: PushedBundle): PushedViolation
 // ---- shared: servers and instances of the topology ----
 
 function serverAt(topology: Topology, endpoint: { host: string; port: number }): Server[] {
-  const host = endpoint.host.toLowerCase();
-  return topology.fleet.servers.filter((s) => s.ssh.host.toLowerCase() === host && s.ssh.port === endpoint.port);
+  return topology.fleet.servers.filter((s) => sameSshHost(s.ssh.host, endpoint.host) && s.ssh.port === endpoint.port);
 }
 
 /** The server a push goes to, why it cannot be named, or null when it is not known yet. */
@@ -469,7 +469,8 @@ export function checkReplicationSources(topology: Topology, bundles: readonly Pu
         continue;
       }
       const port = env.SOURCE_PORT === undefined ? 22 : Number(env.SOURCE_PORT);
-      const source = Number.isInteger(port) ? serverAt(topology, { host: env.SOURCE_HOST, port }) : [];
+      // rsync's syntax, as rendered: an IPv6 source is written in brackets.
+      const source = Number.isInteger(port) ? serverAt(topology, { host: hostFromRemotePath(env.SOURCE_HOST), port }) : [];
       const addr = `${env.SOURCE_HOST}:${env.SOURCE_PORT ?? 22}`;
       if (source.length !== 1) {
         out.push(

@@ -2,6 +2,7 @@
 // the Pulumi program and the policy pack (which rebuilds a Topology from resource properties) all
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
+import { sameSshHost } from "../model/address";
 import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
 import { dumpCompletionMinutes } from "../model/schedule";
@@ -100,7 +101,7 @@ export const backupNotHosting = rule(
         const s = ctx.servers.get(b);
         if (b === inst.hostingServer) {
           out.push(violation("backup.not-hosting", "mandatory", ref, [b], `instance ${inst.name}: its hosting server ${b} is also listed as a backup server; a copy on the hosting server is no backup`));
-        } else if (s && hosting && s.ssh.host.toLowerCase() === hosting.ssh.host.toLowerCase() && s.ssh.port === hosting.ssh.port) {
+        } else if (s && hosting && sameSshHost(s.ssh.host, hosting.ssh.host) && s.ssh.port === hosting.ssh.port) {
           out.push(violation("backup.not-hosting", "mandatory", ref, [b, hosting.name], `instance ${inst.name}: backup server ${b} is the same machine as hosting server ${hosting.name} (${s.ssh.host}:${s.ssh.port})`));
         }
       }

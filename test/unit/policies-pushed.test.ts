@@ -332,6 +332,34 @@ describe("pushed-replication-sources: every replication pulls from the instance'
     one(await violations(SOURCES, pushedClientStack(OFFSET, [props], editFile(instancePushes(props, OFFSET), /instances\/acme-erp\.env$/, (c) => c.replace("SOURCE_PORT='22'", "SOURCE_PORT='2222'"), BACKUP_SBG.name))), ":2222, which is no server");
   });
 
+  test("IPv6 servers: the renderer's bracketed source is the hosting server in any spelling; another address in brackets is reported", async () => {
+    // Found by the lab's IPv6 run: SOURCE_HOST='[fd00:77::12]' was compared with fd00:77::12.
+    let seed = 11;
+    const random16 = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xffff;
+    const spell = (groups: number[], style: number): string => {
+      const full = groups.map((g) => g.toString(16));
+      if (style === 0) return full.join(":");
+      if (style === 1) return groups.map((g) => g.toString(16).padStart(4, "0").toUpperCase()).join(":");
+      return `${full.slice(0, 2).join(":")}::${full.slice(-2).join(":")}`; // groups 2..5 are zero below
+    };
+    for (let n = 0; n < 40; n++) {
+      const groups = [0x2001, 0xdb8, 0, 0, 0, 0, random16(), random16() | 1];
+      const [declared, other] = [spell(groups, n % 3), spell(groups, (n + 1) % 3)];
+      const hosting = facts(HOSTING.name, "hosting", HOSTING.site, declared);
+      const backups = [facts(BACKUP_SBG.name, "backup", BACKUP_SBG.site, `2001:db8::2:${n.toString(16)}`), facts(BACKUP_TXL.name, "backup", BACKUP_TXL.site, `2001:db8::3:${n.toString(16)}`)];
+      const props = instanceProps({ hosting, backups, minuteOffset: OFFSET });
+      const rendered = instancePushes(props, OFFSET);
+      const env = rendered.find((p) => p.server.name === BACKUP_SBG.name)!.files.find((f) => /instances\/acme-erp\.env$/.test(f.path))!;
+      assert.match(env.content, new RegExp(`^SOURCE_HOST='\\[${declared}\\]'$`, "m"));
+      assert.deepEqual(await violations(SOURCES, pushedClientStack(OFFSET, [props], rendered)), [], declared);
+      assert.deepEqual(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${other}]`))), [], `${declared} written ${other}`);
+      one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${backups[1]!.address}]`))), `pulls acme-erp from ${BACKUP_TXL.name}`, "not a hosting server");
+      one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, "[2001:db8:ffff::1]"))), "[2001:db8:ffff::1]:22, which is no server");
+      // Brackets are rsync's syntax for IPv6 only: a bracketed name or IPv4 address is no server's host.
+      one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${HOSTING.address}]`))), "which is no server");
+    }
+  });
+
   test("another hosting server too close to the backup server: both the wrong source and the distance are reported", async () => {
     for (const km of [0.5, 20, 60, 99.4]) {
       const close = near(km);
