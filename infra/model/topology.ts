@@ -1,4 +1,5 @@
 // One fleet and its clients → one Topology, after checking every reference between them.
+import { pullFamilyProblem, sourceAddressesOf } from "./address";
 import { findCollisions, INSTANCE_DIR_KEYS } from "./collisions";
 import { IssueCollector, locatorOf, type ConfigSource } from "./errors";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, pathProblem } from "./paths";
@@ -62,6 +63,10 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
           issues.add(src, at, `unknown server "${b}" in fleet "${fleet.stack}" (${fleet.file}); expected one of its backup servers: ${names("backup")}`);
         } else if (s.role !== "backup") {
           issues.add(src, at, `"${b}" is a hosting server (role: hosting); expected one of the backup servers: ${names("backup")}`);
+        } else if (hosting) {
+          const problem = pullFamilyProblem(sourceAddressesOf(s), hosting.ssh.host);
+          const k = fleet.servers.indexOf(s);
+          if (problem) issues.add(src, at, `backup server ${b} pulls this instance from hosting server ${hosting.name}: ${problem}; add one to servers[${k}].sourceAddresses in ${fleet.file}`);
         }
       });
     });

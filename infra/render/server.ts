@@ -7,7 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
-import { hostForRemotePath, isIpAddress, knownHostsHost, sourceAddressProblem } from "../model/address";
+import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
@@ -255,13 +255,9 @@ export function renderHostingAccess(
   };
 }
 
-/**
- * The addresses a backup server's pulls come from, for the from= of its key: its declared
- * sourceAddresses, else its SSH host when that is an address. A host name is never one: sshd
- * matches from= against the connecting address only (UseDNS no is its default).
- */
+/** The from= addresses of a backup server's key (sourceAddressesOf), refused when none or invalid. */
 export function backupSourceAddresses(backupServer: Server): string[] {
-  const sources = backupServer.sourceAddresses ?? (isIpAddress(backupServer.ssh.host) ? [backupServer.ssh.host] : []);
+  const sources = sourceAddressesOf(backupServer);
   if (sources.length === 0) {
     throw new Error(
       `backup server ${backupServer.name} is declared by host name (${backupServer.ssh.host}) without sourceAddresses: sshd would never match its from=; declare the addresses its pulls come from`,

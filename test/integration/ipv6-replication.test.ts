@@ -2,7 +2,7 @@
 // write for an IPv6 hosting server (the replication source SOURCE_HOST, the pinned known_hosts
 // line, the from= of the backup server's key) used exactly as dolibarr-replicate uses them:
 // rsync pulls "$SOURCE_USER@$SOURCE_HOST:$SOURCE_PATH" through `rrsync -ro`, host key pinned.
-// The LXC lab's IPv6 bridge is not exercised here.
+// The LXC lab's IPv6 bridge: test/e2e/ipv6.test.ts.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -43,7 +43,9 @@ describe("replication from an IPv6 hosting server, over a real sshd on [::1]", {
     await generateKey(clientKey);
     const fleetText = fleetYaml()
       .replace("host: 203.0.113.10", `host: "::1"\n        port: ${sshd.port}\n        hostKey: "${sshd.hostKey}"`)
-      .replace("        host: 198.51.100.20\n", '        host: 198.51.100.20\n      sourceAddresses: ["::1"]\n');
+      .replace("        host: 198.51.100.20\n", '        host: 198.51.100.20\n      sourceAddresses: ["::1"]\n')
+      // every backup server of the instance needs an IPv6 source address to pull from an IPv6 host
+      .replace("        host: 203.0.113.20\n", '        host: 203.0.113.20\n      sourceAddresses: ["203.0.113.20", "2001:db8:20::/48"]\n');
     const f = parseStackFileText(fleetText, "stacks/Pulumi.fleet.yaml");
     const c = parseStackFileText(clientYaml("acme", [{ name: "acme-erp", hosting: "web-rbx", backups: ["bk-sbg", "bk-txl"] }]), "stacks/Pulumi.client-acme.yaml");
     if (f.kind !== "fleet" || c.kind !== "client") throw new Error("fixture stacks");

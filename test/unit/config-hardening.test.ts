@@ -406,6 +406,15 @@ describe("everything the deploy would refuse is refused by the check", () => {
   });
 });
 
+/** The fleet file with sourceAddresses given to the backup servers declared at these hosts. */
+function withSources(fleet: string, byHost: Record<string, string[]>): string {
+  let out = fleet;
+  for (const [host, sources] of Object.entries(byHost)) {
+    out = out.replace(`        host: ${host}\n`, `        host: ${host}\n      sourceAddresses: [${sources.map((a) => `"${a}"`).join(", ")}]\n`);
+  }
+  return out;
+}
+
 describe("addresses", () => {
   const file = "stacks/Pulumi.fleet.yaml";
   it("refuses hosts that are neither an address nor a host name (generated and listed)", () => {
@@ -459,7 +468,7 @@ describe("addresses", () => {
   });
 
   it("IPv6 hosting servers: the replication source is user@[v6]:path and known_hosts pins [v6]:port", () => {
-    const v6 = fleetYaml().replace("host: 203.0.113.10", 'host: "2001:db8::10"\n        port: 2222');
+    const v6 = withSources(fleetYaml().replace("host: 203.0.113.10", 'host: "2001:db8::10"\n        port: 2222'), { "203.0.113.20": ["203.0.113.20", "2001:db8:20::/64"], "198.51.100.20": ["2001:db8:21::7"] });
     const sf = parseStackFileText(v6, file);
     assert.equal(sf.kind, "fleet");
     if (sf.kind !== "fleet") return;
@@ -472,6 +481,55 @@ describe("addresses", () => {
     const withKey = { ...sf.fleet, servers: sf.fleet.servers.map((s) => (s.name === "web-rbx" ? { ...s, ssh: { ...s.ssh, hostKey: SAMPLE_KEY } } : s)) };
     const known = renderServerBase(withKey, withKey.servers.find((s) => s.role === "backup")!).files.find((f) => f.path.endsWith("known_hosts"))!;
     assert.match(known.content, /^\[2001:db8::10\]:2222 ssh-ed25519 /m);
+  });
+});
+
+describe("address families: a backup server pulls from a hosting address only with a source address of its family", () => {
+  const client = clientYaml("acme", [{ name: "acme-erp", hosting: "web-rbx", backups: ["bk-sbg", "bk-txl"] }]);
+  const byte = fc.integer({ min: 1, max: 254 });
+  const group = fc.integer({ min: 1, max: 0xffff }).map((n) => n.toString(16));
+  const v4 = fc.tuple(byte, byte, byte).map(([a, b, c]) => `10.${a}.${b}.${c}`);
+  const v6 = fc.tuple(group, group, fc.boolean()).map(([a, b, upper]) => (upper ? `2001:DB8:${a}::${b}`.toUpperCase() : `2001:db8:${a}:0:0:0:0:${b}`));
+  const source = fc.oneof(v4, v6, v6.map((a) => `${a}/128`), v4.map((a) => `${a}/32`), fc.constant("2001:db8::/32"), fc.constant("10.0.0.0/8"));
+
+  it("generated fleets: refused exactly when the hosting server is an address and no source address has its family; the check and the program agree", () => {
+    fc.assert(
+      fc.property(fc.oneof(v4, v6, fc.constant("web-rbx.example.net")), fc.array(source, { minLength: 1, maxLength: 3 }), (hostingHost, sources) => {
+        const fleet = withSources(fleetYaml().replace("host: 203.0.113.10", `host: "${hostingHost}"`), { "198.51.100.20": sources, "203.0.113.20": ["203.0.113.20", "2001:db8:20::/48"] });
+        const family = hostingHost.includes(":") ? 6 : /^\d/.test(hostingHost) ? 4 : undefined;
+        const covered = family === undefined || sources.some((a) => (a.includes(":") ? 6 : 4) === family);
+        const dir = stacks({ [FLEET]: fleet, [ACME]: client });
+        let error: ConfigError | undefined;
+        try {
+          loadStacksDir(dir);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          error = e;
+        }
+        assert.equal(error === undefined, covered, `${hostingHost} from ${sources.join(", ")}: ${error?.message ?? "accepted"}`);
+        if (error) {
+          const issue = error.issues.find((i) => i.keyPath === "dolibarr-backup:instances[0].backupServers[1]");
+          assert.ok(issue, error.message);
+          assert.match(issue.message, new RegExp(`bk-txl pulls this instance from hosting server web-rbx: .*no IPv${family} address.*servers\\[4\\]\\.sourceAddresses in \\S*/${FLEET.replace(/\./g, "\\.")}$`));
+          assert.equal(error.issues.length, 1, error.message);
+          const r = check(dir);
+          assert.equal(r.status, 2, r.stdout + r.stderr);
+          assert.match(r.stderr + r.stdout, /instances\[0\]\.backupServers\[1\]/);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("the same machine written two ways (fd00:77::12, FD00:77:0::12) is caught by backup.not-hosting", async () => {
+    const { backupNotHosting } = await import("../../infra/rules/rules");
+    const fleet = withSources(fleetYaml().replace("host: 203.0.113.10", 'host: "fd00:77::12"').replace("host: 198.51.100.20", 'host: "FD00:77:0::12"'), { "203.0.113.20": ["2001:db8:20::/48"] });
+    const sf = parseStackFileText(fleet, "stacks/Pulumi.fleet.yaml");
+    const c = parseStackFileText(client, "stacks/Pulumi.client-acme.yaml");
+    if (sf.kind !== "fleet" || c.kind !== "client") return assert.fail();
+    const vs = backupNotHosting.check(buildTopology(sf.fleet, [c.client]));
+    assert.equal(vs.length, 1, JSON.stringify(vs));
+    assert.match(vs[0]!.message, /backup server bk-txl is the same machine as hosting server web-rbx/);
   });
 });
 
