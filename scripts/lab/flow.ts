@@ -6,7 +6,7 @@ import { loadStackFiles } from "../../infra/model";
 import type { Instance, Topology } from "../../infra/model/types";
 import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
 import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, withEngine } from "./driver";
-import { LAB_CLIENTS, LAB_FLEET_STACK, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
+import { LAB_CLIENTS, LAB_FLEET_STACK, LabAddressFamily, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const NS = "dolibarr-backup";
 
@@ -15,7 +15,7 @@ export function stackFile(env: LabEnv, stack: string): string {
 }
 
 /** Writes the lab fleet and client stack configs and makes sure their stacks and secrets exist. */
-export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS): string[] {
+export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS, addressFamily: LabAddressFamily = "ipv4"): string[] {
   if (!fs.existsSync(env.stateDir)) {
     // A new state: the salt and secrets that older lab stack files carry belong to an old one.
     for (const file of fs.existsSync(env.stacksDir) ? fs.readdirSync(env.stacksDir) : []) {
@@ -23,7 +23,7 @@ export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS
     }
   }
   fs.mkdirSync(env.stacksDir, { recursive: true });
-  const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env)))];
+  const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env), addressFamily))];
   for (const client of clients) files.push(writeStackFile(env.stacksDir, client.stack, labClientConfig(client)));
   ensureStack(env, LAB_FLEET_STACK);
   const secret = pulumi(env, ["config", "get", `${NS}:sshPrivateKey`, "--stack", LAB_FLEET_STACK]);

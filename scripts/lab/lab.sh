@@ -22,7 +22,7 @@ set -Eeuo pipefail
 # ---------------------------------------------------------------------------
 # Lab topology — data. One line per host / per instance.
 # ---------------------------------------------------------------------------
-#  LXC name                 IP            role
+#  LXC name                 IP            role      (IPv6: fd00:77:: + the IPv4's last octet, ip6_for)
 LAB_HOSTS=(
   "lab-host-ovh-rbx         10.77.0.11    hosting"   # OVH Roubaix
   "lab-host-ionos-fra       10.77.0.12    hosting"   # IONOS Frankfurt
@@ -39,6 +39,10 @@ LAB_INSTANCES=(
 BRIDGE=br-dbk
 BRIDGE_IP=10.77.0.1
 PREFIX_LEN=24
+# IPv6 beside IPv4 on the same bridge (a unique local /64): every host answers on both, so a
+# fleet can be declared by its IPv6 addresses and prove replication over IPv6.
+BRIDGE_IP6=fd00:77::1
+PREFIX6_LEN=64
 HWADDR_PREFIX=02:db:6b:4c:00   # + last octet of the IP, in hex
 
 # Base container: Debian 12. The cache key hashes the package list and
@@ -120,11 +124,12 @@ resolve_host() { # NAME or IP -> NAME
   local l n ip
   for l in "${LAB_HOSTS[@]}"; do
     read -r n ip _ <<<"$l"
-    if [[ $1 == "$n" || $1 == "$ip" ]]; then echo "$n"; return 0; fi
+    if [[ $1 == "$n" || $1 == "$ip" || $1 == "$(ip6_for "$ip")" ]]; then echo "$n"; return 0; fi
   done
   die "unknown lab host '$1' (known: $(host_names | paste -sd' '))"
 }
 hwaddr_for() { local o=${1##*.}; printf '%s:%02x' "$HWADDR_PREFIX" "$o"; }
+ip6_for() { printf '%s%s' "${BRIDGE_IP6%1}" "${1##*.}"; }   # 10.77.0.11 -> fd00:77::11
 our_containers() { # every container carrying our marker
   local d
   for d in "$LXC_PATH"/*/; do
@@ -193,6 +198,14 @@ ensure_bridge() {
   fi
   if ! ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/$PREFIX_LEN"; then
     ip addr add "$BRIDGE_IP/$PREFIX_LEN" dev "$BRIDGE" || die "cannot add $BRIDGE_IP/$PREFIX_LEN to $BRIDGE"
+  fi
+  if [[ $(sysctl -n net.ipv6.conf.all.disable_ipv6 2>/dev/null || echo 1) != 0 ]]; then
+    die "IPv6 is disabled on this machine (sysctl net.ipv6.conf.all.disable_ipv6); the lab needs it on $BRIDGE"
+  fi
+  sysctl -qw "net.ipv6.conf.$BRIDGE.disable_ipv6=0" || die "cannot enable IPv6 on $BRIDGE"
+  if ! ip -6 addr show dev "$BRIDGE" | grep -q "inet6 $BRIDGE_IP6/$PREFIX6_LEN"; then
+    # nodad: the address is usable at once (no duplicate address detection on a private bridge)
+    ip -6 addr add "$BRIDGE_IP6/$PREFIX6_LEN" dev "$BRIDGE" nodad || die "cannot add $BRIDGE_IP6/$PREFIX6_LEN to $BRIDGE"
   fi
   ip link set "$BRIDGE" up || die "cannot bring $BRIDGE up"
 }
@@ -309,6 +322,7 @@ lxc.net.0.flags = up
 lxc.net.0.name = eth0
 lxc.net.0.hwaddr = $(hwaddr_for "$ip")
 lxc.net.0.ipv4.address = $ip/$PREFIX_LEN
+lxc.net.0.ipv6.address = $(ip6_for "$ip")/$PREFIX6_LEN
 lxc.log.file = $d/lxc.log
 lxc.log.level = WARN
 lxc.console.logfile = $d/console.log
@@ -321,7 +335,7 @@ create_host() { # create_host NAME IP ROLE
   mkdir -p "$d/delta0"
   write_config "$n" "$ip" "$role" "$BASE_DIR/rootfs"
   printf 'role=%s\nip=%s\nbase=%s\n' "$role" "$ip" "$BASE_DIR" >"$d/$LAB_MARKER"
-  log "$n: created (overlay on $(basename "$BASE_DIR"), $ip, $(hwaddr_for "$ip"))"
+  log "$n: created (overlay on $(basename "$BASE_DIR"), $ip, $(ip6_for "$ip"), $(hwaddr_for "$ip"))"
 }
 
 check_existing_host() { # refuse to reuse a container whose config disagrees with the data
@@ -335,7 +349,15 @@ check_existing_host() { # refuse to reuse a container whose config disagrees wit
     warn "$n: runs on an older base ($lower); '$PROG down && $PROG up' to move to $(basename "$BASE_DIR")"
   fi
   # a stopped host gets this script's current config (same base layer, same upper layer)
-  [[ $(state_of "$n") == RUNNING ]] || write_config "$n" "$ip" "$role" "$lower"
+  if [[ $(state_of "$n") != RUNNING ]]; then
+    write_config "$n" "$ip" "$role" "$lower"
+  elif ! grep -qx "lxc.net.0.ipv6.address = $(ip6_for "$ip")/$PREFIX6_LEN" "$d/config"; then
+    # started by an older lab.sh, without IPv6: the address now, the config for the next start
+    attach "$n" ip -6 addr replace "$(ip6_for "$ip")/$PREFIX6_LEN" dev eth0 nodad \
+      || die "$n: cannot add $(ip6_for "$ip") to its eth0"
+    write_config "$n" "$ip" "$role" "$lower"
+    log "$n: IPv6 $(ip6_for "$ip") added"
+  fi
 }
 
 start_host() {
@@ -389,11 +411,15 @@ wait_ssh_and_services() {
   done
   st=$(lab_ssh "$ip" systemctl is-system-running --wait || true)
   [[ $st == running || $st == degraded ]] || die "$n: systemctl is-system-running over ssh says '$st'"
+  until lab_ssh "$(ip6_for "$ip")" true 2>/dev/null; do
+    ((SECONDS < deadline)) || die "$n: ssh over IPv6 to $(ip6_for "$ip") still failing after ${BOOT_TIMEOUT}s: $(lab_ssh "$(ip6_for "$ip")" true 2>&1 | tail -n1)"
+    sleep 0.3
+  done
   until lab_ssh "$ip" mariadb-admin --silent ping >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "$n: mariadb not answering (mariadb-admin ping) after ${BOOT_TIMEOUT}s; try '$PROG ssh $n systemctl status mariadb'"
     sleep 0.3
   done
-  log "$n: ssh ok, systemd $st, mariadb up"
+  log "$n: ssh ok (IPv4 and IPv6), systemd $st, mariadb up"
 }
 
 seed_host() { # seed_host HOST: the host's instances, one after the other
@@ -425,8 +451,8 @@ write_hosts_json() { # reads "name hostkey" lines on stdin
     ip=$(host_field "$n" ip); role=$(host_field "$n" role)
     ((first)) || printf ',\n' >>"$tmp"
     first=0
-    printf '  {"name": "%s", "ip": "%s", "role": "%s", "sshUser": "root", "sshPort": 22, "hostKey": "%s", "instances": [' \
-      "$n" "$ip" "$role" "$key" >>"$tmp"
+    printf '  {"name": "%s", "ip": "%s", "ip6": "%s", "role": "%s", "sshUser": "root", "sshPort": 22, "hostKey": "%s", "instances": [' \
+      "$n" "$ip" "$(ip6_for "$ip")" "$role" "$key" >>"$tmp"
     ifirst=1
     for l in "${LAB_INSTANCES[@]}"; do
       read -r inst host code docs db <<<"$l"
@@ -437,7 +463,7 @@ write_hosts_json() { # reads "name hostkey" lines on stdin
         "$inst" "$code" "$docs" "$db" >>"$tmp"
     done
     printf ']}' >>"$tmp"
-    printf '%s %s\n' "$ip" "$key" >>"$kh"
+    printf '%s,%s %s\n' "$ip" "$(ip6_for "$ip")" "$key" >>"$kh"
   done
   printf '\n]\n' >>"$tmp"
   mv "$tmp" "$HOSTS_JSON"; mv "$kh" "$KNOWN_HOSTS"
@@ -522,22 +548,25 @@ cmd_down() {
 }
 
 cmd_status() {
-  local l n ip role st sshst key
+  local l n ip role st sshst key a
   key=$(base_key)
   if [[ -f $CACHE_DIR/base-$key/manifest ]]; then echo "base:   $CACHE_DIR/base-$key (cached)"
   else echo "base:   $CACHE_DIR/base-$key (not built)"; fi
-  if ip link show dev "$BRIDGE" >/dev/null 2>&1; then echo "bridge: $BRIDGE $(ip -4 -br addr show dev "$BRIDGE" | awk '{print $2, $3}')"
+  if ip link show dev "$BRIDGE" >/dev/null 2>&1; then echo "bridge: $BRIDGE $(ip -br addr show dev "$BRIDGE" | awk '{$1=""; print}')"
   else echo "bridge: $BRIDGE absent"; fi
   echo "lab:    $LAB_DIR"
-  printf '%-24s %-12s %-8s %-8s %s\n' NAME IP ROLE STATE SSH
+  printf '%-24s %-12s %-12s %-8s %-8s %s\n' NAME IP IPV6 ROLE STATE 'SSH v4/v6'
   for l in "${LAB_HOSTS[@]}"; do
     read -r n ip role <<<"$l"
     if command -v lxc-info >/dev/null; then st=$(state_of "$n"); else st=ABSENT; fi
     sshst=-
     if [[ $st == RUNNING && -f $KEY && -f $KNOWN_HOSTS ]]; then
-      if lab_ssh "$ip" true 2>/dev/null; then sshst=ok; else sshst=FAIL; fi
+      sshst=""
+      for a in "$ip" "$(ip6_for "$ip")"; do
+        if lab_ssh "$a" true 2>/dev/null; then sshst+="${sshst:+/}ok"; else sshst+="${sshst:+/}FAIL"; fi
+      done
     fi
-    printf '%-24s %-12s %-8s %-8s %s\n' "$n" "$ip" "$role" "$st" "$sshst"
+    printf '%-24s %-12s %-12s %-8s %-8s %s\n' "$n" "$ip" "$(ip6_for "$ip")" "$role" "$st" "$sshst"
   done
 }
 

@@ -7,6 +7,8 @@ import * as yaml from "js-yaml";
 export interface LabHost {
   name: string;
   ip: string;
+  /** The same host's IPv6 address on the lab bridge (lab.sh: fd00:77:: and the IPv4's last octet). */
+  ip6: string;
   role: "hosting" | "backup";
   sshUser: string;
   sshPort: number;
@@ -106,16 +108,19 @@ export function readLabHosts(file: string): LabHost[] {
   }
   if (!Array.isArray(hosts)) throw new Error(`${file}: expected a JSON array of hosts`);
   for (const [i, host] of hosts.entries()) {
-    for (const key of ["name", "ip", "role", "hostKey"]) {
+    for (const key of ["name", "ip", "ip6", "role", "hostKey"]) {
       if (typeof (host as Record<string, unknown>)[key] !== "string") {
-        throw new Error(`${file}: [${i}].${key}: expected a string`);
+        throw new Error(`${file}: [${i}].${key}: expected a string (written by an older lab.sh? run \`bash scripts/lab/lab.sh up\`)`);
       }
     }
   }
   return hosts as LabHost[];
 }
 
-export function labFleetConfig(hosts: LabHost[]): Record<string, unknown> {
+/** How the fleet reaches its servers: every host has an address of each family on the lab bridge. */
+export type LabAddressFamily = "ipv4" | "ipv6";
+
+export function labFleetConfig(hosts: LabHost[], addressFamily: LabAddressFamily = "ipv4"): Record<string, unknown> {
   const servers = hosts.map((host) => {
     const site = LAB_SITES[host.name];
     if (!site) throw new Error(`lab host ${host.name}: no site in LAB_SITES (scripts/lab/stacks.ts)`);
@@ -124,7 +129,7 @@ export function labFleetConfig(hosts: LabHost[]): Record<string, unknown> {
       role: host.role,
       provider: site.provider,
       site: site.site,
-      ssh: { host: host.ip, port: host.sshPort, user: host.sshUser, hostKey: host.hostKey },
+      ssh: { host: addressFamily === "ipv6" ? host.ip6 : host.ip, port: host.sshPort, user: host.sshUser, hostKey: host.hostKey },
     };
   });
   // The lab's databases are a few hundred KB and dump in about a second: a dump slot is taken for
