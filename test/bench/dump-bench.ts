@@ -1,7 +1,9 @@
 // Bench: the dump wrapper (scripts/server/dolibarr-dump with the settings a user gets: lock,
-// zstd at the default level, `zstd -t` of the stream while it is written, fsync, rename,
-// retention, status) against the bare tools doing the same work:
+// zstd at the default level, the frames of the written file checked complete (DUMP_VERIFY=frames),
+// fsync, rename, retention, status) against the bare tools doing the same work:
 // `mariadb-dump --single-transaction … | zstd` at the same level, on a database of >= 250 MB.
+// Then what DUMP_VERIFY=full (the stream decompressed by `zstd -t` while it is written) costs
+// against the same bare tools.
 // Method: test/bench/method.ts (ABAB pairs, per-pair ratios, load, reliability).
 //
 // Then what `--rsyncable` costs (compression alone, same method) and the bytes a backup server pulls for a day-old dump of the same database with 1% of its
@@ -29,6 +31,8 @@ export interface DumpBenchResult {
   dumpMb: number;
   level: number;
   comparison: Comparison;
+  /** The wrapper with DUMP_VERIFY=full against the same bare tools. */
+  fullVerification: Comparison;
   rsyncable: RsyncableCase[];
   rsyncableCost: Comparison;
 }
@@ -75,6 +79,12 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
       for (const f of fs.readdirSync(li.dumpDir)) fs.rmSync(path.join(li.dumpDir, f), { force: true });
       fs.rmSync(bareFile, { force: true });
     };
+    const bare = {
+      name: `mariadb-dump --single-transaction … | zstd -${level} > file`,
+      run: async () => {
+        await sh(`${dump} | zstd -q -${level} -c > '${bareFile}'`);
+      },
+    };
     const comparison = await compareAB({
       title: `dump of a ${dataMb.toFixed(0)} MB database`,
       a: {
@@ -83,18 +93,26 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
           await mustRun(lab.script("dolibarr-dump"), ["dumpbench"], { env: lab.hosting.env });
         },
       },
-      b: {
-        name: `mariadb-dump --single-transaction … | zstd -${level} > file`,
-        run: async () => {
-          await sh(`${dump} | zstd -q -${level} -c > '${bareFile}'`);
-        },
-      },
+      b: bare,
       // Same state for both: no dump left from the previous pair (page cache, disk space).
       before: clearDumps,
       rounds: opts.rounds ?? 7,
       maxRounds: opts.maxRounds ?? 15,
       budgetMs: 90_000,
       target: 1.1,
+    });
+    const fullVerification = await compareAB({
+      title: `the same dump with DUMP_VERIFY=full (zstd -t of the stream while it is written)`,
+      a: {
+        name: "dolibarr-dump, DUMP_VERIFY=full",
+        run: async () => {
+          await mustRun(lab.script("dolibarr-dump"), ["dumpbench"], { env: { ...lab.hosting.env, DUMP_VERIFY: "full" } });
+        },
+      },
+      b: bare,
+      before: clearDumps,
+      rounds: 7,
+      maxRounds: 7,
     });
     const dumps = lab.dumps("dumpbench");
     const dumpMb = fs.statSync(path.join(li.dumpDir, dumps[dumps.length - 1]!)).size / 1048576;
@@ -157,7 +175,7 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
       fs.renameSync(rawNew, rawOld);
       Object.assign(old, await compress(rawOld, "old"));
     }
-    return { dataMb, dumpMb, level, comparison, rsyncable, rsyncableCost };
+    return { dataMb, dumpMb, level, comparison, fullVerification, rsyncable, rsyncableCost };
   } finally {
     await lab.close();
   }

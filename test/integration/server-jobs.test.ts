@@ -335,6 +335,91 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     }
   });
 
+  it("a dump file that loses bytes on the way to the disk is refused, at any cut; a corrupt block is caught by the backup server's pull, or on the host with DUMP_VERIFY=full", async () => {
+    const li = await lab.addInstance("faulty", { tree: { documents: 10 }, database: { societes: 50, invoices: 50, blobs: 5 } });
+    await growDatabase(lab.db, li.dbName, 3);
+    ok(await lab.dump("faulty"), "good dump");
+    ok(await lab.replicate("faulty"), "first pull");
+    const good = lab.dumps("faulty");
+    assert.equal(lab.dumpStatus("faulty").verification, "frames", "the default check");
+    const hashOf = async (f: string) => (await mustRun("sha256sum", [path.join(li.dumpDir, f)])).stdout.split(" ")[0];
+    const goodHash = await hashOf(good[0]!);
+    const size = fs.statSync(path.join(li.dumpDir, good[0]!)).size;
+    assert.ok(size > 300_000, `a dump of several zstd blocks (${size} bytes)`);
+    // Fault injection between the compressor and the file: the real zstd, its output cut or
+    // altered on its way out (a write path that loses or changes bytes without an error).
+    const shim = path.join(lab.root, "faulty-bin");
+    fs.mkdirSync(shim, { recursive: true });
+    fs.writeFileSync(
+      path.join(shim, "zstd"),
+      `#!/bin/bash
+set -euo pipefail
+case " $* " in
+  *" -c "*) ;;
+  *) exec /usr/bin/zstd "$@" ;;
+esac
+set +o pipefail
+if [[ -n "\${DBK_FAULT_CUT:-}" ]]; then /usr/bin/zstd "$@" | head -c "-$DBK_FAULT_CUT"; exit "\${PIPESTATUS[0]}"; fi
+/usr/bin/zstd "$@" | perl -e 'binmode STDIN; binmode STDOUT; local $/ = \\65536; my ($n, $at) = (0, $ENV{DBK_FAULT_FLIP});
+  while (my $b = <STDIN>) { if ($at >= $n && $at < $n + length $b) { substr($b, $at - $n, 1) ^= "\\x55"; } $n += length $b; print $b; }'
+exit "\${PIPESTATUS[0]}"
+`,
+      { mode: 0o755 },
+    );
+    const faulty = (fault: Record<string, string>) => ({ PATH: `${shim}:${process.env.PATH}`, ...fault });
+    const afterFailure = async (what: string) => {
+      assert.deepEqual(lab.dumps("faulty"), good, `${what}: no new dump`);
+      assert.deepEqual(fs.readdirSync(li.dumpDir).filter((f) => f.startsWith(".")), [], `${what}: no temp file left`);
+      assert.equal(await hashOf(good[0]!), goodHash, `${what}: the previous dump untouched`);
+      assert.equal(lab.dumpStatus("faulty").result, "failed", what);
+    };
+
+    // Cuts: the checksum's bytes, the last block, block boundaries, and generated ones anywhere.
+    let seed = 17;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const cuts = [1, 2, 3, 4, 5, 7, 131_075, 131_078, ...Array.from({ length: 10 }, () => 8 + Math.floor(random() * (size - 20)))];
+    for (const cut of cuts) {
+      const r = await lab.dump("faulty", [], faulty({ DBK_FAULT_CUT: String(cut) }));
+      assert.equal(r.code, 1, `cut ${cut}: accepted\n${r.stderr}`);
+      assert.match(r.stderr, /not complete zstd frames with content checksums/, `cut ${cut}`);
+      await afterFailure(`cut ${cut}`);
+    }
+
+    // A byte changed inside the stream: zstd --list walks block headers only, so the host may
+    // accept it; then the backup server's pull decompresses it, fails, pins and exits 3. Never
+    // accepted by both. With DUMP_VERIFY=full the host refuses it itself.
+    let caughtByPull = 0;
+    for (let k = 0; k < 4; k++) {
+      const flip = String(1000 + Math.floor(random() * (size - 2000)));
+      await sleep(1100);
+      const r = await lab.dump("faulty", [], faulty({ DBK_FAULT_FLIP: flip }));
+      if (r.code === 0) {
+        const pulled = await lab.replicate("faulty");
+        assert.equal(pulled.code, 3, `flip at ${flip}: accepted by the host and by the pull\n${pulled.stderr}`);
+        assert.match(String(lab.replicateStatus("faulty").suspicious), /does not decompress/);
+        caughtByPull++;
+        // The operator's answer: the bad dump goes, and the next pull is clean again.
+        const bad = lab.dumps("faulty").filter((f) => !good.includes(f));
+        for (const f of bad) for (const side of [f, f.replace(/\.sql\.zst$/, ".manifest"), f.replace(/\.sql\.zst$/, ".floats.sql")]) fs.rmSync(path.join(li.dumpDir, side), { force: true });
+        await sleep(1100);
+        ok(await lab.replicate("faulty"), `pull after removing the bad dump (flip at ${flip})`);
+      } else {
+        assert.match(r.stderr, /not complete zstd frames/, `flip at ${flip}: refused for another reason\n${r.stderr}`);
+        await afterFailure(`flip at ${flip}`);
+      }
+      const full = await lab.dump("faulty", [], faulty({ DBK_FAULT_FLIP: flip, DUMP_VERIFY: "full" }));
+      assert.equal(full.code, 1, `flip at ${flip} with DUMP_VERIFY=full: accepted`);
+      await afterFailure(`flip at ${flip}, DUMP_VERIFY=full`);
+    }
+    assert.ok(caughtByPull > 0, "no flip got past the host's frame check: the pull's test was not exercised");
+
+    const bad = await lab.dump("faulty", [], { DUMP_VERIFY: "sometimes" });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /DUMP_VERIFY='sometimes' in faulty's config: expected frames or full/);
+    await lab.exportCmd("remove", "faulty");
+    lab.instances.delete("faulty");
+  });
+
   it("dumps run with a least-privilege account from a 0600 option file, and refuse a readable one", async () => {
     const li = await lab.addInstance("least", { tree: { documents: 10 }, database: { societes: 20, invoices: 20, blobs: 2 } });
     // The grants the client stack gives the dump account (infra/components/instance.ts).
