@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { isConfigError } from "../infra/model/errors";
 import { loadStacksDir } from "../infra/model/load";
 import type { Instance, Server, Topology } from "../infra/model/types";
+import { sourceAddressesOf } from "../infra/model/address";
 import { SCRIPT } from "../infra/render/paths";
 import { formatConfigError } from "../infra/report/text";
 import { runOnServer } from "../infra/status/collect";
@@ -112,7 +113,8 @@ export function failoverScripts(plan: FailoverPlan, tag: string, toHostKey: stri
         "set -euo pipefail",
         "install -d -m 0700 ~/.ssh",
         "touch ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/authorized_keys",
-        `printf '%s\\n' ${q(`restrict,from="${plan.from.ssh.host}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(" ")} ${marker}`)} >> ~/.ssh/authorized_keys`,
+        // from= holds addresses only (sshd never resolves names): the backup server's source addresses.
+        `printf '%s\\n' ${q(`restrict,from="${sourceAddressesOf(plan.from).join(",")}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(" ")} ${marker}`)} >> ~/.ssh/authorized_keys`,
       ].join("\n"),
     restore: ["set -euo pipefail", [SCRIPT.restore, "--ssh-key", `${dir}/key`, "--known-hosts", `${dir}/known_hosts`, ...plan.restoreArgs].map((a) => (a.startsWith("/root/") || a === SCRIPT.restore ? a : q(a))).join(" ")].join("\n"),
     revoke: ["set -euo pipefail", `if [ -f ~/.ssh/authorized_keys ]; then grep -v -F ${q(marker)} ~/.ssh/authorized_keys > ~/.ssh/authorized_keys.failover || true; cat ~/.ssh/authorized_keys.failover > ~/.ssh/authorized_keys; rm -f ~/.ssh/authorized_keys.failover; fi`].join("\n"),

@@ -1,8 +1,9 @@
 // IPv6 end to end on the lab: the same hosts, declared to the program by their IPv6 addresses on
 // the lab bridge (fd00:77::/64). The real engine deploys over IPv6, the backup servers pull over
 // IPv6 (rsync's user@[address]:path through rrsync, host key pinned, from= restricted to the
-// backup server's IPv6 source address), the mirrors are identical to their sources, the fleet
-// status is read over IPv6, and destroy cleans up over IPv6. sshd's journal on each host, read
+// backup server's IPv6 source address), the mirrors are identical to their sources, a failover
+// restores onto another host over IPv6, the fleet status is read over IPv6, and destroy cleans up
+// over IPv6. sshd's journal on each host, read
 // through lxc-attach (no SSH), says which address every login came from.
 // Runs in a project copy of its own (own stacks/ and state).
 import { after, before, describe, test } from "node:test";
@@ -11,13 +12,15 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, sshOk } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, sshOk, treeDigest } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK } from "../../scripts/lab/stacks";
 import { backupUser, instanceEnvPath, knownHostsPath } from "../../infra/render/paths";
 
 const bistro = LAB_CLIENTS.find((c) => c.client === "bistro")!;
 const BRIDGE_IP6 = "fd00:77::1";
+/** The addresses this machine (the engine, the test's own SSH) has on the lab bridge. */
+const THIS_MACHINE = [BRIDGE_IP6, "10.77.0.1"];
 const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 interface Login {
@@ -108,6 +111,31 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
         assert.ok(mine.length > 0, `no pull by ${backupName} on ${instance.hostingServer}: ${JSON.stringify(pulls)}`);
         assert.deepEqual([...new Set(mine.map((l) => l.from))], [labHost(env, backupName).ip6], `${backupName}'s pulls came from ${JSON.stringify(mine)}`);
       }
+    }
+  });
+
+  test("failover over IPv6: the instance is restored from a backup server's mirror onto the other hosting server, identical", () => {
+    const instance = bistro.instances[0]!;
+    const [from, to] = [labHost(env, "lab-backup-ovh-waw"), labHost(env, "lab-host-ovh-rbx")];
+    const mirror = `${labTopology(env, clients).fleet.mirrorRoot}/${instance.name}`;
+    const want = { code: treeDigest(env, from, `${mirror}/code`), documents: treeDigest(env, from, `${mirror}/documents`) };
+    const t0 = cursors();
+    const r = spawnSync(
+      "bash",
+      [path.join(env.repo, "scripts/failover.sh"), "--instance", instance.name, "--from", from.name, "--to", to.name, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--stacks-dir", env.stacksDir],
+      { encoding: "utf8", cwd: env.repo, timeout: 10 * 60 * 1000 },
+    );
+    try {
+      assert.equal(r.status, 0, `failover:\n${r.stdout}\n${r.stderr}`);
+      assert.equal(treeDigest(env, to, instance.codeRoot), want.code, "code differs from the mirror");
+      assert.equal(treeDigest(env, to, instance.documentsDir), want.documents, "documents differ from the mirror");
+      assert.match(sshOk(env, to, `mariadb -N -B -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='${instance.database.name}'"`), /^[1-9]/, "no table restored");
+      // The backup server pushed to the target over IPv6, with the one-time key bound to its IPv6 address.
+      const pushes = logins(to.name, t0).filter((l) => l.user === "root" && !THIS_MACHINE.includes(l.from));
+      assert.deepEqual([...new Set(pushes.map((l) => l.from))], [from.ip6], JSON.stringify(pushes));
+    } finally {
+      // rbx is not this instance's host: the restored copy goes.
+      sshOk(env, to, `rm -rf '${instance.codeRoot}' '${instance.documentsDir}'; mariadb -e 'DROP DATABASE IF EXISTS \`${instance.database.name}\`'`);
     }
   });
 

@@ -68,4 +68,15 @@ describe("failover one-time key", () => {
       fs.rmSync(home, { recursive: true, force: true });
     }
   });
+
+  it("from= lists the backup server's source addresses, never its host name (sshd does not resolve names)", () => {
+    const t = exampleTopology();
+    const bk = t.fleet.servers.find((s) => s.name === "bk-txl")!;
+    bk.ssh = { ...bk.ssh, host: "bk-txl.example.net" };
+    bk.sourceAddresses = ["198.51.100.20", "2001:db8:20::/48"];
+    const plan = planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra" });
+    const script = failoverScripts(plan, "t", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTarget").authorize("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime x");
+    assert.match(script, /restrict,from="198\.51\.100\.20,2001:db8:20::\/48" ssh-ed25519/);
+    assert.doesNotMatch(script, /example\.net/);
+  });
 });
