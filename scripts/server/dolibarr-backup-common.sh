@@ -13,8 +13,9 @@ DBK_LOCK_DIR="${DOLIBARR_BACKUP_LOCK_DIR:-/run/lock/dolibarr-backup}"
 # Logs to stderr (the journal under systemd) and, during a job run, to the run's log file
 # (its last lines go with a failure notification).
 dbk_log() {
-  local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${DBK_PROG:-dolibarr-backup}[${DBK_INSTANCE:--}]: $*"
+  local line now
+  TZ=UTC0 printf -v now '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  line="$now ${DBK_PROG:-dolibarr-backup}[${DBK_INSTANCE:--}]: $*"
   printf '%s\n' "$line" >&2
   if [[ -n "${DBK_RUN_LOG:-}" ]]; then printf '%s\n' "$line" >>"$DBK_RUN_LOG" 2>/dev/null || true; fi
 }
@@ -97,8 +98,8 @@ dbk_write_status() {
   local dir tmp kv has_server=0
   for kv in "$@"; do [[ "$kv" == server=* ]] && has_server=1; done
   if [[ $has_server -eq 0 && -n "${DBK_SERVER:-}" ]]; then set -- "$@" server="$DBK_SERVER"; fi
-  dir="$(dirname "$file")"
-  mkdir -p "$dir"
+  dir="${file%/*}"
+  dbk_ensure_dir "${dir:-/}"
   tmp="$(mktemp "$dir/.status.XXXXXX")"
   if ! dbk_json_object "$@" >"$tmp"; then
     rm -f -- "$tmp"
@@ -113,13 +114,25 @@ dbk_write_status() {
 # waiting at most WAIT_SECONDS; returns 1 when another run still holds it.
 dbk_lock() {
   local name="$1" wait="$2"
-  mkdir -p "$DBK_LOCK_DIR"
+  dbk_ensure_dir "$DBK_LOCK_DIR"
   exec 9>"$DBK_LOCK_DIR/$name.lock"
   flock -w "$wait" 9
 }
 
-dbk_now_epoch() { date -u +%s; }
-dbk_now_iso() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+# dbk_ensure_dir DIR...: mkdir -p, run only for a directory that is missing.
+dbk_ensure_dir() {
+  local d missing=()
+  for d in "$@"; do [[ -d "$d" ]] || missing+=("$d"); done
+  [[ ${#missing[@]} -eq 0 ]] || mkdir -p -- "${missing[@]}"
+}
+
+# Times from bash's own strftime (printf %()T) rather than date(1): a job asks for the time a
+# dozen times, and each date is a process (the dump bench counts them against the bare tools).
+dbk_now_epoch() { printf '%(%s)T' -1; }
+dbk_now_iso() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
+# YYYYMMDDTHHMMSSZ, the stamp of dumps and snapshots: now, or of an epoch.
+dbk_now_stamp() { TZ=UTC0 printf '%(%Y%m%dT%H%M%SZ)T' -1; }
+dbk_utc_stamp() { TZ=UTC0 printf '%(%Y%m%dT%H%M%SZ)T' "$1"; }
 
 # dbk_acquire_slot NAME SLOTS WAIT_SECONDS: a counting semaphore of SLOTS flock slots
 # (<lock dir>/NAME.slot<i>.lock), held on fd 8 until the process exits. Polls every second
@@ -129,7 +142,7 @@ dbk_acquire_slot() {
   local name="$1" slots="$2" wait="$3" deadline i
   [[ "$slots" =~ ^[1-9][0-9]*$ ]] || dbk_die "dbk_acquire_slot: SLOTS must be a positive integer, got '$slots'"
   deadline=$(($(dbk_now_epoch) + wait))
-  mkdir -p "$DBK_LOCK_DIR"
+  dbk_ensure_dir "$DBK_LOCK_DIR"
   while :; do
     for ((i = 0; i < slots; i++)); do
       exec 8>"$DBK_LOCK_DIR/$name.slot$i.lock"
@@ -189,7 +202,7 @@ dbk_job_started() {
   DBK_JOB_REPORTED=""
   dbk_load_server
   DBK_RUN_LOG=""
-  if mkdir -p -- "$DBK_STATE_DIR/log" 2>/dev/null && : >"$DBK_STATE_DIR/log/$DBK_INSTANCE.$DBK_JOB.log" 2>/dev/null; then
+  if dbk_ensure_dir "$DBK_STATE_DIR/log" 2>/dev/null && : >"$DBK_STATE_DIR/log/$DBK_INSTANCE.$DBK_JOB.log" 2>/dev/null; then
     DBK_RUN_LOG="$DBK_STATE_DIR/log/$DBK_INSTANCE.$DBK_JOB.log"
   fi
   if [[ $DBK_JOB_PING -eq 1 ]]; then dbk_notify_event start "$DBK_JOB of $DBK_INSTANCE started" || true; fi
@@ -250,10 +263,15 @@ dbk_write_metrics() {
   local file="$dir/dolibarr-backup-$DBK_JOB-$DBK_INSTANCE.prom"
   local now last_success=0 ok=0 labels tmp
   now="$(dbk_now_epoch)"
-  mkdir -p -- "$dir" || return 1
+  dbk_ensure_dir "$dir" || return 1
   if [[ -f "$file" ]]; then
-    last_success="$(sed -n 's/^dolibarr_backup_last_success_timestamp_seconds{.*} \([0-9][0-9]*\)$/\1/p' "$file" | head -n 1)"
-    last_success="${last_success:-0}"
+    local line
+    while IFS= read -r line; do
+      if [[ "$line" =~ ^dolibarr_backup_last_success_timestamp_seconds\{.*\}\ ([0-9]+)$ ]]; then
+        last_success="${BASH_REMATCH[1]}"
+        break
+      fi
+    done <"$file"
   fi
   if [[ "$result" == ok ]]; then ok=1; last_success="$now"; fi
   labels="dolibarr_instance=$(dbk_prom_label "$DBK_INSTANCE"),backup_job=$(dbk_prom_label "$DBK_JOB"),server=$(dbk_prom_label "${DBK_SERVER:-}"),fleet=$(dbk_prom_label "${DBK_FLEET:-}")"

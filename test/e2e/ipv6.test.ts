@@ -3,8 +3,8 @@
 // IPv6 (rsync's user@[address]:path through rrsync, host key pinned, from= restricted to the
 // backup server's IPv6 source address), the mirrors are identical to their sources, a failover
 // restores onto another host over IPv6, the fleet status is read over IPv6, and destroy cleans up
-// over IPv6. sshd's journal on each host, read
-// through lxc-attach (no SSH), says which address every login came from.
+// over IPv6. sshd's journal on each host, read through lxc-attach (no SSH), says which address
+// every login came from.
 // Runs in a project copy of its own (own stacks/ and state).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
