@@ -3,7 +3,7 @@
 // Only the shape is checked here; references between values (sites, servers) are checked in parse.ts.
 import { z } from "zod";
 import { isSshHost, sourceAddressProblem } from "./address";
-import { LIMITS } from "./defaults";
+import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
 import { isTimeOfDay, isTimeZone } from "./time";
@@ -175,6 +175,7 @@ export const fleetValuesSchema = z.strictObject({
   pathRoots: z.array(absPath()).min(1).max(64).optional(),
   timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),
   maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
+  dumpVerification: z.enum(DUMP_VERIFICATIONS, { error: `expected one of ${DUMP_VERIFICATIONS.join(", ")}` }).optional(),
   sshPrivateKey: secret().optional(),
   ovh: z
     .strictObject({

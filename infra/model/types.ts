@@ -1,6 +1,7 @@
 // The typed topology every part of the project works on: the offline check, the rules,
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
+import type { DumpVerification } from "./defaults";
 import type { Instance } from "./instance";
 import type { Notifications } from "./notifications";
 
@@ -112,6 +113,8 @@ export interface Fleet {
   timeZone?: string;
   /** Dumps a hosting server runs at once, the rest queue. Default 2 (see fleetMaxConcurrentDumps). */
   maxConcurrentDumps?: number;
+  /** How each dump file is checked on the hosting server. Default "frames" (see fleetDumpVerification). */
+  dumpVerification?: DumpVerification;
   /** Alert and dead-man's-switch notifiers (secret URLs: never serialized, see model/notifications.ts). */
   notifications?: Notifications;
   /** Where the jobs write their node_exporter textfile metrics. */

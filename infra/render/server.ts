@@ -8,7 +8,7 @@
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
 import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
-import { fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
+import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -319,6 +319,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       EXPORT_ROOT: PATHS.exportRoot,
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
       MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
+      DUMP_VERIFY: fleetDumpVerification(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);

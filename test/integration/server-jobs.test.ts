@@ -407,15 +407,23 @@ exit "\${PIPESTATUS[0]}"
         assert.match(r.stderr, /not complete zstd frames/, `flip at ${flip}: refused for another reason\n${r.stderr}`);
         await afterFailure(`flip at ${flip}`);
       }
-      const full = await lab.dump("faulty", [], faulty({ DBK_FAULT_FLIP: flip, DUMP_VERIFY: "full" }));
+      lab.setDumpVerification("faulty", "full");
+      const full = await lab.dump("faulty", [], faulty({ DBK_FAULT_FLIP: flip }));
+      lab.setDumpVerification("faulty", "frames");
       assert.equal(full.code, 1, `flip at ${flip} with DUMP_VERIFY=full: accepted`);
       await afterFailure(`flip at ${flip}, DUMP_VERIFY=full`);
     }
     assert.ok(caughtByPull > 0, "no flip got past the host's frame check: the pull's test was not exercised");
 
-    const bad = await lab.dump("faulty", [], { DUMP_VERIFY: "sometimes" });
+    // A hand-edited server config: the pushed env file is the only source of DUMP_VERIFY.
+    const envFile = path.join(lab.hosting.etc, "instances", "faulty.env");
+    const rendered = fs.readFileSync(envFile, "utf8");
+    assert.match(rendered, /^DUMP_VERIFY='frames'$/m);
+    fs.writeFileSync(envFile, rendered.replace("DUMP_VERIFY='frames'", "DUMP_VERIFY='sometimes'"));
+    const bad = await lab.dump("faulty");
+    fs.writeFileSync(envFile, rendered);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /DUMP_VERIFY='sometimes' in faulty's config: expected frames or full/);
+    assert.match(bad.stderr, /DUMP_VERIFY='sometimes' in faulty's config \(fleet key dumpVerification\): expected frames or full/);
     await lab.exportCmd("remove", "faulty");
     lab.instances.delete("faulty");
   });

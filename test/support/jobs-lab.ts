@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { DumpVerification } from "../../infra/model/defaults";
 import type { Fleet, Instance, Server, Site, Topology } from "../../infra/model/types";
 import { PATHS } from "../../infra/render/paths";
 import { serverScriptPath } from "../../infra/render/repo";
@@ -173,6 +174,14 @@ export class JobsLab {
     this.writeRendered(access.files, "hosting");
     await mustRun("sh", ["-eu", "-c", this.relocate(access.create, "hosting")]);
     this.accessDelete = this.relocate(access.delete, "hosting");
+  }
+
+  /** Re-renders an instance's hosting config with the fleet key dumpVerification, as `pulumi up` would push it. */
+  setDumpVerification(name: string, verification: DumpVerification): void {
+    const li = this.instances.get(name);
+    if (!li) throw new Error(`no instance ${name} in the lab`);
+    const topology: Topology = { ...this.topology, fleet: { ...this.topology.fleet, dumpVerification: verification } };
+    this.writeRendered(renderHostingInstance(topology, li.instance).files, "hosting");
   }
 
   /** Creates an instance: tree, database, rendered config on both sides, export applied. */

@@ -193,6 +193,32 @@ describe("fleet config keys", () => {
     assert.ok(isTimeZone("Europe/Paris") && isTimeZone("America/Argentina/Buenos_Aires") && !isTimeZone("Mars/Olympus") && !isTimeZone("../etc"));
   });
 
+  it("dumpVerification: frames by default, full on request, both rendered as DUMP_VERIFY for the dump wrapper; anything else refused with its key", () => {
+    for (const [extra, want] of [["", "frames"], ["  dolibarr-backup:dumpVerification: full\n", "full"], ["  dolibarr-backup:dumpVerification: frames\n", "frames"]] as const) {
+      const dir = withKeys(extra);
+      try {
+        const loaded = load(dir);
+        assert.equal(loaded.fleets[0]!.dumpVerification, want);
+        const env = renderHostingInstance(loaded.topologies[0]!, loaded.clients[0]!.instances[0]!).files[0]!.content;
+        assert.match(env, new RegExp(`^DUMP_VERIFY='${want}'$`, "m"), extra);
+      } finally {
+        removeDir(dir);
+      }
+    }
+    for (const bad of ["sometimes", "none", "FULL", "true"]) {
+      const dir = withKeys(`  dolibarr-backup:dumpVerification: ${bad}\n`);
+      try {
+        assert.throws(
+          () => load(dir),
+          (e: unknown) => isConfigError(e) && e.issues.some((i) => i.keyPath === "dolibarr-backup:dumpVerification" && /expected one of frames, full/.test(i.message)),
+          bad,
+        );
+      } finally {
+        removeDir(dir);
+      }
+    }
+  });
+
   it("a server's state is active or lost", () => {
     const dir = withKeys("");
     const fs = require("node:fs") as typeof import("node:fs");
