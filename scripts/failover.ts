@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { isConfigError } from "../infra/model/errors";
 import { loadStacksDir } from "../infra/model/load";
 import type { Instance, Server, Topology } from "../infra/model/types";
-import { sourceAddressesOf } from "../infra/model/address";
+import { pullFamilyProblem, sourceAddressesOf } from "../infra/model/address";
 import { SCRIPT } from "../infra/render/paths";
 import { formatConfigError } from "../infra/report/text";
 import { runOnServer } from "../infra/status/collect";
@@ -63,6 +63,9 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
   if (to.role !== "hosting") throw new Error(`--to ${req.to}: a ${to.role} server; expected a hosting server`);
   if (to.state === "lost") throw new Error(`--to ${req.to}: the fleet marks it lost`);
   if (to.name === instance.hostingServer) throw new Error(`--to ${req.to}: already the instance's hosting server (restore in place with dolibarr-restore on ${from.name})`);
+  // The restore connects from the backup server to the target: from= (its source addresses) must hold one of the target's family.
+  const family = pullFamilyProblem(sourceAddressesOf(from), to.ssh.host);
+  if (family) throw new Error(`--from ${from.name} cannot restore onto --to ${to.name}: ${family}; declare its addresses of both families in its sourceAddresses (${topology.fleet.file})`);
   if (req.snapshot !== undefined && req.snapshot !== "latest" && !/^\d{8}T\d{6}Z$/.test(req.snapshot)) throw new Error(`--snapshot ${req.snapshot}: expected a stamp YYYYMMDDTHHMMSSZ or "latest"`);
   const restoreArgs = [
     ...(req.snapshot ? ["--snapshot", req.snapshot] : []),

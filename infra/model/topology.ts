@@ -66,7 +66,7 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
         } else if (hosting) {
           const problem = pullFamilyProblem(sourceAddressesOf(s), hosting.ssh.host);
           const k = fleet.servers.indexOf(s);
-          if (problem) issues.add(src, at, `backup server ${b} pulls this instance from hosting server ${hosting.name}: ${problem}; add one to servers[${k}].sourceAddresses in ${fleet.file}`);
+          if (problem) issues.add(src, at, `backup server ${b} pulls this instance from hosting server ${hosting.name}: ${problem}; declare servers[${k}].sourceAddresses in ${fleet.file} with its addresses of both families`);
         }
       });
     });

@@ -510,7 +510,7 @@ describe("address families: a backup server pulls from a hosting address only wi
         if (error) {
           const issue = error.issues.find((i) => i.keyPath === "dolibarr-backup:instances[0].backupServers[1]");
           assert.ok(issue, error.message);
-          assert.match(issue.message, new RegExp(`bk-txl pulls this instance from hosting server web-rbx: .*no IPv${family} address.*servers\\[4\\]\\.sourceAddresses in \\S*/${FLEET.replace(/\./g, "\\.")}$`));
+          assert.match(issue.message, new RegExp(`bk-txl pulls this instance from hosting server web-rbx: .*no IPv${family} address.*declare servers\\[4\\]\\.sourceAddresses in \\S*/${FLEET.replace(/\./g, "\\.")} with its addresses of both families$`));
           assert.equal(error.issues.length, 1, error.message);
           const r = check(dir);
           assert.equal(r.status, 2, r.stdout + r.stderr);

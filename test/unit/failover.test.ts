@@ -79,4 +79,12 @@ describe("failover one-time key", () => {
     assert.match(script, /restrict,from="198\.51\.100\.20,2001:db8:20::\/48" ssh-ed25519/);
     assert.doesNotMatch(script, /example\.net/);
   });
+
+  it("is refused before anything runs when the backup server has no source address of the target's family", () => {
+    const t = exampleTopology();
+    t.fleet.servers.find((s) => s.name === "web-fra")!.ssh.host = "2001:db8::10";
+    assert.throws(() => planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra" }), /--from bk-txl cannot restore onto --to web-fra: .*no IPv6 address/);
+    t.fleet.servers.find((s) => s.name === "bk-txl")!.sourceAddresses = ["198.51.100.20", "2001:db8:20::/48"];
+    assert.equal(planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra" }).to.name, "web-fra");
+  });
 });

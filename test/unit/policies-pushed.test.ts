@@ -10,6 +10,7 @@ import { DEFAULT_TIME_ZONE, MAX_MINUTE_OFFSET } from "../../infra/model/defaults
 import { pointNorthOf } from "../../infra/model/geo";
 import { planInstance } from "../../infra/model/schedule";
 import { calendarExpressions } from "../../infra/render/calendar";
+import { hostFromRemotePath } from "../../infra/model/address";
 import { framePush, PUSH_FORMAT } from "../../infra/render/push";
 import {
   BACKUP_SBG,
@@ -355,9 +356,13 @@ describe("pushed-replication-sources: every replication pulls from the instance'
       assert.deepEqual(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${other}]`))), [], `${declared} written ${other}`);
       one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${backups[1]!.address}]`))), `pulls acme-erp from ${BACKUP_TXL.name}`, "not a hosting server");
       one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, "[2001:db8:ffff::1]"))), "[2001:db8:ffff::1]:22, which is no server");
-      // Brackets are rsync's syntax for IPv6 only: a bracketed name or IPv4 address is no server's host.
-      one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${HOSTING.address}]`))), "which is no server");
     }
+    // Brackets are rsync's syntax for IPv6 only: a bracketed IPv4 address or name of a real server is no server's host.
+    const v4 = instanceProps({ minuteOffset: OFFSET });
+    one(await violations(SOURCES, pushedClientStack(OFFSET, [v4], setSource(instancePushes(v4, OFFSET), `[${HOSTING.address}]`))), `[${HOSTING.address}]:22, which is no server`);
+    assert.deepEqual(await violations(SOURCES, pushedClientStack(OFFSET, [v4], setSource(instancePushes(v4, OFFSET), HOSTING.address))), []);
+    assert.equal(hostFromRemotePath("[web.example.net]"), "[web.example.net]");
+    assert.equal(hostFromRemotePath("[2001:db8::1]"), "2001:db8::1");
   });
 
   test("another hosting server too close to the backup server: both the wrong source and the distance are reported", async () => {
