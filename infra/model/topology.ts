@@ -65,8 +65,7 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
           issues.add(src, at, `"${b}" is a hosting server (role: hosting); expected one of the backup servers: ${names("backup")}`);
         } else if (hosting) {
           const problem = pullFamilyProblem(sourceAddressesOf(s), hosting.ssh.host);
-          const k = fleet.servers.indexOf(s);
-          if (problem) issues.add(src, at, `backup server ${b} pulls this instance from hosting server ${hosting.name}: ${problem}; declare servers[${k}].sourceAddresses in ${fleet.file} with its addresses of both families`);
+          if (problem) issues.add(src, at, `backup server ${b} pulls this instance from hosting server ${hosting.name}: ${problem}; declare servers[${fleet.servers.indexOf(s)}].sourceAddresses in ${fleet.file} with its addresses of both families`);
         }
       });
     });

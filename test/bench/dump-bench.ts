@@ -85,14 +85,16 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
         await sh(`${dump} | zstd -q -${level} -c > '${bareFile}'`);
       },
     };
+    // The wrapper as its timer runs it, with whatever the instance's env file says.
+    const wrapper = (name: string) => ({
+      name,
+      run: async () => {
+        await mustRun(lab.script("dolibarr-dump"), ["dumpbench"], { env: lab.hosting.env });
+      },
+    });
     const comparison = await compareAB({
       title: `dump of a ${dataMb.toFixed(0)} MB database`,
-      a: {
-        name: "dolibarr-dump (default settings)",
-        run: async () => {
-          await mustRun(lab.script("dolibarr-dump"), ["dumpbench"], { env: lab.hosting.env });
-        },
-      },
+      a: wrapper("dolibarr-dump (default settings)"),
       b: bare,
       // Same state for both: no dump left from the previous pair (page cache, disk space).
       before: clearDumps,
@@ -105,12 +107,7 @@ export async function runDumpBench(opts: { mb?: number; rounds?: number; maxRoun
     lab.setDumpVerification("dumpbench", "full");
     const fullVerification = await compareAB({
       title: `the same dump with DUMP_VERIFY=full (zstd -t of the stream while it is written)`,
-      a: {
-        name: "dolibarr-dump, DUMP_VERIFY=full",
-        run: async () => {
-          await mustRun(lab.script("dolibarr-dump"), ["dumpbench"], { env: lab.hosting.env });
-        },
-      },
+      a: wrapper("dolibarr-dump, DUMP_VERIFY=full"),
       b: bare,
       before: clearDumps,
       rounds: 7,
