@@ -196,17 +196,15 @@ ensure_bridge() {
     ip link add "$BRIDGE" type bridge || die "cannot create bridge $BRIDGE"
     log "bridge $BRIDGE: created"
   fi
-  if ! ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/$PREFIX_LEN"; then
-    ip addr add "$BRIDGE_IP/$PREFIX_LEN" dev "$BRIDGE" || die "cannot add $BRIDGE_IP/$PREFIX_LEN to $BRIDGE"
-  fi
+  # `replace` adds the address or leaves it as it is: no "is it there?" test to race. (That test,
+  # `ip addr show | grep -q`, failed under pipefail when grep quit before ip's last write: SIGPIPE.)
+  ip -4 addr replace "$BRIDGE_IP/$PREFIX_LEN" dev "$BRIDGE" || die "cannot add $BRIDGE_IP/$PREFIX_LEN to $BRIDGE"
   if [[ $(sysctl -n net.ipv6.conf.all.disable_ipv6 2>/dev/null || echo 1) != 0 ]]; then
     die "IPv6 is disabled on this machine (sysctl net.ipv6.conf.all.disable_ipv6); the lab needs it on $BRIDGE"
   fi
   sysctl -qw "net.ipv6.conf.$BRIDGE.disable_ipv6=0" || die "cannot enable IPv6 on $BRIDGE"
-  if ! ip -6 addr show dev "$BRIDGE" | grep -q "inet6 $BRIDGE_IP6/$PREFIX6_LEN"; then
-    # nodad: the address is usable at once (no duplicate address detection on a private bridge)
-    ip -6 addr add "$BRIDGE_IP6/$PREFIX6_LEN" dev "$BRIDGE" nodad || die "cannot add $BRIDGE_IP6/$PREFIX6_LEN to $BRIDGE"
-  fi
+  # nodad: the address is usable at once (no duplicate address detection on a private bridge)
+  ip -6 addr replace "$BRIDGE_IP6/$PREFIX6_LEN" dev "$BRIDGE" nodad || die "cannot add $BRIDGE_IP6/$PREFIX6_LEN to $BRIDGE"
   ip link set "$BRIDGE" up || die "cannot bring $BRIDGE up"
 }
 
@@ -259,7 +257,7 @@ build_base() { # build_base KEY DIR
   r=$tmp/rootfs
   if [[ -e $tmp ]]; then
     log "base: removing a partial build at $tmp"
-    findmnt -rn -o TARGET | grep -qF "$tmp/" && die "something is still mounted under $tmp; unmount it first"
+    findmnt -rn -o TARGET | grep -F "$tmp/" >/dev/null && die "something is still mounted under $tmp; unmount it first"
     rm -rf --one-file-system "$tmp"
   fi
   mkdir -p "$r" "$debs/partial"
