@@ -30,8 +30,11 @@ install_debian_packages() {
   fi
   step "Debian packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt (unattended-upgrades, a second checkout's setup) may hold dpkg's lock: wait for it
+  # rather than fail at once.
+  local lock_wait=(-o DPkg::Lock::Timeout=600)
+  apt-get "${lock_wait[@]}" update -qq
+  apt-get "${lock_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 install_npm_packages() {
