@@ -6,7 +6,7 @@
 //   pushed.authorized-keys     every authorized_keys line pushed is restricted (access.ts's checker)
 //   pushed.timers              every instance timer starts at the planned times, nothing else moves it
 //   pushed.replication-sources every replication pulls from the instance's hosting server, far enough
-import { hostFromRemotePath, sameSshHost } from "../model/address";
+import { hostForRemotePath, hostFromRemotePath, isIpv6Address, sameSshHost } from "../model/address";
 import { fleetTimeZone, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { planInstance } from "../model/schedule";
 import { formatTimeOfDay, mod, MINUTES_PER_DAY } from "../model/time";
@@ -466,6 +466,11 @@ export function checkReplicationSources(topology: Topology, bundles: readonly Pu
       }
       if (!inst.backupServers.includes(target.name)) {
         out.push(pushedViolation(rule, b, `${f.path} makes ${target.name} pull ${name}, but ${target.name} is not one of its backup servers (${inst.backupServers.join(", ")})`, { ...fields, servers: [target.name] }));
+        continue;
+      }
+      if (isIpv6Address(env.SOURCE_HOST)) {
+        // rsync reads user@fd00:77::12:/path as host "fd00": that config pulls from nowhere, on every run.
+        out.push(pushedViolation(rule, b, `${f.path} says SOURCE_HOST='${env.SOURCE_HOST}', an IPv6 address without brackets, which rsync reads as host '${env.SOURCE_HOST.split(":")[0]}': it must be written '${hostForRemotePath(env.SOURCE_HOST)}'`, { ...fields, servers: [target.name] }));
         continue;
       }
       const port = env.SOURCE_PORT === undefined ? 22 : Number(env.SOURCE_PORT);

@@ -174,10 +174,10 @@ ensure_host_packages() {
   log "host packages: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >"$LAB_DIR/apt-host.log" 2>&1; then
-    log "host packages: apt-get -o DPkg::Lock::Timeout=600 update, then retry"
+    log "host packages: apt-get update, then retry"
     apt-get -o DPkg::Lock::Timeout=600 update >>"$LAB_DIR/apt-host.log" 2>&1 || die "apt-get update failed (see $LAB_DIR/apt-host.log)"
     apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" >>"$LAB_DIR/apt-host.log" 2>&1 \
-      || die "apt-get -o DPkg::Lock::Timeout=600 install ${missing[*]} failed (see $LAB_DIR/apt-host.log)"
+      || die "apt-get install ${missing[*]} failed (see $LAB_DIR/apt-host.log)"
   fi
   log "host packages: installed"
 }

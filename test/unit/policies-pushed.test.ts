@@ -333,7 +333,7 @@ describe("pushed-replication-sources: every replication pulls from the instance'
     one(await violations(SOURCES, pushedClientStack(OFFSET, [props], editFile(instancePushes(props, OFFSET), /instances\/acme-erp\.env$/, (c) => c.replace("SOURCE_PORT='22'", "SOURCE_PORT='2222'"), BACKUP_SBG.name))), ":2222, which is no server");
   });
 
-  test("IPv6 servers: the renderer's bracketed source is the hosting server in any spelling; another address in brackets is reported", async () => {
+  test("IPv6 servers: the renderer's bracketed source is the hosting server in any spelling; another address in brackets, or the right one bare, is reported", async () => {
     // Found by the lab's IPv6 run: SOURCE_HOST='[fd00:77::12]' was compared with fd00:77::12.
     let seed = 11;
     const random16 = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xffff;
@@ -356,6 +356,9 @@ describe("pushed-replication-sources: every replication pulls from the instance'
       assert.deepEqual(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${other}]`))), [], `${declared} written ${other}`);
       one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, `[${backups[1]!.address}]`))), `pulls acme-erp from ${BACKUP_TXL.name}`, "not a hosting server");
       one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, "[2001:db8:ffff::1]"))), "[2001:db8:ffff::1]:22, which is no server");
+      // The hosting server's own address, but bare: rsync would read host "2001" and never pull.
+      const bare = one(await violations(SOURCES, pushedClientStack(OFFSET, [props], setSource(rendered, other))), `SOURCE_HOST='${other}', an IPv6 address without brackets`, `'[${other}]'`);
+      assert.equal(bare.urn, cmdUrn("client-acme", `acme-erp/${BACKUP_SBG.name}/apply`));
     }
     // Brackets are rsync's syntax for IPv6 only: a bracketed IPv4 address or name of a real server is no server's host.
     const v4 = instanceProps({ minuteOffset: OFFSET });
