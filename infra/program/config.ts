@@ -70,13 +70,19 @@ export function requireSecretKeys(raw: RawStackConfig, keys: readonly string[]):
   if (clear.length > 0) {
     throw new Error(
       `stack ${raw.source.stack}: ${clear.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")} must be set as secret(s): ` +
-        `pulumi config set --secret ${CONFIG_NAMESPACE}:<key> (with --path for ovh.applicationSecret, ovh.consumerKey, ionos.token)`,
+        `pulumi config set --secret ${CONFIG_NAMESPACE}:<key> (with --path for ovh.applicationSecret, ovh.consumerKey, ionos.token, notifications.healthchecks.pingUrl, notifications.webhook.url)`,
     );
   }
 }
 
+/** Whether the fleet's notifiers hold a URL: a ping or webhook URL lets anyone who reads it post to it. */
+function notificationsHoldUrl(value: unknown): boolean {
+  const n = value as { healthchecks?: { pingUrl?: unknown }; webhook?: { url?: unknown } } | undefined;
+  return n?.healthchecks?.pingUrl !== undefined || n?.webhook?.url !== undefined;
+}
+
 export function fleetSecrets(raw: RawStackConfig): FleetSecrets {
-  requireSecretKeys(raw, ["sshPrivateKey", "ovh", "ionos"]);
+  requireSecretKeys(raw, ["sshPrivateKey", "ovh", "ionos", ...(notificationsHoldUrl(raw.values.notifications) ? ["notifications"] : [])]);
   const key = raw.values.sshPrivateKey;
   if (typeof key !== "string" || key.trim() === "") {
     throw new Error(

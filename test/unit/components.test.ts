@@ -240,6 +240,24 @@ describe("stack config from the engine", () => {
     assert.throws(() => fleetSecrets({ ...raw, secretKeys: new Set(["sshPrivateKey"]) }), /dolibarr-backup:ovh, dolibarr-backup:ionos must be set as secret/);
     assert.equal(normalizeKey("k"), "k\n");
   });
+
+  it("refuses the notifiers' ping or webhook URL in clear text, not a notifier that holds no URL", () => {
+    setupMocks();
+    const base = { ...fleetValues(), sshPrivateKey: PRIVATE_KEY };
+    const email = { email: { to: ["ops@example.com"] } };
+    const withUrl = [
+      { healthchecks: { pingUrl: "https://hc-ping.com/uuid" } },
+      { webhook: { url: "https://hooks.example.com/x" } },
+      { ...email, healthchecks: { pingUrl: "https://hc-ping.com/uuid" }, webhook: { url: "https://hooks.example.com/x" } },
+    ];
+    for (const notifications of withUrl) {
+      const raw = { kind: "fleet" as const, values: { ...base, notifications }, source: FLEET_SOURCE };
+      assert.throws(() => fleetSecrets({ ...raw, secretKeys: new Set(["sshPrivateKey"]) }), /dolibarr-backup:notifications must be set as secret.*notifications\.webhook\.url/, JSON.stringify(notifications));
+      assert.doesNotThrow(() => fleetSecrets({ ...raw, secretKeys: new Set(["sshPrivateKey", "notifications"]) }));
+    }
+    const mailOnly = { kind: "fleet" as const, values: { ...base, notifications: email }, source: FLEET_SOURCE, secretKeys: new Set(["sshPrivateKey"]) };
+    assert.doesNotThrow(() => fleetSecrets(mailOnly));
+  });
 });
 
 describe("fleet outputs as a client stack reads them", () => {
