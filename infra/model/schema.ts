@@ -10,7 +10,7 @@ import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
 export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const NAME_HINT = "expected a name of lowercase letters, digits and '-', starting with a letter (e.g. acme-erp)";
+const NAME_HINT = "expected a name of 1 to 63 lowercase letters, digits and '-', starting with a letter and not ending with '-' (e.g. acme-erp)";
 /** Pulumi stack names as used in this project. */
 export const STACK_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** MariaDB/MySQL database name (unquoted identifier). */
