@@ -61,8 +61,16 @@ function ipBytes(s: string): number[] | undefined {
 }
 
 /**
+ * The widest block a source address may be, by family: from= binds a backup server's key to that
+ * server's own addresses, and a wider block (0.0.0.0/0 at the extreme) lets any machine in it use
+ * a stolen key. An IPv4 /24; an IPv6 /48, one end site's allocation (RFC 6177).
+ */
+export const MIN_SOURCE_PREFIX: Readonly<Record<4 | 6, number>> = Object.freeze({ 4: 24, 6: 48 });
+
+/**
  * A source address as sshd's from= takes it: an IP address, or a CIDR block "address/prefix" whose
- * host bits are zero (sshd refuses the whole from= list otherwise). Undefined when valid, else why not.
+ * host bits are zero (sshd refuses the whole from= list otherwise) and that is no wider than
+ * MIN_SOURCE_PREFIX. Undefined when valid, else why not.
  */
 export function sourceAddressProblem(s: string): string | undefined {
   const slash = s.indexOf("/");
@@ -81,6 +89,10 @@ export function sourceAddressProblem(s: string): string | undefined {
   const len = Number(lenText);
   for (let bit = len; bit < max; bit++) {
     if (bytes[bit >> 3]! & (0x80 >> (bit & 7))) return `"${s}" has host bits set (sshd refuses it); expected the network address of the block`;
+  }
+  const family = bytes.length === 4 ? 4 : 6;
+  if (len < MIN_SOURCE_PREFIX[family]) {
+    return `"${s}" is a block of 2^${max - len} addresses: any machine in it could use the backup server's key; expected the backup server's own addresses, or a block of at most /${MIN_SOURCE_PREFIX[family]} (IPv${family})`;
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 // The typed topology does not carry the access declarations (they are facts of the deployed
 // program, see infra/model/contract.ts), so this rule takes them alongside the instance.
 import type { AccessDeclaration } from "../model/contract";
-import { sourceAddressProblem } from "../model/address";
+import { MIN_SOURCE_PREFIX, sourceAddressProblem } from "../model/address";
 import type { Severity, Violation } from "../model/types";
 
 export const RULE_ID = "access.restricted-ssh";
@@ -67,19 +67,27 @@ export function accessProblems(keyOptions: string[]): string[] {
   return problems;
 }
 
+/** A wildcard pattern no wider than a /24: three literal IPv4 octets, wildcards in the last one only. */
+const LAST_OCTET_PATTERN = /^(?:\d{1,3}\.){3}[0-9*?]{1,3}$/;
+
 /**
  * What keeps a from= pattern list from binding the key to addresses: an entry that names a host
  * (sshd compares from= with the connecting address only, UseDNS no being its default, so the key
- * would always be refused) or that is not a valid address or CIDR block.
+ * would always be refused), that is not a valid address or CIDR block, or that is so wide
+ * ("*", 0.0.0.0/0) that it binds the key to nothing.
  */
 export function fromPatternProblems(value: string): string[] {
   const problems: string[] = [];
   for (const raw of value.split(",")) {
+    const negated = raw.trim().startsWith("!"); // a negation only narrows the list
     const entry = raw.trim().replace(/^!/, "");
     if (entry === "") {
       problems.push("an empty entry in `from=`");
     } else if (/[*?]/.test(entry)) {
       if (!/^[0-9A-Fa-f.:*?]+$/.test(entry)) problems.push(`\`from=\` pattern "${entry}" matches host names, which sshd never sees (UseDNS no); expected addresses`);
+      else if (!negated && !LAST_OCTET_PATTERN.test(entry)) {
+        problems.push(`\`from=\` pattern "${entry}" matches more than one /${MIN_SOURCE_PREFIX[4]} of addresses: any machine there could use the key; expected addresses, CIDR blocks of at most /${MIN_SOURCE_PREFIX[4]} (IPv4) or /${MIN_SOURCE_PREFIX[6]} (IPv6), or wildcards in an IPv4 address's last octet only`);
+      }
     } else {
       const problem = sourceAddressProblem(entry);
       if (problem) problems.push(`\`from=\` entry ${problem}`);

@@ -10,6 +10,7 @@ import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { findCollisions } from "../../infra/model/collisions";
 import { ConfigError } from "../../infra/model/errors";
+import { MIN_SOURCE_PREFIX } from "../../infra/model/address";
 import { loadStacksDir, MAX_EXPANDED_NODES, MAX_STACK_FILE_BYTES, parseStackFileText, refuseFleetCollisions } from "../../infra/model/load";
 import { parseClientConfig, parseFleetConfig } from "../../infra/model/parse";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, SYSTEM_DIRS, SYSTEM_TREES, pathProblem } from "../../infra/model/paths";
@@ -457,6 +458,55 @@ describe("addresses", () => {
     assert.match(configError(() => parseStackFileText(onHosting, file)).message, /servers\[0\]\.sourceAddresses: only backup servers pull/);
   });
 
+  it("refuses source blocks wider than a /24 (IPv4) or /48 (IPv6), generated, in the config and in a pushed from=", () => {
+    const base = ["restrict", 'command="/usr/bin/rrsync -ro /x"'];
+    const withBlock = (block: string) => fleetYaml().replace("        host: 198.51.100.20\n", `        host: 198.51.100.20\n      sourceAddresses: ["198.51.100.20", "${block}"]\n`);
+    // The network address of the block of length len around a generated address: host bits zero.
+    const v4Block = fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 })).map(([octets, len]) => {
+      const n = (octets.reduce((a, o) => a * 256 + o, 0) >>> 0) & (len === 0 ? 0 : (~0 << (32 - len)) >>> 0);
+      return { block: `${[24, 16, 8, 0].map((sh) => (n >>> sh) & 255).join(".")}/${len}`, len, min: MIN_SOURCE_PREFIX[4] };
+    });
+    const v6Block = fc.tuple(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }), fc.integer({ min: 0, max: 128 })).map(([groups, len]) => {
+      const masked = groups.map((g, i) => g & (len >= (i + 1) * 16 ? 0xffff : len <= i * 16 ? 0 : (0xffff << (16 - (len - i * 16))) & 0xffff));
+      return { block: `${masked.map((g) => g.toString(16)).join(":")}/${len}`, len, min: MIN_SOURCE_PREFIX[6] };
+    });
+    let wide = 0;
+    fc.assert(
+      fc.property(fc.oneof(v4Block, v6Block), ({ block, len, min }) => {
+        const pushed = accessProblems([...base, `from="198.51.100.20,${block}"`]);
+        let error: ConfigError | undefined;
+        try {
+          parseStackFileText(withBlock(block), file);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          error = e;
+        }
+        if (len < min) {
+          wide++;
+          assert.ok(error?.issues.some((i) => i.keyPath === "dolibarr-backup:servers[4].sourceAddresses[1]" && /any machine in it could use the backup server's key/.test(i.message)), `${block}: ${error?.message ?? "accepted"}`);
+          assert.match(pushed.join(), /any machine in it could use/, block);
+        } else {
+          assert.equal(error, undefined, `${block}: ${error?.message}`);
+          assert.deepEqual(pushed, [], block);
+        }
+      }),
+      { numRuns: 400 },
+    );
+    assert.ok(wide > 100, `only ${wide} wide blocks generated`);
+    for (const edge of ["0.0.0.0/0", "::/0", "10.0.0.0/23", "2001:db8::/47"]) assert.match(accessProblems([...base, `from="${edge}"`]).join(), /any machine in it/, edge);
+    for (const edge of ["10.0.0.0/24", "2001:db8::/48", "2001:db8::7/128"]) assert.deepEqual(accessProblems([...base, `from="${edge}"`]), [], edge);
+  });
+
+  it("a pushed from= with wildcards wider than one IPv4 octet binds the key to nothing and is flagged", () => {
+    const base = ["restrict", 'command="/usr/bin/rrsync -ro /x"'];
+    for (const wide of ["*", "*.*.*.*", "203.0.*.*", "203.0.113*", "2001:db8::*", "*:*", "?*", "198.51.100.20,*"]) {
+      assert.match(accessProblems([...base, `from="${wide}"`]).join(), /matches more than one \/24/, wide);
+    }
+    for (const narrow of ["203.0.113.*", "203.0.113.1?", "203.0.113.20,!203.0.113.*", "198.51.100.20,!*"]) {
+      assert.deepEqual(accessProblems([...base, `from="${narrow}"`]), [], narrow);
+    }
+  });
+
   it("access.restricted-ssh flags a from= that names hosts (sshd would always refuse the key)", () => {
     const base = ["restrict", 'command="/usr/bin/rrsync -ro /x"'];
     assert.deepEqual(accessProblems([...base, 'from="203.0.113.7"']), []);
@@ -490,7 +540,7 @@ describe("address families: a backup server pulls from a hosting address only wi
   const group = fc.integer({ min: 1, max: 0xffff }).map((n) => n.toString(16));
   const v4 = fc.tuple(byte, byte, byte).map(([a, b, c]) => `10.${a}.${b}.${c}`);
   const v6 = fc.tuple(group, group, fc.boolean()).map(([a, b, upper]) => (upper ? `2001:DB8:${a}::${b}`.toUpperCase() : `2001:db8:${a}:0:0:0:0:${b}`));
-  const source = fc.oneof(v4, v6, v6.map((a) => `${a}/128`), v4.map((a) => `${a}/32`), fc.constant("2001:db8::/32"), fc.constant("10.0.0.0/8"));
+  const source = fc.oneof(v4, v6, v6.map((a) => `${a}/128`), v4.map((a) => `${a}/32`), fc.constant("2001:db8::/48"), fc.constant("10.0.0.0/24"));
 
   it("generated fleets: refused exactly when the hosting server is an address and no source address has its family; the check and the program agree", () => {
     fc.assert(
