@@ -74,6 +74,8 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
     "--code-dir", instance.codeRoot,
     "--documents-dir", instance.documentsDir,
     "--database", instance.database.name,
+    // Dolibarr's own MariaDB account (conf.php's user and password): a new server has none.
+    "--db-account",
     ...(req.force ? ["--force"] : []),
     instance.name,
   ];
@@ -83,7 +85,7 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
     ...(old && old.state !== "lost" ? [`${topology.fleet.file}: if ${old.name} is gone, mark it: state: lost`] : []),
     `npm run check   (the rules on the new placement: distances from ${to.site.city} to every backup site)`,
     `bash scripts/deploy/stacks.sh ${topology.fleet.file} ${client.file} | bash scripts/deploy/run.sh up   (rewires the dumps on ${to.name} and the replications from it)`,
-    `create the Dolibarr database account of conf/conf.php on ${to.name} if its MariaDB has none ($dolibarr_main_db_user / $dolibarr_main_db_pass), then point DNS or the proxy at ${to.name}`,
+    `point DNS or the proxy at ${to.name} (a WARNING on the restore's "database account" line is a step of its own: the account conf/conf.php names, created by hand)`,
   ];
   return { topology, instance, from, to, restoreArgs, nextSteps };
 }

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, sshOk, treeDigest } from "../../scripts/lab/driver";
+import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, treeDigest } from "../../scripts/lab/driver";
 import { deploy, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
 
@@ -73,8 +73,14 @@ describe("failover onto another hosting host after the loss of one", () => {
     assert.notEqual(ping.status, 0, "the destroyed host still answers");
   });
 
-  test("each of its instances is restored from the backup host onto the other hosting host, identical to the last replicated state", () => {
+  test("each of its instances is restored from the backup host onto the other hosting host, identical to the last replicated state, with Dolibarr's database account", () => {
     for (const i of moved) {
+      // A replacement server has no account of the instance (a rehearsal may have left one).
+      const conf = sshOk(env, labHost(env, FROM), `cat ${labTopology(env).fleet.mirrorRoot}/${i.name}/code/conf/conf.php`);
+      const setting = (k: string) => new RegExp(`^\\$dolibarr_main_db_${k}='([^'\\\\]*)';$`, "m").exec(conf)?.[1];
+      const [user, pass] = [setting("user"), setting("pass")];
+      assert.ok(user && pass, `${i.name}: conf.php names no database user and password`);
+      sshOk(env, labHost(env, TARGET), `mariadb -e "DROP USER IF EXISTS '${user}'@'localhost'"`);
       const t0 = Date.now();
       const r = spawnSync(
         "bash",
@@ -87,6 +93,11 @@ describe("failover onto another hosting host after the loss of one", () => {
       assert.equal(treeDigest(env, labHost(env, TARGET), i.codeRoot), want.code, `${i.name}: code (custom/, conf/conf.php) differs`);
       assert.equal(treeDigest(env, labHost(env, TARGET), i.documentsDir), want.documents, `${i.name}: documents differ`);
       assert.equal(checksums(env, TARGET, i.database.name), want.checksums, `${i.name}: CHECKSUM TABLE differs`);
+      assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password`, "m"));
+      // Dolibarr's login, as its conf.php says, on the new host: the password on stdin.
+      const login = ssh(env, labHost(env, TARGET), `IFS= read -r MYSQL_PWD; export MYSQL_PWD; mariadb --no-defaults -u ${user} -D ${i.database.name} -N -e 'SELECT COUNT(*) FROM llx_facture'`, { input: `${pass}\n` });
+      assert.equal(login.status, 0, `${i.name}: ${user} cannot log in on ${TARGET}: ${login.stderr}`);
+      assert.match(login.stdout, /^\d+\n$/);
       // the one-time key is gone from the target
       assert.doesNotMatch(sshOk(env, labHost(env, TARGET), "cat /root/.ssh/authorized_keys"), /dolibarr-backup-failover/);
     }

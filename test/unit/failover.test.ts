@@ -21,6 +21,7 @@ describe("failover plan", () => {
       "--code-dir", plan.instance.codeRoot,
       "--documents-dir", plan.instance.documentsDir,
       "--database", plan.instance.database.name,
+      "--db-account",
       "acme-erp",
     ]);
     assert.match(plan.nextSteps[0]!, /Pulumi\.client-acme\.yaml: set instances\[0\]\.hostingServer to web-fra/);
