@@ -38,8 +38,22 @@ describe("failover onto another hosting host after the loss of one", () => {
   const recorded = new Map<string, { code: string; documents: string; checksums: string }>();
   let files: string[] = [];
 
+  /**
+   * The lab is machine-wide, and this test changes it: the rebuilt DEAD host (after()) is seeded
+   * anew, so the backup hosts' mirrors of its instances hold an older source (the next replication
+   * would rightly call that suspicious), and TARGET holds the instances restored onto it. Both go,
+   * before (whatever an earlier run left) and after (for the tests that follow): fresh mirrors and
+   * a fresh replacement server, as the bad day has them.
+   */
+  function forgetMovedInstances(): void {
+    const mirrorRoot = labTopology(env).fleet.mirrorRoot;
+    for (const h of labHosts(env).filter((x) => x.role === "backup")) sshOk(env, h, moved.map((i) => `rm -rf -- '${mirrorRoot}/${i.name}'`).join("; "));
+    sshOk(env, labHost(env, TARGET), moved.map((i) => `mariadb -e 'DROP DATABASE IF EXISTS \`${i.database.name}\`' && rm -rf -- '${i.codeRoot}' '${i.documentsDir}'`).join(" && "));
+  }
+
   before(() => {
     files = prepareLabStacks(env);
+    forgetMovedInstances();
     const up = deploy(env, "up", files);
     assert.equal(up.status, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
     const topology = labTopology(env);
@@ -61,6 +75,7 @@ describe("failover onto another hosting host after the loss of one", () => {
   after(() => {
     // Back to the lab as it was: the destroyed host rebuilt.
     labScript(env, ["up"]);
+    forgetMovedInstances();
     fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -176,6 +176,39 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     assert.match(only.stderr, /--db-account needs the database and the code/);
   });
 
+  it("a source directory replaced under its export (swapped by an upgrade, deleted and made anew) is followed at the next refresh; one that is gone fails loudly", async () => {
+    const swap = await lab.addInstance("swap", { tree: { documents: 40 } });
+    ok(await lab.dump("swap"), "dump");
+    ok(await lab.replicate("swap"), "first replication");
+    const live = swap.tree.documentsDir;
+    const cases: Array<[string, () => void]> = [
+      ["moved away, a copy put in its place", () => fs.renameSync(live, `${live}.old`)],
+      ["deleted, made anew", () => fs.rmSync(live, { recursive: true })],
+    ];
+    let round = 0;
+    for (const [what, replace] of cases) {
+      const copy = `${live}.copy`;
+      await mustRun("cp", ["-a", live, copy]);
+      replace();
+      fs.renameSync(copy, live);
+      fs.writeFileSync(path.join(live, `only-in-the-new-directory-${++round}.pdf`), `new ${round}\n`);
+      // What each dump's ExecStartPost runs: then the next pull mirrors the directory at the path.
+      await lab.exportCmd("refresh", "swap");
+      ok(await lab.replicate("swap"), `replication after: ${what}`);
+      assertSameTree(live, mirrorPart(swap, "documents"), `mirror after: ${what}`);
+      fs.rmSync(`${live}.old`, { recursive: true, force: true });
+    }
+    // The directory gone for good: the refresh fails (the dump unit's ExecStartPost, so alerts), naming it.
+    await mustRun("cp", ["-a", live, `${live}.keep`]);
+    fs.rmSync(live, { recursive: true });
+    const gone = await run(lab.script("dolibarr-export"), ["refresh", "swap"], { env: lab.hosting.env });
+    fs.renameSync(`${live}.keep`, live);
+    assert.notEqual(gone.code, 0, "a refresh with its documents directory gone succeeded");
+    assert.match(gone.stderr, new RegExp(`documents source ${live.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a directory`));
+    await lab.exportCmd("refresh", "swap");
+    ok(await lab.replicate("swap"), "replication once the directory is back");
+  });
+
   it("a later run after a day of changes converges: 1% of documents changed, new dump, deletions mirrored", async () => {
     const before = listFiles(mirrorPart(acme, "documents")).length;
     const done = touchDocuments(acme.tree.documentsDir, 0.01, 11);
