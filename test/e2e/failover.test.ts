@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, treeDigest } from "../../scripts/lab/driver";
 import { deploy, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { PUSH_STATE_DIR } from "../../infra/render/push";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
 
 const DEAD = "lab-host-ovh-rbx";
@@ -49,6 +50,11 @@ describe("failover onto another hosting host after the loss of one", () => {
     const mirrorRoot = labTopology(env).fleet.mirrorRoot;
     for (const h of labHosts(env).filter((x) => x.role === "backup")) sshOk(env, h, moved.map((i) => `rm -rf -- '${mirrorRoot}/${i.name}'`).join("; "));
     sshOk(env, labHost(env, TARGET), moved.map((i) => `mariadb -e 'DROP DATABASE IF EXISTS \`${i.database.name}\`' && rm -rf -- '${i.codeRoot}' '${i.documentsDir}'`).join(" && "));
+    // The moved instances' bundles an earlier run pushed onto TARGET (its state went with its
+    // project copy): without their records, the next push applies them anew (export, units) instead
+    // of finding its frame applied already.
+    const records = moved.map((i) => `for f in ${PUSH_STATE_DIR}/*.paths; do [ -e "$f" ] || continue; if grep -qF '/instances/${i.name}.env' "$f"; then rm -f -- "\${f%.paths}.sha256"; fi; done`);
+    sshOk(env, labHost(env, TARGET), records.join("; "));
   }
 
   before(() => {
