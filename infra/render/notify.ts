@@ -11,9 +11,13 @@ import {
   NOTIFY_FAILED_SERVICE,
   NOTIFY_PATH,
   NOTIFY_SERVICE,
+  NOTIFY_SWEEP_SERVICE,
+  NOTIFY_SWEEP_TIMER,
   notifyFailedServiceUnit,
   notifyPathUnit,
   notifyServiceUnit,
+  notifySweepServiceUnit,
+  notifySweepTimerUnit,
 } from "./units";
 
 /** Where the server's jobs write their node_exporter textfile metrics. */
@@ -67,22 +71,31 @@ export function notifyBaseFiles(fleet: Fleet, server: Server): ServerFile[] {
     { path: unitPath(NOTIFY_FAILED_SERVICE), content: notifyFailedServiceUnit(), mode: "0644" },
     { path: unitPath(NOTIFY_SERVICE), content: notifyServiceUnit(), mode: "0644" },
     { path: unitPath(NOTIFY_PATH), content: notifyPathUnit(), mode: "0644" },
+    { path: unitPath(NOTIFY_SWEEP_SERVICE), content: notifySweepServiceUnit(), mode: "0644" },
+    { path: unitPath(NOTIFY_SWEEP_TIMER), content: notifySweepTimerUnit(), mode: "0644" },
     { path: serverEnvPath, content: renderServerEnv(fleet, server), mode: "0644" },
     { path: notifySecretsPath, content: renderNotifySecrets(fleet), mode: "0600", secret: true },
   ];
 }
 
-/** create lines, after daemon-reload: the state dirs and the spool watcher. */
+/**
+ * create lines, after daemon-reload: the state dirs, the spool watcher and its safety-net timer
+ * (a watcher or delivery left failed by an older version is cleared first: restarted clean).
+ */
 export function notifyCreateLines(fleet: Fleet): string[] {
   return [
     `install -d -m 0700 ${PATHS.notifyDir} ${PATHS.logDir}`,
     `install -d -m 0755 ${shq(metricsDir(fleet))}`,
-    `systemctl enable ${NOTIFY_PATH}`,
-    `systemctl restart ${NOTIFY_PATH}`,
+    `systemctl reset-failed ${NOTIFY_PATH} ${NOTIFY_SERVICE} ${NOTIFY_SWEEP_SERVICE} ${NOTIFY_SWEEP_TIMER} 2>/dev/null || true`,
+    `systemctl enable ${NOTIFY_PATH} ${NOTIFY_SWEEP_TIMER}`,
+    `systemctl restart ${NOTIFY_PATH} ${NOTIFY_SWEEP_TIMER}`,
   ];
 }
 
-/** delete lines, before the files go: the watcher stops (the logs, metrics and spool stay). */
+/** delete lines, before the files go: the watcher and its timer stop (the logs, metrics and spool stay). */
 export function notifyDeleteLines(): string[] {
-  return [`systemctl disable --now ${NOTIFY_PATH} 2>/dev/null || true`];
+  return [
+    `systemctl disable --now ${NOTIFY_SWEEP_TIMER} ${NOTIFY_PATH} 2>/dev/null || true`,
+    `systemctl stop ${NOTIFY_SWEEP_SERVICE} 2>/dev/null || true`,
+  ];
 }

@@ -11,6 +11,14 @@ export const REPLICATE_TIMER = "dolibarr-replicate@.timer";
 export const NOTIFY_FAILED_SERVICE = "dolibarr-notify@.service";
 export const NOTIFY_SERVICE = "dolibarr-notify.service";
 export const NOTIFY_PATH = "dolibarr-notify.path";
+export const NOTIFY_SWEEP_SERVICE = "dolibarr-notify-sweep.service";
+export const NOTIFY_SWEEP_TIMER = "dolibarr-notify-sweep.timer";
+/** The notifier's units whose state `npm run status` reads on every server (infra/status/collect.ts). */
+export const NOTIFY_WATCHED_UNITS = [NOTIFY_PATH, NOTIFY_SERVICE, NOTIFY_SWEEP_TIMER, NOTIFY_SWEEP_SERVICE] as const;
+/** Seconds the deliverer waits for a quiet spool before it exits: a burst of jobs finishing together is one run. */
+export const NOTIFY_LINGER_SECONDS = 3;
+/** Minutes between two safety-net sweeps of the spool (dolibarr-notify-sweep.timer). */
+export const NOTIFY_SWEEP_MINUTES = 5;
 
 /** Every job unit alerts when it fails, whatever the reason (killed, timed out, crashed). */
 const ON_FAILURE = "OnFailure=dolibarr-notify@%n.service";
@@ -121,33 +129,79 @@ PrivateTmp=yes
 `;
 }
 
-/** Delivers the spooled notifications (pings, e-mail, webhook), outside the jobs' units. */
+/**
+ * Delivers the spooled notifications (pings, e-mail, webhook), outside the jobs' units. Started by
+ * dolibarr-notify.path, as often as jobs finish: no start limit (systemd's default, 5 starts in
+ * 10 s, is met whenever a few jobs end within seconds, and a start-limited service fails its path
+ * unit for good: no alert until the next deploy). Each run delivers until the spool has been
+ * empty for NOTIFY_LINGER_SECONDS, so a burst is one run and the path unit re-triggers rarely.
+ */
 export function notifyServiceUnit(): string {
   return `[Unit]
 Description=Delivery of the dolibarr-backup notifications (pings, e-mail, webhook)
 Wants=network-online.target
 After=network-online.target
+StartLimitIntervalSec=0
 
 [Service]
 Type=oneshot
-ExecStart=${SCRIPT.notify} deliver
+ExecStart=${SCRIPT.notify} deliver --linger ${NOTIFY_LINGER_SECONDS}
 TimeoutStartSec=30min
 PrivateTmp=yes
 `;
 }
 
-/** Starts dolibarr-notify.service whenever the spool holds an event (and again while it does). */
+/**
+ * Starts dolibarr-notify.service whenever the spool holds an event (and again while it does). The
+ * trigger limit stays systemd's (200 in 2 s, stated here): a delivery run lasts at least its linger
+ * time, so only a deliverer that dies at once could reach it (then the sweep re-arms the watcher
+ * and `npm run status` reports it).
+ */
 export function notifyPathUnit(): string {
   return `[Unit]
 Description=Notifications of the dolibarr-backup jobs waiting in ${notifySpoolDir}
+StartLimitIntervalSec=0
 
 [Path]
 DirectoryNotEmpty=${notifySpoolDir}
 MakeDirectory=yes
 DirectoryMode=0700
+TriggerLimitIntervalSec=2s
+TriggerLimitBurst=200
 
 [Install]
 WantedBy=paths.target
+`;
+}
+
+/** The safety net: re-arms a spool watcher that is not active and delivers what the spool holds. */
+export function notifySweepServiceUnit(): string {
+  return `[Unit]
+Description=Safety net of the dolibarr-backup notifier: re-arms ${NOTIFY_PATH}, drains ${notifySpoolDir}
+Wants=network-online.target
+After=network-online.target
+StartLimitIntervalSec=0
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.notify} sweep
+TimeoutStartSec=30min
+PrivateTmp=yes
+`;
+}
+
+/** A minute after it starts (boot, deploy), then NOTIFY_SWEEP_MINUTES minutes after each sweep. */
+export function notifySweepTimerUnit(): string {
+  return `[Unit]
+Description=Safety net of the dolibarr-backup notifier, every ${NOTIFY_SWEEP_MINUTES} min
+
+[Timer]
+OnActiveSec=1min
+OnUnitActiveSec=${NOTIFY_SWEEP_MINUTES}min
+AccuracySec=30s
+
+[Install]
+WantedBy=timers.target
 `;
 }
 

@@ -2,7 +2,9 @@
 // client, the fleet's key and the pinned host keys (StrictHostKeyChecking=yes, as the program's
 // remote.Command pins them), running one read-only script that prints what the jobs left behind:
 //  - hosting server: <status>/<instance>.dump.json and the dump files of the instance's dumpDir;
-//  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json.
+//  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json;
+//  - every server: its health: `systemctl is-system-running`, the failed units, the notifier's
+//    units (dolibarr-notify.path, .service, the sweep timer and service) and its spool's oldest event.
 // Nothing is written on the servers. The parsing (parseServerReport) is pure.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +13,8 @@ import * as path from "node:path";
 import { isLost } from "../model/defaults";
 import type { Instance, Server, Topology } from "../model/types";
 import { PATHS } from "../render/paths";
-import type { DumpFacts, MirrorFacts, StatusSnapshot } from "./snapshot";
+import { NOTIFY_WATCHED_UNITS } from "../render/units";
+import type { DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
 
 export interface CollectOptions {
   /** The fleet's SSH private key file (0600). */
@@ -45,8 +48,74 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
       lines.push(`item replicate-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.replicate.json`)}`);
     }
   }
+  lines.push(...healthScript(`${stateDir}/notify/spool`));
   lines.push("echo end-of-report");
   return lines.join("\n") + "\n";
+}
+
+/** The health part of the server script: systemd's state, its failed units, the notifier, the spool. */
+function healthScript(spoolDir: string): string[] {
+  return [
+    // health KEY TEXT: one line, the text base64-encoded
+    `health() { printf 'health %s %s\\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }`,
+    "if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then",
+    '  health system-state "$(systemctl is-system-running 2>/dev/null)"',
+    '  health failed-units "$(systemctl list-units --state=failed --all --plain --no-legend --no-pager 2>/dev/null)"',
+    `  health notifier "$(systemctl show -p Id -p LoadState -p ActiveState -p SubState -p Result -p UnitFileState -- ${NOTIFY_WATCHED_UNITS.join(" ")} 2>/dev/null)"`,
+    "else",
+    "  health system-state unavailable",
+    "fi",
+    `spool=${q(spoolDir)}`,
+    // the event names start with their spooling time (date +%s%N): the oldest sorts first
+    `if [ -d "$spool" ]; then health spool "$(date +%s; find "$spool" -mindepth 1 -maxdepth 1 -type d | wc -l; find "$spool" -mindepth 1 -maxdepth 1 -type d -printf '%f %T@\\n' | LC_ALL=C sort | head -n 1)"; else health spool "$(date +%s; echo 0)"; fi`,
+  ];
+}
+
+/** Parses the health lines' texts (key → decoded text) into a ServerHealth. */
+export function parseHealth(texts: ReadonlyMap<string, string>): ServerHealth | undefined {
+  if (texts.size === 0) return undefined;
+  const h: ServerHealth = {};
+  const state = texts.get("system-state");
+  if (state !== undefined) h.systemState = state.trim().split("\n").pop()!.trim();
+  const failed = texts.get("failed-units");
+  if (failed !== undefined) {
+    // "[●] unit load active sub description": the first word that is a unit name
+    h.failedUnits = failed
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).find((w) => /^[A-Za-z0-9@._:\\-]+\.[a-z]+$/.test(w)))
+      .filter((u): u is string => u !== undefined);
+  }
+  const notifier = texts.get("notifier");
+  if (notifier !== undefined) {
+    h.notifier = notifier
+      .split(/\n\s*\n/)
+      .map((block) => {
+        const kv = new Map(block.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const));
+        const u: NotifierUnitFacts = { unit: kv.get("Id") ?? "" };
+        const set = (key: keyof NotifierUnitFacts, prop: string) => {
+          const v = kv.get(prop);
+          if (v !== undefined && v !== "") (u as unknown as Record<string, string>)[key] = v;
+        };
+        set("loadState", "LoadState");
+        set("activeState", "ActiveState");
+        set("subState", "SubState");
+        set("result", "Result");
+        set("unitFileState", "UnitFileState");
+        return u;
+      })
+      .filter((u) => u.unit !== "");
+  }
+  const spool = texts.get("spool");
+  if (spool !== undefined) {
+    const [now, count, oldest] = spool.split("\n");
+    const n = Number(count);
+    h.spool = { count: Number.isInteger(n) && n >= 0 ? n : 0 };
+    // "<event name> <mtime>": the name's leading epoch seconds (the spooling time), else the mtime
+    const [name = "", mtime = ""] = (oldest ?? "").trim().split(" ");
+    const spooled = /^(\d{10})\d*-/.exec(name)?.[1] ?? /^(\d+)(?:\.\d+)?$/.exec(mtime)?.[1];
+    if (spooled !== undefined && /^\d+$/.test(now?.trim() ?? "")) h.spool.oldestAgeSeconds = Math.max(0, Number(now) - Number(spooled));
+  }
+  return h;
 }
 
 /** The instances that use `server` as hosting (hosting server) or backup (backup server). */
@@ -59,6 +128,7 @@ export function instancesOn(topology: Topology, server: Server): Instance[] {
 export interface ServerReport {
   dumps: Map<string, DumpFacts>;
   mirrors: Map<string, Omit<MirrorFacts, "server">>;
+  health?: ServerHealth;
 }
 
 function decode(field: string | undefined): string | undefined {
@@ -84,10 +154,15 @@ export function parseServerReport(output: string): ServerReport {
   const mirrors = new Map<string, Omit<MirrorFacts, "server">>();
   const lines = output.split("\n");
   if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
+  const health = new Map<string, string>();
   for (const line of lines) {
     const [kind, inst, field] = line.split(" ");
     if (!kind || !inst || kind === "end-of-report") continue;
     const text = decode(field);
+    if (kind === "health") {
+      health.set(inst, text ?? "");
+      continue;
+    }
     if (kind === "dump-status" || kind === "dumps") {
       const d = dumps.get(inst) ?? {};
       if (kind === "dump-status") {
@@ -119,7 +194,8 @@ export function parseServerReport(output: string): ServerReport {
       mirrors.set(inst, m);
     }
   }
-  return { dumps, mirrors };
+  const h = parseHealth(health);
+  return { dumps, mirrors, ...(h ? { health: h } : {}) };
 }
 
 /** Runs `script` on the server with bash over SSH; resolves with stdout, rejects with a message. */
@@ -181,6 +257,7 @@ export async function collect(topology: Topology, snapshot: StatusSnapshot, opti
         const stateDir = options.stateDirOf?.(server) ?? PATHS.stateDir;
         report = parseServerReport(await runOnServer(server, serverScript(topology, server, stateDir), options));
         entry.reachable = true;
+        if (report.health) entry.health = report.health;
       } catch (e) {
         error = (e as Error).message;
         entry.reachable = false;

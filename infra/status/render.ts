@@ -36,14 +36,24 @@ export function renderTable(report: StatusReport): string {
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   const bad = report.instances.filter((i) => i.status !== "ok");
   for (const i of bad) for (const r of i.reasons) lines.push(`  ${i.name}: ${r}`);
+  // The servers' own items: systemd and the notifier.
+  const servers = report.servers.filter((s) => s.checked);
+  const badServers = servers.filter((s) => s.status !== "ok");
+  if (servers.length > 0) {
+    const width = Math.max(...servers.map((x) => x.name.length));
+    lines.push("", "servers (systemd, notifier):");
+    for (const s of servers) lines.push(`  ${s.name.padEnd(width)}  ${s.role.padEnd(7)}  ${s.status.toUpperCase()}`);
+    for (const s of badServers) for (const r of s.reasons) lines.push(`  ${r}`);
+  }
   const counts = (["ok", "stale", "failing", "unknown"] as Freshness[]).map((f) => `${report.instances.filter((i) => i.status === f).length} ${f}`).join(", ");
-  lines.push(`fleet ${report.snapshot.fleet} at ${report.snapshot.collectedAt}: ${report.instances.length} instance(s): ${counts}${bad.length ? " — NOT OK" : " — OK"}`);
+  const serverCounts = servers.length === 0 ? "" : `; ${servers.length} server(s): ${(["ok", "failing", "unknown"] as Freshness[]).map((f) => `${servers.filter((s) => s.status === f).length} ${f}`).join(", ")}`;
+  lines.push(`fleet ${report.snapshot.fleet} at ${report.snapshot.collectedAt}: ${report.instances.length} instance(s): ${counts}${serverCounts}${report.exitCode !== 0 ? " — NOT OK" : " — OK"}`);
   return lines.join("\n");
 }
 
 /** `npm run status -- --json`: the report as plain data. */
 export function renderJson(report: StatusReport): string {
-  return JSON.stringify({ fleet: report.snapshot.fleet, collectedAt: report.snapshot.collectedAt, ok: report.exitCode === 0, instances: report.instances, snapshot: report.snapshot }, null, 2);
+  return JSON.stringify({ fleet: report.snapshot.fleet, collectedAt: report.snapshot.collectedAt, ok: report.exitCode === 0, instances: report.instances, servers: report.servers, snapshot: report.snapshot }, null, 2);
 }
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -108,12 +118,16 @@ export async function renderHtml(report: StatusReport, options: { width?: number
 <text class="km" x="${mid.x}" y="${mid.y - 3}">${p.km} km</text></g>`;
     })
     .join("\n");
+  const serverState = new Map(report.servers.map((s) => [s.name, s]));
   const siteSvg = snap.servers
     .map((s) => {
       const p = at(s.site.longitude, s.site.latitude);
+      const own = serverState.get(s.name);
       const shape = s.role === "hosting" ? `<rect x="${p.x - 6}" y="${p.y - 6}" width="12" height="12"/>` : `<circle cx="${p.x}" cy="${p.y}" r="6"/>`;
-      const cls = `site ${s.role}${s.state === "lost" ? " lost" : ""}${s.reachable === false ? " unreachable" : ""}`;
-      return `<g class="${cls}" data-server="${esc(s.name)}" data-role="${s.role}" data-state="${s.state}">${shape}<text x="${p.x + 9}" y="${p.y + 4}">${esc(s.name)} · ${esc(s.site.city)}${s.state === "lost" ? " (lost)" : s.reachable === false ? " (unreachable)" : ""}</text><title>${esc(s.name)}: ${s.role} at ${esc(s.provider)} ${esc(s.site.id)}, ${esc(s.site.city)} ${esc(s.site.country)}${s.error ? ` — ${esc(s.error)}` : ""}</title></g>`;
+      const unwell = own !== undefined && own.status !== "ok" && s.reachable !== false;
+      const cls = `site ${s.role}${s.state === "lost" ? " lost" : ""}${s.reachable === false ? " unreachable" : ""}${unwell ? " unwell" : ""}`;
+      const label = s.state === "lost" ? " (lost)" : s.reachable === false ? " (unreachable)" : unwell ? ` (${own!.status})` : "";
+      return `<g class="${cls}" data-server="${esc(s.name)}" data-role="${s.role}" data-state="${s.state}" data-status="${own?.status ?? "ok"}">${shape}<text x="${p.x + 9}" y="${p.y + 4}">${esc(s.name)} · ${esc(s.site.city)}${label}</text><title>${esc(s.name)}: ${s.role} at ${esc(s.provider)} ${esc(s.site.id)}, ${esc(s.site.city)} ${esc(s.site.country)}${s.error ? ` — ${esc(s.error)}` : ""}${own?.reasons.length ? ` — ${esc(own.reasons.join("; "))}` : ""}</title></g>`;
     })
     .join("\n");
   // Instances as dots in a ring around their hosting site.
@@ -144,12 +158,20 @@ export async function renderHtml(report: StatusReport, options: { width?: number
     )
     .join("\n");
   const counts = (["ok", "stale", "failing", "unknown"] as Freshness[]).map((f) => `<span class="count" data-status="${f}" style="background:${FRESHNESS_COLORS[f]}">${report.instances.filter((i) => i.status === f).length} ${f}</span>`).join(" ");
+  const serverRows = report.servers
+    .filter((s) => s.checked)
+    .map(
+      (s) => `<tr data-server="${esc(s.name)}" data-status="${s.status}">
+<td>${esc(s.name)}</td><td>${s.role}</td><td class="status" style="background:${FRESHNESS_COLORS[s.status]}">${s.status}</td><td class="reasons">${esc(s.reasons.join("; "))}</td></tr>`,
+    )
+    .join("\n");
 
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Backup status — fleet ${esc(snap.fleet)}</title>
 <style>
 body{font:14px system-ui,sans-serif;margin:16px;color:#222}
 h1{font-size:20px;margin:0 0 4px}
+h2{font-size:16px;margin:16px 0 0}
 svg{background:#dbe9f4;border:1px solid #999}
 .country{fill:#f4f1e8;stroke:#a9a39a;stroke-width:.5}
 .link line{stroke-width:2.5;stroke-dasharray:6 3}
@@ -158,6 +180,7 @@ svg{background:#dbe9f4;border:1px solid #999}
 .site.backup circle{fill:#6a1b9a}
 .site.lost rect,.site.lost circle{fill:#000}
 .site.unreachable rect,.site.unreachable circle{fill:#c62828}
+.site.unwell rect,.site.unwell circle{stroke:#c62828;stroke-width:3}
 .site text{font-size:12px;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .instance{stroke:#fff;stroke-width:1}
 table{border-collapse:collapse;margin-top:12px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
@@ -187,6 +210,11 @@ ${instSvg}
 <table id="status"><thead><tr><th>instance</th><th>client</th><th>status</th><th>hosting</th><th>dump age</th><th>files age</th><th>db age</th><th>RPO files / db</th><th>mirrors</th><th>why</th></tr></thead>
 <tbody>
 ${rows}
+</tbody></table>
+<h2>Servers: systemd and notifier</h2>
+<table id="servers"><thead><tr><th>server</th><th>role</th><th>status</th><th>why</th></tr></thead>
+<tbody>
+${serverRows}
 </tbody></table>
 </body></html>
 `;

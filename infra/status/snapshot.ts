@@ -16,6 +16,30 @@ export interface StatusServer {
   /** Answered over SSH (undefined: not asked, e.g. lost). */
   reachable?: boolean;
   error?: string;
+  /** What the server says about its systemd and its notifier (collected with its instances' facts). */
+  health?: ServerHealth;
+}
+
+/** One of the notifier's units as `systemctl show` describes it. */
+export interface NotifierUnitFacts {
+  unit: string;
+  loadState?: string;
+  activeState?: string;
+  subState?: string;
+  result?: string;
+  unitFileState?: string;
+}
+
+/** A server's own health: its systemd, and whether its alerts can leave it. */
+export interface ServerHealth {
+  /** `systemctl is-system-running` ("running", "degraded", …); "unavailable" when systemd does not run there. */
+  systemState?: string;
+  /** The units `systemctl --failed` lists. */
+  failedUnits?: string[];
+  /** The notifier's units (dolibarr-notify.path, its service, the sweep timer and service). */
+  notifier?: NotifierUnitFacts[];
+  /** The notification spool: events waiting, and the oldest one's age by the server's own clock. */
+  spool?: { count: number; oldestAgeSeconds?: number };
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -90,11 +114,69 @@ export interface InstanceState {
   reasons: string[];
 }
 
+/** A server's own items: its systemd and its notifier. */
+export interface ServerState {
+  name: string;
+  role: Server["role"];
+  /** False for a server not asked (lost, or a snapshot that was never collected): nothing judged. */
+  checked: boolean;
+  status: Freshness;
+  reasons: string[];
+}
+
 export interface StatusReport {
   snapshot: StatusSnapshot;
   instances: InstanceState[];
-  /** 0 when every instance is ok, 1 otherwise. */
+  servers: ServerState[];
+  /** 0 when every instance and every server is ok, 1 otherwise. */
   exitCode: number;
+}
+
+/** A notification older than this in a server's spool means its delivery is stuck. */
+export const SPOOL_MAX_AGE_MINUTES = 10;
+
+/** The notifier's units that must be active on every server: the spool watcher and the safety net's timer. */
+const NOTIFIER_ARMED = ["dolibarr-notify.path", "dolibarr-notify-sweep.timer"];
+
+/**
+ * A server's own status (pure):
+ *  - failing: a notifier unit failed, or the spool watcher or its timer is not active (no alert
+ *    leaves the server), a notification waits in the spool for more than SPOOL_MAX_AGE_MINUTES,
+ *    or systemd is degraded (every failed unit named);
+ *  - unknown: the server did not answer, or its report has no health part, or systemd does not run;
+ *  - ok otherwise, and for a server not asked (lost, or a snapshot without collection).
+ */
+export function assessServer(server: StatusServer): ServerState {
+  const base = { name: server.name, role: server.role, checked: true };
+  if (server.state === "lost" || server.reachable === undefined) return { ...base, checked: false, status: "ok", reasons: [] };
+  if (server.reachable === false) return { ...base, status: "unknown", reasons: [`${server.name} did not answer: ${server.error ?? "no message"}`] };
+  const h = server.health;
+  if (!h) return { ...base, status: "unknown", reasons: [`${server.name}: its report holds no health (systemd, notifier)`] };
+  const failing: string[] = [];
+  const unknown: string[] = [];
+  if (h.systemState === undefined || h.systemState === "unavailable" || h.systemState === "") {
+    unknown.push(`${server.name}: systemd does not run there (systemctl is-system-running: ${h.systemState || "no answer"}): its timers, jobs and notifier cannot run`);
+  } else {
+    for (const u of h.notifier ?? []) {
+      if (u.activeState === "failed") failing.push(`notifier: ${u.unit} failed (${u.result ?? "no result"}): alerts of this server are not delivered until it is re-armed`);
+      else if (NOTIFIER_ARMED.includes(u.unit) && u.activeState !== "active") {
+        failing.push(`notifier: ${u.unit} is ${u.loadState === "not-found" ? "not installed" : u.activeState ?? "in no state"}${u.unitFileState ? ` (${u.unitFileState})` : ""}: the spool is not watched`);
+      }
+    }
+    for (const unit of NOTIFIER_ARMED) if (h.notifier && !h.notifier.some((u) => u.unit === unit)) failing.push(`notifier: ${unit} is not reported`);
+    const failed = h.failedUnits ?? [];
+    if (h.systemState === "initializing" || h.systemState === "starting") {
+      unknown.push(`systemd is still ${h.systemState} (booting)${failed.length ? `; failed unit(s) so far: ${failed.join(", ")}` : ""}`);
+    } else if (h.systemState !== "running" || failed.length > 0) {
+      failing.push(`systemd is ${h.systemState}${failed.length ? `: failed unit(s) ${failed.join(", ")}` : ""}`);
+    }
+  }
+  const spool = h.spool;
+  if (spool && spool.count > 0 && spool.oldestAgeSeconds !== undefined && spool.oldestAgeSeconds > SPOOL_MAX_AGE_MINUTES * 60) {
+    failing.push(`notifier: ${spool.count} notification(s) waiting in the spool, the oldest ${Math.round(spool.oldestAgeSeconds / 60)} min old (> ${SPOOL_MAX_AGE_MINUTES} min): delivery is stuck`);
+  }
+  const reasons = [...failing, ...unknown];
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)) };
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
@@ -248,5 +330,6 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       reasons,
     };
   });
-  return { snapshot, instances, exitCode: instances.every((i) => i.status === "ok") ? 0 : 1 };
+  const serverStates = snapshot.servers.map(assessServer);
+  return { snapshot, instances, servers: serverStates, exitCode: instances.every((i) => i.status === "ok") && serverStates.every((s) => s.status === "ok") ? 0 : 1 };
 }

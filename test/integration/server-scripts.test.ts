@@ -134,7 +134,7 @@ describe("systemd units", { skip: skipUnlessCi(canVerify ? undefined : "systemd-
       });
       assert.deepEqual(notifiers, units.map((u) => `dolibarr-notify@${u}.service`));
       // (verify does not follow OnFailure=: the named units are verified themselves; a typo is "not found")
-      const r = verify(dir, [...notifiers, "dolibarr-notify.service", "dolibarr-notify.path"]);
+      const r = verify(dir, [...notifiers, "dolibarr-notify.service", "dolibarr-notify.path", "dolibarr-notify-sweep.service", "dolibarr-notify-sweep.timer"]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr.trim(), "", r.stderr);
     }

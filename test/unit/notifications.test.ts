@@ -138,11 +138,11 @@ describe("rendered notifier files", () => {
   const f = fleetWith(notifications(), { textfileDir: "/srv/prom-textfiles" });
   const servers = f.servers;
 
-  it("every server gets the notifier, its three units, server.env and a 0600 secret notify.secrets", () => {
+  it("every server gets the notifier, its units (watcher, delivery, sweep), server.env and a 0600 secret notify.secrets", () => {
     for (const s of servers) {
       const b = renderServerBase(f, s);
       const byPath = new Map(b.files.map((x) => [x.path, x]));
-      for (const p of [SCRIPT.notify, unitPath("dolibarr-notify@.service"), unitPath("dolibarr-notify.service"), unitPath("dolibarr-notify.path"), serverEnvPath, notifySecretsPath]) {
+      for (const p of [SCRIPT.notify, unitPath("dolibarr-notify@.service"), unitPath("dolibarr-notify.service"), unitPath("dolibarr-notify.path"), unitPath("dolibarr-notify-sweep.service"), unitPath("dolibarr-notify-sweep.timer"), serverEnvPath, notifySecretsPath]) {
         assert.ok(byPath.has(p), `${s.name}: ${p}`);
       }
       const secrets = byPath.get(notifySecretsPath)!;
@@ -162,9 +162,10 @@ describe("rendered notifier files", () => {
       assert.match(env, /^METRICS_DIR='\/srv\/prom-textfiles'$/m);
       assert.match(env, /^NOTIFY_ENABLED='1'$/m);
       assert.match(env, /^NOTIFY_MAIL_TO='ops@example\.com oncall@example\.org'$/m);
-      assert.match(b.create, /systemctl enable dolibarr-notify\.path/);
+      assert.match(b.create, /^systemctl enable dolibarr-notify\.path dolibarr-notify-sweep\.timer$/m);
+      assert.match(b.create, /^systemctl restart dolibarr-notify\.path dolibarr-notify-sweep\.timer$/m);
       assert.match(b.create, /install -d -m 0755 \/srv\/prom-textfiles/);
-      assert.match(b.delete, /systemctl disable --now dolibarr-notify\.path/);
+      assert.match(b.delete, /^systemctl disable --now dolibarr-notify-sweep\.timer dolibarr-notify\.path /m);
       assert.match(b.create, /curl/, "curl is installed");
     }
   });

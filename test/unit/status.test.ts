@@ -2,9 +2,10 @@
 // write: dump file stamps, .complete markers, status files), and the text and JSON renderings.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseServerReport, serverScript } from "../../infra/status/collect";
-import { renderJson, renderTable } from "../../infra/status/render";
-import { assess, snapshotSkeleton, stampMs, type StatusSnapshot } from "../../infra/status/snapshot";
+import fc from "fast-check";
+import { parseHealth, parseServerReport, serverScript } from "../../infra/status/collect";
+import { renderHtml, renderJson, renderTable } from "../../infra/status/render";
+import { assess, assessServer, snapshotSkeleton, SPOOL_MAX_AGE_MINUTES, stampMs, type ServerHealth, type StatusServer, type StatusSnapshot } from "../../infra/status/snapshot";
 import { exampleTopology } from "../support/topology";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
@@ -136,5 +137,156 @@ describe("the collector's server script and its report", () => {
     assert.equal(m.newestSnapshot, "20261125T033110Z");
     assert.match(m.error!, /globex-erp\.replicate\.json is not valid JSON/);
     assert.throws(() => parseServerReport("dumps acme-erp -\n"), /cut short/);
+  });
+});
+
+// ---- the servers' own items: systemd and the notifier ----
+
+const NOTIFIER_UNITS = ["dolibarr-notify.path", "dolibarr-notify.service", "dolibarr-notify-sweep.timer", "dolibarr-notify-sweep.service"];
+/** A server in good health, as a lab host answers after a deploy. */
+function healthy(): ServerHealth {
+  return {
+    systemState: "running",
+    failedUnits: [],
+    notifier: NOTIFIER_UNITS.map((unit) => ({ unit, loadState: "loaded", activeState: /\.(path|timer)$/.test(unit) ? "active" : "inactive", subState: /\.path$/.test(unit) ? "waiting" : /\.timer$/.test(unit) ? "waiting" : "dead", result: "success", unitFileState: /\.(path|timer)$/.test(unit) ? "enabled" : "static" })),
+    spool: { count: 0 },
+  };
+}
+/** Every server of the example fleet answered, with this health (default: healthy). */
+function collected(health: (name: string) => ServerHealth | undefined = () => healthy()): StatusSnapshot {
+  const s = snapshotAt(1, 1);
+  for (const server of s.servers) {
+    server.reachable = true;
+    const h = health(server.name);
+    if (h) server.health = h;
+  }
+  return s;
+}
+
+describe("servers: systemd and the notifier", () => {
+  it("healthy servers are ok and the status exits 0; a server not asked is not judged", () => {
+    const r = assess(collected());
+    assert.deepEqual(r.servers.map((s) => [s.status, s.checked]), r.servers.map(() => ["ok", true]));
+    assert.equal(r.exitCode, 0);
+    assert.deepEqual(assess(snapshotAt(1, 1)).servers.map((s) => s.checked), [false, false, false, false, false]);
+    assert.equal(assess(snapshotAt(1, 1)).exitCode, 0);
+  });
+
+  it("a failed spool watcher (unit-start-limit-hit) is an item of the status: failing, exit 1, in the table, JSON and page", async () => {
+    const s = collected((name) => {
+      const h = healthy();
+      if (name === "web-rbx") {
+        h.notifier![0] = { ...h.notifier![0]!, activeState: "failed", subState: "failed", result: "unit-start-limit-hit" };
+        h.systemState = "degraded";
+        h.failedUnits = ["dolibarr-notify.path", "dolibarr-notify.service"];
+      }
+      return h;
+    });
+    const r = assess(s);
+    const rbx = r.servers.find((x) => x.name === "web-rbx")!;
+    assert.equal(rbx.status, "failing");
+    assert.match(rbx.reasons.join("\n"), /web-rbx: notifier: dolibarr-notify\.path failed \(unit-start-limit-hit\)/);
+    assert.match(rbx.reasons.join("\n"), /web-rbx: systemd is degraded: failed unit\(s\) dolibarr-notify\.path, dolibarr-notify\.service/);
+    assert.deepEqual(r.instances.map((i) => i.status), ["ok", "ok", "ok"], "the instances themselves are fresh");
+    assert.equal(r.exitCode, 1);
+    const text = renderTable(r);
+    assert.match(text, /^ {2}web-rbx +hosting +FAILING$/m);
+    assert.match(text, /^ {2}web-rbx: notifier: dolibarr-notify\.path failed/m);
+    assert.match(text, /5 server\(s\): 4 ok, 1 failing, 0 unknown — NOT OK$/);
+    const json = JSON.parse(renderJson(r)) as { ok: boolean; servers: Array<{ name: string; status: string; reasons: string[] }> };
+    assert.equal(json.ok, false);
+    assert.equal(json.servers.find((x) => x.name === "web-rbx")!.status, "failing");
+    const html = await renderHtml(r);
+    assert.match(html, /<tr data-server="web-rbx" data-status="failing">/);
+    assert.match(html, /class="site hosting unwell" data-server="web-rbx"/);
+  });
+
+  it("a notification older than the limit in a spool is stuck delivery; a younger one is not", () => {
+    for (const [age, want] of [[SPOOL_MAX_AGE_MINUTES * 60 - 5, "ok"], [SPOOL_MAX_AGE_MINUTES * 60 + 5, "failing"]] as const) {
+      const h = healthy();
+      h.spool = { count: 3, oldestAgeSeconds: age };
+      const st = assessServer({ ...collected().servers[2]!, health: h });
+      assert.equal(st.status, want, `oldest ${age} s`);
+      if (want === "failing") assert.match(st.reasons[0]!, /3 notification\(s\) waiting in the spool, the oldest 10 min old \(> 10 min\): delivery is stuck/);
+    }
+  });
+
+  it("property: a server is ok exactly when systemd runs with no failed unit, the watcher and sweep timer are active, nothing failed, the spool is young; every failed unit is named", () => {
+    const unitState = fc.record({ activeState: fc.constantFrom("active", "inactive", "failed", "activating"), result: fc.constantFrom("success", "unit-start-limit-hit", "trigger-limit-hit", "exit-code") });
+    const unitName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}(@[a-z0-9]{1,6})?\.(service|timer|path|mount)$/);
+    fc.assert(
+      fc.property(
+        fc.constantFrom("running", "degraded", "maintenance", "stopping"),
+        fc.uniqueArray(unitName, { maxLength: 4 }),
+        fc.tuple(unitState, unitState, unitState, unitState),
+        fc.nat({ max: 5 }),
+        fc.nat({ max: 3600 }),
+        (systemState, failedUnits, states, count, age) => {
+          const h: ServerHealth = {
+            systemState,
+            failedUnits,
+            notifier: NOTIFIER_UNITS.map((unit, i) => ({ unit, loadState: "loaded", ...states[i]! })),
+            spool: { count, ...(count > 0 ? { oldestAgeSeconds: age } : {}) },
+          };
+          const server: StatusServer = { ...collected().servers[0]!, health: h };
+          const st = assessServer(server);
+          const armed = ["dolibarr-notify.path", "dolibarr-notify-sweep.timer"];
+          const good =
+            systemState === "running" &&
+            failedUnits.length === 0 &&
+            h.notifier!.every((u) => u.activeState !== "failed" && (!armed.includes(u.unit) || u.activeState === "active")) &&
+            !(count > 0 && age > SPOOL_MAX_AGE_MINUTES * 60);
+          assert.equal(st.status, good ? "ok" : "failing", JSON.stringify(h));
+          assert.equal(st.reasons.length === 0, good);
+          for (const u of failedUnits) assert.ok(st.reasons.some((r) => r.includes(u)), `${u} not named: ${st.reasons.join("; ")}`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("unreachable, no health part, no systemd: unknown; booting: unknown", () => {
+    const base = collected().servers[0]!;
+    assert.equal(assessServer({ ...base, reachable: false, error: "ssh exited 255" }).status, "unknown");
+    const noHealth: StatusServer = { ...base };
+    delete noHealth.health;
+    assert.equal(assessServer(noHealth).status, "unknown");
+    assert.match(assessServer({ ...base, health: { systemState: "unavailable" } }).reasons[0]!, /systemd does not run there/);
+    assert.equal(assessServer({ ...base, health: { ...healthy(), systemState: "starting" } }).status, "unknown");
+    assert.equal(assessServer({ ...base, state: "lost", reachable: undefined }).checked, false);
+  });
+
+  it("the collector's health part: the script reads only, its lines parse back (systemctl's own output formats)", () => {
+    const t = exampleTopology();
+    const script = serverScript(t, t.fleet.servers[2]!, "/srv/state");
+    assert.match(script, /systemctl is-system-running/);
+    assert.match(script, /systemctl list-units --state=failed/);
+    assert.match(script, /systemctl show -p Id .* -- dolibarr-notify\.path dolibarr-notify\.service dolibarr-notify-sweep\.timer dolibarr-notify-sweep\.service/);
+    assert.match(script, /spool='\/srv\/state\/notify\/spool'/);
+    assert.doesNotMatch(script, /\b(rm|mv|cp|tee|reset-failed|start|restart|stop)\s/, "nothing is written or started");
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const show = [
+      "Id=dolibarr-notify.path\nLoadState=loaded\nActiveState=failed\nSubState=failed\nResult=unit-start-limit-hit\nUnitFileState=enabled",
+      "Id=dolibarr-notify.service\nLoadState=loaded\nActiveState=failed\nSubState=failed\nResult=start-limit-hit\nUnitFileState=static",
+      "Id=dolibarr-notify-sweep.timer\nLoadState=not-found\nActiveState=inactive\nSubState=dead\nResult=success\nUnitFileState=",
+    ].join("\n\n");
+    const failed = "● dolibarr-notify.path    loaded failed failed Notifications of the dolibarr-backup jobs\n  dolibarr-notify.service loaded failed failed Delivery of the dolibarr-backup notifications\n";
+    const report = parseServerReport(
+      [`health system-state ${b64("degraded\n")}`, `health failed-units ${b64(failed)}`, `health notifier ${b64(show)}`, `health spool ${b64("1764064800\n2\n1764064000123456789-4242-17 1764064000.5\n")}`, "end-of-report"].join("\n"),
+    );
+    assert.deepEqual(report.health, {
+      systemState: "degraded",
+      failedUnits: ["dolibarr-notify.path", "dolibarr-notify.service"],
+      notifier: [
+        { unit: "dolibarr-notify.path", loadState: "loaded", activeState: "failed", subState: "failed", result: "unit-start-limit-hit", unitFileState: "enabled" },
+        { unit: "dolibarr-notify.service", loadState: "loaded", activeState: "failed", subState: "failed", result: "start-limit-hit", unitFileState: "static" },
+        { unit: "dolibarr-notify-sweep.timer", loadState: "not-found", activeState: "inactive", subState: "dead", result: "success" },
+      ],
+      spool: { count: 2, oldestAgeSeconds: 800 },
+    });
+    const st = assessServer({ ...collected().servers[0]!, health: report.health! });
+    assert.match(st.reasons.join("\n"), /dolibarr-notify-sweep\.timer is not installed/);
+    assert.deepEqual(parseHealth(new Map([["spool", "1764064800\n0\n"]])), { spool: { count: 0 } });
+    assert.equal(parseServerReport("end-of-report\n").health, undefined, "an older report without health parses");
   });
 });
