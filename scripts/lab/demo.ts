@@ -2,14 +2,14 @@
 // a real HTTP receiver and SMTP sink on a lab host) and clients with the real engine and the policy
 // pack, runs one dump and one replication everywhere, proves every mirror identical to its source,
 // prints a per-client report and the fleet status, forces a failure that reaches the receivers and
-// turns the status red, renders the status page in a headless browser, and shows a too-close
-// client rejected.
+// turns the status red, renders the status page in a headless browser, shows a too-close
+// client rejected, and ends with no failed unit on any lab host.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { configureLabMta, labNotifications, startLabReceivers } from "../../test/support/notify-lab";
 import { labEnv, labHost, labHosts, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
-import { deploy, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
+import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const started = Date.now();
@@ -133,6 +133,11 @@ function main(): void {
     pulumi(env, ["stack", "rm", "--yes", "--force", "--preserve-config", "--stack", LAB_CLIENT_TOO_CLOSE.stack]);
     fs.rmSync(stackFile(env, LAB_CLIENT_TOO_CLOSE.stack), { force: true });
   }
+
+  step("no lab host is left with a failed unit (systemctl --failed, systemctl is-system-running)");
+  const leftover = failedUnitsReport(env);
+  if (leftover) fail(`a lab host has a failed unit or a degraded systemd:\n${leftover}`);
+  console.log(`  => none on ${labHosts(env).map((h) => h.name).join(", ")}`);
 
   step("done: the lab stays up (`npm run lab:down` removes it)");
 }

@@ -165,3 +165,33 @@ export function prepareInstances(env: LabEnv, client: LabClient): void {
     sshOk(env, labHost(env, host), `set -eu\n${script}`);
   }
 }
+
+/**
+ * The units `systemctl --failed` lists on every lab host, and `systemctl is-system-running`, by
+ * host; only the hosts with a failed unit or a system not "running" are returned.
+ */
+export function failedUnits(env: LabEnv): Array<{ host: string; state: string; units: string[] }> {
+  const out: Array<{ host: string; state: string; units: string[] }> = [];
+  for (const host of labHosts(env)) {
+    const text = sshOk(env, host, "systemctl is-system-running || true; echo ---; systemctl list-units --state=failed --all --plain --no-legend --no-pager");
+    const [state = "", list = ""] = text.split("---\n");
+    const units = list
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).find((w) => /^[A-Za-z0-9@._:\\-]+\.[a-z]+$/.test(w)))
+      .filter((u): u is string => u !== undefined);
+    if (units.length > 0 || state.trim() !== "running") out.push({ host: host.name, state: state.trim(), units });
+  }
+  return out;
+}
+
+/** A message naming every failed unit of the lab hosts (each with its result), or undefined when there is none. */
+export function failedUnitsReport(env: LabEnv): string | undefined {
+  const bad = failedUnits(env);
+  if (bad.length === 0) return undefined;
+  return bad
+    .map((b) => {
+      const detail = b.units.length ? sshOk(env, labHost(env, b.host), `systemctl show -p Id -p Result -p ActiveState --value -- ${b.units.map((u) => `'${u}'`).join(" ")} | paste -sd' '`).trim() : "";
+      return `${b.host}: systemd ${b.state}; failed: ${b.units.join(", ") || "none listed"}${detail ? ` (${detail})` : ""}`;
+    })
+    .join("\n");
+}

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { labEnv, labHost, labHosts, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
-import { deploy, prepareLabStacks } from "../../scripts/lab/flow";
+import { deploy, failedUnitsReport, prepareLabStacks } from "../../scripts/lab/flow";
 import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
 import { configureLabMta, labNotifications, startLabReceivers, type LabReceivers } from "../support/notify-lab";
 import type { HttpRecord } from "../support/notify-sinks";
@@ -67,7 +67,7 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
 
   test("every server watches its spool, and the URLs are only in its 0600 notify.secrets (not in units, config, journal or state)", () => {
     for (const host of labHosts(env)) {
-      assert.equal(sshOk(env, host, "systemctl is-active dolibarr-notify.path").trim(), "active", host.name);
+      assert.equal(sshOk(env, host, "systemctl is-active dolibarr-notify.path dolibarr-notify-sweep.timer").trim(), "active\nactive", host.name);
       assert.equal(sshOk(env, host, "stat -c '%a %U' /etc/dolibarr-backup/notify.secrets").trim(), "600 root", host.name);
       assert.match(sshOk(env, host, "cat /etc/dolibarr-backup/notify.secrets"), new RegExp(`NOTIFY_PING_URL='${receivers.httpUrl.replace(/\./g, "\\.")}/ping/${PING_KEY}'`));
       assert.equal(sshOk(env, host, `grep -rl ${PING_KEY} /etc/systemd /etc/dolibarr-backup/server.env /etc/dolibarr-backup/instances || true`).trim(), "", host.name);
@@ -151,6 +151,87 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
     }
   });
 
+  test("a burst of 60 jobs under systemd (50 finish in the same second, then one a second): every notification delivered once, in order, and the spool watcher never fails", () => {
+    const rbx = labHost(env, HOSTING);
+    const TOGETHER = 50;
+    const TAIL = 10;
+    const names = Array.from({ length: TOGETHER + TAIL }, (_, k) => String(k + 1).padStart(3, "0"));
+    const failing = (n: string) => Number(n) % 10 === 0;
+    const check = (n: string) => `burst-${n}-dump-${HOSTING}`;
+    // What every job does (dolibarr-backup-common.sh): its start spooled when it begins, its result
+    // when it ends; a failed job also exits 1, so its unit's OnFailure= notifier runs (and stays
+    // silent: the job reported the run). Each unit waits for its own second to end.
+    const job = [
+      "set -euo pipefail",
+      "source /usr/local/lib/dolibarr-backup/common.sh",
+      "DBK_PROG=dolibarr-dump",
+      'DBK_INSTANCE="burst-$BURST_N"',
+      "dbk_job_started dump",
+      'while (( $(date +%s) < BURST_AT )); do sleep 0.05; done',
+      'if (( 10#$BURST_N % 10 == 0 )); then dbk_job_finished result=failed "message=burst job $BURST_N failed on purpose"; exit 1; fi',
+      'dbk_job_finished result=ok durationSeconds=1 "message=burst job $BURST_N done"',
+    ].join("\n");
+    const cleanup = [
+      `for n in ${names.join(" ")}; do systemctl stop dbk-burst-$n.service 2>/dev/null || true; systemctl reset-failed dbk-burst-$n.service "dolibarr-notify@dbk-burst-$n.service.service" 2>/dev/null || true; done`,
+      "rm -rf /run/dbk-burst /var/lib/dolibarr-backup/log/burst-*.dump.log /var/lib/prometheus/node-exporter/dolibarr-backup-dump-burst-*.prom",
+    ].join("\n");
+    // Runs of earlier tests delivered first: this test counts from an empty spool.
+    waitUntil(() => sshOk(env, rbx, `ls -A ${notifySpoolDir} | wc -l`).trim() === "0", 60_000, "an empty spool");
+    receivers.clear();
+    const since = sshOk(env, rbx, "date +%s").trim();
+    try {
+      sshOk(env, rbx, `mkdir -p /run/dbk-burst && cat > /run/dbk-burst/job.sh`, { input: job + "\n" });
+      // All 60 start now; 50 end at the same second t0, the other 10 at t0+1 … t0+10.
+      sshOk(
+        env,
+        rbx,
+        [
+          "set -eu",
+          "t0=$(( $(date +%s) + 5 ))",
+          `for n in ${names.join(" ")}; do`,
+          `  at=$t0; if [ $((10#$n)) -gt ${TOGETHER} ]; then at=$((t0 + 10#$n - ${TOGETHER})); fi`,
+          '  systemd-run --quiet --no-block --unit="dbk-burst-$n" --property="OnFailure=dolibarr-notify@dbk-burst-$n.service.service" --setenv="BURST_N=$n" --setenv="BURST_AT=$at" /bin/bash /run/dbk-burst/job.sh',
+          "done",
+        ].join("\n"),
+      );
+      const delivered = () => {
+        const got = receivers.requests().filter((r) => /\/burst-\d{3}-dump-/.test(r.path));
+        return got.length >= 2 * names.length && receivers.mails().length >= names.filter(failing).length;
+      };
+      const until = Date.now() + 120_000;
+      while (!delivered() && Date.now() < until) sleepSync(1000);
+      const state = sshOk(env, rbx, "systemctl show -P ActiveState -P Result dolibarr-notify.path; systemctl show -P ActiveState -P Result dolibarr-notify.service").trim().split("\n");
+      const runs = sshOk(env, rbx, `journalctl --no-pager -o cat -u dolibarr-notify.service --since @${since} | grep -c '^Starting ' || true`).trim();
+      console.log(`  ${names.length} jobs (${TOGETHER} ending in the same second): ${runs} run(s) of dolibarr-notify.service; watcher ${state.slice(0, 2).join("/")}, service ${state.slice(2).join("/")}`);
+      assert.ok(delivered(), `not every notification of the burst reached the receivers within 120 s (dolibarr-notify.path ${state.slice(0, 2).join(", ")}; dolibarr-notify.service ${state.slice(2).join(", ")}; ${sshOk(env, rbx, `ls ${notifySpoolDir} | wc -l`).trim()} event(s) left in the spool)`);
+      // Exactly once and in order, per instance: its start, then its result.
+      for (const n of names) {
+        assert.deepEqual(pings(check(n)).map((p) => p.path.split("?")[0]!.split("/").pop()), ["start", failing(n) ? "fail" : check(n)], `pings of ${check(n)}`);
+      }
+      const mails = receivers.mails().map((m) => m.subject).sort();
+      assert.deepEqual(mails, names.filter(failing).map((n) => `[dolibarr-backup] FAILED: dump of burst-${n} on ${HOSTING}`).sort(), "one mail per failed job");
+      const burstHooks = hooks().map((h) => JSON.parse(h.body) as Record<string, unknown>).filter((h) => String(h.instance).startsWith("burst-"));
+      assert.deepEqual(burstHooks.map((h) => `${h.instance}:${h.event}`).sort(), names.filter(failing).map((n) => `burst-${n}:fail`).sort(), "one webhook per failed job");
+      // The OnFailure= notifiers ran and stayed silent (the jobs had reported their runs).
+      waitUntil(
+        () => names.filter(failing).every((n) => /already reported this run/.test(ssh(env, rbx, `journalctl --no-pager -o cat -u 'dolibarr-notify@dbk-burst-${n}.service.service'`).stdout)),
+        30_000,
+        "the OnFailure= notifiers of the failed jobs",
+      );
+      sleepSync(2000);
+      assert.equal(pings("burst-").length, 2 * names.length, "no notification twice");
+      assert.equal(sshOk(env, rbx, "systemctl is-active dolibarr-notify.path").trim(), "active", "the watcher still watches");
+      assert.equal(sshOk(env, rbx, "systemctl show -P Result dolibarr-notify.path").trim(), "success");
+      assert.equal(sshOk(env, rbx, `ls -A ${notifySpoolDir} | wc -l`).trim(), "0", "the spool is empty");
+      sshOk(env, rbx, cleanup);
+      assert.equal(sshOk(env, rbx, "systemctl list-units --state=failed --plain --no-legend --no-pager").trim(), "", "no failed unit on the host after the burst");
+    } finally {
+      ssh(env, rbx, cleanup);
+      // A watcher the burst did stop is re-armed, so that the lab stays usable after a failure here.
+      ssh(env, rbx, "if ! systemctl is-active --quiet dolibarr-notify.path; then systemctl reset-failed dolibarr-notify.path dolibarr-notify.service; systemctl restart dolibarr-notify.path; fi");
+    }
+  });
+
   test("metrics: each job's textfile is in node_exporter's directory with this server's labels", () => {
     const rbx = labHost(env, HOSTING);
     const text = sshOk(env, rbx, "cat /var/lib/prometheus/node-exporter/dolibarr-backup-dump-acme-erp.prom");
@@ -159,5 +240,9 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
     const waw = labHost(env, BACKUP);
     sshOk(env, waw, "systemctl start dolibarr-replicate@acme-erp.service");
     assert.match(sshOk(env, waw, "cat /var/lib/prometheus/node-exporter/dolibarr-backup-replicate-acme-erp.prom"), /^dolibarr_backup_last_result\{[^}]*,result="ok"\} 1$/m);
+  });
+
+  test("no lab host is left with a failed unit (systemctl --failed empty, systemd running)", () => {
+    assert.equal(failedUnitsReport(env), undefined);
   });
 });

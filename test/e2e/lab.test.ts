@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
-import { deploy, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
@@ -267,5 +267,9 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     assert.notEqual(client.status, 0, client.stdout + client.stderr);
     assert.match(client.stdout + client.stderr, /pushed-timers/);
     assert.match(client.stdout + client.stderr, /RandomizedDelaySec=3h/);
+  });
+
+  test("no lab host is left with a failed unit (systemctl --failed empty, systemd running)", () => {
+    assert.equal(failedUnitsReport(env), undefined);
   });
 });

@@ -67,6 +67,36 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
     assert.equal(assess(snap, new Date(Date.now() + 30 * 3_600_000)).instances.find((i) => i.name === "stat-a")!.status, "stale");
   });
 
+  it("reads each server's health: its spool's oldest event (stuck after 10 min), and systemd (none runs here: unknown)", async () => {
+    const spool = path.join(lab.hosting.varLib, "notify", "spool");
+    fs.mkdirSync(spool, { recursive: true });
+    const old = Math.floor(Date.now() / 1000) - 11 * 60;
+    // the names the jobs give their events (dbk_notify_event): <date +%s%N>-<pid>-<random>
+    const events = [`${old}123456789-4242-17`, `${old + 400}000000001-4243-9`];
+    for (const e of events) fs.mkdirSync(path.join(spool, e));
+    try {
+      const snap = await collect(topology, snapshotSkeleton(topology, new Date(), "Europe/Paris"), { privateKeyFile: keyFile, stateDirOf });
+      const hosting = snap.servers.find((s) => s.role === "hosting")!;
+      assert.equal(hosting.health?.spool?.count, 2);
+      assert.ok(Math.abs(hosting.health!.spool!.oldestAgeSeconds! - 660) <= 5, JSON.stringify(hosting.health));
+      const backup = snap.servers.find((s) => s.role === "backup")!;
+      assert.equal(backup.health?.spool?.count, 0);
+      const report = assess(snap);
+      const h = report.servers.find((s) => s.name === hosting.name)!;
+      assert.equal(h.status, "failing");
+      assert.match(h.reasons.join("\n"), /2 notification\(s\) waiting in the spool, the oldest 11 min old \(> 10 min\): delivery is stuck/);
+      // This machine runs no systemd: a server like it cannot run its timers, and says so.
+      const systemd = fs.existsSync("/run/systemd/system");
+      if (!systemd) {
+        assert.equal(hosting.health?.systemState, "unavailable");
+        assert.match(report.servers.find((s) => s.name === backup.name)!.reasons.join("\n"), /systemd does not run there/);
+      }
+      assert.equal(report.exitCode, 1);
+    } finally {
+      for (const e of events) fs.rmSync(path.join(spool, e), { recursive: true, force: true });
+    }
+  });
+
   it("a failed dump shows as failing; a server whose host key does not match is unknown, not trusted", async () => {
     const li = lab.instances.get("stat-a")!;
     const cnf = path.join(lab.hosting.etc, "instances", "stat-a.my.cnf");
