@@ -431,6 +431,42 @@ describe("alerts and metrics of the server jobs", { skip, timeout: 600_000, conc
     assert.ok(!fs.existsSync(path.join(notifyDir("hosting"), "reported", id)));
   });
 
+  it("deliver --linger: one run delivers what arrives while it waits for a quiet spool, in order, then ends; sweep outside systemd drains the spool", async () => {
+    sinks.clear();
+    // Events spooled as a job under systemd spools them (INVOCATION_ID set: nothing started by the job).
+    const spool = (n: number, kind: "start" | "success") =>
+      mustRun("bash", ["-c", `set -euo pipefail; source "$1"; dbk_load_server; DBK_INSTANCE=linger-${n}; DBK_JOB=dump; DBK_JOB_PING=1; dbk_notify_event ${kind} "linger ${n} ${kind}"`, "spool", serverScriptPath("dolibarr-backup-common.sh")], {
+        env: { ...lab.hosting.env, INVOCATION_ID: randomBytes(16).toString("hex") },
+      });
+    for (let n = 1; n <= 3; n++) await spool(n, "start");
+    const t0 = Date.now();
+    const deliverer = start(serverScriptPath("dolibarr-notify"), ["deliver", "--linger", "2"], { env: lab.hosting.env });
+    // While the run waits for a quiet spool, more events arrive, 1 s apart: the same run delivers them.
+    for (let n = 1; n <= 3; n++) {
+      await sleep(1000);
+      await spool(n, "success");
+    }
+    const lastSpooled = Date.now();
+    const r = await deliverer.done;
+    assert.equal(r.code, 0, r.stderr);
+    const ended = Date.now();
+    assert.ok(ended - lastSpooled >= 1900, `the run ended ${ended - lastSpooled} ms after the last event: it must wait 2 s for a quiet spool`);
+    assert.ok(ended - t0 < 20_000);
+    for (let n = 1; n <= 3; n++) {
+      assert.deepEqual(pings(`linger-${n}-dump-itest-hosting`).map((p) => p.path.split("/").pop()), ["start", `linger-${n}-dump-itest-hosting`], `linger-${n}: once each, in order`);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(notifyDir("hosting"), "spool")), [], "the run left nothing");
+    assert.equal((await run(serverScriptPath("dolibarr-notify"), ["deliver", "--linger", "61"], { env: lab.hosting.env })).code, 2, "a linger over 60 s is a usage error");
+
+    // The sweep, outside systemd (no watcher to re-arm): delivers what waits.
+    sinks.clear();
+    await spool(4, "start");
+    const sweep = await run(serverScriptPath("dolibarr-notify"), ["sweep"], { env: lab.hosting.env });
+    assert.equal(sweep.code, 0, sweep.stderr);
+    assert.equal(pings("linger-4-dump-itest-hosting/start").length, 1, sweep.stderr);
+    assert.deepEqual(fs.readdirSync(path.join(notifyDir("hosting"), "spool")), []);
+  });
+
   it("dolibarr-notify test reaches every notifier now and says what each answered", async () => {
     sinks.clear();
     const r = await run(serverScriptPath("dolibarr-notify"), ["test"], { env: lab.hosting.env });
