@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { labEnv, labHost, labHosts, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, prepareLabStacks } from "../../scripts/lab/flow";
 import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
@@ -229,6 +230,52 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
       ssh(env, rbx, cleanup);
       // A watcher the burst did stop is re-armed, so that the lab stays usable after a failure here.
       ssh(env, rbx, "if ! systemctl is-active --quiet dolibarr-notify.path; then systemctl reset-failed dolibarr-notify.path dolibarr-notify.service; systemctl restart dolibarr-notify.path; fi");
+    }
+  });
+
+  test("a failed spool watcher and a failed unit are items of npm run status; the sweep re-arms the watcher, alerts, and delivers what waited", () => {
+    const rbx = labHost(env, HOSTING);
+    const dropIn = "/run/systemd/system/dolibarr-notify.path.d";
+    const spoolOne = (n: string) =>
+      sshOk(env, rbx, `systemd-run --quiet --wait --unit=dbk-rearm-${n} --setenv=N=${n} /bin/bash -c 'source /usr/local/lib/dolibarr-backup/common.sh; DBK_INSTANCE=rearm-$N; DBK_JOB=dump; DBK_JOB_PING=1; dbk_load_server; dbk_notify_event start "rearm $N"'`);
+    const status = () => {
+      const r = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/status.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--html", path.join(env.stateDir, "status.html"), "--json"], { encoding: "utf8" });
+      assert.ok(r.status === 0 || r.status === 1, r.stderr);
+      return { code: r.status, json: JSON.parse(r.stdout) as { ok: boolean; servers: Array<{ name: string; status: string; reasons: string[] }> } };
+    };
+    try {
+      // A watcher made to fail for real: a trigger limit of 1 per minute, then two events apart.
+      sshOk(env, rbx, `mkdir -p ${dropIn} && printf '[Path]\\nTriggerLimitIntervalSec=1min\\nTriggerLimitBurst=1\\n' > ${dropIn}/zz-test.conf && systemctl daemon-reload && systemctl restart dolibarr-notify.path`);
+      spoolOne("1");
+      waitUntil(() => sshOk(env, rbx, "systemctl is-active dolibarr-notify.service || true").trim() === "inactive" && sshOk(env, rbx, `ls -A ${notifySpoolDir} | wc -l`).trim() === "0", 60_000, "the first event delivered");
+      spoolOne("2");
+      waitUntil(() => sshOk(env, rbx, "systemctl show -P Result dolibarr-notify.path").trim() === "trigger-limit-hit", 30_000, "the watcher to fail");
+      // and a failed unit of another kind
+      assert.notEqual(ssh(env, rbx, "systemd-run --quiet --wait --unit=dbk-status-probe /bin/false").status, 0);
+      sshOk(env, rbx, `rm -rf ${dropIn} && systemctl daemon-reload`);
+
+      const red = status();
+      assert.equal(red.code, 1);
+      const item = red.json.servers.find((x) => x.name === HOSTING)!;
+      assert.equal(item.status, "failing", JSON.stringify(item));
+      assert.match(item.reasons.join("\n"), /notifier: dolibarr-notify\.path failed \(trigger-limit-hit\)/);
+      assert.match(item.reasons.join("\n"), /systemd is degraded: failed unit\(s\) .*dbk-status-probe\.service/);
+      assert.match(item.reasons.join("\n"), /dolibarr-notify\.path/);
+      for (const other of red.json.servers.filter((x) => x.name !== HOSTING)) assert.equal(other.status, "ok", JSON.stringify(other));
+
+      // The safety net, as its timer runs it: the watcher is back, the event that waited is delivered.
+      receivers.clear();
+      sshOk(env, rbx, "systemctl start dolibarr-notify-sweep.service");
+      assert.equal(sshOk(env, rbx, "systemctl is-active dolibarr-notify.path").trim(), "active");
+      waitUntil(() => pings(`rearm-2-dump-${HOSTING}/start`).length === 1, 30_000, "the event that waited in the spool");
+      const alert = hooks().map((h) => JSON.parse(h.body) as Record<string, unknown>).find((h) => h.event === "alert" && h.job === "notify");
+      assert.ok(alert, JSON.stringify(hooks().map((h) => h.body)));
+      assert.match(String(alert.message), /dolibarr-notify\.path on lab-host-ovh-rbx was failed \(result trigger-limit-hit\): the spool was not watched; re-armed/);
+      sshOk(env, rbx, "systemctl reset-failed dbk-status-probe.service");
+      const green = status().json.servers.find((x) => x.name === HOSTING)!;
+      assert.equal(green.status, "ok", JSON.stringify(green));
+    } finally {
+      ssh(env, rbx, `rm -rf ${dropIn}; systemctl daemon-reload; systemctl reset-failed dbk-status-probe.service dbk-rearm-1.service dbk-rearm-2.service 2>/dev/null; systemctl is-active --quiet dolibarr-notify.path || { systemctl reset-failed dolibarr-notify.path; systemctl restart dolibarr-notify.path; }; rm -f /var/lib/dolibarr-backup/log/rearm-*`);
     }
   });
 
