@@ -29,11 +29,11 @@ export function accessOf(view: FleetView, instance: Instance): AccessDeclaration
 }
 
 /**
- * Builds the client's topology against its fleet and runs every rule (for every minute offset the
- * program may draw) plus the restricted-SSH rule on the fleet's access declarations. Throws a
- * RunError naming each mandatory violation; advisory ones are returned.
+ * The client's topology against its fleet (references checked: a RunError naming each problem),
+ * with the dumps of the fleet's other client stacks, which queue with this one's on the same
+ * hosting servers (what the offline check, which sees every client, counts).
  */
-export function checkClient(client: ClientStack, view: FleetView, otherDumps: DumpCounts = {}): ClientCheck {
+export function clientTopology(client: ClientStack, view: FleetView, otherDumps: DumpCounts = {}): Topology {
   let topology: Topology;
   try {
     topology = buildTopology(view.fleet, [client]);
@@ -41,8 +41,16 @@ export function checkClient(client: ClientStack, view: FleetView, otherDumps: Du
     if (isConfigError(err)) throw new pulumi.RunError(formatConfigError(err));
     throw err;
   }
-  // The dumps of the fleet's other client stacks queue with this one's (what the offline check sees).
-  if (Object.keys(otherDumps).length > 0) topology = { ...topology, otherDumps };
+  return Object.keys(otherDumps).length > 0 ? { ...topology, otherDumps } : topology;
+}
+
+/**
+ * Builds the client's topology against its fleet and runs every rule (for every minute offset the
+ * program may draw) plus the restricted-SSH rule on the fleet's access declarations. Throws a
+ * RunError naming each mandatory violation; advisory ones are returned.
+ */
+export function checkClient(client: ClientStack, view: FleetView, otherDumps: DumpCounts = {}): ClientCheck {
+  const topology = clientTopology(client, view, otherDumps);
   const access: InstanceAccess[] = client.instances.map((i) => ({
     client: client.client,
     instance: i.name,
