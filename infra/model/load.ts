@@ -14,7 +14,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { findCollisions } from "./collisions";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { ConfigError, formatKeyPath, IssueCollector, locatorOf, type ConfigPath, type Locator, type SourcePosition } from "./errors";
-import { clientFromValues, fleetFromValues, type ConfigValues } from "./parse";
+import { clientFromValues, fleetFromValues, refuseUnsafeKeys, type ConfigValues } from "./parse";
 import { expandedSize, unsafeKeyPaths } from "./safe";
 import { STACK_RE } from "./schema";
 import { dumpCounts } from "./schedule";
@@ -96,6 +96,8 @@ function stackFileFrom(text: string, file: string, stack: string | undefined, is
   const raw = readRaw(text, file, issues);
   if (!raw) return undefined;
   const source = { stack, file, locate: raw.locate, origin: "file" as const };
+  // Before anything reads a key (stackKind first): a prototype-reaching key is named, never dropped.
+  if (refuseUnsafeKeys(raw.values, source, issues)) return undefined;
   const kind = raw.values.stackKind;
   if (kind === "fleet") {
     const fleet = fleetFromValues(raw.values, source, issues);
