@@ -337,7 +337,6 @@ describe("one verdict: offline check, program and policy pack", () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const v = await verdicts(c);
-        if (process.env.DBK_VERDICT_DEBUG) console.error([...new Set(v.offline.map((k) => k.split(" ")[0]))].join(" ") || "(clean)");
         assert.deepEqual(v.program, v.offline, "the program's verdict differs from the offline check's");
         assert.deepEqual(v.pack, v.offline, "the policy pack's verdict differs from the offline check's");
         if (v.offline.some((k) => k.endsWith(" mandatory"))) seen.mandatory++;
