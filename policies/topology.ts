@@ -2,12 +2,14 @@
 // so that the policy pack runs the very rules of infra/rules on what the Pulumi program registered.
 // Pure: no engine, no @pulumi/policy runtime; the policies and the unit tests call it the same way.
 import { z } from "zod";
-import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../infra/model/contract";
+import type { AccessDeclaration, FleetSettings, InstanceProps, ServerFacts, ServerProps } from "../infra/model/contract";
 import { TYPES } from "../infra/model/contract";
+import { DUMP_VERIFICATIONS } from "../infra/model/defaults";
 import { instanceModelSchema } from "../infra/model/instance";
 import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
 import type {
   ClientStack,
+  DumpCounts,
   FleetPolicy,
   Instance,
   ReplicationPlan,
@@ -85,7 +87,24 @@ const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
   provider: z.enum(["ovh", "ionos"]),
   site: siteSchema,
   address: z.string(),
+  state: z.enum(["active", "lost"]).optional(),
 });
+
+/**
+ * The fleet settings an Instance carries. One schema per key of FleetSettings (the `satisfies`
+ * refuses to compile when the model's Fleet gains a field that is not listed here).
+ */
+const fleetSettingsShape = {
+  snapshots: z
+    .object({ keepHours: z.number(), keepDays: z.number(), keepWeeks: z.number(), maxSnapshots: z.number(), suspiciousChangePercent: z.number() })
+    .optional(),
+  pathRoots: z.array(z.string()).optional(),
+  timeZone: z.string().min(1).optional(),
+  maxConcurrentDumps: z.number().int().min(1).optional(),
+  dumpVerification: z.enum(DUMP_VERIFICATIONS).optional(),
+  metrics: z.object({ textfileDir: z.string() }).optional(),
+} satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
+const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 
 const minutes = () => z.number().int().min(0).max(1439);
 
@@ -124,13 +143,15 @@ const instancePropsSchema: z.ZodType<Omit<InstanceProps, "replications">> = z.ob
   backupServers: z.array(serverFactsSchema),
   policy: policySchema,
   mirrorRoot: z.string(),
+  fleet: fleetSettingsSchema,
+  otherDumps: z.record(z.string().regex(/^\d{1,4}$/), z.number().int().min(0)),
   access: z.array(accessSchema),
 });
 const replicationsSchema = z.array(replicationSchema);
 
 const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack"];
 const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
-  "fleetStack", "client", "instance", "hostingServer", "backupServers", "policy", "mirrorRoot", "replications", "access",
+  "fleetStack", "client", "instance", "hostingServer", "backupServers", "policy", "mirrorRoot", "fleet", "otherDumps", "replications", "access",
 ];
 
 /** The engine's UnknownValueError (a value not known during preview), without loading its module. */
@@ -199,14 +220,15 @@ function serverFromFacts(f: ServerFacts): Server {
     provider: f.provider,
     site: f.site,
     ssh: { ...endpointOfAddress(f.address), user: DEFAULT_SSH_USER },
+    ...(f.state === "lost" ? { state: f.state } : {}),
   };
 }
 
 const sameFacts = (a: Server, b: Server): boolean =>
   a.role === b.role && a.provider === b.provider && a.site.id === b.site.id &&
-  a.site.latitude === b.site.latitude && a.site.longitude === b.site.longitude;
+  a.site.latitude === b.site.latitude && a.site.longitude === b.site.longitude && (a.state ?? "active") === (b.state ?? "active");
 
-const samePolicy = (a: FleetPolicy, b: FleetPolicy): boolean => JSON.stringify(a) === JSON.stringify(b);
+const samePolicy = (a: object, b: object): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * Rebuilds the Topology of one stack from its resources. Fleet stacks contribute their
@@ -228,6 +250,8 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
   let fleetStack: string | undefined;
   let policy: FleetPolicy | undefined;
   let mirrorRoot: string | undefined;
+  let settings: FleetSettings | undefined;
+  const otherDumps: DumpCounts = {};
   let components = 0;
 
   const problem = (r: ResourceLike, message: string) =>
@@ -316,9 +340,21 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
         problem(r, `instance ${p.instance.name} carries a fleet policy different from the other instances of the stack`);
         continue;
       }
+      if (settings !== undefined && !samePolicy(settings, p.fleet)) {
+        problem(r, `instance ${p.instance.name} carries fleet settings different from the other instances of the stack`);
+        continue;
+      }
+      const queued = otherDumps[p.instance.hostingServer] ?? {};
+      const clash = Object.entries(p.otherDumps).find(([m, n]) => queued[m] !== undefined && queued[m] !== n);
+      if (clash) {
+        problem(r, `instance ${p.instance.name} counts ${clash[1]} dump(s) of other client stacks on ${p.instance.hostingServer} at minute ${clash[0]}, another instance of the stack ${queued[clash[0]]}`);
+        continue;
+      }
       if (![p.hostingServer, ...p.backupServers].every((f) => addServer(r, serverFromFacts(f)))) continue;
       policy ??= p.policy;
       mirrorRoot ??= p.mirrorRoot;
+      settings ??= p.fleet;
+      if (Object.keys(p.otherDumps).length > 0) otherDumps[p.instance.hostingServer] = { ...queued, ...p.otherDumps };
 
       instanceUrns.set(p.instance.name, r.urn);
       const stack = stackOfUrn(r.urn);
@@ -352,8 +388,10 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
       servers: [...servers.values()],
       policy: policy ?? { ...DEFAULT_POLICY, maxRpoHours: { ...DEFAULT_POLICY.maxRpoHours } },
       mirrorRoot: mirrorRoot ?? DEFAULT_MIRROR_ROOT,
+      ...settings,
     },
     clients: [...clients.values()],
+    ...(Object.keys(otherDumps).length > 0 ? { otherDumps } : {}),
   };
   return { topology, instanceUrns, serverUrns, access, replications, unknownReplications, replicationsRead, problems, components };
 }

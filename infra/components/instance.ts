@@ -12,9 +12,8 @@ import * as random from "@pulumi/random";
 import { dirname } from "node:path";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../render";
 import { ServerBundleResource, deferredBundle, knownFiles } from "./bundle";
-import { TYPES, type AccessDeclaration, type InstanceProps, type ServerFacts } from "./contract";
+import { TYPES, instanceContract, serverFactsOf, type AccessDeclaration, type InstanceProps, type ServerFacts } from "./contract";
 import { asRoot, connectionOf, remoteCommand, remoteHost, shq, type RemoteHost } from "./remote";
-import { addressOf } from "./servers";
 
 /** A server of the fleet as a client stack reaches it. */
 export interface ServerHandle {
@@ -28,7 +27,7 @@ export function serverHandle(server: Server, privateKey: pulumi.Input<string>): 
 }
 
 export function serverFacts(s: Server): ServerFacts {
-  return { name: s.name, role: s.role, provider: s.provider, site: s.site, address: addressOf(s.ssh) };
+  return serverFactsOf(s);
 }
 
 /** MariaDB account of an instance's dumps: "dbk_<instance>" ('-' kept), at most 32 characters. */
@@ -157,16 +156,17 @@ export class InstanceComponent extends pulumi.ComponentResource {
     const replications = pulumi
       .output(args.minuteOffset)
       .apply((minuteOffset) => planInstance(fleet, inst, { minuteOffset }));
+    // The contract is built in the model (infra/model/contract.ts): the component only passes it on.
     const props: { [K in keyof InstanceProps]: pulumi.Input<InstanceProps[K]> } = {
-      fleetStack: fleet.stack,
-      client: args.client.client,
-      instance: inst,
-      hostingServer: serverFacts(args.hosting.server),
-      backupServers: args.backups.map((b) => serverFacts(b.server)),
-      policy: fleet.policy,
-      mirrorRoot: fleet.mirrorRoot,
+      ...instanceContract({
+        topology,
+        client: args.client,
+        instance: inst,
+        hosting: args.hosting.server,
+        backups: args.backups.map((b) => b.server),
+        access: args.access,
+      }),
       replications,
-      access: args.access,
     };
     super(TYPES.instance, inst.name, props, opts);
     this.replications = replications;

@@ -30,6 +30,8 @@ export {
   stableHash,
   replicationSpread,
   dumpQueues,
+  dumpCounts,
+  otherDumpsAt,
   dumpCompletionMinutes,
   queueOverflows,
   backupLoad,

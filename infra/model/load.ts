@@ -14,9 +14,10 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNo
 import { findCollisions } from "./collisions";
 import { CONFIG_NAMESPACE } from "./defaults";
 import { ConfigError, formatKeyPath, IssueCollector, locatorOf, type ConfigPath, type Locator, type SourcePosition } from "./errors";
-import { clientFromValues, fleetFromValues, type ConfigValues } from "./parse";
+import { clientFromValues, fleetFromValues, refuseUnsafeKeys, type ConfigValues } from "./parse";
 import { expandedSize, unsafeKeyPaths } from "./safe";
 import { STACK_RE } from "./schema";
+import { dumpCounts } from "./schedule";
 import { topologyFrom } from "./topology";
 import type { ClientStack, Fleet, Topology } from "./types";
 
@@ -95,6 +96,8 @@ function stackFileFrom(text: string, file: string, stack: string | undefined, is
   const raw = readRaw(text, file, issues);
   if (!raw) return undefined;
   const source = { stack, file, locate: raw.locate, origin: "file" as const };
+  // Before anything reads a key (stackKind first): a prototype-reaching key is named, never dropped.
+  if (refuseUnsafeKeys(raw.values, source, issues)) return undefined;
   const kind = raw.values.stackKind;
   if (kind === "fleet") {
     const fleet = fleetFromValues(raw.values, source, issues);
@@ -254,8 +257,11 @@ function readRaw(text: string, file: string, issues: IssueCollector): RawStack |
  * Reads the given stack files. A client whose fleet file is not among them gets it from
  * `options.stacksDir`, else from the client file's own directory (Pulumi.<fleetStack>.yaml).
  * Validates everything, collects every problem of every file, and throws one ConfigError.
+ * Unless `options.allClients` (the files are the whole directory), each topology also counts the
+ * dumps of its fleet's other client stacks found in that directory (Topology.otherDumps), as the
+ * program of one client stack does: they queue on the same hosting servers.
  */
-export function loadStackFiles(files: readonly string[], options: { stacksDir?: string } = {}): LoadedStacks {
+export function loadStackFiles(files: readonly string[], options: { stacksDir?: string; allClients?: boolean } = {}): LoadedStacks {
   const issues = new IssueCollector();
   const fleets = new Map<string, Fleet>();
   const clients: ClientStack[] = [];
@@ -303,20 +309,47 @@ export function loadStackFiles(files: readonly string[], options: { stacksDir?: 
     } else fleets.set(sf.stack, sf.fleet);
   }
   const sortedFleets = [...fleets.values()].sort((a, b) => a.file.localeCompare(b.file));
-  const topologies = sortedFleets.map((fleet) =>
-    topologyFrom(
+  const loadedStacks = new Set(clients.map((c) => c.stack));
+  const topologies = sortedFleets.map((fleet) => {
+    const topology = topologyFrom(
       fleet,
       clients.filter((c) => c.fleetStack === fleet.stack),
       issues,
-    ),
-  );
+    );
+    // Some client stacks only (npm run check -- FILE…): the dumps of the fleet's other client
+    // stacks, in the directory, queue on the same hosting servers, as the program counts them.
+    const dir = options.stacksDir ?? path.dirname(fleet.file);
+    const others = options.allClients ? [] : otherClientStacks({ stack: fleet.stack, fleetStack: fleet.stack }, dir, loadedStacks);
+    return others.length > 0 ? { ...topology, otherDumps: dumpCounts(others) } : topology;
+  });
   issues.throwIfAny();
   return { fleets: sortedFleets, clients, topologies };
 }
 
 /** Reads every stack config file of a directory (e.g. stacks/), all fleets and their clients. */
 export function loadStacksDir(dir: string): LoadedStacks {
-  return loadStackFiles(listStackFiles(dir), { stacksDir: dir });
+  return loadStackFiles(listStackFiles(dir), { stacksDir: dir, allClients: true });
+}
+
+/**
+ * The other client stacks of `client`'s fleet in `stacksDir` (every Pulumi.<stack>.yaml but the
+ * client's own whose fleetStack names the same fleet). Files that cannot be read or validated are
+ * skipped: the offline check reports them.
+ */
+export function otherClientStacks(client: Pick<ClientStack, "stack" | "fleetStack">, stacksDir = "stacks", skip: ReadonlySet<string> = new Set()): ClientStack[] {
+  if (!fs.existsSync(stacksDir)) return [];
+  const others: ClientStack[] = [];
+  for (const file of listStackFiles(stacksDir)) {
+    const name = stackNameOf(file);
+    if (name === client.stack || (name !== undefined && skip.has(name))) continue;
+    try {
+      const sf = readStackFile(file);
+      if (sf.kind === "client" && sf.client.fleetStack === client.fleetStack) others.push(sf.client);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+    }
+  }
+  return others;
 }
 
 /**
@@ -326,18 +359,7 @@ export function loadStacksDir(dir: string): LoadedStacks {
  * on one hosting server). Files that cannot be read or validated are skipped here: the offline check
  * reports them. The client's own file is replaced by `client` (the values the engine passed).
  */
-export function refuseFleetCollisions(client: ClientStack, stacksDir = "stacks"): void {
-  if (!fs.existsSync(stacksDir)) return;
-  const others: ClientStack[] = [];
-  for (const file of listStackFiles(stacksDir)) {
-    if (stackNameOf(file) === client.stack) continue;
-    try {
-      const sf = readStackFile(file);
-      if (sf.kind === "client" && sf.client.fleetStack === client.fleetStack) others.push(sf.client);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-    }
-  }
+export function refuseFleetCollisions(client: ClientStack, stacksDir = "stacks", others: readonly ClientStack[] = otherClientStacks(client, stacksDir)): void {
   const issues = new IssueCollector();
   for (const c of findCollisions([...others, client])) {
     if (c.at.stack !== client.stack && c.with.stack !== client.stack) continue;

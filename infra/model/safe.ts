@@ -1,6 +1,26 @@
 // Guards on config values before anything reads them: keys that reach object prototypes, and the
 // size of the value once YAML aliases are expanded. Pure.
 import type { ConfigPath } from "./errors";
+import { pathLengthProblem } from "./paths";
+
+/**
+ * An absolute Unix path of letters, digits and ._@+-, without "." or ".." segments nor a trailing
+ * slash: safe unquoted in a shell command, in a systemd unit (no % specifier, no space, no quote, no
+ * backslash) and in an env file (no newline, no NUL). The one rule for every directory a config
+ * names (schema.ts) and every path a renderer writes onto a server (infra/render).
+ */
+export const SAFE_PATH_RE = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._@+-]+)+$/;
+export const SAFE_PATH_HINT = "expected an absolute Unix path of letters, digits and ._@+- without '..' or a trailing '/' (e.g. /var/www/acme/htdocs)";
+
+/** What makes `p` unsafe as a path on a server (SAFE_PATH_RE, Linux length limits); undefined when safe. */
+export function unsafePathProblem(p: unknown): string | undefined {
+  if (typeof p !== "string") return `${SAFE_PATH_HINT}, got ${p === undefined ? "nothing" : typeof p}`;
+  if (!SAFE_PATH_RE.test(p)) return SAFE_PATH_HINT;
+  return pathLengthProblem(p);
+}
+
+/** MariaDB database names this project accepts: an unquoted identifier of letters, digits and '_'. */
+export const SAFE_DATABASE_RE = /^[A-Za-z0-9_]{1,64}$/;
 
 /** Keys that reach or replace an object's prototype when a program assigns or reads them. */
 export const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);

@@ -30,10 +30,12 @@
 // dolibarr-dump). M instances dumping at the same minute finish within ceil(M / N) × maxDumpMinutes;
 // when that exceeds the dump window the first replications after it copy the previous dump, and the
 // worst-case RPO (worstCaseRpo, dumpCompletionMinutes) counts it. The queue is measured over the
-// topology given: the offline check sees every client of the fleet.
+// topology given plus Topology.otherDumps: the offline check sees every client of the fleet; the
+// program of one client stack reads the dumps of the others from their stack files, and passes
+// them to the policy pack in its Instance components (model/contract.ts).
 import { MAX_MINUTE_OFFSET, fleetMaxConcurrentDumps, isLost, policyMaxDumpMinutes } from "./defaults";
 import { MINUTES_PER_DAY, mod } from "./time";
-import type { Fleet, FleetPolicy, Instance, ReplicationPlan, Topology } from "./types";
+import type { ClientStack, DumpCounts, Fleet, FleetPolicy, Instance, ReplicationPlan, Topology } from "./types";
 
 export { MAX_MINUTE_OFFSET };
 
@@ -362,6 +364,27 @@ export function dumpQueues(topology: Topology): DumpQueues {
   return out;
 }
 
+/** Dumps the fleet's other client stacks start on `hostingServer` at `dumpTime` (Topology.otherDumps). */
+export function otherDumpsAt(topology: Topology, hostingServer: string, dumpTime: number): number {
+  const n = topology.otherDumps?.[hostingServer]?.[String(dumpTime)];
+  return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/**
+ * The dumps of `clients` per hosting server and minute, as counts (what Topology.otherDumps holds
+ * for a topology that does not include these clients).
+ */
+export function dumpCounts(clients: readonly ClientStack[]): DumpCounts {
+  const out: DumpCounts = {};
+  for (const c of clients) {
+    for (const i of c.instances) {
+      const byMinute = (out[i.hostingServer] ??= {});
+      for (const d of new Set(i.schedule.dumpTimes)) byMinute[String(d)] = (byMinute[String(d)] ?? 0) + 1;
+    }
+  }
+  return out;
+}
+
 /**
  * Worst case, in minutes after `dumpTime`, by which the instance's dump started then is complete:
  * the dump window, or longer when the hosting server's queue at that minute holds more than
@@ -369,7 +392,7 @@ export function dumpQueues(topology: Topology): DumpQueues {
  */
 export function dumpCompletionMinutes(topology: Topology, instance: Instance, dumpTime: number): number {
   const window = topology.fleet.policy.dumpWindowMinutes;
-  const queued = dumpQueues(topology).get(instance.hostingServer)?.get(dumpTime)?.length ?? 1;
+  const queued = (dumpQueues(topology).get(instance.hostingServer)?.get(dumpTime)?.length ?? 1) + otherDumpsAt(topology, instance.hostingServer, dumpTime);
   const waves = Math.ceil(Math.max(1, queued) / fleetMaxConcurrentDumps(topology.fleet));
   return Math.max(window, waves * policyMaxDumpMinutes(topology.fleet.policy));
 }
@@ -394,7 +417,7 @@ export function queueOverflows(topology: Topology): QueueOverflow[] {
   const each = policyMaxDumpMinutes(topology.fleet.policy);
   for (const [hostingServer, byMinute] of dumpQueues(topology)) {
     for (const [dumpTime, instances] of [...byMinute.entries()].sort((a, b) => a[0] - b[0])) {
-      const drainMinutes = Math.ceil(instances.length / n) * each;
+      const drainMinutes = Math.ceil((instances.length + otherDumpsAt(topology, hostingServer, dumpTime)) / n) * each;
       if (drainMinutes > topology.fleet.policy.dumpWindowMinutes) out.push({ hostingServer, dumpTime, instances, drainMinutes });
     }
   }

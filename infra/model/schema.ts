@@ -6,6 +6,7 @@ import { isSshHost, sourceAddressProblem } from "./address";
 import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
+import { SAFE_DATABASE_RE, SAFE_PATH_HINT, SAFE_PATH_RE } from "./safe";
 import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
@@ -13,11 +14,11 @@ export const NAME_RE = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const NAME_HINT = "expected a name of 1 to 63 lowercase letters, digits and '-', starting with a letter and not ending with '-' (e.g. acme-erp)";
 /** Pulumi stack names as used in this project. */
 export const STACK_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-/** MariaDB/MySQL database name (unquoted identifier). */
-const DB_RE = /^[A-Za-z0-9_]{1,64}$/;
-/** Absolute Unix path made of safe characters, no "." or ".." segment, no trailing slash. */
-const PATH_RE = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._@+-]+)+$/;
-const PATH_HINT = "expected an absolute Unix path of letters, digits and ._@+- without '..' or a trailing '/' (e.g. /var/www/acme/htdocs)";
+/** MariaDB/MySQL database name (unquoted identifier); the renderers apply the same rule (safe.ts). */
+const DB_RE = SAFE_DATABASE_RE;
+/** Absolute Unix path made of safe characters (safe.ts: the renderers refuse any other). */
+const PATH_RE = SAFE_PATH_RE;
+const PATH_HINT = SAFE_PATH_HINT;
 /**
  * OVH service names, as the API and the control panel show them: a dedicated server's is its
  * reverse host name (ns3012345.ip-203-0-113.eu, ks123456.kimsufi.com, sd-12345.dedibox.fr is not OVH);

@@ -137,7 +137,16 @@ export interface ClientStack {
 export interface Topology {
   fleet: Fleet;
   clients: ClientStack[];
+  /**
+   * Dumps the fleet's OTHER client stacks start on its hosting servers, when the topology holds only
+   * some of the fleet's clients (the Pulumi program and the policy pack see one client stack): they
+   * queue with this topology's dumps (model/schedule.ts dumpCompletionMinutes). Absent: none.
+   */
+  otherDumps?: DumpCounts;
 }
+
+/** Hosting server → dump start minute ("0".."1439") → number of instances starting a dump then. */
+export type DumpCounts = Record<string, Record<string, number>>;
 
 /** One replication job: a backup server pulling one instance, at computed times. */
 export interface ReplicationPlan {

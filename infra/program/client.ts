@@ -11,7 +11,7 @@ import { distanceKm } from "../model/geo";
 import { computeRpo } from "../model/schedule";
 import { formatTimeOfDay } from "../model/time";
 import { buildTopology } from "../model/topology";
-import type { ClientStack, Instance, ReplicationPlan, Server, Topology, Violation } from "../model/types";
+import type { ClientStack, DumpCounts, Instance, ReplicationPlan, Server, Topology, Violation } from "../model/types";
 import { formatConfigError } from "../report/text";
 import { checkTopology } from "../rules";
 import { checkRestrictedSsh, type InstanceAccess } from "../rules/access";
@@ -29,11 +29,11 @@ export function accessOf(view: FleetView, instance: Instance): AccessDeclaration
 }
 
 /**
- * Builds the client's topology against its fleet and runs every rule (for every minute offset the
- * program may draw) plus the restricted-SSH rule on the fleet's access declarations. Throws a
- * RunError naming each mandatory violation; advisory ones are returned.
+ * The client's topology against its fleet (references checked: a RunError naming each problem),
+ * with the dumps of the fleet's other client stacks, which queue with this one's on the same
+ * hosting servers (what the offline check, which sees every client, counts).
  */
-export function checkClient(client: ClientStack, view: FleetView): ClientCheck {
+export function clientTopology(client: ClientStack, view: FleetView, otherDumps: DumpCounts = {}): Topology {
   let topology: Topology;
   try {
     topology = buildTopology(view.fleet, [client]);
@@ -41,6 +41,16 @@ export function checkClient(client: ClientStack, view: FleetView): ClientCheck {
     if (isConfigError(err)) throw new pulumi.RunError(formatConfigError(err));
     throw err;
   }
+  return Object.keys(otherDumps).length > 0 ? { ...topology, otherDumps } : topology;
+}
+
+/**
+ * Builds the client's topology against its fleet and runs every rule (for every minute offset the
+ * program may draw) plus the restricted-SSH rule on the fleet's access declarations. Throws a
+ * RunError naming each mandatory violation; advisory ones are returned.
+ */
+export function checkClient(client: ClientStack, view: FleetView, otherDumps: DumpCounts = {}): ClientCheck {
+  const topology = clientTopology(client, view, otherDumps);
   const access: InstanceAccess[] = client.instances.map((i) => ({
     client: client.client,
     instance: i.name,
@@ -52,12 +62,19 @@ export function checkClient(client: ClientStack, view: FleetView): ClientCheck {
   const violations = [...checkTopology(topology), ...checkRestrictedSsh(access)];
   const mandatory = violations.filter((v) => v.severity === "mandatory");
   if (mandatory.length > 0) {
-    throw new pulumi.RunError(
+    const error = new pulumi.RunError(
       `client ${client.client} (${client.file}) breaks ${mandatory.length} mandatory rule(s); nothing was created or changed:\n` +
         mandatory.map((v) => `  ✖ ${v.ruleId}: ${v.message}`).join("\n"),
     );
+    throw Object.assign(error, { violations });
   }
   return { topology, access, violations };
+}
+
+/** The violations a RunError of checkClient carries (every one, advisory included); undefined for other errors. */
+export function violationsOfError(err: unknown): Violation[] | undefined {
+  const v = (err as { violations?: unknown } | null)?.violations;
+  return Array.isArray(v) ? (v as Violation[]) : undefined;
 }
 
 export interface ClientResources {
@@ -77,9 +94,24 @@ export function runClient(
   view: FleetView,
   opts: pulumi.ComponentResourceOptions = {},
   log: { warn(message: string): void } = { warn: (m) => void pulumi.log.warn(m) },
+  otherDumps: DumpCounts = {},
 ): { outputs: ClientStackOutputs; resources: ClientResources } {
-  const { topology, violations } = checkClient(client, view);
-  for (const v of violations) log.warn(`${v.ruleId} (advisory): ${v.message}`);
+  const check = checkClient(client, view, otherDumps);
+  for (const v of check.violations) log.warn(`${v.ruleId} (advisory): ${v.message}`);
+  return declareClient(client, view, check, opts);
+}
+
+/**
+ * The client stack's resources for a checked topology (runClient checks first; the tests also
+ * declare what a failing check would have registered, to run the policy pack on it).
+ */
+export function declareClient(
+  client: ClientStack,
+  view: FleetView,
+  check: Pick<ClientCheck, "topology" | "violations">,
+  opts: pulumi.ComponentResourceOptions = {},
+): { outputs: ClientStackOutputs; resources: ClientResources } {
+  const { topology, violations } = check;
 
   const privateKey = pulumi.secret(view.sshPrivateKey);
   const server = (name: string): Server => withHostKey(topology.fleet.servers.find((s) => s.name === name)!, view.hostKeys);

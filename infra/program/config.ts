@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseConfigValue } from "../model/config-value";
 import { CONFIG_NAMESPACE } from "../model/defaults";
-import type { ConfigSource } from "../model/errors";
+import { formatKeyPath, type ConfigSource } from "../model/errors";
+import { unsafeKeyPaths } from "../model/safe";
 import type { ConfigValues } from "../model/parse";
 import type { IonosCredentials } from "../providers/ionos";
 import type { OvhCredentials } from "../providers/ovh";
@@ -23,18 +24,36 @@ export { parseConfigValue };
 
 /** The namespace's keys from a flat engine config map ({"dolibarr-backup:servers": "[...]"}). */
 export function namespacedValues(all: Record<string, string>, namespace = CONFIG_NAMESPACE): ConfigValues {
-  const values: ConfigValues = {};
+  // Own keys only, whatever their name: `values["__proto__"] = …` on a plain object would set its
+  // prototype (or be dropped silently); the key is kept so that it can be named and refused.
+  const values: ConfigValues = Object.create(null) as ConfigValues;
   const prefix = `${namespace}:`;
   for (const [key, text] of Object.entries(all)) {
     if (key.startsWith(prefix)) values[key.slice(prefix.length)] = parseConfigValue(text);
   }
-  return values;
+  return { ...values };
+}
+
+/**
+ * The engine's config values' prototype-reaching keys (at any depth, in values parsed from JSON
+ * too), as an error naming the stack file, each key and why; undefined when there is none.
+ * Checked before any key is read, stackKind included.
+ */
+export function unsafeConfigKeysError(values: ConfigValues, stack: string): Error | undefined {
+  const paths = unsafeKeyPaths(values);
+  if (paths.length === 0) return undefined;
+  return new Error(
+    `stack ${stack} (stacks/Pulumi.${stack}.yaml): ` +
+      paths.map((p) => `${formatKeyPath(p)}: key "${String(p[p.length - 1])}" reaches the object prototype and is never a config key; remove it`).join("; "),
+  );
 }
 
 /** The current stack's config as the engine passes it to the program. */
 export function readStackConfig(): RawStackConfig {
   const values = namespacedValues(pulumi.runtime.allConfig());
   const stack = pulumi.getStack();
+  const unsafe = unsafeConfigKeysError(values, stack);
+  if (unsafe) throw unsafe;
   const kind = values.stackKind;
   if (kind !== "fleet" && kind !== "client") {
     throw new Error(

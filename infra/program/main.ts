@@ -3,7 +3,8 @@
 // checked before any resource is declared. Its returned object is the stack's outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { isConfigError } from "../model/errors";
-import { refuseFleetCollisions } from "../model/load";
+import { otherClientStacks, refuseFleetCollisions } from "../model/load";
+import { dumpCounts } from "../model/schedule";
 import { parseClientConfig, parseFleetConfig } from "../model/parse";
 import type { ClientStack, Fleet } from "../model/types";
 import { formatConfigError } from "../report/text";
@@ -67,8 +68,10 @@ export async function fleetMain(raw: RawStackConfig, deps: MainDeps = {}): Promi
 
 export async function clientMain(raw: RawStackConfig, deps: MainDeps = {}): Promise<Record<string, unknown>> {
   const client: ClientStack = parseOrRunError(() => parseClientConfig(raw.values, raw.source));
-  // The other client stacks of the fleet are in the repository: no shared database or directory.
-  parseOrRunError(() => refuseFleetCollisions(client, deps.stacksDir));
+  // The other client stacks of the fleet are in the repository: no shared database or directory,
+  // and their dumps queue on the same hosting servers (the rules count them, as the offline check does).
+  const others = parseOrRunError(() => otherClientStacks(client, deps.stacksDir));
+  parseOrRunError(() => refuseFleetCollisions(client, deps.stacksDir, others));
   const referenceName = fleetReferenceName(client.fleetStack);
   const get = (deps.fleetOutput ?? stackReferenceOutputs)(referenceName);
   let view;
@@ -77,7 +80,7 @@ export async function clientMain(raw: RawStackConfig, deps: MainDeps = {}): Prom
   } catch (err) {
     throw new pulumi.RunError(`client ${client.client}: cannot read fleet stack ${referenceName}: ${(err as Error).message}`);
   }
-  return runClient(client, view).outputs;
+  return runClient(client, view, {}, undefined, dumpCounts(others)).outputs;
 }
 
 /** The program: `pulumi up` calls it (infra/index.ts exports it). */

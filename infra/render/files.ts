@@ -1,4 +1,5 @@
 // What the renderers produce: files to push and shell commands to run, all plain text.
+import { unsafePathProblem } from "../model/safe";
 
 /** One file to push on a server. Compatible with infra/components/remote.ts FileSpec. */
 export interface ServerFile {
@@ -26,6 +27,17 @@ export interface ServerBundle {
   delete: string;
 }
 
+/**
+ * Refuses a path that is not safe where the renderers put it (shell commands, systemd units, env
+ * files): the model's rule (infra/model/safe.ts), the config's own, applied again for every caller
+ * (the program, the failover, the lab), since a renderer is the last step before a server.
+ */
+export function checkSafePath(what: string, p: string): void {
+  const problem = unsafePathProblem(p);
+  if (problem !== undefined) {
+    throw new Error(`${what} ${JSON.stringify(p)} cannot be written into a shell command, a systemd unit or an env file: ${problem}`);
+  }
+}
 /** Single-quotes a word for sh when it needs it. */
 export function shq(word: string): string {
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;

@@ -4,7 +4,7 @@
 // See docs/server-jobs.md "Alerts and metrics".
 import { DEFAULT_NOTIFY_LOG_LINES, DEFAULT_NOTIFY_TIMEOUT_SECONDS, DEFAULT_TEXTFILE_DIR } from "../model/notifications";
 import type { Fleet, Server } from "../model/types";
-import { type ServerFile, renderEnvFile, shq } from "./files";
+import { type ServerFile, checkSafePath, renderEnvFile, shq } from "./files";
 import { PATHS, SCRIPT, notifySecretsPath, serverEnvPath, unitPath } from "./paths";
 import { readServerScript } from "./repo";
 import {
@@ -28,6 +28,8 @@ export function metricsDir(fleet: Fleet): string {
 /** /etc/dolibarr-backup/server.env: who this server is, where metrics go, the notifiers' non-secret settings. */
 export function renderServerEnv(fleet: Fleet, server: Server): string {
   const n = fleet.notifications;
+  checkSafePath("metrics.textfileDir", metricsDir(fleet));
+  if (n?.email?.sendmail !== undefined) checkSafePath("notifications.email.sendmail", n.email.sendmail);
   const enabled = Boolean(n && (n.healthchecks || n.email || n.webhook));
   return renderEnvFile(
     `Server ${server.name} (${server.role}) of fleet ${fleet.stack}: identity, metrics and notifier settings.\nRendered by dolibarr-backup (fleet stack): read by every job. The notifiers' URLs are in ${notifySecretsPath}.`,

@@ -7,11 +7,13 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
-import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
+import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
+import { SAFE_DATABASE_RE } from "../model/safe";
+import { STACK_RE } from "../model/schema";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
-import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
+import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
   PATHS,
   SCRIPT,
@@ -58,10 +60,16 @@ function checkName(what: string, name: string): void {
   }
 }
 
-function checkAbsolutePath(what: string, p: string): void {
-  if (!p.startsWith("/") || /[\n\r\0'"\\\s]/.test(p) || p.split("/").includes("..")) {
-    throw new Error(`${what} '${p}' must be an absolute path without spaces, quotes or '..'`);
-  }
+const checkAbsolutePath = checkSafePath;
+
+/** A Pulumi stack name as the project writes it into files (a comment line, an env value). */
+function checkStack(what: string, stack: string): void {
+  if (!STACK_RE.test(stack)) throw new Error(`${what} ${JSON.stringify(stack)} cannot be written into a server's files: expected letters, digits and ._- (a Pulumi stack name)`);
+}
+
+/** An SSH host as it goes into known_hosts, an env file, an rsync source: the model's rule. */
+function checkHost(what: string, host: string): void {
+  if (!isSshHost(host)) throw new Error(`${what} ${JSON.stringify(host)} cannot be written into a server's files: expected a host name or an IP address`);
 }
 
 function serverByName(fleet: Fleet, name: string, role?: Server["role"]): Server {
@@ -88,8 +96,12 @@ function installPackages(role: Server["role"]): string {
 export function knownHostsLine(server: Server): string | undefined {
   const key = server.ssh.hostKey?.trim();
   if (!key) return undefined;
+  checkHost(`server ${server.name} ssh.host`, server.ssh.host);
   const host = knownHostsHost(server.ssh.host, server.ssh.port);
   const [type, blob] = key.split(/\s+/);
+  if (!/^[a-z0-9@.-]+$/.test(type ?? "") || !/^[A-Za-z0-9+/]+={0,3}$/.test(blob ?? "")) {
+    throw new Error(`server ${server.name}: host key ${JSON.stringify(key.slice(0, 40))} is not an OpenSSH public key ("<type> <base64>")`);
+  }
   return `${host} ${type} ${blob}`;
 }
 
@@ -100,6 +112,7 @@ export function knownHostsLine(server: Server): string | undefined {
  */
 export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
   checkName("server", server.name);
+  checkStack("fleet stack", fleet.stack);
   const common = scriptFile(SCRIPT.common, "dolibarr-backup-common.sh", "0644");
   if (server.role === "hosting") {
     const files: ServerFile[] = [
@@ -272,11 +285,13 @@ export function backupSourceAddresses(backupServer: Server): string[] {
 
 function checkInstance(instance: Instance): void {
   checkName("instance", instance.name);
+  checkName(`instance ${instance.name} client`, instance.client);
+  checkName(`instance ${instance.name} hostingServer`, instance.hostingServer);
   checkAbsolutePath(`instance ${instance.name} codeRoot`, instance.codeRoot);
   checkAbsolutePath(`instance ${instance.name} documentsDir`, instance.documentsDir);
   checkAbsolutePath(`instance ${instance.name} dumpDir`, instance.dumpDir);
-  if (!/^[A-Za-z0-9_$]+$/.test(instance.database.name)) {
-    throw new Error(`instance ${instance.name}: database name '${instance.database.name}' is not a plain identifier`);
+  if (!SAFE_DATABASE_RE.test(instance.database.name)) {
+    throw new Error(`instance ${instance.name}: database name ${JSON.stringify(instance.database.name)} cannot be written into SQL, a shell command or an env file: expected letters, digits and '_' (1 to 64)`);
   }
   for (const b of instance.backupServers) checkName("backup server", b);
   checkTimes(instance.schedule.dumpTimes, `instance ${instance.name} dump times`);
@@ -371,6 +386,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   const hosting = serverByName(topology.fleet, i.hostingServer, "hosting");
   serverByName(topology.fleet, plan.backupServer, "backup");
   checkAbsolutePath("mirrorRoot", topology.fleet.mirrorRoot);
+  checkHost(`hosting server ${hosting.name} ssh.host`, hosting.ssh.host);
   checkTimes(plan.times, `replication of ${i.name} by ${plan.backupServer}`);
   const retention = snapshotRetentionOf(topology.fleet);
   const env = renderEnvFile(

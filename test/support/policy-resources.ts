@@ -3,7 +3,7 @@
 // StackValidationArgs, and a runner that collects reportViolation calls, in the manner of the
 // public CrossGuard packs' tests (pulumi-policy-aws: createStackValidationArgs / runStackPolicy).
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import type { AccessDeclaration, InstanceProps, ServerFacts, ServerProps } from "../../infra/components/contract";
+import type { AccessDeclaration, FleetSettings, InstanceProps, ServerFacts, ServerProps } from "../../infra/components/contract";
 import { TYPES } from "../../infra/components/contract";
 import { DEFAULT_POLICY, DEFAULT_SCHEDULE, defaultDumpDir } from "../../infra/model/defaults";
 import { planInstance, shiftPlans } from "../../infra/model/schedule";
@@ -93,6 +93,10 @@ export interface InstanceSpec {
   /** Replace the access declarations (default: one restricted key per backup server). */
   access?: AccessDeclaration[];
   fleetStack?: string;
+  /** The fleet's other settings (default none: the model's defaults). */
+  fleet?: FleetSettings;
+  /** Dumps of other client stacks on the hosting server ("minute" → count). */
+  otherDumps?: Record<string, number>;
 }
 
 /** InstanceProps as the program registers them, compliant unless the spec says otherwise. */
@@ -121,6 +125,7 @@ export function instanceProps(spec: InstanceSpec = {}): InstanceProps {
     servers: [hosting, ...backups].map((f) => ({ name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { host: f.address, port: 22, user: "root" } })),
     policy,
     mirrorRoot: "/srv/dolibarr-backup/mirrors",
+    ...spec.fleet,
   };
   const replications = spec.replications ?? shiftPlans(planInstance(fleet, instance), spec.minuteOffset ?? 0);
   return {
@@ -131,6 +136,8 @@ export function instanceProps(spec: InstanceSpec = {}): InstanceProps {
     backupServers: backups,
     policy,
     mirrorRoot: fleet.mirrorRoot,
+    fleet: { ...spec.fleet },
+    otherDumps: { ...spec.otherDumps },
     replications,
     access: spec.access ?? backups.map((b) => access(b, name)),
   };

@@ -16,6 +16,7 @@ import { parseClientConfig, parseFleetConfig } from "../../infra/model/parse";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, SYSTEM_DIRS, SYSTEM_TREES, pathProblem } from "../../infra/model/paths";
 import { buildTopology } from "../../infra/model/topology";
 import type { ClientStack } from "../../infra/model/types";
+import { namespacedValues, unsafeConfigKeysError } from "../../infra/program/config";
 import { PATHS } from "../../infra/render/paths";
 import { renderBackupInstance, renderHostingAccess, renderServerBase } from "../../infra/render/server";
 import { accessProblems } from "../../infra/rules/access";
@@ -352,6 +353,62 @@ describe("parsing: bounded, and no key reaches an object prototype", () => {
     const parsed = JSON.parse('{"fleetStack":"fleet","client":"acme","instances":[{"__proto__":{"x":1}}]}') as Record<string, unknown>;
     const e2 = configError(() => parseClientConfig(parsed, { stack: "client-acme", file: "stacks/Pulumi.client-acme.yaml" }));
     assert.match(e2.message, /instances\[0\]\.__proto__|instances\[0\]\["__proto__"\]/);
+  });
+});
+
+describe("a prototype-reaching key is named, never dropped (generated: every key, depth, form and stack kind)", () => {
+  const UNSAFE = ["__proto__", "constructor", "prototype"] as const;
+  /** Where the key sits: below a top-level config key, along `path`, in YAML or in a JSON string (what `pulumi config set` writes). */
+  const caseArb = fc.record({
+    key: fc.constantFrom(...UNSAFE),
+    top: fc.option(fc.constantFrom("policy", "servers", "instances", "snapshots", "extra"), { nil: undefined }),
+    path: fc.array(fc.oneof(fc.constantFrom("a", "ssh", "schedule"), fc.integer({ min: 0, max: 2 })), { maxLength: 4 }),
+    json: fc.boolean(),
+    kind: fc.constantFrom(undefined, "fleet", "client", "bogus"),
+  });
+  /** JSON text of a value holding `key` along `path` (arrays padded before the index). */
+  const nested = (key: string, path: readonly (string | number)[]): string =>
+    path.reduceRight<string>((inner, seg) => (typeof seg === "number" ? `[${Array(seg).fill("0").concat(inner).join(",")}]` : `{${JSON.stringify(seg)}:${inner}}`), `{${JSON.stringify(key)}:{"minDistanceKm":0}}`);
+
+  it("in a stack file: a config error naming the file, the key path and why, whatever else the file holds", () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const file = "stacks/Pulumi.fleet.yaml";
+        const value = c.top === undefined ? '"x"' : nested(c.key, c.path);
+        const topKey = c.top ?? c.key;
+        const lines = ["config:"];
+        if (c.kind !== undefined) lines.push(`  dolibarr-backup:stackKind: ${c.kind}`);
+        lines.push(`  dolibarr-backup:${topKey}: ${c.json ? `'${value}'` : value}`);
+        const e = configError(() => parseStackFileText(lines.join("\n") + "\n", file));
+        const issue = e.issues.find((i) => i.file === file && /reaches the object prototype/.test(i.message) && i.keyPath.includes(c.key));
+        assert.ok(issue, `${lines.join(" | ")}: ${e.message}`);
+        assert.ok(issue.keyPath.startsWith(`dolibarr-backup:${topKey}`), issue.keyPath);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a file whose only key is dolibarr-backup:__proto__ is not reported as missing stackKind", () => {
+    const e = configError(() => parseStackFileText("config:\n  dolibarr-backup:__proto__: fleet\n", "stacks/Pulumi.fleet.yaml"));
+    assert.match(e.message, /stacks\/Pulumi\.fleet\.yaml:2:3: dolibarr-backup:__proto__: key "__proto__" reaches the object prototype/);
+    assert.doesNotMatch(e.message, /stackKind/);
+  });
+
+  it("from the engine: the key is kept as an own key and named before stackKind is read", () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const all: Record<string, string> = {};
+        if (c.kind !== undefined) all["dolibarr-backup:stackKind"] = c.kind;
+        all[`dolibarr-backup:${c.top ?? c.key}`] = c.top === undefined ? "x" : nested(c.key, c.path);
+        const values = namespacedValues(all);
+        assert.equal(Object.getPrototypeOf(values), Object.prototype);
+        const error = unsafeConfigKeysError(values, "fleet");
+        assert.ok(error, JSON.stringify(all));
+        assert.match(error.message, /^stack fleet \(stacks\/Pulumi\.fleet\.yaml\): dolibarr-backup:/);
+        assert.ok(error.message.includes(`key "${c.key}" reaches the object prototype`), error.message);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

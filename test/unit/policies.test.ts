@@ -457,7 +457,7 @@ describe("during a preview (values not known yet)", () => {
 describe("component-properties: outputs that are not the contract", () => {
   test("an Instance that registers only its replications as outputs", async () => {
     const r = resource(TYPES.instance, "acme-erp", { replications: instanceProps().replications }, "client-acme");
-    const v = assertOne((await runPolicy("component-properties", [r])).violations, "outputs lack fleetStack, client, instance, hostingServer, backupServers, policy, mirrorRoot, access", "registerOutputs()");
+    const v = assertOne((await runPolicy("component-properties", [r])).violations, "outputs lack fleetStack, client, instance, hostingServer, backupServers, policy, mirrorRoot, fleet, otherDumps, access", "registerOutputs()");
     assert.equal(v.urn, ACME_ERP_URN);
   });
 

@@ -151,9 +151,9 @@ describe("renderHostingInstance", () => {
 
   it("refuses names and paths that cannot go into units and shell lines", () => {
     assert.throws(() => renderHostingInstance(topo, { ...inst, name: "../etc" }), /instance name/);
-    assert.throws(() => renderHostingInstance(topo, { ...inst, codeRoot: "var/www" }), /absolute path/);
-    assert.throws(() => renderHostingInstance(topo, { ...inst, documentsDir: "/srv/my docs" }), /absolute path/);
-    assert.throws(() => renderHostingInstance(topo, { ...inst, database: { name: "x`; DROP" } }), /plain identifier/);
+    assert.throws(() => renderHostingInstance(topo, { ...inst, codeRoot: "var/www" }), /codeRoot "var\/www" cannot be written into a shell command, a systemd unit or an env file: expected an absolute Unix path/);
+    assert.throws(() => renderHostingInstance(topo, { ...inst, documentsDir: "/srv/my docs" }), /documentsDir "\/srv\/my docs" cannot be written.*absolute Unix path/);
+    assert.throws(() => renderHostingInstance(topo, { ...inst, database: { name: "x`; DROP" } }), /database name "x`; DROP" cannot be written into SQL/);
     assert.throws(() => renderHostingInstance(topo, { ...inst, hostingServer: "bk-fra" }), /is a backup server/);
     assert.throws(() => renderHostingInstance(topo, { ...inst, backupServers: ["nowhere"] }), /not in fleet/);
   });
