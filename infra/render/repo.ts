@@ -34,6 +34,7 @@ export const SERVER_SCRIPTS = [
   "dolibarr-replicate",
   "dolibarr-restore",
   "dolibarr-notify",
+  "dolibarr-binlog-setup",
 ] as const;
 export type ServerScript = (typeof SERVER_SCRIPTS)[number];
 

@@ -10,6 +10,7 @@
 import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
+import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
 import {
@@ -110,6 +111,8 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
       ...notifyBaseFiles(fleet, server),
+      scriptFile(SCRIPT.binlogSetup, "dolibarr-binlog-setup"),
+      ...binlogBaseFiles(fleet, server),
     ];
     return {
       files,
@@ -119,8 +122,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         `install -d -m 0755 ${PATHS.exportRoot}`,
         "systemctl daemon-reload",
         ...notifyCreateLines(fleet),
+        binlogCreateLine(fleet, server),
       ]),
       delete: script([
+        binlogDeleteLine(server),
         ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
         "systemctl daemon-reload || true",

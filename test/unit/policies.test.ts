@@ -65,6 +65,7 @@ describe("the pack", () => {
       "schedule-staggered",
       "rpo-max",
       "retention-snapshots",
+      "binlog-server-id",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",
