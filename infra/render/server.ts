@@ -7,6 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { binlogOf } from "../model/binlog";
 import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
@@ -307,7 +308,7 @@ export function maxDumpAgeHours(dumpTimes: readonly number[]): number {
 export function renderHostingInstance(topology: Topology, instance: Instance): ServerBundle {
   const i = instance;
   checkInstance(i);
-  serverByName(topology.fleet, i.hostingServer, "hosting");
+  const hosting = serverByName(topology.fleet, i.hostingServer, "hosting");
   for (const b of i.backupServers) serverByName(topology.fleet, b, "backup");
   const env = renderEnvFile(
     `Dolibarr instance ${i.name} (client ${i.client}) on hosting server ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-dump and dolibarr-export.`,
@@ -325,6 +326,8 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
       MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
       DUMP_VERIFY: fleetDumpVerification(topology.fleet),
+      // Binlogs on (fleet servers[].binlog): each dump records its binlog position (dolibarr-dump).
+      ...(binlogOf(hosting) ? { DUMP_BINLOG_POSITION: 1 } : {}),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);

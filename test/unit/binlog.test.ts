@@ -10,7 +10,9 @@ import { buildTopology } from "../../infra/model/topology";
 import type { Fleet } from "../../infra/model/types";
 import { binlogSettings, renderBinlogDropIn } from "../../infra/render/binlog";
 import { mariadbBinlogDropInPath, mariadbBinlogRenderedPath, SCRIPT } from "../../infra/render/paths";
-import { renderServerBase } from "../../infra/render/server";
+import { parseEnvFile } from "../../infra/render/files";
+import { renderHostingInstance, renderServerBase } from "../../infra/render/server";
+import { parseClientConfig } from "../../infra/model/parse";
 import { checkRule } from "../../infra/rules";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
@@ -164,5 +166,24 @@ describe("the MariaDB drop-in", () => {
     const fleet = fleetOf({ servers: [hosting("web-a", 0), backup] });
     const { binlog: _drop, ...old } = fleet.servers[0]!;
     assert.equal(renderBinlogDropIn(fleet, old), undefined);
+  });
+});
+
+describe("the dumps of an instance whose hosting server has binlogs on", () => {
+  it("record their binlog position (DUMP_BINLOG_POSITION=1); on a server with binlogs off they do not", () => {
+    const fleet = fleetOf({ servers: [hosting("web-a", 0), hosting("web-b", 1, { enabled: false }), backup, { ...backup, name: "bk-txl", provider: "ionos", site: "de/txl", ssh: { host: "203.0.113.30" } }] });
+    const inst = (name: string, hostingServer: string) => ({
+      name,
+      hostingServer,
+      database: { name: name.replace("-", "_") },
+      codeRoot: `/var/www/${name}/htdocs`,
+      documentsDir: `/var/lib/dolibarr/${name}/documents`,
+      backupServers: ["bk-sbg", "bk-txl"],
+    });
+    const client = parseClientConfig({ fleetStack: "fleet", client: "acme", instances: [inst("acme-on", "web-a"), inst("acme-off", "web-b")] }, { stack: "client-acme", file: "stacks/Pulumi.client-acme.yaml" });
+    const topology = buildTopology(fleet, [client]);
+    const env = (i: number) => parseEnvFile(renderHostingInstance(topology, topology.clients[0]!.instances[i]!).files[0]!.content);
+    assert.equal(env(0).DUMP_BINLOG_POSITION, "1");
+    assert.equal(env(1).DUMP_BINLOG_POSITION, undefined);
   });
 });
