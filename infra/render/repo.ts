@@ -35,6 +35,7 @@ export const SERVER_SCRIPTS = [
   "dolibarr-restore",
   "dolibarr-notify",
   "dolibarr-binlog-setup",
+  "dolibarr-binlog-replay",
 ] as const;
 export type ServerScript = (typeof SERVER_SCRIPTS)[number];
 

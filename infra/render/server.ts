@@ -142,6 +142,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     common,
     scriptFile(SCRIPT.replicate, "dolibarr-replicate"),
     scriptFile(SCRIPT.restore, "dolibarr-restore"),
+    scriptFile(SCRIPT.binlogReplay, "dolibarr-binlog-replay"),
     unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
     unitFile(REPLICATE_TIMER, replicateTimerUnit()),
     {

@@ -160,6 +160,7 @@ describe("the MariaDB drop-in", () => {
     assert.match(off.create, new RegExp(`^${SCRIPT.binlogSetup} off ${mariadbBinlogDropInPath}$`, "m"));
     const bk = renderServerBase(fleet, fleet.servers[2]!);
     assert.doesNotMatch(bk.create, /binlog-setup/);
+    assert.ok(bk.files.some((f) => f.path === SCRIPT.binlogReplay && f.mode === "0755"), "backup servers carry the replay");
   });
 
   it("a Server from a fleet parsed before binlogs existed gets nothing configured", () => {
