@@ -10,7 +10,8 @@ import { parseFleetConfig } from "../../infra/model/parse";
 import { renderBinlogDropIn } from "../../infra/render/binlog";
 import { serverScriptPath } from "../../infra/render/repo";
 import { type ConfMariaDb, startConfMariaDb } from "../support/binlog-mariadb";
-import { missingCommands, run } from "../support/jobs-exec";
+import { renderEnvFile } from "../../infra/render/files";
+import { missingCommands, run, sleep } from "../support/jobs-exec";
 import { skipUnlessCi } from "../support/prerequisites";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-binlog-setup-"));
@@ -90,6 +91,27 @@ describe("dolibarr-binlog-setup (real MariaDB)", { skip: skipUnlessCi(process.ge
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /unchanged: MariaDB uses every binlog setting/);
     assert.equal(db.pid(), pid);
+  });
+
+  it("a dump right after binlogs were turned on (no GTID logged yet) records an empty GTID, and replays from it", async () => {
+    await db.query("SET SESSION sql_log_bin = 0; CREATE DATABASE fresh; CREATE TABLE fresh.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO fresh.t VALUES (1)");
+    assert.equal(await global("gtid_binlog_pos"), "");
+    const etc = path.join(root, "etc");
+    fs.mkdirSync(path.join(etc, "instances"), { recursive: true });
+    fs.writeFileSync(
+      path.join(etc, "instances", "fresh.env"),
+      renderEnvFile("test", { INSTANCE: "fresh", DB_NAME: "fresh", DUMP_DIR: path.join(root, "dumps"), MYSQL_OPTION_FILE: db.optionFile, DUMP_BINLOG_POSITION: 1 }),
+    );
+    const env = { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: path.join(root, "state"), DOLIBARR_BACKUP_LOCK_DIR: path.join(root, "lock") };
+    const d = await run(serverScriptPath("dolibarr-dump"), ["fresh"], { env });
+    assert.equal(d.code, 0, d.stderr);
+    const pos = path.join(root, "dumps", fs.readdirSync(path.join(root, "dumps")).find((f) => f.endsWith(".pos"))!);
+    assert.match(fs.readFileSync(pos, "utf8"), /^gtid\t$/m);
+    await db.query("INSERT INTO fresh.t VALUES (2)");
+    await sleep(1100);
+    const r = await run(serverScriptPath("dolibarr-binlog-replay"), ["--check", "--pos", pos, "--binlog-dir", binlogDir, "--database", "fresh", "--stop", `${new Date(Date.now() - 1000).toISOString().slice(0, 19)}Z`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^last\\t${await global("gtid_domain_id")}-\\d+-1\\t`, "m"), r.stdout);
   });
 
   it("a dynamic setting changed (retention, or one set by hand): SET GLOBAL, no restart", async () => {
