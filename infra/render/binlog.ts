@@ -8,6 +8,9 @@ import type { Fleet, Server } from "../model/types";
 import { type ServerFile, shq } from "./files";
 import { SCRIPT, mariadbBinlogDropInPath, mariadbBinlogRenderedPath } from "./paths";
 
+/** The settings MariaDB reads only at start (dolibarr-binlog-setup STATIC_KEYS): changing one restarts it. */
+export const STATIC_BINLOG_KEYS = ["log_bin", "log_bin_index"] as const;
+
 /** The settings, in the order written; every one is checked against the running server by dolibarr-binlog-setup. */
 export function binlogSettings(fleet: Fleet, server: Server): Array<[string, string]> | undefined {
   const b = binlogOf(server);
@@ -42,6 +45,8 @@ export function renderBinlogDropIn(fleet: Fleet, server: Server): string | undef
     "# ROW events with full row images, one GTID domain per server (= server_id, unique in the fleet),",
     `# each commit on disk before it returns (sync_binlog=1), files of ${s.maxFileMB} MiB kept ${s.keepDays} days`,
     "# (the dumps' retention with margin).",
+    `# A change of ${STATIC_BINLOG_KEYS.join(" or ")} restarts MariaDB when applied; the others apply without restart`,
+    "# (SET GLOBAL): a preview's diff of this file says which.",
     "[mariadbd]",
     ...settings.map(([k, v]) => `${k} = ${v}`),
     "",

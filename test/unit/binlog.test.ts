@@ -8,7 +8,8 @@ import { ConfigError } from "../../infra/model/errors";
 import { parseFleetConfig } from "../../infra/model/parse";
 import { buildTopology } from "../../infra/model/topology";
 import type { Fleet } from "../../infra/model/types";
-import { binlogSettings, renderBinlogDropIn } from "../../infra/render/binlog";
+import { binlogSettings, renderBinlogDropIn, STATIC_BINLOG_KEYS } from "../../infra/render/binlog";
+import { readServerScript } from "../../infra/render/repo";
 import { mariadbBinlogDropInPath, mariadbBinlogRenderedPath, SCRIPT } from "../../infra/render/paths";
 import { parseEnvFile } from "../../infra/render/files";
 import { renderHostingInstance, renderServerBase } from "../../infra/render/server";
@@ -129,6 +130,7 @@ describe("the MariaDB drop-in", () => {
         const fleet = fleetOf({ servers: [hosting("web-a", 0, { serverId: id }), backup], binlog: { keepDays, maxFileMB, dir: "/srv/binlogs" } });
         const text = renderBinlogDropIn(fleet, fleet.servers[0]!)!;
         assert.match(text, /^\[mariadbd\]$/m);
+        assert.match(text, /^# A change of log_bin or log_bin_index restarts MariaDB when applied; the others apply without restart$/m);
         assert.equal(setting(text, "log_bin"), "/srv/binlogs/binlog");
         assert.equal(setting(text, "log_bin_index"), "/srv/binlogs/binlog.index");
         assert.equal(setting(text, "binlog_format"), "ROW");
@@ -161,6 +163,10 @@ describe("the MariaDB drop-in", () => {
     const bk = renderServerBase(fleet, fleet.servers[2]!);
     assert.doesNotMatch(bk.create, /binlog-setup/);
     assert.ok(bk.files.some((f) => f.path === SCRIPT.binlogReplay && f.mode === "0755"), "backup servers carry the replay");
+  });
+
+  it("the settings the drop-in says restart MariaDB are the ones dolibarr-binlog-setup restarts for", () => {
+    assert.match(readServerScript("dolibarr-binlog-setup"), new RegExp(`^STATIC_KEYS=" ${STATIC_BINLOG_KEYS.join(" ")} "$`, "m"));
   });
 
   it("a Server from a fleet parsed before binlogs existed gets nothing configured", () => {
