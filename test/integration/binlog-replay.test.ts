@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DUMP_PRIVILEGES } from "../../infra/components/instance";
 import { parseFleetConfig } from "../../infra/model/parse";
 import { renderBinlogDropIn } from "../../infra/render/binlog";
 import { renderEnvFile } from "../../infra/render/files";
@@ -76,8 +77,8 @@ describe("dump position and binlog replay (real MariaDB)", { skip: skipUnlessCi(
     [src, target] = await Promise.all([startConfMariaDb(path.join(root, "src")), startMariaDb(path.join(root, "target"))]);
     assert.equal((await src.query("SELECT @@log_bin, @@binlog_format")).trim(), "1\tROW");
 
-    // The instance's database, a second database on the same server, and a dump account with
-    // only what dolibarr-dump needs (plus BINLOG MONITOR for --master-data).
+    // The instance's database, a second database on the same server, and the dump account the
+    // client stack creates (DUMP_PRIVILEGES): --master-data and BINLOG_GTID_POS need nothing more.
     await src.query(`CREATE DATABASE ${DB}; CREATE DATABASE other_client;
       CREATE TABLE ${DB}.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), total DECIMAL(10,2), note TEXT) ENGINE=InnoDB;
       CREATE TABLE ${DB}.llx_societe (rowid INT PRIMARY KEY, nom VARCHAR(60), tms TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB;
@@ -85,7 +86,7 @@ describe("dump position and binlog replay (real MariaDB)", { skip: skipUnlessCi(
       CREATE TABLE other_client.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30)) ENGINE=InnoDB;
       INSERT INTO ${DB}.llx_const VALUES ('MAIN_VERSION', '18.0.4');
       INSERT INTO other_client.llx_facture (ref) VALUES ('O-1');
-      CREATE USER dump@localhost; GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON ${DB}.* TO dump@localhost; GRANT BINLOG MONITOR ON *.* TO dump@localhost;`);
+      CREATE USER dump@localhost; GRANT ${DUMP_PRIVILEGES.join(", ")} ON ${DB}.* TO dump@localhost; GRANT SELECT ON mysql.proc TO dump@localhost;`);
     for (let i = 1; i <= 200; i++) {
       await src.query(`INSERT INTO ${DB}.llx_facture (ref, total, note) VALUES ('F${i}', ${i}.5, REPEAT('é', ${i})); INSERT INTO ${DB}.llx_societe (rowid, nom) VALUES (${i}, 'Société ${i}')`);
     }
