@@ -148,6 +148,20 @@ describe("dolibarr-binlog-setup (real MariaDB)", { skip: skipUnlessCi(process.ge
     }
   });
 
+  it("MariaDB not coming back after the restart: the previous drop-in put back, MariaDB restarted with it, the run fails", async () => {
+    // a restart command that stops MariaDB and fails the first time (what a bad setting does), works the second
+    const flaky = path.join(root, "flaky-restart.sh");
+    fs.writeFileSync(flaky, `#!/bin/bash\nif [ ! -e ${root}/flaky.once ]; then touch ${root}/flaky.once; mariadb-admin --defaults-extra-file=${db.optionFile} shutdown; sleep 1; exit 1; fi\nexec ${db.restartScript}\n`, { mode: 0o755 });
+    const previous = fs.readFileSync(dropIn, "utf8");
+    const r = await run(serverScriptPath("dolibarr-binlog-setup"), ["apply", rendered({ dir: path.join(root, "binlogs2"), keepDays: 12, maxFileMB: 16 }), dropIn], {
+      env: { ...process.env, DBK_MARIADB_RESTART: flaky, DBK_MARIADB_OPTION_FILE: db.optionFile, DBK_MARIADB_USER: "root", DBK_MARIADB_DEFAULTS_FILE: db.defaultsFile },
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /MariaDB did not come back with the new binlog settings \(log_bin .*binlogs\/binlog→.*binlogs2\/binlog.*the previous drop-in was put back and MariaDB restarted with it/);
+    assert.equal(fs.readFileSync(dropIn, "utf8"), previous);
+    assert.equal(await global("log_bin_basename"), `${binlogDir}/binlog`);
+  });
+
   it("binlogs off for the server: our drop-in removed, MariaDB restarted without binlogs; then not touched", async () => {
     const pid = db.pid();
     const r = await setup("off", dropIn);
