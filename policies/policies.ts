@@ -60,6 +60,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "schedule-staggered": "mandatory",
   "rpo-max": "mandatory",
   "retention-snapshots": "mandatory",
+  "binlog-server-id": "mandatory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
   [REPLICATIONS_AS_PLANNED]: "advisory",
@@ -90,6 +91,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Raise replicationsPerDay or add dump times (client stack file) until the worst-case RPO is within the fleet policy's maxRpoHours.",
   "retention.snapshots":
     "Adjust the fleet's snapshots key (keepHours ≥ 2 x maxRpoHours.files, keepDays/keepWeeks reaching minRetentionDays, maxSnapshots as the disk budget allows) or the instance's replicationsPerDay.",
+  "binlog.server-id":
+    "Give all but one of the hosting servers sharing a server_id an explicit servers[].binlog.serverId (1..4294967295, unique in the fleet) in the fleet stack file.",
   "access.restricted-ssh":
     'Let each backup server in with one authorized_keys line: restrict,from="<backup server address>",command="rrsync -ro <instance dir>" (the Pulumi program writes it; run `pulumi up` on the client stack after fixing it).',
   "pushed.authorized-keys":

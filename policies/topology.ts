@@ -79,6 +79,7 @@ const serverPropsSchema: z.ZodType<ServerProps> = z.object({
   site: siteSchema,
   address: z.string(),
   fleetStack: z.string().min(1),
+  binlog: z.object({ enabled: z.boolean(), serverId: z.number().int(), serverIdDeclared: z.boolean() }).optional(),
 });
 
 const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
@@ -103,6 +104,7 @@ const fleetSettingsShape = {
   maxConcurrentDumps: z.number().int().min(1).optional(),
   dumpVerification: z.enum(DUMP_VERIFICATIONS).optional(),
   metrics: z.object({ textfileDir: z.string() }).optional(),
+  binlog: z.object({ dir: z.string().min(1), keepDays: z.number(), maxFileMB: z.number() }).optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 
@@ -149,7 +151,7 @@ const instancePropsSchema: z.ZodType<Omit<InstanceProps, "replications">> = z.ob
 });
 const replicationsSchema = z.array(replicationSchema);
 
-const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack"];
+const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack", "binlog"];
 const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
   "fleetStack", "client", "instance", "hostingServer", "backupServers", "policy", "mirrorRoot", "fleet", "otherDumps", "replications", "access",
 ];
@@ -212,7 +214,7 @@ export function endpointOfAddress(address: string): { host: string; port: number
   return { host: address, port: DEFAULT_SSH_PORT };
 }
 
-function serverFromFacts(f: ServerFacts): Server {
+function serverFromFacts(f: ServerFacts & Pick<ServerProps, "binlog">): Server {
   // The facts carry no SSH user; the rules only compare host and port.
   return {
     name: f.name,
@@ -221,6 +223,7 @@ function serverFromFacts(f: ServerFacts): Server {
     site: f.site,
     ssh: { ...endpointOfAddress(f.address), user: DEFAULT_SSH_USER },
     ...(f.state === "lost" ? { state: f.state } : {}),
+    ...(f.binlog ? { binlog: f.binlog } : {}),
   };
 }
 

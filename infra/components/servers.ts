@@ -79,6 +79,7 @@ abstract class FleetServer extends pulumi.ComponentResource {
       site: s.site,
       address: addressOf(s.ssh),
       fleetStack: args.fleet.stack,
+      ...(s.binlog ? { binlog: s.binlog } : {}),
     };
     super(type, s.name, props, opts);
     this.props = props;

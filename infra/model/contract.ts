@@ -4,7 +4,7 @@
 // Defined in the model so that the rules and the policy pack import nothing from the Pulumi layer;
 // infra/components/contract.ts re-exports it.
 import { otherDumpsAt } from "./schedule";
-import type { ClientStack, Fleet, FleetPolicy, Instance, Provider, ReplicationPlan, Server, ServerRole, ServerState, Site, Topology } from "./types";
+import type { ClientStack, Fleet, FleetPolicy, Instance, Provider, ReplicationPlan, Server, ServerBinlog, ServerRole, ServerState, Site, Topology } from "./types";
 
 export const PACKAGE = "dolibarr-backup";
 
@@ -22,6 +22,8 @@ export interface ServerProps {
   site: Site;
   address: string;
   fleetStack: string;
+  /** A hosting server's binary logs (on or off, server_id), for binlog.server-id; absent on backup servers. */
+  binlog?: ServerBinlog;
 }
 
 /** A server as seen from a client stack: the facts the rules need. */
@@ -62,6 +64,7 @@ export const FLEET_SETTING_KEYS: Readonly<Record<keyof FleetSettings, true>> = O
   maxConcurrentDumps: true,
   dumpVerification: true,
   metrics: true,
+  binlog: true,
 } satisfies Record<keyof FleetSettings, true>);
 
 /** The FleetSettings of a fleet (plain data; fields the fleet leaves unset are left out). */

@@ -5,6 +5,7 @@ export * from "./sites";
 export * from "./geo";
 export * from "./time";
 export * from "./defaults";
+export * from "./binlog";
 export * from "./notifications";
 export * from "./errors";
 export { parseFleetConfig, parseClientConfig, fleetFromValues, clientFromValues, type ConfigValues } from "./parse";

@@ -17,6 +17,7 @@ import {
   defaultDumpDir,
 } from "./defaults";
 import { isIpAddress } from "./address";
+import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, defaultBinlogKeepDays, derivedServerId } from "./binlog";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
@@ -24,7 +25,7 @@ import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, typ
 import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
 import { findSite, siteCodesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
-import type { ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
+import type { BinlogSettings, ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
 
 /** Config values keyed without namespace: { servers: [...], policy: {...} }. */
 export type ConfigValues = Record<string, unknown>;
@@ -114,6 +115,16 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
         );
       }
     }
+    let binlog: Server["binlog"];
+    if (s.role === "backup" && s.binlog) {
+      issues.add(source, at("binlog"), "only hosting servers write binary logs (their MariaDB holds the instances' databases); expected no binlog key on a backup server");
+    } else if (s.role === "hosting") {
+      binlog = {
+        enabled: s.binlog?.enabled ?? true,
+        serverId: s.binlog?.serverId ?? derivedServerId(s.name),
+        serverIdDeclared: s.binlog?.serverId !== undefined,
+      };
+    }
     if (s.ionos && s.provider !== "ionos") {
       issues.add(source, at("ionos"), `an ionos reference on a server whose provider is ${s.provider}; expected provider: ionos or no ionos key`);
     }
@@ -139,6 +150,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
       ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),
       ...(s.ionos ? { ionos: { datacenterId: s.ionos.datacenterId, serverId: s.ionos.serverId } } : {}),
       ...(s.state === "lost" ? { state: "lost" as const } : {}),
+      ...(binlog ? { binlog } : {}),
     });
   });
   const pathRoots = v.pathRoots ? [...v.pathRoots] : [...DEFAULT_PATH_ROOTS];
@@ -151,13 +163,15 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
   const mirrorProblem = systemPathProblem(mirrorRoot, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
   if (mirrorProblem) issues.add(source, ["mirrorRoot"], `${v.mirrorRoot === undefined ? "the default mirror root: " : ""}${mirrorProblem}`);
   const notifications = notificationsFromValues(v.notifications, source, issues);
+  const policy = mergePolicy(v.policy);
+  const binlog = binlogFromValues(v.binlog, policy, source, issues);
   if (issues.issues.length > before) return undefined;
 
   const fleet: Fleet = {
     stack: source.stack,
     file: source.file,
     servers,
-    policy: mergePolicy(v.policy),
+    policy,
     mirrorRoot,
     pathRoots,
     timeZone: v.timeZone ?? DEFAULT_TIME_ZONE,
@@ -166,9 +180,35 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     snapshots: { ...DEFAULT_SNAPSHOT_RETENTION, ...Object.fromEntries(Object.entries(v.snapshots ?? {}).filter(([, x]) => x !== undefined)) },
     ...(notifications ? { notifications } : {}),
     ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
+    binlog,
   };
   attachLocator(fleet, source.locate);
   return fleet;
+}
+
+/** The fleet key `binlog` with its defaults; keepDays must cover the dumps' retention (model/binlog.ts). */
+function binlogFromValues(b: FleetValues["binlog"], policy: FleetPolicy, source: ConfigSource, issues: IssueCollector): BinlogSettings {
+  const dir = b?.dir ?? DEFAULT_BINLOG_DIR;
+  const keepDays = b?.keepDays ?? defaultBinlogKeepDays(policy.minRetentionDays);
+  if (b?.dir !== undefined) {
+    const problem =
+      dir.split("/").length < 3
+        ? `${dir} is a top-level directory; expected a directory of its own for the binary logs (e.g. ${DEFAULT_BINLOG_DIR})`
+        : nests(dir, "/var/lib/mysql")
+          ? `${dir} overlaps MariaDB's datadir /var/lib/mysql; expected a directory of its own outside it (e.g. ${DEFAULT_BINLOG_DIR})`
+          : PROJECT_DIRS.find((d) => nests(dir, d)) !== undefined
+            ? `${dir} overlaps the project's own directory ${PROJECT_DIRS.find((d) => nests(dir, d))}; expected a directory outside it`
+            : undefined;
+    if (problem) issues.add(source, ["binlog", "dir"], problem);
+  }
+  if (keepDays < policy.minRetentionDays + 1) {
+    issues.add(
+      source,
+      ["binlog", "keepDays"],
+      `${keepDays} day(s) does not cover the dumps' retention: a replay starts from the newest dump before the asked time, and the oldest dump kept is up to minRetentionDays (${policy.minRetentionDays}) + 12 h old; expected at least ${policy.minRetentionDays + 1} (default ${defaultBinlogKeepDays(policy.minRetentionDays)})`,
+    );
+  }
+  return { dir, keepDays, maxFileMB: b?.maxFileMB ?? DEFAULT_BINLOG_MAX_FILE_MB };
 }
 
 function mergePolicy(p: FleetValues["policy"]): FleetPolicy {

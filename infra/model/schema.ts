@@ -3,6 +3,7 @@
 // Only the shape is checked here; references between values (sites, servers) are checked in parse.ts.
 import { z } from "zod";
 import { isSshHost, sourceAddressProblem } from "./address";
+import { SERVER_ID_MAX } from "./binlog";
 import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
@@ -89,6 +90,13 @@ export const serverSchema = z.strictObject({
   // "lost": the server is gone (datacenter fire, cancelled contract); nothing runs on it any more
   // and the rules name every instance that depended on it (see infra/rules/lost.ts).
   state: z.enum(["active", "lost"]).optional(),
+  // Hosting servers: their MariaDB's binary logs (on by default; model/binlog.ts).
+  binlog: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      serverId: int(1, SERVER_ID_MAX).optional(),
+    })
+    .optional(),
   ovh: z
     .strictObject({
       serviceName: z.string(),
@@ -189,6 +197,13 @@ export const fleetValuesSchema = z.strictObject({
   ionos: z.strictObject({ token: secret() }).optional(),
   notifications: notificationsSchema.optional(),
   metrics: metricsSchema.optional(),
+  binlog: z
+    .strictObject({
+      dir: absPath().optional(),
+      keepDays: int(1, LIMITS.maxRetentionDays + 30).optional(),
+      maxFileMB: int(4, 1024).optional(),
+    })
+    .optional(),
 });
 
 const timeOfDay = () =>

@@ -57,6 +57,30 @@ export interface Server {
   ionos?: IonosReference;
   /** "lost": gone with its datacenter; nothing is declared on it, the rules name who depended on it. Default active. */
   state?: ServerState;
+  /**
+   * Hosting servers: their MariaDB's binary logs (model/binlog.ts), resolved at parse time (on by
+   * default, server_id derived from the name). Absent: nothing configured (older fleets).
+   */
+  binlog?: ServerBinlog;
+}
+
+/** A hosting server's binary logs: on or off (a MariaDB the fleet does not own), and its server_id. */
+export interface ServerBinlog {
+  enabled: boolean;
+  /** MariaDB server_id and gtid_domain_id, unique in the fleet (rule binlog.server-id). */
+  serverId: number;
+  /** True when the config set it (binlog.serverId), false when derived from the name. */
+  serverIdDeclared: boolean;
+}
+
+/** Fleet key `binlog`: where and how long every hosting server keeps its binary logs. */
+export interface BinlogSettings {
+  /** Directory of the binary logs on every hosting server (binlog.000001…, binlog.index). */
+  dir: string;
+  /** Days kept (binlog_expire_logs_seconds), ≥ minRetentionDays + 1. */
+  keepDays: number;
+  /** max_binlog_size in MiB. */
+  maxFileMB: number;
 }
 
 export type ServerState = "active" | "lost";
@@ -119,6 +143,8 @@ export interface Fleet {
   notifications?: Notifications;
   /** Where the jobs write their node_exporter textfile metrics. */
   metrics?: { textfileDir: string };
+  /** Binary logs of the hosting servers (model/binlog.ts binlogSettingsOf fills the defaults in). */
+  binlog?: BinlogSettings;
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */

@@ -7,3 +7,4 @@ export * from "./repo";
 export * from "./server";
 export * from "./units";
 export * from "./push";
+export * from "./binlog";

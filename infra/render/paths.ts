@@ -37,7 +37,14 @@ export const SCRIPT = {
   replicate: `${PATHS.sbin}/dolibarr-replicate`,
   restore: `${PATHS.sbin}/dolibarr-restore`,
   notify: `${PATHS.sbin}/dolibarr-notify`,
+  binlogSetup: `${PATHS.sbin}/dolibarr-binlog-setup`,
+  binlogReplay: `${PATHS.sbin}/dolibarr-binlog-replay`,
 } as const;
+
+/** Hosting servers: the MariaDB drop-in with the binlog settings (infra/render/binlog.ts). */
+export const mariadbBinlogDropInPath = "/etc/mysql/mariadb.conf.d/60-dolibarr-backup-binlog.cnf";
+/** Hosting servers: the drop-in as rendered, from which dolibarr-binlog-setup installs and applies it. */
+export const mariadbBinlogRenderedPath = `${PATHS.confDir}/mariadb-binlog.cnf`;
 
 /** The server's identity, metrics directory and non-secret notifier settings (0644), read by every job. */
 export const serverEnvPath = `${PATHS.confDir}/server.env`;

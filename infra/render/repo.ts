@@ -34,6 +34,8 @@ export const SERVER_SCRIPTS = [
   "dolibarr-replicate",
   "dolibarr-restore",
   "dolibarr-notify",
+  "dolibarr-binlog-setup",
+  "dolibarr-binlog-replay",
 ] as const;
 export type ServerScript = (typeof SERVER_SCRIPTS)[number];
 

@@ -7,11 +7,13 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { binlogOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
 import { STACK_RE } from "../model/schema";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
+import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
@@ -123,6 +125,8 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
       ...notifyBaseFiles(fleet, server),
+      scriptFile(SCRIPT.binlogSetup, "dolibarr-binlog-setup"),
+      ...binlogBaseFiles(fleet, server),
     ];
     return {
       files,
@@ -132,8 +136,10 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         `install -d -m 0755 ${PATHS.exportRoot}`,
         "systemctl daemon-reload",
         ...notifyCreateLines(fleet),
+        binlogCreateLine(fleet, server),
       ]),
       delete: script([
+        binlogDeleteLine(server),
         ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
         "systemctl daemon-reload || true",
@@ -149,6 +155,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     common,
     scriptFile(SCRIPT.replicate, "dolibarr-replicate"),
     scriptFile(SCRIPT.restore, "dolibarr-restore"),
+    scriptFile(SCRIPT.binlogReplay, "dolibarr-binlog-replay"),
     unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
     unitFile(REPLICATE_TIMER, replicateTimerUnit()),
     {
@@ -317,7 +324,7 @@ export function maxDumpAgeHours(dumpTimes: readonly number[]): number {
 export function renderHostingInstance(topology: Topology, instance: Instance): ServerBundle {
   const i = instance;
   checkInstance(i);
-  serverByName(topology.fleet, i.hostingServer, "hosting");
+  const hosting = serverByName(topology.fleet, i.hostingServer, "hosting");
   for (const b of i.backupServers) serverByName(topology.fleet, b, "backup");
   const env = renderEnvFile(
     `Dolibarr instance ${i.name} (client ${i.client}) on hosting server ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-dump and dolibarr-export.`,
@@ -335,6 +342,8 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
       MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
       DUMP_VERIFY: fleetDumpVerification(topology.fleet),
+      // Binlogs on (fleet servers[].binlog): each dump records its binlog position (dolibarr-dump).
+      ...(binlogOf(hosting) ? { DUMP_BINLOG_POSITION: 1 } : {}),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);

@@ -5,6 +5,7 @@ import { createRuleContext, type RuleContext } from "./context";
 import {
   backupMinCount,
   backupNotHosting,
+  binlogServerId,
   geoMinDistance,
   providerDiversity,
   retentionSnapshots,
@@ -31,6 +32,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   scheduleStaggered,
   rpoMax,
   retentionSnapshots,
+  binlogServerId,
 ]);
 
 export type RuleId =
@@ -43,7 +45,8 @@ export type RuleId =
   | "schedule.dumps"
   | "schedule.staggered"
   | "rpo.max"
-  | "retention.snapshots";
+  | "retention.snapshots"
+  | "binlog.server-id";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);
 

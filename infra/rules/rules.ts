@@ -3,7 +3,8 @@
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
 import { sameSshHost } from "../model/address";
-import { fleetMaxConcurrentDumps, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
+import { binlogOf } from "../model/binlog";
+import { fleetMaxConcurrentDumps, isLost, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
 import { dumpCompletionMinutes } from "../model/schedule";
 import { checkLost, LOST_RULE_ID } from "./lost";
@@ -304,6 +305,35 @@ export const retentionSnapshots = rule(
       if (worst > r.maxSnapshots) {
         V(`up to ${worst} snapshots per backup server (${r.keepHours} h x ${inst.schedule.replicationsPerDay} a day + ${r.keepDays} daily + ${r.keepWeeks} weekly); disk budget snapshots.maxSnapshots is ${r.maxSnapshots}`);
       }
+    }
+  },
+);
+
+export const binlogServerId = rule(
+  "binlog.server-id",
+  "mandatory",
+  [],
+  "Every hosting server whose binary logs are on has a server_id (also its GTID domain) of its own in the fleet: two servers writing one GTID domain make GTIDs ambiguous in every backup server's chain and in a replay.",
+  (ctx, out) => {
+    const { fleet } = ctx.topology;
+    const byId = new Map<number, string[]>();
+    for (const s of fleet.servers) {
+      const b = binlogOf(s);
+      if (!b || isLost(s)) continue;
+      byId.set(b.serverId, [...(byId.get(b.serverId) ?? []), s.name]);
+    }
+    for (const [id, names] of byId) {
+      if (names.length < 2) continue;
+      out.push(
+        violation(
+          "binlog.server-id",
+          "mandatory",
+          undefined,
+          names,
+          `fleet "${fleet.stack}": hosting servers ${list(names)} all get server_id ${id}; expected one per server: set servers[].binlog.serverId (1..4294967295) on all but one of them`,
+          fleet.file,
+        ),
+      );
     }
   },
 );

@@ -34,7 +34,7 @@ const acmeWith = (from: string | RegExp, to: string): Record<string, string> => 
 
 const CASES: Case[] = [
   // ---- fleet stack ----
-  { name: "unknown key in a server", files: fleetWith("      site: rbx\n", "      site: rbx\n      zone: a\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].zone", message: /unknown key "zone"; expected only the keys name, role, provider, site, ssh, sourceAddresses, state, ovh, ionos/, lineOf: "zone: a" },
+  { name: "unknown key in a server", files: fleetWith("      site: rbx\n", "      site: rbx\n      zone: a\n"), file: FLEET, keyPath: "dolibarr-backup:servers[0].zone", message: /unknown key "zone"; expected only the keys name, role, provider, site, ssh, sourceAddresses, state, binlog, ovh, ionos/, lineOf: "zone: a" },
   { name: "unknown site", files: fleetWith("site: rbx", "site: xyz"), file: FLEET, keyPath: "dolibarr-backup:servers[0].site", message: /unknown ovh site "xyz"; expected one of: rbx, gra, sbg/, lineOf: "site: xyz" },
   { name: "bad provider/site combination", files: fleetWith("site: rbx", "site: de/txl"), file: FLEET, keyPath: "dolibarr-backup:servers[0].site", message: /site "de\/txl" is a ionos site, not a ovh one \(bad provider\/site combination\)/, lineOf: "site: de/txl" },
   { name: "unknown provider", files: fleetWith("provider: ovh\n      site: rbx", "provider: aws\n      site: rbx"), file: FLEET, keyPath: "dolibarr-backup:servers[0].provider", message: /expected one of "ovh", "ionos", got "aws"/, lineOf: "provider: aws" },

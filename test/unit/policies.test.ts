@@ -23,6 +23,7 @@ import {
   otherResources,
   runAll,
   runPolicy,
+  serverProps,
   serverResource,
   site,
   resource,
@@ -65,6 +66,7 @@ describe("the pack", () => {
       "schedule-staggered",
       "rpo-max",
       "retention-snapshots",
+      "binlog-server-id",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",
@@ -123,6 +125,15 @@ describe("the pack", () => {
   test("a fleet stack (servers only) passes every policy", async () => {
     const resources = [...otherResources("fleet"), ...[HOSTING, BACKUP_SBG, BACKUP_TXL].map((f) => serverResource(f))];
     assert.deepEqual([...(await runAll(resources)).keys()], []);
+  });
+
+  test("a fleet stack whose hosting servers share a binlog server_id fails binlog-server-id; distinct ids pass", async () => {
+    const SECOND = { ...HOSTING, name: "web-ovh-rbx-2" };
+    const hostingWith = (f: typeof HOSTING, serverId: number) =>
+      resource(TYPES.hostingServer, f.name, { ...serverProps(f), binlog: { enabled: true, serverId, serverIdDeclared: true } }, "fleet");
+    const fleetOf = (a: number, b: number) => [...otherResources("fleet"), hostingWith(HOSTING, a), hostingWith(SECOND, b), serverResource(BACKUP_TXL)];
+    assertOne((await runPolicy("binlog-server-id", fleetOf(7, 7))).violations, "server_id 7");
+    assert.deepEqual((await runPolicy("binlog-server-id", fleetOf(7, 8))).violations, []);
   });
 
   test("a stack without any dolibarr-backup component: every policy is not applicable", async () => {

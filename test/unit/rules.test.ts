@@ -43,6 +43,7 @@ describe("rules list", () => {
       "schedule.staggered",
       "rpo.max",
       "retention.snapshots",
+      "binlog.server-id",
     ]);
     for (const r of RULES) {
       assert.ok(r.description.length > 20, r.id);

@@ -1,0 +1,72 @@
+// Binary logs of the hosting servers' MariaDB, the base of point-in-time recovery (issue 20):
+// the fleet's settings, their defaults and the server_id each hosting server gets. Pure.
+import type { BinlogSettings, Fleet, Server, ServerBinlog } from "./types";
+
+/**
+ * Where the binary logs go on a hosting server: a directory of their own, outside MariaDB's
+ * datadir (a restore or a datadir rebuild never takes them along) and not under /var/log (log
+ * rotation and log cleaners must never touch them). Writable under Debian's mariadb.service
+ * (ProtectSystem=full leaves /var writable).
+ */
+export const DEFAULT_BINLOG_DIR = "/var/lib/mysql-binlog";
+/** File name prefix of the binary logs in that directory: binlog.000001, binlog.index. */
+export const BINLOG_BASENAME = "binlog";
+
+/**
+ * 64 MiB per file (MariaDB's default is 1 GiB): a file closes after at most 64 MiB of changes, so
+ * what a backup server has to fetch again after an interruption, and what a replay reads beyond the
+ * asked second, stays small; a Dolibarr server writes a few MB to a few hundred MB a day.
+ */
+export const DEFAULT_BINLOG_MAX_FILE_MB = 64;
+
+/**
+ * Days the binary logs are kept: the retention of the dumps (policy.minRetentionDays) plus 2. A
+ * replay starts at the newest dump before the asked time; the oldest dump kept is up to
+ * retention days + the gap between two dumps (12 h) old, and one more day of margin covers a
+ * dump cycle that failed or queued. Fewer than minRetentionDays + 1 is refused.
+ */
+export const BINLOG_KEEP_MARGIN_DAYS = 2;
+
+export function defaultBinlogKeepDays(minRetentionDays: number): number {
+  return minRetentionDays + BINLOG_KEEP_MARGIN_DAYS;
+}
+
+/** MariaDB's server_id (and gtid_domain_id) range: 1..2^32-1 (0 would refuse to log with GTIDs). */
+export const SERVER_ID_MAX = 4294967295;
+
+/**
+ * The server_id a server gets unless its config says `binlog.serverId`: FNV-1a (32 bits) of its
+ * name, mapped onto 1..2^32-1. A function of the name alone (unique in the fleet), so it never
+ * changes while the server keeps its name, whatever else the fleet adds or removes; two names
+ * meeting on one id (about one chance in 10^8 for a fleet of 10 hosting servers) are caught by the
+ * rule binlog.server-id, and fixed with an explicit `binlog.serverId`.
+ */
+export function derivedServerId(serverName: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(`dolibarr-backup:${serverName}`, "utf8")) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (h % SERVER_ID_MAX) + 1;
+}
+
+/** The fleet's binlog settings, defaults filled in (an older Fleet without them gets the defaults). */
+export function binlogSettingsOf(fleet: Pick<Fleet, "binlog" | "policy">): BinlogSettings {
+  return (
+    fleet.binlog ?? {
+      dir: DEFAULT_BINLOG_DIR,
+      keepDays: defaultBinlogKeepDays(fleet.policy.minRetentionDays),
+      maxFileMB: DEFAULT_BINLOG_MAX_FILE_MB,
+    }
+  );
+}
+
+/**
+ * The hosting server's binlog, when this program configures it; undefined when the fleet turned it
+ * off for the server (binlog.enabled: false, e.g. a shared MariaDB it does not own) or the Server
+ * comes from a fleet parsed before binlogs existed (nothing was ever configured there).
+ */
+export function binlogOf(server: Pick<Server, "role" | "binlog">): ServerBinlog | undefined {
+  if (server.role !== "hosting" || !server.binlog || !server.binlog.enabled) return undefined;
+  return server.binlog;
+}

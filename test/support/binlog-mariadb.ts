@@ -1,0 +1,71 @@
+// A private MariaDB that reads its options like Debian's does (a my.cnf including a conf.d
+// directory), restartable by a shell script: what dolibarr-binlog-setup needs to be tested for
+// real (install a drop-in, SET GLOBAL, restart), and the source server of the replay tests.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { mustRun, run, waitFor } from "./jobs-exec";
+
+export interface ConfMariaDb {
+  dir: string;
+  socket: string;
+  /** The conf.d directory my.cnf includes (where the drop-in goes). */
+  confDir: string;
+  optionFile: string;
+  /** The server's my.cnf (what DBK_MARIADB_DEFAULTS_FILE names). */
+  defaultsFile: string;
+  /** A script that restarts the server (what DBK_MARIADB_RESTART runs). */
+  restartScript: string;
+  query(sql: string, database?: string): Promise<string>;
+  /** The running server's pid (changes on a restart). */
+  pid(): string;
+  stop(): Promise<void>;
+}
+
+export async function startConfMariaDb(dir: string, extra: string[] = []): Promise<ConfMariaDb> {
+  fs.mkdirSync(dir, { recursive: true });
+  const datadir = path.join(dir, "data");
+  const socket = path.join(dir, "mysqld.sock");
+  const confDir = path.join(dir, "conf.d");
+  const pidFile = path.join(dir, "mysqld.pid");
+  const optionFile = path.join(dir, "client.cnf");
+  fs.mkdirSync(confDir, { recursive: true });
+  await mustRun("mariadb-install-db", ["--no-defaults", `--datadir=${datadir}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"]);
+  const myCnf = path.join(dir, "my.cnf");
+  fs.writeFileSync(
+    myCnf,
+    [
+      "[mariadbd]",
+      `datadir = ${datadir}`,
+      `socket = ${socket}`,
+      "skip_networking",
+      "user = root",
+      `pid_file = ${pidFile}`,
+      `log_error = ${path.join(dir, "error.log")}`,
+      "innodb_buffer_pool_size = 64M",
+      "innodb_flush_log_at_trx_commit = 2",
+      "character_set_server = utf8mb4",
+      "collation_server = utf8mb4_unicode_ci",
+      ...extra,
+      `!includedir ${confDir}`,
+      "",
+    ].join("\n"),
+  );
+  fs.writeFileSync(optionFile, `[client]\nsocket=${socket}\nuser=root\n`, { mode: 0o600 });
+  const startLine = `setsid mariadbd --defaults-file=${myCnf} </dev/null >>${path.join(dir, "stdout.log")} 2>&1 &`;
+  const waitUp = `for i in $(seq 1 600); do mariadb --defaults-extra-file=${optionFile} -e 'SELECT 1' >/dev/null 2>&1 && exit 0; sleep 0.1; done; echo 'mariadbd did not start' >&2; tail -20 ${path.join(dir, "error.log")} >&2; exit 1`;
+  const stopLine = `if [ -s ${pidFile} ]; then p=$(cat ${pidFile}); mariadb-admin --defaults-extra-file=${optionFile} shutdown || kill "$p" || true; while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; fi`;
+  const restartScript = path.join(dir, "restart.sh");
+  fs.writeFileSync(restartScript, `#!/bin/bash\nset -u\n${stopLine}\n${startLine}\n${waitUp}\n`, { mode: 0o755 });
+  const startScript = path.join(dir, "start.sh");
+  fs.writeFileSync(startScript, `#!/bin/bash\nset -u\n${startLine}\n${waitUp}\n`, { mode: 0o755 });
+  await mustRun(startScript, []);
+  const query = async (sql: string, database?: string): Promise<string> =>
+    (await mustRun("mariadb", [`--defaults-extra-file=${optionFile}`, "--batch", "--skip-column-names", "--default-character-set=utf8mb4", ...(database ? [database] : [])], { input: sql })).stdout;
+  const pid = (): string => fs.readFileSync(pidFile, "utf8").trim();
+  const stop = async (): Promise<void> => {
+    if (!fs.existsSync(pidFile)) return;
+    await run("bash", ["-c", stopLine]);
+  };
+  await waitFor(async () => fs.existsSync(pidFile), 10_000, "the pid file");
+  return { dir, socket, confDir, optionFile, defaultsFile: myCnf, restartScript, query, pid, stop };
+}
