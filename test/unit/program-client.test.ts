@@ -104,7 +104,7 @@ describe("client stack", () => {
       policy: fleet.policy,
       mirrorRoot: fleet.mirrorRoot,
       // every other Fleet field the rules may read (time zone, dump queue width, snapshots, …)
-      fleet: { timeZone: fleet.timeZone, maxConcurrentDumps: fleet.maxConcurrentDumps, dumpVerification: fleet.dumpVerification, snapshots: fleet.snapshots, pathRoots: fleet.pathRoots },
+      fleet: { timeZone: fleet.timeZone, maxConcurrentDumps: fleet.maxConcurrentDumps, dumpVerification: fleet.dumpVerification, snapshots: fleet.snapshots, pathRoots: fleet.pathRoots, binlog: fleet.binlog },
       otherDumps: {},
       replications: planInstance(fleet, erp, { minuteOffset: OFFSET }),
       access: view.access["web-rbx"]!.filter((a) => a.backupServer !== "bk-gra"),

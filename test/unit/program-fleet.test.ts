@@ -56,6 +56,7 @@ describe("fleet stack", () => {
       site: server("web-fra").site,
       address: "198.51.100.10:2222",
       fleetStack: "fleet",
+      binlog: server("web-fra").binlog,
     });
     assert.equal(input(mocks.named("web-rbx"), "address"), "203.0.113.10");
   });
