@@ -339,3 +339,31 @@ dbk_notify_event() {
   fi
   return 0
 }
+
+# --- exact FLOAT values (dolibarr-dump writes them, dolibarr-restore checks them) ----------------
+# A dump's text holds a FLOAT with 6 significant digits; its exact value is the float widened to
+# a DOUBLE, which MariaDB prints with round-trip precision. The same SQL on both sides:
+# dbk_float_row_id IDS: a row's identity, the MD5 of each column of the comma list IDS (its bytes,
+# or N for NULL); dbk_float_digest_sql TABLE FLOATS IDS [LABEL]: "rows<TAB>text digest<TAB>exact digest"
+# of TABLE (after LABEL when given): sums of per-row hashes (a multiset: row order and duplicates count) over the identity
+# and each FLOAT of the comma list FLOATS, as text (what the dump holds) and exact.
+dbk_float_row_id() {
+  local e="" c cs=()
+  IFS=, read -r -a cs <<<"$1"
+  for c in "${cs[@]}"; do e+="${e:+, }COALESCE(MD5(CAST(\`$c\` AS BINARY)), 'N')"; done
+  printf "MD5(CONCAT_WS('|', %s))" "${e:-"''"}"
+}
+dbk_float_digest_sql() {
+  local t="$1" txt="" ex="" c fs=() id
+  IFS=, read -r -a fs <<<"$2"
+  for c in "${fs[@]}"; do
+    txt+=", COALESCE(CAST(\`$c\` AS CHAR), 'N')"
+    ex+=", COALESCE(CAST(\`$c\` AS DOUBLE), 'N')"
+  done
+  id="$(dbk_float_row_id "$3")"
+  # A 4th argument: the output starts with that label (several tables in one query batch).
+  [[ -z "${4:-}" ]] || printf "SELECT '%s', " "${4//\'/\\\'}"
+  [[ -n "${4:-}" ]] || printf "SELECT "
+  printf "COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0) FROM \`%s\`" \
+    "$id" "$txt" "$id" "$ex" "$t"
+}

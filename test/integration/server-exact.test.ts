@@ -11,11 +11,14 @@ import {
   addHostileTree,
   allocatedBytes,
   createDolibarrSchema,
+  createExtremeTables,
   databaseObjects,
   diffManifests,
   floatValues,
   listFiles,
   prng,
+  touchDocuments,
+  tableChecksums,
   tableDigests,
   treeManifest,
   xattrManifest,
@@ -23,8 +26,9 @@ import {
 import { mustRun, run, sh, sleep, waitFor } from "../support/jobs-exec";
 import { JobsLab, type LabInstance, labUnavailable } from "../support/jobs-lab";
 import { type MariaDb, startMariaDb } from "../support/jobs-mariadb";
+import { skipUnlessCi } from "../support/prerequisites";
 
-const skip = labUnavailable();
+const skip = skipUnlessCi(labUnavailable(), "exact restores on a one-machine lab");
 
 function ok(r: { code: number | null; stdout: string; stderr: string }, what: string): void {
   assert.equal(r.code, 0, `${what} failed (${r.code}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-3000)}`);
@@ -153,7 +157,7 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
     ok(await lab.dump("exact"), "dump");
     const manifest = fs.readFileSync(path.join(li.dumpDir, fs.readdirSync(li.dumpDir).find((f) => f.endsWith(".manifest"))!), "utf8");
     assert.match(manifest, /^collation\tutf8mb4_unicode_520_ci$/m);
-    assert.match(manifest, /^float\tllx_gen_0\tweight\trowid\t\d+$/m);
+    assert.match(manifest, /^float-table\tllx_gen_0\trowid\tweight,ratio\trowid\t\d+\t\d+\t\d+\t\d+$/m);
     ok(await lab.replicate("exact"), "replicate");
     assert.equal((await target.query("SELECT @@GLOBAL.max_allowed_packet")).trim(), "16777216", "the target runs with the default limit");
 
@@ -164,18 +168,13 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
     assert.match(r.stdout, /^routines: identical/m);
     assert.match(r.stdout, /^events: identical/m);
     assert.match(r.stdout, /^database charset\/collation: identical \(utf8mb4 utf8mb4_unicode_520_ci\)/m);
-    assert.match(r.stdout, /^float llx_gen_0\.weight: exact/m);
-    assert.match(r.stdout, /^float llx_nokey_measure\.value: WARNING \d+ value\(s\) keep the dump's 6 significant digits/m, "FLOATs that cannot be fixed are listed");
-    assert.doesNotMatch(r.stdout, /DIFFERS/);
+    assert.match(r.stdout, /^floats llx_gen_0: identical \(\d+ row\(s\), weight, ratio compared exactly/m);
+    assert.match(r.stdout, /^floats llx_nokey_measure: identical \(30 row\(s\), value compared exactly, [1-9]\d* row\(s\) set back/m, "a table without a key gets its exact FLOATs too");
+    assert.doesNotMatch(r.stdout, /DIFFERS|WARNING/);
 
     // Independent checks, not the script's: checksums, exact float bits, objects, collations.
-    // every table but the one whose FLOATs are listed as not exact (no primary key)
-    const digests = async (db: MariaDb, name: string): Promise<string> =>
-      (await tableDigests(db, name)).split("\n").filter((l) => !l.startsWith("llx_nokey_measure ")).join("\n");
-    assert.equal(await digests(target, "exact_r"), await digests(lab.db, li.dbName));
-    const floatsOf = async (db: MariaDb | typeof lab.db, name: string): Promise<string> =>
-      (await floatValues(db, name)).split("\n").filter((l) => !l.startsWith("llx_nokey_measure.value")).join("\n");
-    assert.equal(await floatsOf(target, "exact_r"), await floatsOf(lab.db, li.dbName));
+    assert.equal(await tableDigests(target, "exact_r"), await tableDigests(lab.db, li.dbName));
+    assert.equal(await floatValues(target, "exact_r"), await floatValues(lab.db, li.dbName));
     assert.equal(await databaseObjects(target, "exact_r"), await databaseObjects(lab.db, li.dbName));
     const coll = "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME=";
     assert.equal((await target.query(`${coll}'exact_r'`)).trim(), "utf8mb4_unicode_520_ci");
@@ -204,11 +203,83 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
       ok(r, `restore ${seed}`);
       const reported = r.stdout.split("\n").filter((l) => /^table \S+: identical/.test(l)).length;
       assert.equal(reported, schema.tables.length, `seed ${seed}: one identical line per table`);
-      const digests = async (db: MariaDb, n: string): Promise<string> =>
-        (await tableDigests(db, n)).split("\n").filter((l) => !l.startsWith("llx_nokey_measure ")).join("\n");
-      assert.equal(await digests(target, `${name}_r`), await digests(lab.db, li.dbName), `seed ${seed}`);
-      assert.equal(await floatValues(target, `${name}_r`).then((v) => v.replace(/^llx_nokey_measure\.value.*$/m, "")), await floatValues(lab.db, li.dbName).then((v) => v.replace(/^llx_nokey_measure\.value.*$/m, "")));
+      assert.equal(await tableDigests(target, `${name}_r`), await tableDigests(lab.db, li.dbName), `seed ${seed}`);
+      assert.equal(await floatValues(target, `${name}_r`), await floatValues(lab.db, li.dbName), `seed ${seed}`);
     }
+  });
+
+  it("database, every column type at its limits: generated tables (seeded: types, NULLs, keys in every position, no key, duplicates, a 64 MiB row) restore bit-exact onto a default server, and the check says so", async () => {
+    for (const [seed, bigRowMb] of [[21, 64], [22, 0], [23, 0]] as const) {
+      const name = `lim${seed}`;
+      const li = await lab.addInstance(name, { tree: { documents: 5, codeFiles: 3 }, database: false });
+      const { tables, innodb } = await createExtremeTables(lab.db, li.dbName, { seed, tables: seed === 21 ? 4 : 10, bigRowMb });
+      ok(await lab.dump(name), `dump ${seed}`);
+      ok(await lab.replicate(name), `replicate ${seed}`);
+      const r = await lab.restore(["--only", "db", "--database", `${name}_r`, "--mysql-option-file", target.optionFile, name]);
+      ok(r, `restore ${seed}`);
+      assert.doesNotMatch(r.stdout, /DIFFERS|WARNING/, `seed ${seed}`);
+      for (const t of tables) {
+        assert.match(r.stdout, new RegExp(`^table ${t}: identical`, "m"), `seed ${seed}: ${t}`);
+        assert.match(r.stdout, new RegExp(`^floats ${t}: identical \\(\\d+ row\\(s\\), .* compared exactly`, "m"), `seed ${seed}: ${t}'s FLOATs`);
+      }
+      // Independent of the script: CHECKSUM TABLE EXTENDED (meaningful for InnoDB: same server
+      // version and engine), per-row digests over exact encodings, every FLOAT and DOUBLE's bits.
+      const sums = async (db: MariaDb, n: string): Promise<string> => (await tableChecksums(db, n)).split("\n").filter((l) => innodb.includes(l.split("\t")[0]!)).join("\n");
+      assert.equal(await sums(target, `${name}_r`), await sums(lab.db, li.dbName), `seed ${seed}: checksums`);
+      assert.equal((await sums(lab.db, li.dbName)).split("\n").length, innodb.length);
+      assert.equal((await target.query("SELECT @@GLOBAL.max_allowed_packet")).trim(), "16777216", "the target's limit is put back");
+      // The digests read a 64 MiB value whole (a default 16M limit would make it NULL).
+      await target.query("SET GLOBAL max_allowed_packet = 1073741824");
+      try {
+        assert.equal(await tableDigests(target, `${name}_r`), await tableDigests(lab.db, li.dbName), `seed ${seed}: digests`);
+      } finally {
+        await target.query("SET GLOBAL max_allowed_packet = 16777216");
+      }
+      assert.equal(await floatValues(target, `${name}_r`), await floatValues(lab.db, li.dbName), `seed ${seed}: float bits`);
+      if (bigRowMb) assert.equal((await target.query(`SELECT MAX(LENGTH(big)) FROM ${tables[0]}`, `${name}_r`)).trim(), String(bigRowMb * 1024 * 1024 + 1000));
+    }
+  });
+
+  it("the check sees a FLOAT one ulp off that the re-dump's text cannot (--verify-only), and FLOATs whose fix-ups are lost", async () => {
+    const name = "ulp";
+    const li = await lab.addInstance(name, { tree: { documents: 5, codeFiles: 3 }, database: false });
+    await lab.db.query(
+      `DROP DATABASE IF EXISTS ${li.dbName}; CREATE DATABASE ${li.dbName}; USE ${li.dbName};
+       CREATE TABLE llx_expedition (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), weight FLOAT NULL, size FLOAT NULL, tms TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP);
+       INSERT INTO llx_expedition (ref, weight, size, tms) SELECT CONCAT('EXP', seq), IF(seq % 5 = 0, NULL, seq / 3), IF(seq % 7 = 0, NULL, 1 + seq * 1.1920928955078125e-7), '2024-05-06 07:08:09' FROM seq_1_to_200;`,
+    );
+    ok(await lab.dump(name), "dump");
+    ok(await lab.replicate(name), "replicate");
+    const restore = (db: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+      lab.restore(["--only", "db", "--database", db, "--mysql-option-file", target.optionFile, ...extra, name]);
+    // The fix-ups lost on the way (an emptied .floats.sql): the FLOATs keep 6 digits, and it is said.
+    const fixups = fs.readdirSync(path.join(li.mirror, "dumps")).find((n) => n.endsWith(".floats.sql"))!;
+    const kept = fs.readFileSync(path.join(li.mirror, "dumps", fixups));
+    assert.ok(kept.length > 0);
+    fs.writeFileSync(path.join(li.mirror, "dumps", fixups), "");
+    let r = await restore("ulp_r2");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^floats llx_expedition: DIFFERS/m);
+    assert.notEqual(await tableChecksums(target, "ulp_r2"), await tableChecksums(lab.db, li.dbName), "the table is not the source's");
+    fs.writeFileSync(path.join(li.mirror, "dumps", fixups), kept);
+
+    ok(await restore("ulp_r"), "restore");
+    r = await restore("ulp_r", ["--verify-only"]);
+    ok(r, "--verify-only on the restored database");
+    assert.match(r.stdout, /^floats llx_expedition: identical \(200 row\(s\), weight, size compared exactly/m);
+
+    // One FLOAT one ulp off, its 6-digit text unchanged.
+    const v = Number((await target.query("SELECT CAST(weight AS DOUBLE) FROM llx_expedition WHERE rowid = 11", "ulp_r")).trim());
+    const f = new Float32Array([v]);
+    new Uint32Array(f.buffer)[0]! += 1;
+    const next = f[0]!;
+    assert.notEqual(next, v);
+    assert.equal(next.toPrecision(6), v.toPrecision(6), "the texts are equal: the re-dump cannot see it");
+    await target.query(`UPDATE llx_expedition SET weight = ${next}, tms = tms WHERE rowid = 11`, "ulp_r");
+    r = await restore("ulp_r", ["--verify-only"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^table llx_expedition: identical/m, "the text comparison is blind to it");
+    assert.match(r.stdout, /^floats llx_expedition: DIFFERS \(FLOAT values differ from the source's/m);
   });
 
   it("files: generated hostile trees are mirrored and restored exactly (with ACLs, --no-acls, and onto a file system without ACLs)", async () => {
@@ -316,6 +387,80 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
     assert.equal(r.code, 3, r.stderr.slice(-2000));
     assert.match(lab.replicateStatus("resil").suspicious as string, /bytes \(9\d%\)/);
     assertSameTree(li.tree.documentsDir, path.join(li.mirror, "documents"), "converged");
+  });
+
+  it("a pull killed at generated moments (whole run, rsync or ssh alone, KILL or TERM): the next run converges, every directory's mtime and every entry as on the source", async () => {
+    const li = await lab.addInstance("killpts", { tree: { documents: 300, codeFiles: 30, bigFiles: 2, bigFileMb: 8 }, database: { societes: 5, invoices: 5, blobs: 1 } });
+    ok(await lab.dump("killpts"), "dump");
+    ok(await lab.replicate("killpts"), "first replication");
+    const dirTimes = (root: string): Map<string, string> => {
+      const out = new Map<string, string>();
+      const visit = (rel: string): void => {
+        const abs = rel ? path.join(root, rel) : root;
+        const st = fs.lstatSync(abs, { bigint: true });
+        if (!st.isDirectory()) return;
+        out.set(rel || ".", String(st.mtimeNs));
+        for (const n of fs.readdirSync(abs)) visit(rel ? path.join(rel, n) : n);
+      };
+      visit("");
+      return out;
+    };
+    // Processes of this run only (by pid, from /proc): the job's rsync or its ssh.
+    const pidsOf = (prog: string, arg: string): number[] =>
+      fs
+        .readdirSync("/proc")
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+            return path.basename(cmd[0] ?? "") === prog && cmd.some((a) => a.includes(arg));
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const rand = prng(3);
+    const sources = { code: li.tree.codeRoot, documents: li.tree.documentsDir, dumps: li.dumpDir };
+    let killedMidway = 0;
+    for (let it = 0; it < 12; it++) {
+      // A day of changes: documents rewritten, added, removed; big files rewritten; directories
+      // made and removed; a file that becomes a directory and back; a new code module.
+      touchDocuments(li.tree.documentsDir, 0.05, it + 100);
+      for (const f of listFiles(path.join(li.tree.documentsDir, "ecm/gros"))) await sh(`head -c 8388608 /dev/urandom > '${f}'`);
+      fs.mkdirSync(path.join(li.tree.documentsDir, `neuf-${it}`, "sous"), { recursive: true });
+      fs.writeFileSync(path.join(li.tree.documentsDir, `neuf-${it}`, "sous", "f.txt"), String(it));
+      if (it > 0) fs.rmSync(path.join(li.tree.documentsDir, `neuf-${it - 1}`), { recursive: true });
+      const changing = path.join(li.tree.documentsDir, "change-de-type");
+      fs.rmSync(changing, { recursive: true, force: true });
+      if (it % 2) {
+        fs.mkdirSync(changing);
+        fs.writeFileSync(path.join(changing, "dedans.txt"), "d");
+      } else fs.writeFileSync(changing, "fichier");
+      fs.mkdirSync(path.join(li.tree.codeRoot, "custom", `module${it}`, "class"), { recursive: true });
+      fs.writeFileSync(path.join(li.tree.codeRoot, "custom", `module${it}`, "class", "a.php"), `<?php // ${it}\n`);
+      if (it > 0) fs.rmSync(path.join(li.tree.codeRoot, "custom", `module${it - 1}`), { recursive: true });
+
+      const delay = Math.floor(rand() * 3500);
+      const signal = rand() < 0.5 ? "SIGKILL" : "SIGTERM";
+      const what = (["run", "rsync", "ssh"] as const)[Math.floor(rand() * 3)]!;
+      const job = lab.startReplicate("killpts", [], { RSYNC_EXTRA_ARGS: "--bwlimit=8m" });
+      await sleep(delay);
+      if (what === "run") job.kill(signal);
+      else for (const pid of what === "rsync" ? pidsOf("rsync", li.mirror) : pidsOf("ssh", lab.backupKey)) process.kill(pid, signal);
+      const killed = await job.done;
+      if (killed.code !== 0 && killed.code !== 3) killedMidway++;
+      const r = await lab.replicate("killpts");
+      const at = `kill point ${it}: ${what} ${signal} after ${delay} ms (killed run: ${killed.code ?? killed.signal})`;
+      assert.ok(r.code === 0 || r.code === 3, `${at}: the next run failed (${r.code}):\n${r.stderr.slice(-2000)}`);
+      for (const [part, src] of Object.entries(sources)) {
+        assertSameTree(src, path.join(li.mirror, part), `${at}: ${part}`);
+        const want = dirTimes(src);
+        const got = dirTimes(path.join(li.mirror, part));
+        const wrong = [...want].filter(([k, v]) => got.get(k) !== v).map(([k, v]) => `${k}: source ${v}, mirror ${got.get(k)}`);
+        assert.deepEqual(wrong, [], `${at}: directory mtimes of ${part}\n--- killed run\n${killed.stderr.slice(-1500)}\n--- next run\n${r.stderr.slice(-1500)}`);
+      }
+    }
+    assert.ok(killedMidway >= 6, `most kill points came before the end of their run (${killedMidway} of 12)`);
   });
 
   it("disk full on the mirror converges by itself once the big source file is gone (no manual clean-up)", async () => {

@@ -131,7 +131,7 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
       const pass = pick(printable, 8 + Math.floor(random() * 24));
       const { r, db } = await restoreWith(conf({ host: "localhost", port: "3306", name: "DBNAME", user, pass }, i % 3 === 2 ? phpDouble : phpSingle));
       ok(r, `restore with account ${user} / ${JSON.stringify(pass)}`);
-      assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password and sees \\d+ tables of ${db}\\)$`, "m"));
+      assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password and sees \\d+ tables of ${db} \\(created: ${user}@localhost\\)\\)$`, "m"));
       const seen = await login(user, pass, db);
       assert.equal(seen.code, 0, `${user} cannot log in: ${seen.stderr}`);
       assert.equal(seen.stdout.trim(), (await lab.db.query("SELECT COUNT(*) FROM llx_facture", acme.dbName)).trim());
@@ -146,6 +146,13 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     assert.match(taken.r.stdout, /^database account: DIFFERS \(dol_taken cannot log in with conf\/conf\.php's password \(an existing account keeps its own\)/m);
     await lab.db.query(`GRANT SELECT ON ${taken.db}.* TO 'dol_taken'@'localhost'`);
     assert.equal((await login("dol_taken", "other-password", taken.db)).code, 0, "the existing account's password is unchanged");
+    // An existing account that can log in is never changed either: no privilege granted, none taken.
+    await lab.db.query("CREATE USER 'dol_kept'@'localhost' IDENTIFIED BY 'conf-pw'; GRANT SELECT ON `acct\\_%`.* TO 'dol_kept'@'localhost'");
+    const grantsBefore = await lab.db.query("SHOW GRANTS FOR 'dol_kept'@'localhost'");
+    const kept = await restoreWith(conf({ host: "localhost", name: "DBNAME", user: "dol_kept", pass: "conf-pw" }));
+    ok(kept.r, "restore onto an existing account");
+    assert.equal(await lab.db.query("SHOW GRANTS FOR 'dol_kept'@'localhost'"), grantsBefore, "the existing account's privileges are unchanged");
+    assert.match(kept.r.stdout, /^database account: identical \(dol_kept@localhost logs in .* \(it existed: left as it was\)\)$/m);
     // conf.php names another database than the one restored: Dolibarr would not find its data.
     const other = await restoreWith(conf({ host: "localhost", name: "elsewhere", user: "dol_other", pass: "p" }));
     assert.notEqual(other.r.code, 0);

@@ -523,8 +523,9 @@ export async function floatValues(db: Sql, name: string): Promise<string> {
     .map((l) => l.split("\t") as [string, string]);
   const out: string[] = [];
   for (const [t, c] of cols) {
-    const v = await db.query(`SELECT GROUP_CONCAT(COALESCE(CAST(\`${c}\` AS DOUBLE), 'NULL') ORDER BY CAST(\`${c}\` AS DOUBLE) SEPARATOR ' ') FROM \`${t}\``, name);
-    out.push(`${t}.${c}: ${v.trim()}`);
+    // One value per line, sorted here: the server's ORDER BY of NULLs and zeros was not stable.
+    const v = await db.query(`SELECT COALESCE(CAST(\`${c}\` AS DOUBLE), 'NULL') FROM \`${t}\``, name);
+    out.push(`${t}.${c}: ${v.split("\n").filter(Boolean).sort().join(" ")}`);
   }
   return out.join("\n");
 }
@@ -660,4 +661,190 @@ export async function tableDigests(db: Sql, name: string): Promise<string> {
     out.push(`${t} ${r.trim()}`);
   }
   return out.join("\n");
+}
+
+// --- every MariaDB column type at its limits (exact-restore tests) -----------------------------
+
+/** A float32's bits as the shortest double literal that converts back to exactly that float. */
+function float32Literal(bits: number): string {
+  const f = new Float32Array(new Uint32Array([bits >>> 0]).buffer)[0]!;
+  return dbl(f);
+}
+
+/** A random finite float32 (any exponent, subnormals included) or a random finite double, as literals. */
+function randomFloatBits(rand: () => number): string {
+  for (;;) {
+    const bits = Math.floor(rand() * 4294967296) >>> 0;
+    if (((bits >>> 23) & 0xff) !== 0xff) return float32Literal(bits);
+  }
+}
+function randomDoubleBits(rand: () => number): string {
+  const b = Buffer.alloc(8);
+  for (;;) {
+    b.writeUInt32LE(Math.floor(rand() * 4294967296) >>> 0, 0);
+    b.writeUInt32LE(Math.floor(rand() * 4294967296) >>> 0, 4);
+    const v = b.readDoubleLE(0);
+    if (Number.isFinite(v)) return dbl(v);
+  }
+}
+
+interface ColumnType {
+  sql: string;
+  /** Literal values: the type's limits and edge cases (always used), then random ones. */
+  extremes: string[];
+  random: (rand: () => number, row: number) => string;
+  /** May be (part of) a primary key: `key(row)` gives a value unique per row. */
+  key?: (row: number) => string;
+}
+
+const hexOf = (b: Buffer): string => (b.length === 0 ? "''" : `X'${b.toString("hex")}'`);
+const FLOAT_EXTREMES = [
+  "3.4028234663852886e38", // FLT_MAX
+  "-3.4028234663852886e38",
+  "1.1754943508222875e-38", // FLT_MIN (smallest normal)
+  "1.1754942106924411e-38", // largest subnormal
+  "1.401298464324817e-45", // smallest subnormal
+  "-1.401298464324817e-45",
+  "16777217e0", // 2^24 + 1: rounds to 16777216, text 1.67772e7
+  "0.1e0",
+  "0e0",
+  float32Literal(0x3f800001), // 1 + 1 ulp: text "1"
+  float32Literal(0x3eaaaaab), // 1/3
+];
+
+/** The type catalogue: every MariaDB column type, with its limits. */
+export const COLUMN_TYPES: ColumnType[] = [
+  { sql: "TINYINT", extremes: ["-128", "127", "0"], random: (r) => String(Math.floor(r() * 256) - 128) },
+  { sql: "TINYINT UNSIGNED", extremes: ["0", "255"], random: (r) => String(Math.floor(r() * 256)) },
+  { sql: "SMALLINT", extremes: ["-32768", "32767"], random: (r) => String(Math.floor(r() * 65536) - 32768) },
+  { sql: "MEDIUMINT UNSIGNED", extremes: ["0", "16777215"], random: (r) => String(Math.floor(r() * 16777216)) },
+  { sql: "INT", extremes: ["-2147483648", "2147483647"], random: (r) => String(Math.floor(r() * 4294967296) - 2147483648), key: (i) => String(i * 7919 - 2147483000) },
+  { sql: "INT(8) ZEROFILL", extremes: ["0", "4294967295", "1"], random: (r) => String(Math.floor(r() * 1e8)) },
+  { sql: "BIGINT", extremes: ["-9223372036854775808", "9223372036854775807"], random: (r) => String(BigInt(Math.floor(r() * 2 ** 53)) * 1024n - 4611686018427387904n) },
+  { sql: "BIGINT UNSIGNED", extremes: ["0", "18446744073709551615"], random: (r) => String(BigInt(Math.floor(r() * 2 ** 53)) * 2048n), key: (i) => String(18446744073709551615n - BigInt(i)) },
+  {
+    sql: "DECIMAL(65,30)",
+    extremes: ["-99999999999999999999999999999999999.999999999999999999999999999999", "99999999999999999999999999999999999.999999999999999999999999999999", "0.000000000000000000000000000001", "0"],
+    random: (r) => `${Math.floor(r() * 1e15)}.${String(Math.floor(r() * 1e15)).padStart(15, "0")}`,
+    key: (i) => `${i}.000000000000000000000000000001`,
+  },
+  { sql: "DECIMAL(65,0)", extremes: ["99999999999999999999999999999999999999999999999999999999999999999", "-99999999999999999999999999999999999999999999999999999999999999999"], random: (r) => String(Math.floor(r() * 1e15)) },
+  { sql: "FLOAT", extremes: FLOAT_EXTREMES, random: randomFloatBits },
+  { sql: "FLOAT UNSIGNED", extremes: ["0e0", "3.4028234663852886e38", "1.401298464324817e-45"], random: (r) => randomFloatBits(r).replace(/^-/, "") },
+  { sql: "FLOAT(7,3)", extremes: ["9999.999", "-9999.999", "0.001"], random: (r) => ((r() - 0.5) * 19998).toFixed(3) },
+  {
+    sql: "DOUBLE",
+    extremes: ["1.7976931348623157e308", "-1.7976931348623157e308", "2.2250738585072014e-308", "2.225073858507201e-308", "4.9406564584124654e-324", "-4.9406564584124654e-324", "0.30000000000000004e0", "0e0"],
+    random: randomDoubleBits,
+  },
+  { sql: "DOUBLE(30,10)", extremes: ["99999999999999999999.9999999999", "0.0000000001"], random: (r) => ((r() - 0.5) * 1e12).toFixed(10) },
+  { sql: "BIT(1)", extremes: ["b'0'", "b'1'"], random: (r) => (r() < 0.5 ? "b'0'" : "b'1'") },
+  { sql: "BIT(64)", extremes: [`b'${"1".repeat(64)}'`, "b'0'", `b'1${"0".repeat(62)}1'`], random: (r) => `b'${Array.from({ length: 64 }, () => (r() < 0.5 ? "0" : "1")).join("")}'` },
+  { sql: "DATE", extremes: ["'0000-00-00'", "'1000-01-01'", "'9999-12-31'", "'2024-00-00'", "'2024-02-00'"], random: (r) => `'${1000 + Math.floor(r() * 9000)}-0${1 + Math.floor(r() * 9)}-1${Math.floor(r() * 9)}'` },
+  {
+    sql: "DATETIME(6)",
+    extremes: ["'0000-00-00 00:00:00.000000'", "'1000-01-01 00:00:00.000000'", "'9999-12-31 23:59:59.999999'"],
+    random: (r) => `'2${String(Math.floor(r() * 1000)).padStart(3, "0")}-05-06 07:08:09.${String(Math.floor(r() * 1e6)).padStart(6, "0")}'`,
+    key: (i) => `'2024-01-01 00:00:00.${String(i).padStart(6, "0")}'`,
+  },
+  { sql: "TIMESTAMP(6) NULL", extremes: ["'0000-00-00 00:00:00.000000'", "'1970-01-01 00:00:01.000000'", "'2038-01-19 03:14:07.999999'"], random: (r) => `'20${10 + Math.floor(r() * 20)}-03-31 01:30:00.${String(Math.floor(r() * 1e6)).padStart(6, "0")}'` },
+  { sql: "TIME(6)", extremes: ["'-838:59:59.999999'", "'838:59:59.999999'", "'00:00:00.000001'", "'-00:00:00.000001'"], random: (r) => `'${Math.floor(r() * 838)}:${10 + Math.floor(r() * 49)}:00.${String(Math.floor(r() * 1e6)).padStart(6, "0")}'` },
+  { sql: "YEAR", extremes: ["1901", "2155", "0000"], random: (r) => String(1901 + Math.floor(r() * 254)) },
+  { sql: "CHAR(10)", extremes: ["''", "'é  '", "'☕😀'"], random: (r) => sqlString(HOSTILE_TEXT[Math.floor(r() * HOSTILE_TEXT.length)]!.slice(0, 10)), key: (i) => `'c${i}'` },
+  {
+    sql: "VARCHAR(300)",
+    extremes: ["''", `'${"☕".repeat(300)}'`, "'trailing   '", sqlString("nul\0inside")],
+    random: (r) => sqlString(`${HOSTILE_TEXT[Math.floor(r() * HOSTILE_TEXT.length)]} ${Math.floor(r() * 1000)}`),
+    key: (i) => sqlString(`clé ${i}\nligne 'deux'\r\\`),
+  },
+  { sql: "TINYTEXT", extremes: ["''", `'${"x".repeat(255)}'`], random: (r) => sqlString(HOSTILE_TEXT[Math.floor(r() * HOSTILE_TEXT.length)]!) },
+  { sql: "LONGTEXT", extremes: ["''", `'${"😀".repeat(2000)}'`], random: (r) => sqlString(HOSTILE_TEXT[Math.floor(r() * HOSTILE_TEXT.length)]!.repeat(1 + Math.floor(r() * 20))) },
+  { sql: "VARCHAR(40) CHARACTER SET latin1", extremes: [`X'${Buffer.from(Array.from({ length: 40 }, (_, i) => 0xa0 + i)).toString("hex")}'`, "''", "X'81'"], random: (r) => sqlString(`Ærø ${Math.floor(r() * 99)}`) },
+  { sql: "VARCHAR(20) CHARACTER SET ucs2", extremes: ["'ωx'", "''"], random: (r) => sqlString(`ü${Math.floor(r() * 99)}`) },
+  { sql: "BINARY(8)", extremes: ["X'0000000000000000'", "X'FFFFFFFFFFFFFFFF'", "X'00'", "''"], random: (r) => hexOf(bytes(r, 8)), key: (i) => `X'${i.toString(16).padStart(16, "0")}'` },
+  { sql: "VARBINARY(64)", extremes: ["''", "X'00'", `X'${"00ff".repeat(32)}'`], random: (r) => hexOf(bytes(r, Math.floor(r() * 64))) },
+  { sql: "BLOB", extremes: ["''", "X'0000'", hexOf(Buffer.alloc(65535, 0xab))], random: (r) => hexOf(bytes(r, Math.floor(r() * 3000))) },
+  { sql: "LONGBLOB", extremes: ["''", "X'00'"], random: (r) => hexOf(bytes(r, Math.floor(r() * 5000))) },
+  { sql: "ENUM('a','b','')", extremes: ["'a'", "''", "'b'"], random: (r) => (r() < 0.5 ? "'a'" : "'b'") },
+  { sql: "SET('x','y','z')", extremes: ["''", "'x,y,z'"], random: (r) => ["'x'", "'y,z'", "'x,z'"][Math.floor(r() * 3)]! },
+  { sql: "JSON", extremes: ["'{\"a\": [1, 2.50, \"é\\\\u0000\"], \"b\": null}'", "'[]'", "'null'", "'1e308'"], random: (r) => `'{"k": ${Math.floor(r() * 1000)}, "s": "été ☕"}'` },
+  { sql: "GEOMETRY", extremes: ["ST_GeomFromText('POINT(1 2)')", "ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))')"], random: (r) => `ST_GeomFromText('POINT(${r()} ${r()})')` },
+  { sql: "POINT", extremes: ["ST_GeomFromText('POINT(-1.7976931348623157e308 5e-324)')"], random: (r) => `ST_GeomFromText('POINT(${r() * 100} ${r()})')` },
+  { sql: "INET6", extremes: ["'::'", "'::ffff:1.2.3.4'", "'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'"], random: (r) => `'fd00::${Math.floor(r() * 65535).toString(16)}'` },
+  { sql: "UUID", extremes: ["'00000000-0000-0000-0000-000000000000'", "'ffffffff-ffff-ffff-ffff-ffffffffffff'"], random: (r) => `'${bytes(r, 16).toString("hex").replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-")}'` },
+];
+
+export interface ExtremeTablesOptions {
+  seed: number;
+  tables: number;
+  /** Random rows per table at most (besides the rows holding every extreme). */
+  rows?: number;
+  /** One table gets a row of this many MiB (a LONGBLOB), beside a FLOAT. */
+  bigRowMb?: number;
+}
+
+/**
+ * Creates database `name` with `tables` generated tables over COLUMN_TYPES: each takes a random
+ * subset of the types (FLOAT always among them), nullable or not, a key in any position (one or
+ * two columns, a UNIQUE key only, or no key at all), INVISIBLE and generated (VIRTUAL, STORED,
+ * from a FLOAT too) columns, InnoDB or Aria; rows hold every extreme of each of their types, then
+ * random values and NULLs. Inserted under a permissive sql_mode (zero dates). Deterministic per seed.
+ */
+export async function createExtremeTables(db: Sql, name: string, opts: ExtremeTablesOptions): Promise<{ tables: string[]; innodb: string[] }> {
+  const rand = prng(opts.seed);
+  const parts = [`DROP DATABASE IF EXISTS \`${name}\`;`, `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;`, `USE \`${name}\`;`, "SET SESSION sql_mode = '', time_zone = '+00:00';"];
+  const tables: string[] = [];
+  const innodb: string[] = [];
+  const floatType = COLUMN_TYPES.find((t) => t.sql === "FLOAT")!;
+  for (let t = 0; t < opts.tables; t++) {
+    const tn = `x_${opts.seed}_${t}`;
+    tables.push(tn);
+    const chosen = COLUMN_TYPES.filter((c) => c === floatType || rand() < 0.45);
+    for (let i = chosen.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [chosen[i], chosen[j]] = [chosen[j]!, chosen[i]!];
+    }
+    const keyable = chosen.map((c, i) => (c.key ? i : -1)).filter((i) => i >= 0);
+    const keyKind = keyable.length === 0 ? "none" : (["none", "pk1", "pk2", "unique"] as const)[Math.floor(rand() * 4)]!;
+    const keyCols = keyKind === "none" ? [] : keyKind === "pk2" && keyable.length > 1 ? [keyable[0]!, keyable[1]!] : [keyable[Math.floor(rand() * keyable.length)]!];
+    const cols = chosen.map((c, i) => {
+      const notNull = keyCols.includes(i) || rand() < 0.3;
+      return `c${i} ${c.sql}${notNull ? " NOT NULL" : " NULL"}${!notNull && rand() < 0.2 ? " INVISIBLE" : ""}`; // an INVISIBLE column needs a default
+    });
+    const fi = chosen.indexOf(floatType);
+    cols.push(`g_float DOUBLE AS (c${fi} * 2) ${rand() < 0.5 ? "STORED" : "VIRTUAL"}`, `g_len INT AS (LENGTH(c0)) VIRTUAL`, "inv INT INVISIBLE DEFAULT 7");
+    const big = opts.bigRowMb && t === 0;
+    if (big) cols.push("big LONGBLOB NULL");
+    if (keyKind === "pk1" || keyKind === "pk2") cols.push(`PRIMARY KEY (${keyCols.map((i) => `c${i}`).join(", ")})`);
+    if (keyKind === "unique") cols.push(`UNIQUE KEY uk (${keyCols.map((i) => `c${i}`).join(", ")})`);
+    const engine = rand() < 0.8 ? "InnoDB" : "Aria";
+    if (engine === "InnoDB") innodb.push(tn);
+    parts.push(`CREATE TABLE ${tn} (\n  ${cols.join(",\n  ")}\n) ENGINE=${engine};`);
+    const nExt = Math.max(...chosen.map((c) => c.extremes.length));
+    const nRows = nExt + Math.floor(rand() * ((opts.rows ?? 20) + 1));
+    const rows: string[] = [];
+    for (let r = 0; r < nRows; r++) {
+      const vals = chosen.map((c, i) => {
+        if (keyCols.includes(i)) return c.key!(r);
+        if (r < nExt) return c.extremes[r % c.extremes.length]!;
+        if (!cols[i]!.includes("NOT NULL") && rand() < 0.2) return "NULL";
+        return c.random(rand, r);
+      });
+      rows.push(`(${vals.join(", ")})`);
+    }
+    // Without a key, duplicate rows too (same text, other FLOAT bits: 1 and 1 + 1 ulp).
+    if (keyKind === "none") {
+      const dup = chosen.map((c, i) => (i === fi ? float32Literal(0x3f800001) : c.extremes[0]!));
+      rows.push(`(${dup.join(", ")})`, `(${dup.join(", ")})`, `(${chosen.map((c, i) => (i === fi ? "1e0" : c.extremes[0]!)).join(", ")})`);
+    }
+    const names = chosen.map((_, i) => `c${i}`).join(", ");
+    for (let i = 0; i < rows.length; i += 20) parts.push(`INSERT INTO ${tn} (${names}) VALUES ${rows.slice(i, i + 20).join(",\n")};`);
+  }
+  await db.query(parts.join("\n"));
+  if (opts.bigRowMb) {
+    // Built on the server from 1 MiB of random bytes (a statement of that size would not pass the client).
+    const mb = Math.round(opts.bigRowMb);
+    await db.query(`SET SESSION sql_mode = ''; UPDATE ${tables[0]} SET big = REPEAT(RANDOM_BYTES(1024), 1024) LIMIT 1; UPDATE ${tables[0]} SET big = CONCAT(REPEAT(big, ${mb}), RANDOM_BYTES(1000)) WHERE big IS NOT NULL;`, name);
+  }
+  return { tables: tables.sort(), innodb: innodb.sort() };
 }
