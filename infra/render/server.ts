@@ -8,7 +8,7 @@
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
 import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
-import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
+import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, renderEnvFile, script, shq } from "./files";
@@ -128,8 +128,9 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       ]),
     };
   }
+  // A lost hosting server is trusted no more (pinned key or not): nothing may pull from it.
   const hostingKeys = fleet.servers
-    .filter((s) => s.role === "hosting")
+    .filter((s) => s.role === "hosting" && !isLost(s))
     .map(knownHostsLine)
     .filter((l): l is string => l !== undefined);
   const files: ServerFile[] = [
