@@ -82,10 +82,11 @@ describe("a lost server with plain pulumi up: no connection attempt to it, whate
     const r = f();
     return Object.assign(r as object, { seconds: (Date.now() - t0) / 1000 }) as T & { seconds: number };
   }
-  /** Resources of a stack's state by URN (secrets shown: compared, never printed). */
+  /** The remote commands of a stack's state by URN (secrets shown: compared, never printed). */
   function state(stack: string): Map<string, { inputs: unknown; outputs: unknown }> {
-    const exported = JSON.parse(pulumiOk(env, ["stack", "export", "--stack", stack, "--show-secrets"])) as { deployment: { resources?: Array<{ urn: string; inputs?: unknown; outputs?: unknown }> } };
-    return new Map((exported.deployment.resources ?? []).map((r) => [r.urn, { inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }]));
+    const exported = JSON.parse(pulumiOk(env, ["stack", "export", "--stack", stack, "--show-secrets"])) as { deployment: { resources?: Array<{ urn: string; type: string; inputs?: unknown; outputs?: unknown }> } };
+    const commands = (exported.deployment.resources ?? []).filter((r) => r.type === "command:remote:Command");
+    return new Map(commands.map((r) => [r.urn, { inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }]));
   }
   const replaced: LabClient = { ...CLIENT, instances: CLIENT.instances.map((i) => ({ ...i, backupServers: i.backupServers.map((b) => (b === LOST ? REPLACEMENT : b)) })) };
 
@@ -148,19 +149,21 @@ describe("a lost server with plain pulumi up: no connection attempt to it, whate
     console.log(`fleet with a lost server: preview ${preview.seconds.toFixed(1)} s, up ${r.seconds.toFixed(1)} s`);
     assert.equal(dials("dead"), 0, "connections to the lost server");
     assert.doesNotMatch(r.stdout + r.stderr, /handshake|dial|unable to connect/i);
-    // the state: every resource of the other servers as it was; the lost server's key revoked on the hosting hosts
+    // the state: every command of the other servers as it was (nothing ran there), but the lost
+    // server's access, deleted on the hosting hosts: its key revoked there
     const now = state(LAB_FLEET_STACK);
     const ofLost = (urn: string) => urn.endsWith(`::${LOST}`) || urn.includes(`::${LOST}/`);
     const accessForLost = (urn: string) => urn.includes(`/access/${LOST}`);
     for (const [urn, was] of before) {
-      if (ofLost(urn) || urn.includes("pulumi:pulumi:Stack")) continue;
+      if (ofLost(urn)) continue;
       if (accessForLost(urn)) {
         assert.ok(!now.has(urn), `${urn}: the lost server's access on a hosting host stays`);
         continue;
       }
       assert.deepEqual(now.get(urn), was, `${urn} changed`);
     }
-    for (const urn of before.keys()) if (ofLost(urn)) assert.ok(now.has(urn), `${urn}: a resource of the lost server left the state (deleted)`);
+    for (const urn of before.keys()) if (ofLost(urn)) assert.ok(now.has(urn), `${urn}: a command of the lost server left the state (deleted)`);
+    assert.ok([...before.keys()].some(accessForLost) && [...before.keys()].some(ofLost), "the state held commands on and for the lost server");
     for (const h of labHosts(env).filter((x) => x.role === "hosting")) {
       const keys = ssh(env, h, `cat ${backupUserHome(LOST)}/.ssh/authorized_keys`);
       assert.notEqual(keys.status, 0, `${h.name}: the lost server's key is still authorized: ${keys.stdout}`);
