@@ -31,6 +31,9 @@ function text(props: Record<string, unknown>, key: string): string | undefined {
  */
 export function readPush(name: string, props: Record<string, unknown>): PushRead {
   const scripts = ["create", "update", "delete"].map((k) => text(props, k) ?? "");
+  // A command with no script runs nothing on its server, so it writes no file, whatever its name or
+  // stdin (what stays of a lost server's commands, infra/components/lost.ts).
+  if (["create", "update", "delete"].every((k) => props[k] === undefined)) return { kind: "not-a-push", mentionsAuthorizedKeys: false };
   const byScript = scripts.some((s) => s.includes(PUSH_FORMAT));
   const byName = name.endsWith("/apply");
   let stdin: unknown;

@@ -5,7 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { AccessDeclaration } from "../components/contract";
 import { InstanceComponent, serverHandle, type ServerHandle } from "../components/instance";
-import { MAX_MINUTE_OFFSET } from "../model/defaults";
+import { lostInstanceRemains } from "../components/lost";
+import { isLost, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { isConfigError } from "../model/errors";
 import { distanceKm } from "../model/geo";
 import { computeRpo } from "../model/schedule";
@@ -144,6 +145,12 @@ export function declareClient(
         opts,
       ),
   );
+  // What each instance may have left on a lost server stays inert, never deleted (components/lost.ts):
+  // nothing SSHes to it. (An instance that still names a lost server failed checkClient above.)
+  const lost = topology.fleet.servers.filter(isLost);
+  instances.forEach((component, k) => {
+    for (const server of lost) lostInstanceRemains(client.instances[k]!.name, server, component);
+  });
   const summary = pulumi.all(instances.map((i) => i.replications)).apply((plans) =>
     Object.fromEntries(client.instances.map((inst, k) => [inst.name, instanceSummary(topology, inst, plans[k]!)])),
   );

@@ -2,6 +2,8 @@
 // installation, each backup server's own key, and each backup server's restricted user on each
 // hosting server. Exports what the client stacks read (fleet-outputs.ts).
 import * as pulumi from "@pulumi/pulumi";
+import { isLost } from "../model/defaults";
+import { lostFleetServer } from "../components/lost";
 import { BackupServer, HostingServer } from "../components/servers";
 import type { Fleet } from "../model/types";
 import { checkServerFacts, factCheckError, type FactCheck, type FactClients } from "../providers/facts";
@@ -90,9 +92,11 @@ export function runFleet(
   const { fleet } = input;
   const privateKey = pulumi.secret(input.sshPrivateKey);
   const factOf = (name: string) => input.factChecks?.find((f) => f.server === name);
-  // A lost server (state: lost) gets no resource: nothing may SSH to it (scripts/deploy takes its
-  // old resources out of the state before `up`; the rules name the instances that depended on it).
+  // A lost server (state: lost) runs nothing: its resources stay only as inert twins, never
+  // deleted (components/lost.ts), so that nothing SSHes to it; the rules name the instances that
+  // depended on it. Its key leaves the active hosting servers (their access bundles for it go).
   const active = fleet.servers.filter((s) => s.state !== "lost");
+  for (const server of fleet.servers.filter(isLost)) lostFleetServer(fleet, server, opts);
   const backupServers = active.filter((s) => s.role === "backup");
   const hosting = active
     .filter((s) => s.role === "hosting")

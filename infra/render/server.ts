@@ -11,7 +11,7 @@ import { binlogOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
 import { STACK_RE } from "../model/schema";
-import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
+import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
 import { checkTimes, onCalendar } from "./calendar";
@@ -147,8 +147,9 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       ]),
     };
   }
+  // A lost hosting server is trusted no more (pinned key or not): nothing may pull from it.
   const hostingKeys = fleet.servers
-    .filter((s) => s.role === "hosting")
+    .filter((s) => s.role === "hosting" && !isLost(s))
     .map(knownHostsLine)
     .filter((l): l is string => l !== undefined);
   const files: ServerFile[] = [

@@ -3,13 +3,10 @@
 // (a client stack of a healthy fleet deploys even when another client or another fleet fails); the
 // run ends with a summary and exits 1 when any stack failed.
 //
-// Also:
-//  - orphaned stacks: a stack the engine's backend holds whose config file is gone from stacks/ is
-//    listed as orphaned (its resources, and so its timers on the servers, are still there) and is
-//    destroyed only when named with --destroy-orphan STACK;
-//  - lost servers: before `up`, the resources of the stack that run on a server the fleet marks
-//    `state: lost` are taken out of the stack's state (export, prune, `pulumi stack import`), so
-//    that the engine never plans a delete that would SSH to a dead machine (see lostServerCleanup).
+// Also, orphaned stacks: a stack the engine's backend holds whose config file is gone from stacks/
+// is listed as orphaned (its resources, and so its timers on the servers, are still there) and is
+// destroyed only when named with --destroy-orphan STACK. (A server marked `state: lost` needs
+// nothing here: the program itself keeps its resources inert, infra/components/lost.ts.)
 // The decisions are pure functions (tested in test/unit/deploy.test.ts); main() runs the CLI.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -26,7 +23,7 @@ export interface StackEntry {
 export interface StackResult {
   stack: string;
   kind: StackKind | "orphan";
-  action: Action | "destroy" | "state-cleanup";
+  action: Action | "destroy";
   ok: boolean;
   seconds: number;
   /** Last lines of the output when it failed. */
@@ -126,74 +123,6 @@ export function summarize(results: readonly StackResult[], orphans: readonly str
   return { text: lines.join("\n"), exitCode: failed.length > 0 ? 1 : 0 };
 }
 
-// ---- lost servers: what to take out of a stack's state before `up` ----------------------------
-
-/** A resource of `pulumi stack export` (only what is read). */
-export interface ExportedResource {
-  urn: string;
-  type: string;
-  custom?: boolean;
-  parent?: string;
-  dependencies?: string[];
-  propertyDependencies?: Record<string, string[]>;
-  [other: string]: unknown;
-}
-
-/** Resource types that run commands over SSH: @pulumi/command's remote.Command. */
-export const SSH_RESOURCE_TYPES = ["command:remote:Command"];
-
-/** The resource name of a URN (its last "::" segment). */
-export function urnName(urn: string): string {
-  return urn.slice(urn.lastIndexOf("::") + 2);
-}
-
-/**
- * Which server a resource of this program runs its commands on, from its name: "<server>/…"
- * (fleet: base, host key, SSH key, "<hosting>/access/<backup>/…" on the hosting server) or
- * "<instance>/<server>/…" (client: the instance's bundles and database account).
- */
-export function serverOfResource(name: string, servers: ReadonlySet<string>): string | undefined {
-  const [first, second] = name.split("/");
-  if (first !== undefined && servers.has(first)) return first;
-  if (second !== undefined && servers.has(second)) return second;
-  return undefined;
-}
-
-export interface LostCleanup {
-  /** URNs of the resources taken out of the state (SSH resources that run on a lost server). */
-  remove: string[];
-  /** The state's resources without them; references to them dropped from the others' dependencies. */
-  resources: ExportedResource[];
-}
-
-/**
- * Takes the SSH resources that run on a lost server out of a stack's exported state. Nothing of an
- * active server is taken out: a resource of an active server that used a lost server's output
- * (e.g. the hosting server's authorized_keys line of a lost backup server's key) only loses that
- * dependency edge; the program no longer declares it, so the engine deletes it normally, on the
- * active server (the lost server's key is revoked there). Components stay: the engine deletes them
- * without any provider call. The result goes back with `pulumi stack import`.
- */
-export function lostServerCleanup(resources: readonly ExportedResource[], lostServers: readonly string[], allServers: readonly string[]): LostCleanup {
-  const servers = new Set(allServers);
-  const lost = new Set(lostServers);
-  const remove = resources
-    .filter((r) => r.custom !== false && SSH_RESOURCE_TYPES.includes(r.type) && lost.has(serverOfResource(urnName(r.urn), servers) ?? ""))
-    .map((r) => r.urn);
-  const gone = new Set(remove);
-  const kept = resources
-    .filter((r) => !gone.has(r.urn))
-    .map((r) => {
-      const out: ExportedResource = { ...r };
-      if (r.dependencies) out.dependencies = r.dependencies.filter((d) => !gone.has(d));
-      if (r.propertyDependencies) {
-        out.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, v.filter((d) => !gone.has(d))]));
-      }
-      return out;
-    });
-  return { remove, resources: kept };
-}
-
 // ---- the CLI ----------------------------------------------------------------------------------
 
 interface Proc {
@@ -218,25 +147,6 @@ function exec(cmd: string, args: string[], opts: { cwd: string; input?: string; 
   });
 }
 
-/** The fleets' lost servers and all their server names, read offline from the stack files. */
-function fleetServers(stacksDir: string): { lost: string[]; all: string[] } {
-  // Lazy: the model is only needed when a stack file marks a server lost.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const model = require("../../infra/model") as typeof import("../../infra/model");
-  const lost: string[] = [];
-  const all: string[] = [];
-  for (const file of configStacksIn(stacksDir).map((s) => path.join(stacksDir, `Pulumi.${s}.yaml`))) {
-    if (!/stackKind:\s*fleet/.test(fs.readFileSync(file, "utf8"))) continue;
-    const sf = model.readStackFile(file);
-    if (sf.kind !== "fleet") continue;
-    for (const s of sf.fleet.servers) {
-      all.push(s.name);
-      if (s.state === "lost") lost.push(s.name);
-    }
-  }
-  return { lost, all };
-}
-
 async function main(argv: string[]): Promise<number> {
   const action = argv[0];
   if (action !== "preview" && action !== "up") {
@@ -255,8 +165,6 @@ async function main(argv: string[]): Promise<number> {
   const stacksDir = path.join(repo, "stacks");
   const stacks = parseStackList(fs.readFileSync(0, "utf8"));
   const parallelism = Number(process.env.DEPLOY_PARALLELISM ?? 3) || 3;
-  const { lost, all } = fleetServers(stacksDir);
-  if (lost.length > 0) console.log(`deploy: lost server(s) (state: lost): ${lost.join(", ")}; their resources leave the states without any command run on them`);
 
   const runOne = async (e: StackEntry): Promise<StackResult> => {
     const t0 = Date.now();
@@ -272,21 +180,6 @@ async function main(argv: string[]): Promise<number> {
     if (select.code !== 0) {
       const init = await exec("pulumi", ["stack", "init", e.stack], { cwd: repo });
       if (init.code !== 0) return done(false, init.output);
-    }
-    if (action === "up" && lost.length > 0) {
-      const exported = await exec("pulumi", ["stack", "export", "--stack", e.stack], { cwd: repo });
-      if (exported.code !== 0) return done(false, exported.output, "state-cleanup");
-      const state = JSON.parse(exported.output) as { deployment?: { resources?: ExportedResource[] } };
-      const cleanup = lostServerCleanup(state.deployment?.resources ?? [], lost, all);
-      if (cleanup.remove.length > 0) {
-        const file = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "dbk-state-")), "state.json");
-        fs.writeFileSync(file, JSON.stringify({ ...state, deployment: { ...state.deployment, resources: cleanup.resources } }), { mode: 0o600 });
-        const imported = await exec("pulumi", ["stack", "import", "--stack", e.stack, "--file", file], { cwd: repo, echo: e.stack });
-        fs.rmSync(path.dirname(file), { recursive: true, force: true });
-        if (imported.code !== 0) return done(false, imported.output, "state-cleanup");
-        console.log(`[${e.stack}] ${cleanup.remove.length} resource(s) on lost server(s) taken out of the state, nothing run on them:`);
-        for (const urn of cleanup.remove) console.log(`[${e.stack}]   ${urnName(urn)}`);
-      }
     }
     // The pack from the repository root (the CLI starts it from its directory).
     const args = [action, "--stack", e.stack, "--policy-pack", "policies", "--non-interactive", "--color", "never"];

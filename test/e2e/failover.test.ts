@@ -2,7 +2,8 @@
 // are restored from a backup host's last replicated state onto the other hosting host with
 // scripts/failover.sh; every table's CHECKSUM TABLE and every file's SHA-256 (with owner and mode)
 // equal the last replicated state; then the fleet marks the dead host lost, the client moves its
-// instances, and `pulumi up` (scripts/deploy) succeeds without any SSH attempt to the dead host.
+// instances, and `pulumi up` (scripts/deploy, plain `pulumi up` per stack: no state surgery) succeeds
+// without any SSH attempt to the dead host.
 // Runs on the lab (root, LXC); it destroys a lab host and rebuilds it at the end (lab.sh up).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -137,7 +138,6 @@ describe("failover onto another hosting host after the loss of one", () => {
     assert.equal(up.status, 0, `up with a lost server:\n${up.stdout}\n${up.stderr}`);
     const deadIp = labHosts(env).find((h) => h.name === DEAD)!.ip;
     assert.doesNotMatch(up.stdout + up.stderr, new RegExp(`ssh [a-z]+@${deadIp.replace(/\./g, "\\.")}`), "an SSH attempt to the lost host");
-    assert.match(up.stdout, /taken out of the state, nothing run on them/);
     console.log(`up with a lost server: ${seconds.toFixed(0)} s`);
     // dumps now run on the target, replications pull from it
     const topology = labTopology(env);

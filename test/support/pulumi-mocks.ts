@@ -17,6 +17,10 @@ export interface MockResource {
   custom: boolean;
   /** The resource option additionalSecretOutputs, as the engine receives it. */
   additionalSecretOutputs: string[];
+  /** The URN the engine gives it (its parents' types and its name). */
+  urn: string;
+  /** The resource option retainOnDelete, as the engine receives it. */
+  retainOnDelete: boolean;
 }
 
 export interface MockOptions {
@@ -85,8 +89,9 @@ export function reveal<T = unknown>(value: unknown): T {
 
 export function setupMocks(options: MockOptions = {}): MockRecorder {
   const recorder = new MockRecorder();
-  // additionalSecretOutputs of each registration (the mocks' newResource does not see the options).
+  // additionalSecretOutputs, URN and retainOnDelete of each registration (the mocks' newResource does not see the options).
   const secretOutputs = new Map<string, string[]>();
+  const registered = new Map<string, { urn: string; retainOnDelete: boolean }>();
   void pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
@@ -96,6 +101,8 @@ export function setupMocks(options: MockOptions = {}): MockRecorder {
           inputs: args.inputs,
           custom: args.custom ?? true,
           additionalSecretOutputs: secretOutputs.get(`${args.type}::${args.name}`) ?? [],
+          urn: registered.get(`${args.type}::${args.name}`)?.urn ?? "",
+          retainOnDelete: registered.get(`${args.type}::${args.name}`)?.retainOnDelete ?? false,
         };
         recorder.resources.push(resource);
         const state: Record<string, unknown> = { ...reveal<Record<string, unknown>>(args.inputs) };
@@ -138,11 +145,16 @@ export function setupMocks(options: MockOptions = {}): MockRecorder {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown };
   const monitor = settings.getMonitor() as {
-    registerResource(req: { getType(): string; getName(): string; getAdditionalsecretoutputsList(): string[] }, cb: unknown): Promise<void>;
+    registerResource(
+      req: { getType(): string; getName(): string; getParent(): string; getRetainondelete(): boolean; getAdditionalsecretoutputsList(): string[] },
+      cb: unknown,
+    ): Promise<void>;
+    newUrn(parent: string, type: string, name: string): string;
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, cb) => {
     secretOutputs.set(`${req.getType()}::${req.getName()}`, [...req.getAdditionalsecretoutputsList()]);
+    registered.set(`${req.getType()}::${req.getName()}`, { urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()), retainOnDelete: req.getRetainondelete() });
     return register(req, cb);
   };
   return recorder;

@@ -96,17 +96,14 @@ test("stacks.sh rejects a stack file without a valid stackKind, naming the file 
   assert.match(result.stderr, /Pulumi\.bad\.yaml: dolibarr-backup:stackKind must be fleet or client/);
 });
 
-// ---- scripts/deploy/deploy.ts: every stack runs, a summary, orphans, lost servers ----------------
+// ---- scripts/deploy/deploy.ts: every stack runs, a summary, orphans ---------------------------------
 
 import {
-  lostServerCleanup,
   orphanedStacks,
   parseStackList,
   parseStackLs,
   runAll,
-  serverOfResource,
   summarize,
-  type ExportedResource,
   type StackEntry,
   type StackResult,
 } from "../../scripts/deploy/deploy";
@@ -182,86 +179,4 @@ test("run.sh refuses an unknown action or argument without touching any stack", 
   const arg = spawnSync("bash", [runSh, "up", "--destroy-all"], { encoding: "utf8", input: "fleet fleet\n" });
   assert.equal(arg.status, 2);
   assert.match(arg.stderr, /unknown argument --destroy-all/);
-});
-
-/** A fleet stack's state as `pulumi stack export` shows it (the program's resource names). */
-function fleetState(): ExportedResource[] {
-  const urn = (type: string, name: string) => `urn:pulumi:fleet::dolibarr-backup::${type}::${name}`;
-  const cmd = "command:remote:Command";
-  const r = (type: string, name: string, deps: string[] = [], custom = true): ExportedResource => ({ urn: urn(type, name), type, custom, dependencies: deps.map((d) => urn(cmd, d)) });
-  return [
-    r("pulumi:pulumi:Stack", "dolibarr-backup-fleet", [], false),
-    r("dolibarr-backup:fleet:HostingServer", "web-rbx", [], false),
-    r(cmd, "web-rbx/host-key"),
-    r(cmd, "web-rbx/base/file/usr-local-sbin-dolibarr-dump"),
-    r(cmd, "web-rbx/base/apply", ["web-rbx/base/file/usr-local-sbin-dolibarr-dump"]),
-    r("dolibarr-backup:fleet:BackupServer", "bk-sbg", [], false),
-    r(cmd, "bk-sbg/host-key"),
-    r(cmd, "bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts", ["web-rbx/host-key"]),
-    r(cmd, "bk-sbg/base/apply", ["bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts"]),
-    r(cmd, "bk-sbg/ssh-key", ["bk-sbg/base/apply"]),
-    r(cmd, "web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys", ["bk-sbg/ssh-key", "web-rbx/base/apply"]),
-    r(cmd, "web-rbx/access/bk-sbg/apply", ["web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys"]),
-    r("random:index/randomPassword:RandomPassword", "acme-erp/db-password"),
-  ];
-}
-
-test("serverOfResource: the server a resource runs on, from the program's resource names", () => {
-  const servers = new Set(["web-rbx", "bk-sbg"]);
-  assert.equal(serverOfResource("web-rbx/base/apply", servers), "web-rbx");
-  assert.equal(serverOfResource("web-rbx/access/bk-sbg/apply", servers), "web-rbx");
-  assert.equal(serverOfResource("acme-erp/bk-sbg/file/etc-x", servers), "bk-sbg");
-  assert.equal(serverOfResource("acme-erp/web-rbx/db-account", servers), "web-rbx");
-  assert.equal(serverOfResource("acme-erp/db-password", servers), undefined);
-});
-
-test("a lost backup server: every resource on it leaves the state; the access on the active hosting server stays for the engine to delete there", () => {
-  const state = fleetState();
-  const c = lostServerCleanup(state, ["bk-sbg"], ["web-rbx", "bk-sbg"]);
-  const names = c.remove.map((u) => u.split("::").pop());
-  assert.deepEqual(names.sort(), ["bk-sbg/base/apply", "bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts", "bk-sbg/host-key", "bk-sbg/ssh-key"]);
-  const left = c.resources.map((r) => r.urn.split("::").pop());
-  assert.equal(left.length, state.length - 4);
-  assert.ok(left.includes("bk-sbg"), "the component stays: the engine deletes it without a provider call");
-  // the authorized_keys of the lost key on web-rbx stays in the state (its delete runs on web-rbx:
-  // the key is revoked) and loses only its edge to the removed key resource
-  const keys = c.resources.find((r) => r.urn.endsWith("web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys"))!;
-  assert.deepEqual(keys.dependencies!.map((u) => u.split("::").pop()), ["web-rbx/base/apply"]);
-  // no remaining resource points at a removed one
-  const gone = new Set(c.remove);
-  for (const r of c.resources) for (const d of r.dependencies ?? []) assert.ok(!gone.has(d), `${r.urn} → ${d}`);
-  assert.ok(!names.some((n) => n!.startsWith("web-rbx")), "nothing of the active hosting server is taken out of the state");
-});
-
-test("a lost hosting server: every resource on it leaves the state, the backup server's known_hosts keeps no edge to it", () => {
-  const c = lostServerCleanup(fleetState(), ["web-rbx"], ["web-rbx", "bk-sbg"]);
-  const names = c.remove.map((u) => u.split("::").pop()!);
-  for (const n of names) assert.ok(n.startsWith("web-rbx/"), n);
-  assert.deepEqual(names.sort(), [
-    "web-rbx/access/bk-sbg/apply",
-    "web-rbx/access/bk-sbg/file/var-lib-dolibarr-backup-users-dbk-bk-sbg-.ssh-authorized_keys",
-    "web-rbx/base/apply",
-    "web-rbx/base/file/usr-local-sbin-dolibarr-dump",
-    "web-rbx/host-key",
-  ]);
-  const knownHosts = c.resources.find((r) => r.urn.endsWith("bk-sbg/base/file/etc-dolibarr-backup-ssh-known_hosts"))!;
-  assert.deepEqual(knownHosts.dependencies, []);
-  // no lost server: the state is unchanged
-  assert.deepEqual(lostServerCleanup(fleetState(), [], ["web-rbx", "bk-sbg"]), { remove: [], resources: fleetState() });
-});
-
-test("a client stack: the instance's bundles on the lost server leave, the others and the password stay", () => {
-  const urn = (type: string, name: string) => `urn:pulumi:client-acme::dolibarr-backup::${type}::${name}`;
-  const cmd = "command:remote:Command";
-  const state: ExportedResource[] = [
-    { urn: urn("dolibarr-backup:client:Instance", "acme-erp"), type: "dolibarr-backup:client:Instance", custom: false },
-    { urn: urn(cmd, "acme-erp/web-rbx/db-account"), type: cmd, custom: true },
-    { urn: urn(cmd, "acme-erp/web-rbx/apply"), type: cmd, custom: true },
-    { urn: urn(cmd, "acme-erp/bk-sbg/apply"), type: cmd, custom: true },
-    { urn: urn(cmd, "acme-erp/bk-waw/apply"), type: cmd, custom: true },
-    { urn: urn("random:index/randomPassword:RandomPassword", "acme-erp/db-password"), type: "random:index/randomPassword:RandomPassword", custom: true },
-  ];
-  const c = lostServerCleanup(state, ["bk-sbg"], ["web-rbx", "bk-sbg", "bk-waw"]);
-  assert.deepEqual(c.remove.map((u) => u.split("::").pop()), ["acme-erp/bk-sbg/apply"]);
-  assert.equal(c.resources.length, state.length - 1);
 });

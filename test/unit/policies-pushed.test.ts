@@ -183,6 +183,15 @@ describe("pushed-authorized-keys: every pushed authorized_keys line is restricte
     assert.deepEqual(await violations(KEYS, [passwordCommand(props, "client-acme"), passwordCommand(props, "client-acme", UNKNOWN.string)]), []);
   });
 
+  test("a command with no script (what stays of a lost server's commands) writes nothing: no frame expected, whatever its name", async () => {
+    const [p] = accessPushes(FLEET);
+    const inert = resource(STOCK_TYPES.remoteCommand, p!.name, { connection: { host: "203.0.113.1", port: 22, user: "root" } }, "fleet");
+    assert.deepEqual(await violations(KEYS, [inert]), []);
+    // one script is enough to make it a push again, which needs its frame
+    const withScript = resource(STOCK_TYPES.remoteCommand, p!.name, { connection: { host: "203.0.113.1" }, delete: "rm -f /x" }, "fleet");
+    one(await violations(KEYS, [withScript]), "has no stdin frame");
+  });
+
   test("a command that writes authorized_keys outside a frame is a violation", async () => {
     const r = resource(STOCK_TYPES.remoteCommand, "sneaky", { create: "echo 'ssh-ed25519 AAAA' >> /root/.ssh/authorized_keys", connection: { host: "203.0.113.1" } }, "fleet");
     one(await violations(KEYS, [r]), "outside a push frame");
