@@ -3,7 +3,7 @@
 // Pure: no engine, no @pulumi/policy runtime (props may be the engine's unknown-checking proxy).
 import { STOCK_TYPES } from "../infra/components/contract";
 import type { ServerFile } from "../infra/render/files";
-import { PUSH_FORMAT, unframePush } from "../infra/render/push";
+import { PUSH_APPLY_PATH, PUSH_FORMAT, unframePush } from "../infra/render/push";
 import type { PushedBundle } from "../infra/rules/pushed";
 import { isUnknownValueError, type ResourceLike } from "./topology";
 
@@ -31,7 +31,8 @@ function text(props: Record<string, unknown>, key: string): string | undefined {
  */
 export function readPush(name: string, props: Record<string, unknown>): PushRead {
   const scripts = ["create", "update", "delete"].map((k) => text(props, k) ?? "");
-  const byScript = scripts.some((s) => s.includes(PUSH_FORMAT));
+  // The base installation carries the apply program (it names the format); other bundles source the installed copy.
+  const byScript = scripts.some((s) => s.includes(PUSH_FORMAT) || s.includes(PUSH_APPLY_PATH) || s.includes("push-apply"));
   const byName = name.endsWith("/apply");
   let stdin: unknown;
   try {

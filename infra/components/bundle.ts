@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ServerBundle, ServerFile } from "../render/files";
-import { framePush, pushApplyScript, pushDeleteScript } from "../render/push";
+import { framePush, pushApplyCall, pushApplyScript, pushDeleteScript } from "../render/push";
 import { asRoot, remoteCommand, type Connection, type RemoteHost } from "./remote";
 
 export const BUNDLE_TYPE = "dolibarr-backup:server:Bundle";
@@ -30,6 +30,12 @@ export interface BundleArgs {
   after?: pulumi.Input<pulumi.Resource>[];
   /** Remove the files on destroy and when they leave the bundle (default true). Off for what must survive a destroy. */
   removeFiles?: boolean;
+  /**
+   * Carry the whole apply program in the command (the server's base installation, which installs
+   * it). Every other bundle runs the copy the base put on the server (pushApplyCall): the program
+   * is then once per server, not in every command's inputs and outputs in the state.
+   */
+  selfContained?: boolean;
 }
 
 export class ServerBundleResource extends pulumi.ComponentResource {
@@ -44,7 +50,7 @@ export class ServerBundleResource extends pulumi.ComponentResource {
     const framed = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
     const stdin = args.files.some((f) => f.secret) ? pulumi.secret(framed) : framed;
     const push = { name, ...(args.removeFiles === undefined ? {} : { removeFiles: args.removeFiles }) };
-    const apply = asRoot(user, pushApplyScript(args, push));
+    const apply = asRoot(user, args.selfContained ? pushApplyScript(args, push) : pushApplyCall(args, push));
     this.apply = remoteCommand(
       `${name}/apply`,
       args.host,

@@ -107,6 +107,8 @@ abstract class FleetServer extends pulumi.ComponentResource {
           [standIn(STAND_IN_KEYS[0]), standIn(STAND_IN_KEYS[1])],
           pulumi.all(hostingKeys),
         ),
+        // It installs the apply program the server's other bundles run.
+        selfContained: true,
       },
       { parent: this },
     );

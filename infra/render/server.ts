@@ -7,6 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { pushApplyFile } from "./push";
 import { hostForRemotePath, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
@@ -110,6 +111,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       unitFile(DUMP_TIMER, dumpTimerUnit()),
       unitFile(EXPORT_SERVICE, exportServiceUnit()),
       ...notifyBaseFiles(fleet, server),
+      pushApplyFile(),
     ];
     return {
       files,
@@ -144,6 +146,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       mode: "0644",
     },
     ...notifyBaseFiles(fleet, server),
+    pushApplyFile(),
   ];
   checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
   return {

@@ -14,7 +14,7 @@ import type { FleetView } from "../../infra/program/fleet-outputs";
 import { main } from "../../infra/program/main";
 import { optionFileContent } from "../../infra/components/instance";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../../infra/render";
-import { pushApplyScript, unframePush } from "../../infra/render/push";
+import { pushApplyCall, unframePush } from "../../infra/render/push";
 import {
   isSecretValue,
   isUnknown,
@@ -122,7 +122,7 @@ describe("client stack", () => {
     assert.ok(input(apply, "create").includes("systemctl enable dolibarr-dump@acme-erp.timer"));
     assert.ok(input(apply, "delete").includes("/usr/local/sbin/dolibarr-export remove acme-erp"));
     // runs again (in place) when a rendered file changes: the files are the command's stdin
-    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyScript(bundle, { name: "acme-erp/web-rbx" })}\n`);
+    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyCall(bundle, { name: "acme-erp/web-rbx" })}\n`);
     assert.equal(apply.inputs.update, undefined, "no update command: a change runs create again, in place (only triggers replace), and the state keeps one copy of the script");
     assert.ok(!isSecretValue(apply.inputs.create), "the apply command stays readable in the preview");
     assert.deepEqual(mocks.commands().filter((c) => c.inputs.triggers !== undefined).map((c) => c.name), []);
