@@ -6,6 +6,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import YAML from "yaml";
+import { SESSIONS_ENV, SESSIONS_PER_HOST, sessionLanesFromEnv } from "../../infra/components/sessions";
+import { deploySessions } from "../../scripts/deploy/deploy";
+import { maxConcurrentSessions } from "../support/ssh-sessions";
 
 const repo = path.resolve(__dirname, "../../..");
 const workflow = path.join(repo, ".github/workflows/backup-topology.yml");
@@ -33,7 +37,7 @@ test("the workflow installs the official Pulumi CLI at the pinned version and bu
   const pinned = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(repo, "scripts/engine/versions.env"), "utf8"))?.[1];
   assert.ok(pinned, "PULUMI_VERSION in versions.env");
   const installs = [...text.matchAll(/uses: pulumi\/actions@v\d+\n\s+with:\n\s+pulumi-version: "([^"]+)"/g)].map((m) => m[1]);
-  assert.deepEqual(installs, [pinned, pinned], "both jobs install the pinned CLI");
+  assert.deepEqual(installs, [pinned, pinned, pinned], "the preview, fleet and clients jobs install the pinned CLI");
   assert.doesNotMatch(text, /setup-go|go build|engine\/setup\.sh/);
   assert.match(text, /--policy-pack|deploy\/run\.sh/);
 });
@@ -43,6 +47,74 @@ test("every script the workflow calls exists in the repository", () => {
   const scripts = [...text.matchAll(/(scripts\/[\w./-]+\.sh)/g)].map((m) => m[1]);
   assert.ok(scripts.length >= 3, `expected the workflow to call the deploy scripts, found ${scripts}`);
   for (const script of scripts) assert.ok(fs.existsSync(path.join(repo, script)), `${script} is missing`);
+});
+
+test("the clients' parallel jobs keep every server under its session cap, after the fleet job, and their shards cover every client once", () => {
+  const doc = YAML.parse(fs.readFileSync(workflow, "utf8")) as {
+    env?: Record<string, string>;
+    jobs: Record<string, { needs?: string | string[]; env?: Record<string, string>; strategy?: { "max-parallel"?: number; matrix?: { shard?: number[] } }; steps: Array<{ run?: string }> }>;
+  };
+  const clients = doc.jobs.clients!;
+  assert.equal(clients.needs, "fleet", "clients after the fleet stacks");
+  assert.match(doc.jobs.fleet!.steps.map((s) => s.run ?? "").join("\n"), /stacks\.sh --kind fleet \| bash scripts\/deploy\/run\.sh up/);
+  const shards = clients.strategy?.matrix?.shard ?? [];
+  const jobsAtOnce = Math.min(clients.strategy?.["max-parallel"] ?? shards.length, shards.length);
+  const env = { ...doc.env, ...clients.env };
+  const perJob = deploySessions(env as NodeJS.ProcessEnv);
+  assert.ok(jobsAtOnce * perJob.cap <= SESSIONS_PER_HOST, `${jobsAtOnce} jobs at once × ${perJob.cap} session(s) each > ${SESSIONS_PER_HOST} per server`);
+  assert.ok(perJob.clients.parallelism * perJob.clients.lanes <= perJob.cap);
+  assert.deepEqual(shards, Array.from({ length: Number(env.CLIENT_SHARDS) }, (_, i) => i), "one job per shard 0..CLIENT_SHARDS-1");
+  assert.match(clients.steps.map((s) => s.run ?? "").join("\n"), /stacks\.sh --kind client --shard "\$\{\{ matrix\.shard \}\}\/\$CLIENT_SHARDS"/);
+  // the shards of generated stack lists: every client exactly once, no fleet
+  const dir = stackRepo();
+  for (let n = 0; n < 12; n++) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.client-g${n}.yaml`), "config:\n  dolibarr-backup:stackKind: client\n");
+  const all = stacks(dir, "--kind", "client").stdout.trim().split("\n");
+  for (const count of [1, 2, 5, 7, 20]) {
+    const parts = Array.from({ length: count }, (_, i) => stacks(dir, "--kind", "client", "--shard", `${i}/${count}`).stdout.trim().split("\n").filter(Boolean));
+    assert.deepEqual(parts.flat().sort(), [...all].sort(), `${count} shards`);
+    assert.ok(parts.flat().every((l) => l.startsWith("client ")));
+  }
+  assert.equal(stacks(dir, "--shard", "3/3").status, 2);
+  assert.equal(stacks(dir, "--kind", "server").status, 2);
+});
+
+test("the deploy runner splits the session cap between the client stacks it runs at once, and names a bad setting", () => {
+  for (let p = 1; p <= 12; p++) {
+    for (const cap of [undefined, "1", "2", "3", "5"]) {
+      const env: NodeJS.ProcessEnv = { DEPLOY_PARALLELISM: String(p), ...(cap ? { [SESSIONS_ENV]: cap } : {}) };
+      const s = deploySessions(env);
+      assert.equal(s.cap, cap ? Number(cap) : SESSIONS_PER_HOST);
+      assert.ok(s.clients.parallelism >= 1 && s.clients.lanes >= 1);
+      assert.ok(s.clients.parallelism * s.clients.lanes <= s.cap, `P=${p} cap=${cap}: ${JSON.stringify(s)}`);
+      assert.equal(s.clients.parallelism, Math.min(p, s.cap));
+    }
+  }
+  assert.deepEqual(deploySessions({}).clients, { parallelism: 3, lanes: 1 });
+  assert.throws(() => deploySessions({ DEPLOY_PARALLELISM: "lots" }), /DEPLOY_PARALLELISM="lots": expected a whole number/);
+  for (const bad of ["0", "6", "-1", "two", "1.5"]) assert.throws(() => sessionLanesFromEnv({ [SESSIONS_ENV]: bad }), new RegExp(`${SESSIONS_ENV}=.*from 1 to ${SESSIONS_PER_HOST}`));
+  assert.equal(sessionLanesFromEnv({}), SESSIONS_PER_HOST);
+});
+
+test("sessions at once are counted from sshd's journal (open at Accepted, closed by the same sshd process)", () => {
+  const line = (t: number, pid: number, msg: string) => `${t.toFixed(6)} lab-host sshd[${pid}]: ${msg}`;
+  const acc = (t: number, pid: number) => line(t, pid, `Accepted publickey for root from 10.77.0.1 port ${40000 + pid} ssh2: ED25519 SHA256:x`);
+  const close = (t: number, pid: number) => line(t, pid, "pam_unix(sshd:session): session closed for user root");
+  // generated overlapping sessions, against a brute-force count over every instant
+  let seed = 5;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let k = 0; k < 50; k++) {
+    const spans = Array.from({ length: 1 + Math.floor(rand() * 20) }, (_, i) => {
+      const from = Math.floor(rand() * 100);
+      return { pid: 100 + i, from, to: from + 1 + Math.floor(rand() * 30) };
+    });
+    const lines = spans.flatMap((s) => [{ t: s.from, l: acc(s.from, s.pid) }, { t: s.to, l: close(s.to, s.pid) }, { t: s.from, l: line(s.from, s.pid, "pam_env(sshd:session): x") }]);
+    lines.sort((a, b) => a.t - b.t);
+    let expected = 0;
+    for (let t = 0; t <= 200; t++) expected = Math.max(expected, spans.filter((s) => s.from <= t && t < s.to).length);
+    assert.equal(maxConcurrentSessions(lines.map((x) => x.l).join("\n")), expected);
+  }
+  // a session still open at the end counts until the last line
+  assert.equal(maxConcurrentSessions([acc(1, 1), acc(2, 2), close(3, 1)].join("\n")), 2);
 });
 
 function stackRepo(): string {
