@@ -226,7 +226,7 @@ export class InstanceComponent extends pulumi.ComponentResource {
           connection: connectionOf(backup.remote),
           ...deferredBundle(`replication of ${inst.name} on ${b}`, render, [0, 1], pulumi.output(args.minuteOffset)),
           // The export must be in place before the first replication; destroy stops replications first.
-          after: [this.hostingBundle],
+          after: [this.hostingBundle.apply],
         },
         { parent: this },
       );

@@ -196,7 +196,7 @@ export class HostingServer extends FleetServer {
           STAND_IN_KEYS,
           backup.publicKey,
         ),
-        after: [this.base],
+        after: [this.base.apply],
       },
       { parent: this },
     );

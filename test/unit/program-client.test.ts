@@ -112,6 +112,19 @@ describe("client stack", () => {
     assert.equal(shop.hostingServer.address, "198.51.100.10:2222");
   });
 
+  it("costs each instance its component, its password and one command per server and bundle: no component per bundle", () => {
+    // every resource is a step of `pulumi up` and a full write of the state: the fewer, the cheaper
+    const names = mocks.resources.filter((r) => r.name === "acme-erp" || r.name.startsWith("acme-erp/")).map((r) => `${r.type} ${r.name}`);
+    assert.deepEqual(names.sort(), [
+      `${STOCK_TYPES.remoteCommand} acme-erp/bk-sbg/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/bk-txl/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/web-rbx/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/web-rbx/db-account`,
+      `${TYPES.instance} acme-erp`,
+      `random:index/randomPassword:RandomPassword acme-erp/db-password`,
+    ].sort());
+  });
+
   it("pushes the hosting server's files exactly as renderHostingInstance renders them, then applies them", () => {
     const erp = instance(client, "acme-erp");
     const bundle = renderHostingInstance(topology, erp);
