@@ -97,6 +97,8 @@ export function runClient(
     opts,
   );
   const offset = minuteOffset.result;
+  // The secret every instance's dump account password derives from (one resource per client, not per instance).
+  const dbSecret = new random.RandomPassword(`${client.client}/db-secret`, { length: 64, special: false }, opts);
   const instances = client.instances.map(
     (instance) =>
       new InstanceComponent(
@@ -108,6 +110,7 @@ export function runClient(
           backups: instance.backupServers.map(handle),
           access: accessOf(view, instance),
           minuteOffset: offset,
+          dbSecret: dbSecret.result,
         },
         opts,
       ),
