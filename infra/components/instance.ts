@@ -191,7 +191,10 @@ export class InstanceComponent extends pulumi.ComponentResource {
       replications,
       access: args.access,
     };
-    super(TYPES.instance, inst.name, props, opts);
+    // No inputs of its own in the state: the contract's properties are the component's outputs
+    // (registerOutputs below), which is what the policy pack reads (a stack policy sees outputs).
+    // Inputs would hold the same ~4 KB a second time per instance.
+    super(TYPES.instance, inst.name, {}, opts);
     this.replications = replications;
 
     const hosting = args.hosting;
