@@ -4,7 +4,7 @@
 //    the resources, the SSH sessions the hosts accepted, the wall time of the first `up` and of a
 //    no-op `up`, the state file's size, and each per instance (the cost should be flat);
 //  - 20 client stacks deployed at once through scripts/deploy (as the users' CI deploys a fleet's
-//    clients): the wall time, and the most SSH sessions open at once on one host.
+//    clients): the wall time, and the most SSH sessions running a command at once on each host.
 // Prints numbers; asserts nothing. Runs in a project copy with its own stacks and state; the scale
 // clients are destroyed after.
 import * as fs from "node:fs";
@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { engineEnv, labEnv, labHosts, LabEnv, pulumiOk, projectCopy, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, prepareInstances, prepareLabStacks } from "../../scripts/lab/flow";
 import { labClientConfig, labScaleClient, LAB_FLEET_STACK, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
-import { maxConcurrentSessions, sshJournalSince, sshJournalCursor } from "../support/ssh-sessions";
+import { startSessionSampler, stopSessionSampler } from "../support/ssh-sessions";
 
 interface DeployFigures {
   stack: string;
@@ -117,16 +117,16 @@ async function parallelClients(env: LabEnv, stacks: number, perStack: number): P
     return writeStackFile(env.stacksDir, c.stack, labClientConfig(c));
   });
   const parallelism = process.env.DEPLOY_PARALLELISM ?? "3";
-  const cursors = new Map(labHosts(env).map((h) => [h.name, sshJournalCursor(env, h)]));
+  for (const h of labHosts(env)) startSessionSampler(env, h);
   const t = process.hrtime.bigint();
   const up = deploy(env, "up", files);
   const upSeconds = Number(process.hrtime.bigint() - t) / 1e9;
   if (up.status !== 0) throw new Error(`parallel deploy failed:\n${up.stdout.slice(-4000)}\n${up.stderr.slice(-2000)}`);
-  const most = labHosts(env).map((h) => ({ host: h.name, most: maxConcurrentSessions(sshJournalSince(env, h, cursors.get(h.name)!)) }));
+  const most = labHosts(env).map((h) => ({ host: h.name, most: stopSessionSampler(env, h) }));
   console.log(
     `  ${stacks} client stacks of ${perStack} instances through scripts/deploy (fleet included, policy pack on, DEPLOY_PARALLELISM=${parallelism}): ` +
       `wall time ${upSeconds.toFixed(1)} s (${(upSeconds / stacks).toFixed(1)} s/stack); ` +
-      `most SSH sessions at once per host: ${most.map((m) => `${m.host} ${m.most}`).join(", ")}`,
+      `most SSH sessions running a command at once per host: ${most.map((m) => `${m.host} ${m.most}`).join(", ")}`,
   );
   await destroyAll(env, clients.map((c) => c.stack));
 }

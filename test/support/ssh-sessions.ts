@@ -1,61 +1,33 @@
-// SSH sessions as a lab host's sshd saw them: its journal (ssh.service) since a cursor, and the most
-// sessions open at once in it. Used by the e2e test of the per-host session cap and by the deploy
-// bench. A session opens at "Accepted publickey" and closes at "session closed" of the same sshd
-// process; one still open at the end of the journal counts as open until then.
-import { type LabEnv, sshOk } from "../../scripts/lab/driver";
+// SSH sessions at once on a lab host, as the host sees them. The command provider keeps each
+// command's SSH connection open until its `pulumi up` ends and sshd logs no line when a session's
+// command ends, so sshd's journal cannot say how many commands ran at once. A sampler on the host
+// (started through lxc-attach, so it is no SSH session itself) counts, every 50 ms, the sshd
+// session processes ("sshd: <user>@notty") that have a command running, and keeps the most it saw.
+// Used by the e2e test of the per-host session cap and by the deploy bench.
+import { type LabEnv, labScript } from "../../scripts/lab/driver";
 import type { LabHost } from "../../scripts/lab/stacks";
 
-/** The journal's current cursor on a host (what sshJournalSince starts after). */
-export function sshJournalCursor(env: LabEnv, host: LabHost): string {
-  const out = sshOk(env, host, "journalctl -u ssh --no-pager -n 0 --show-cursor");
-  const cursor = /^-- cursor: (\S+)/m.exec(out)?.[1];
-  if (!cursor) throw new Error(`${host.name}: no journal cursor in ${JSON.stringify(out)}`);
-  return cursor;
+/**
+ * awk over `ps -eo pid=,ppid=,args=`: the number of sshd session processes with a child (a command
+ * running in the session).
+ */
+export const RUNNING_SESSIONS_AWK =
+  '{ if ($3 == "sshd:" && $4 ~ /@notty$/) s[$1] = 1; parent[NR] = $2 } END { for (i in parent) if (parent[i] in s) busy[parent[i]] = 1; n = 0; for (k in busy) n++; print n }';
+
+const DIR = "/run/dbk-session-sampler";
+
+/** Starts the sampler on a host (replacing one left by an earlier run). */
+export function startSessionSampler(env: LabEnv, host: LabHost): void {
+  const loop = `max=0; while [ ! -e ${DIR}/stop ]; do n=$(ps -eo pid=,ppid=,args= | awk '${RUNNING_SESSIONS_AWK}'); if [ "$n" -gt "$max" ]; then max=$n; echo "$max" >${DIR}/max; fi; sleep 0.05; done; echo done >${DIR}/done`;
+  const script = `rm -rf ${DIR}; mkdir -p ${DIR}; echo 0 >${DIR}/max; setsid sh -c '${loop.replace(/'/g, `'\\''`)}' </dev/null >/dev/null 2>&1 &`;
+  const r = labScript(env, ["exec", host.name, "sh", "-c", script]);
+  if (r.status !== 0) throw new Error(`session sampler on ${host.name}: ${r.stdout}${r.stderr}`);
 }
 
-/** sshd's journal lines after `cursor`, with their timestamps (journalctl -o short-unix). */
-export function sshJournalSince(env: LabEnv, host: LabHost, cursor: string): string {
-  return sshOk(env, host, `journalctl -u ssh --no-pager -o short-unix --after-cursor='${cursor.replace(/'/g, "")}'`);
-}
-
-export interface SessionSpan {
-  pid: string;
-  from: number;
-  to: number;
-}
-
-/** The sessions of a journal text (short-unix lines): when each opened and closed. */
-export function sshSessions(journal: string): SessionSpan[] {
-  const open = new Map<string, number>();
-  const spans: SessionSpan[] = [];
-  let last = 0;
-  for (const line of journal.split("\n")) {
-    const m = /^(\d+(?:\.\d+)?) \S+ sshd\[(\d+)\]: (.*)$/.exec(line);
-    if (!m) continue;
-    const t = Number(m[1]);
-    last = Math.max(last, t);
-    if (/^Accepted \S+ for /.test(m[3]!)) open.set(m[2]!, t);
-    else if (/session closed for user/.test(m[3]!) && open.has(m[2]!)) {
-      spans.push({ pid: m[2]!, from: open.get(m[2]!)!, to: t });
-      open.delete(m[2]!);
-    }
-  }
-  for (const [pid, from] of open) spans.push({ pid, from, to: last });
-  return spans;
-}
-
-/** The most sessions open at the same instant (a close at the instant of an open counts first). */
-export function maxConcurrentSessions(journal: string): number {
-  const events = sshSessions(journal).flatMap((s) => [
-    { t: s.from, d: 1 },
-    { t: s.to, d: -1 },
-  ]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
-  let now = 0;
-  let most = 0;
-  for (const e of events) {
-    now += e.d;
-    most = Math.max(most, now);
-  }
+/** Stops the sampler of a host: the most sessions with a command running at once since its start. */
+export function stopSessionSampler(env: LabEnv, host: LabHost): number {
+  const r = labScript(env, ["exec", host.name, "sh", "-c", `touch ${DIR}/stop; for i in 1 2 3 4 5 6 7 8 9 10; do [ -e ${DIR}/done ] && break; sleep 0.2; done; cat ${DIR}/max; rm -rf ${DIR}`]);
+  const most = Number(r.stdout.trim().split("\n").pop());
+  if (r.status !== 0 || !Number.isInteger(most)) throw new Error(`session sampler on ${host.name}: ${r.stdout}${r.stderr}`);
   return most;
 }

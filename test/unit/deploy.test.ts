@@ -9,7 +9,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { SESSIONS_ENV, SESSIONS_PER_HOST, sessionLanesFromEnv } from "../../infra/components/sessions";
 import { deploySessions } from "../../scripts/deploy/deploy";
-import { maxConcurrentSessions } from "../support/ssh-sessions";
+import { RUNNING_SESSIONS_AWK } from "../support/ssh-sessions";
 
 const repo = path.resolve(__dirname, "../../..");
 const workflow = path.join(repo, ".github/workflows/backup-topology.yml");
@@ -95,26 +95,26 @@ test("the deploy runner splits the session cap between the client stacks it runs
   assert.equal(sessionLanesFromEnv({}), SESSIONS_PER_HOST);
 });
 
-test("sessions at once are counted from sshd's journal (open at Accepted, closed by the same sshd process)", () => {
-  const line = (t: number, pid: number, msg: string) => `${t.toFixed(6)} lab-host sshd[${pid}]: ${msg}`;
-  const acc = (t: number, pid: number) => line(t, pid, `Accepted publickey for root from 10.77.0.1 port ${40000 + pid} ssh2: ED25519 SHA256:x`);
-  const close = (t: number, pid: number) => line(t, pid, "pam_unix(sshd:session): session closed for user root");
-  // generated overlapping sessions, against a brute-force count over every instant
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  for (let k = 0; k < 50; k++) {
-    const spans = Array.from({ length: 1 + Math.floor(rand() * 20) }, (_, i) => {
-      const from = Math.floor(rand() * 100);
-      return { pid: 100 + i, from, to: from + 1 + Math.floor(rand() * 30) };
-    });
-    const lines = spans.flatMap((s) => [{ t: s.from, l: acc(s.from, s.pid) }, { t: s.to, l: close(s.to, s.pid) }, { t: s.from, l: line(s.from, s.pid, "pam_env(sshd:session): x") }]);
-    lines.sort((a, b) => a.t - b.t);
-    let expected = 0;
-    for (let t = 0; t <= 200; t++) expected = Math.max(expected, spans.filter((s) => s.from <= t && t < s.to).length);
-    assert.equal(maxConcurrentSessions(lines.map((x) => x.l).join("\n")), expected);
+test("the lab's session sampler counts the sshd sessions that run a command (generated process lists)", () => {
+  let seed = 9;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 40; k++) {
+    const lines = ["1 0 /sbin/init", "96 1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"];
+    let pid = 200;
+    let busy = 0;
+    for (let s = 0, n = Math.floor(rand() * 12); s < n; s++) {
+      const session = pid++;
+      lines.push(`${session} 96 sshd: ${rand() < 0.5 ? "root" : "dbk-lab-backup-ovh-waw"}@notty`);
+      const children = Math.floor(rand() * 3); // a command (sh, and what it runs) or none: the connection kept open
+      if (children > 0) busy++;
+      for (let c = 0; c < children; c++) lines.push(`${pid++} ${session} sh -c set -eu`);
+    }
+    // an interactive session, and processes of other parents, are not counted
+    lines.push(`${pid} 96 sshd: root@pts/0`, `${pid + 1} ${pid} -bash`, `${pid + 2} 1 sh -c sleep 1`);
+    const r = spawnSync("awk", [RUNNING_SESSIONS_AWK], { input: lines.sort(() => rand() - 0.5).join("\n") + "\n", encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(Number(r.stdout.trim()), busy, lines.join("\n"));
   }
-  // a session still open at the end counts until the last line
-  assert.equal(maxConcurrentSessions([acc(1, 1), acc(2, 2), close(3, 1)].join("\n")), 2);
 });
 
 function stackRepo(): string {
