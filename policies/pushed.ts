@@ -3,7 +3,7 @@
 // Pure: no engine, no @pulumi/policy runtime (props may be the engine's unknown-checking proxy).
 import { STOCK_TYPES } from "../infra/components/contract";
 import type { ServerFile } from "../infra/render/files";
-import { PUSH_FORMAT, unframePush } from "../infra/render/push";
+import { PUSH_APPLY_PATH, PUSH_FORMAT, unframePush } from "../infra/render/push";
 import type { PushedBundle } from "../infra/rules/pushed";
 import { isUnknownValueError, type ResourceLike } from "./topology";
 
@@ -34,7 +34,8 @@ export function readPush(name: string, props: Record<string, unknown>): PushRead
   // A command with no script runs nothing on its server, so it writes no file, whatever its name or
   // stdin (what stays of a lost server's commands, infra/components/lost.ts).
   if (["create", "update", "delete"].every((k) => props[k] === undefined)) return { kind: "not-a-push", mentionsAuthorizedKeys: false };
-  const byScript = scripts.some((s) => s.includes(PUSH_FORMAT));
+  // The base installation carries the apply program (it names the format); other bundles source the installed copy.
+  const byScript = scripts.some((s) => s.includes(PUSH_FORMAT) || s.includes(PUSH_APPLY_PATH) || s.includes("push-apply"));
   const byName = name.endsWith("/apply");
   let stdin: unknown;
   try {

@@ -8,9 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ServerBundle, ServerFile } from "../render/files";
-import { framePush, pushApplyScript, pushDeleteScript } from "../render/push";
+import { framePush, pushApplyCall, pushApplyScript, pushDeleteScript } from "../render/push";
 import { asRoot, remoteCommand, type Connection, type RemoteHost } from "./remote";
 
+/** The type of the component a bundle's command had as parent before (kept for the alias only). */
 export const BUNDLE_TYPE = "dolibarr-backup:server:Bundle";
 
 /** A file whose content may not be known yet (a public key, the client's minute offset). */
@@ -30,21 +31,34 @@ export interface BundleArgs {
   after?: pulumi.Input<pulumi.Resource>[];
   /** Remove the files on destroy and when they leave the bundle (default true). Off for what must survive a destroy. */
   removeFiles?: boolean;
+  /**
+   * Carry the whole apply program in the command (the server's base installation, which installs
+   * it). Every other bundle runs the copy the base put on the server (pushApplyCall): the program
+   * is then once per server, not in every command's inputs and outputs in the state.
+   */
+  selfContained?: boolean;
 }
 
-export class ServerBundleResource extends pulumi.ComponentResource {
+/**
+ * A bundle on a server: its one remote.Command `<name>/apply`, a child of `parent` (the server's or
+ * the instance's component). No component of its own: a component is one more resource per
+ * bundle in the state, and one more step (and full state write) of every `pulumi up`. The command
+ * keeps the URN it had under the former `dolibarr-backup:server:Bundle` component through an alias,
+ * so that a stack deployed before is updated in place, never replaced (a replacement would run
+ * the old delete after the new create).
+ */
+export class ServerBundleResource {
   /** The one remote command that pushes the files and applies them. */
   readonly apply: command.remote.Command;
 
-  constructor(name: string, args: BundleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(BUNDLE_TYPE, name, { server: args.host.name, paths: args.files.map((f) => f.path) }, opts);
+  constructor(name: string, args: BundleArgs, opts: { parent: pulumi.Resource }) {
     const user = args.host.ssh.user;
     const contents = args.files.map((f) => pulumi.output(f.content));
     // A file holding credentials (ServerFile.secret: the notifiers' URLs) keeps the frame encrypted in the state.
     const framed = pulumi.all(contents).apply((texts) => framePush(args.files.map((f, i) => ({ ...f, content: texts[i]! }))));
     const stdin = args.files.some((f) => f.secret) ? pulumi.secret(framed) : framed;
     const push = { name, ...(args.removeFiles === undefined ? {} : { removeFiles: args.removeFiles }) };
-    const apply = asRoot(user, pushApplyScript(args, push));
+    const apply = asRoot(user, args.selfContained ? pushApplyScript(args, push) : pushApplyCall(args, push));
     this.apply = remoteCommand(
       `${name}/apply`,
       args.host,
@@ -54,9 +68,12 @@ export class ServerBundleResource extends pulumi.ComponentResource {
         delete: asRoot(user, pushDeleteScript({ delete: args.delete, files: args.files }, push)),
         stdin,
       },
-      { parent: this, dependsOn: [...(args.after ?? [])] },
+      {
+        parent: opts.parent,
+        dependsOn: [...(args.after ?? [])],
+        aliases: [{ parent: pulumi.createUrn(name, BUNDLE_TYPE, opts.parent) }],
+      },
     );
-    this.registerOutputs({});
   }
 }
 

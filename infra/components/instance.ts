@@ -3,12 +3,11 @@
 //    pushed through stdin only), the instance's dump config and timer, its read-only exports;
 //  - on each backup server: the replication config and timer at the planned (staggered) times.
 // Destroying it disables and removes exactly these; dumps and mirrors stay.
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { planInstance } from "../model/schedule";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import type * as command from "@pulumi/command";
-import * as random from "@pulumi/random";
 import { dirname } from "node:path";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../render";
 import { ServerBundleResource, deferredBundle, knownFiles } from "./bundle";
@@ -131,6 +130,27 @@ export function dropDumpAccountScript(instance: Instance): string {
   ].join("\n");
 }
 
+const BASE62 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * The dump account's password of an instance: 32 letters and digits, at least one of each kind,
+ * derived (HMAC-SHA256) from the client's secret and the instance name. One random secret per client
+ * stack instead of one RandomPassword resource per instance (a resource is a step and a full state
+ * write of every `pulumi up`); knowing one instance's password tells nothing of another's or of the
+ * secret. A new client secret (replace `<client>/db-secret`) gives every instance a new password.
+ */
+export function dumpAccountPassword(clientSecret: string, instance: string): string {
+  if (clientSecret.length === 0) throw new Error("the client's dump account secret is empty");
+  const chars: string[] = [];
+  for (let block = 0; chars.length < 32 || !/[a-z]/.test(chars.join("")) || !/[A-Z]/.test(chars.join("")) || !/[0-9]/.test(chars.join("")); block++) {
+    if (chars.length >= 32) chars.length = 0; // a draw without every kind: draw again from the next blocks
+    const bytes = createHmac("sha256", clientSecret).update(`dolibarr-backup dump account\u0000${instance}\u0000${block}`).digest();
+    // rejection sampling: 248 = 4 × 62, so every character is equally likely
+    for (const b of bytes) if (b < 248 && chars.length < 32) chars.push(BASE62[b % 62]!);
+  }
+  return chars.join("");
+}
+
 export interface InstanceArgs {
   topology: Topology;
   client: ClientStack;
@@ -141,11 +161,14 @@ export interface InstanceArgs {
   access: AccessDeclaration[];
   /** The client's stable minute offset (0..MAX_MINUTE_OFFSET), unknown on a first preview. */
   minuteOffset: pulumi.Input<number>;
+  /** The client's secret the dump accounts' passwords derive from (dumpAccountPassword). */
+  dbSecret: pulumi.Input<string>;
 }
 
 export class InstanceComponent extends pulumi.ComponentResource {
   readonly replications: pulumi.Output<ReplicationPlan[]>;
-  readonly password: random.RandomPassword;
+  /** The dump account's password (secret). */
+  readonly password: pulumi.Output<string>;
   readonly dbAccount: command.remote.Command;
   readonly hostingBundle: ServerBundleResource;
   readonly backupBundles: Record<string, ServerBundleResource> = {};
@@ -168,21 +191,20 @@ export class InstanceComponent extends pulumi.ComponentResource {
       }),
       replications,
     };
-    super(TYPES.instance, inst.name, props, opts);
+    // No inputs of its own in the state: the contract's properties are the component's outputs
+    // (registerOutputs below), which is what the policy pack reads (a stack policy sees outputs).
+    // Inputs would hold the same ~4 KB a second time per instance.
+    super(TYPES.instance, inst.name, {}, opts);
     this.replications = replications;
 
     const hosting = args.hosting;
     const hostingConnection = connectionOf(hosting.remote);
     const user = hosting.server.ssh.user;
 
-    // Least-privilege account for the dumps; its password exists only in the state (secret), in
-    // the stdin of one command, and in the 0600 option file on the hosting server.
-    this.password = new random.RandomPassword(
-      `${inst.name}/db-password`,
-      // letters and digits only (safe unquoted in SQL and in the option file), one of each kind at least
-      { length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1 },
-      { parent: this },
-    );
+    // Least-privilege account for the dumps; its password exists only in the state (secret: the
+    // client's secret it derives from), in the stdin of one command, and in the 0600 option file on
+    // the hosting server.
+    this.password = pulumi.secret(pulumi.output(args.dbSecret).apply((secret) => dumpAccountPassword(secret, inst.name)));
     const accountCreate = asRoot(user, dumpAccountScript(inst));
     this.dbAccount = remoteCommand(
       `${inst.name}/${hosting.server.name}/db-account`,
@@ -191,7 +213,7 @@ export class InstanceComponent extends pulumi.ComponentResource {
         connection: hostingConnection,
         create: accountCreate,
         delete: asRoot(user, dropDumpAccountScript(inst)),
-        stdin: pulumi.secret(this.password.result.apply((pw) => `${pw}\n`)),
+        stdin: pulumi.secret(this.password.apply((pw) => `${pw}\n`)),
         logging: "none",
       },
       { parent: this, additionalSecretOutputs: ["stdout", "stderr"] },
@@ -226,7 +248,7 @@ export class InstanceComponent extends pulumi.ComponentResource {
           connection: connectionOf(backup.remote),
           ...deferredBundle(`replication of ${inst.name} on ${b}`, render, [0, 1], pulumi.output(args.minuteOffset)),
           // The export must be in place before the first replication; destroy stops replications first.
-          after: [this.hostingBundle],
+          after: [this.hostingBundle.apply],
         },
         { parent: this },
       );

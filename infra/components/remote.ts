@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { shq } from "../render/files";
 import type { SshEndpoint } from "../model/types";
+import { SESSIONS_PER_HOST, sessionLanesFromEnv } from "./sessions";
 
 export { shq };
 
@@ -44,16 +45,14 @@ export function connectionOf(host: Pick<RemoteHost, "ssh" | "privateKey">, hostK
   );
 }
 
-/**
- * Remote commands of one program run in flight at once on one server. sshd drops new
- * unauthenticated connections beyond MaxStartups (default 10:30:100); the engine would start every
- * ready command at once (a client with 50 instances = 100 sessions on its hosting server).
- */
-export const SESSIONS_PER_HOST = 5;
+export { SESSIONS_PER_HOST } from "./sessions";
 
 /**
  * Lanes of remote commands on one server: each new command waits for the previous command of its
- * lane (dependsOn), so at most SESSIONS_PER_HOST run at once on the server.
+ * lane (dependsOn), so at most `width` run at once on the server. The engine would otherwise start
+ * every ready command at once (a client with 50 instances = 100 sessions on its hosting server).
+ * The width is this run's share of the per-server cap (sessions.ts: the deploy runner gives each of
+ * the stacks it runs at once floor(cap / stacks)).
  */
 export class SessionLanes {
   private readonly last: Array<pulumi.Resource | undefined>;
@@ -73,7 +72,7 @@ export class SessionLanes {
 }
 
 export function remoteHost(name: string, ssh: SshEndpoint, privateKey: pulumi.Input<string>): RemoteHost {
-  return { name, ssh, privateKey, sessions: new SessionLanes() };
+  return { name, ssh, privateKey, sessions: new SessionLanes(sessionLanesFromEnv()) };
 }
 
 

@@ -108,6 +108,8 @@ abstract class FleetServer extends pulumi.ComponentResource {
           [standIn(STAND_IN_KEYS[0]), standIn(STAND_IN_KEYS[1])],
           pulumi.all(hostingKeys),
         ),
+        // It installs the apply program the server's other bundles run.
+        selfContained: true,
       },
       { parent: this },
     );
@@ -195,7 +197,7 @@ export class HostingServer extends FleetServer {
           STAND_IN_KEYS,
           backup.publicKey,
         ),
-        after: [this.base],
+        after: [this.base.apply],
       },
       { parent: this },
     );

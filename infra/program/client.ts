@@ -130,6 +130,8 @@ export function declareClient(
     opts,
   );
   const offset = minuteOffset.result;
+  // The secret every instance's dump account password derives from (one resource per client, not per instance).
+  const dbSecret = new random.RandomPassword(`${client.client}/db-secret`, { length: 64, special: false }, opts);
   const instances = client.instances.map(
     (instance) =>
       new InstanceComponent(
@@ -141,6 +143,7 @@ export function declareClient(
           backups: instance.backupServers.map(handle),
           access: accessOf(view, instance),
           minuteOffset: offset,
+          dbSecret: dbSecret.result,
         },
         opts,
       ),

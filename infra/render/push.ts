@@ -93,19 +93,23 @@ export interface PushOptions {
   removeFiles?: boolean;
 }
 
+/** Where the fleet's base installation puts the apply program that every later bundle runs (pushApplyCall). */
+export const PUSH_LIB_DIR = PATHS.lib;
+export const PUSH_APPLY_PATH = `${PUSH_LIB_DIR}/push-apply`;
+
 /**
- * The sh script (run as root with `set -eu`) that applies a frame read from stdin: files written
- * atomically (mode and owner set before the content, then renamed), files no longer in the bundle
- * removed, then the bundle's `create`, then the records. Nothing is written or run when the frame
- * is the one applied last. A failure leaves the records as they were: the next run applies again.
+ * The apply program, shared by every bundle: sh (run as root with `set -eu`), fed by the bundle's
+ * variables push_name, push_id, push_remove (1: remove the files that left the bundle) and its
+ * function push_create. It applies the frame read from stdin: files written atomically (mode and
+ * owner set before the content, then renamed), files no longer in the bundle removed, then the
+ * bundle's `create`, then the records. Nothing is written or run when the frame is the one applied
+ * last. A failure leaves the records as they were: the next run applies again.
  */
-export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: PushOptions): string {
-  const id = pushId(opts.name);
-  const removeStale = opts.removeFiles !== false;
+export function pushApplyProgram(): string {
   return [
     // (the variable only serves tests that run the script as an unprivileged user)
     `dir=\${DOLIBARR_BACKUP_PUSH_STATE:-${PUSH_STATE_DIR}}`,
-    `id=${shq(id)}`,
+    `id=$push_id`,
     `umask 077`,
     `mkdir -p -- "$dir"`,
     `in=$(mktemp "$dir/.in.XXXXXX")`,
@@ -114,7 +118,7 @@ export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: Push
     `cat >"$in"`,
     `sum=$(sha256sum <"$in" | cut -d' ' -f1)`,
     `if [ -f "$dir/$id.sha256" ] && [ "$(cat -- "$dir/$id.sha256")" = "$sum" ]; then`,
-    `  echo "dolibarr-backup: ${opts.name} is applied already (sha256 $sum): nothing to do"`,
+    `  echo "dolibarr-backup: $push_name is applied already (sha256 $sum): nothing to do"`,
     `  exit 0`,
     `fi`,
     `exec 3<"$in"`,
@@ -143,22 +147,64 @@ export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: Push
     `  n=$((n + 1))`,
     `done`,
     `[ "$kind" = end ] || { echo "dolibarr-backup: frame without its end line" >&2; exit 1; }`,
-    removeStale &&
-      [
-        `if [ -f "$dir/$id.paths" ]; then`,
-        `  while IFS= read -r old; do`,
-        `    grep -Fxq -- "$old" "$in.paths" || { rm -f -- "$old"; echo "dolibarr-backup: removed $old (no longer pushed)"; }`,
-        `  done <"$dir/$id.paths"`,
-        `fi`,
-      ].join("\n"),
-    `echo "dolibarr-backup: ${opts.name}: $n file(s) written"`,
+    `if [ "$push_remove" = 1 ] && [ -f "$dir/$id.paths" ]; then`,
+    `  while IFS= read -r old; do`,
+    `    grep -Fxq -- "$old" "$in.paths" || { rm -f -- "$old"; echo "dolibarr-backup: removed $old (no longer pushed)"; }`,
+    `  done <"$dir/$id.paths"`,
+    `fi`,
+    `echo "dolibarr-backup: $push_name: $n file(s) written"`,
     // in a subshell: the bundle's own script cannot touch the variables above
-    `(\n${bundle.create.trim()}\n)`,
+    `(push_create)`,
     `mv -f -- "$in.paths" "$dir/$id.paths"`,
     `printf '%s\\n' "$sum" >"$dir/$id.sha256"`,
+  ].join("\n");
+}
+
+/** The bundle's part of an apply: its name, records id, stale-file removal and `create` (as push_create). */
+function pushBundleHeader(bundle: Pick<ServerBundle, "create">, opts: PushOptions): string {
+  return [
+    `push_name=${shq(opts.name)}`,
+    `push_id=${shq(pushId(opts.name))}`,
+    `push_remove=${opts.removeFiles === false ? 0 : 1}`,
+    `push_create() {`,
+    `:`,
+    bundle.create.trim(),
+    `}`,
   ]
-    .filter((l): l is string => typeof l === "string" && l.length > 0)
+    .filter((l) => l.length > 0)
     .join("\n");
+}
+
+/**
+ * The self-contained sh script (run as root with `set -eu`) that applies a frame read from stdin:
+ * the bundle's header and the whole apply program (pushApplyProgram). For the server's base
+ * installation, which installs that program for the others.
+ */
+export function pushApplyScript(bundle: Pick<ServerBundle, "create">, opts: PushOptions): string {
+  return `${pushBundleHeader(bundle, opts)}\n${pushApplyProgram()}`;
+}
+
+/**
+ * The sh script of every other bundle: its header, then the apply program the server's base
+ * installation put at PUSH_APPLY_PATH (one copy per server instead of one in each command's
+ * inputs and outputs in the state). Fails, writing nothing, when the program is not there.
+ */
+export function pushApplyCall(bundle: Pick<ServerBundle, "create">, opts: PushOptions): string {
+  return [
+    pushBundleHeader(bundle, opts),
+    `lib=\${DOLIBARR_BACKUP_PUSH_LIB:-${PUSH_LIB_DIR}}`,
+    `[ -r "$lib/push-apply" ] || { echo "dolibarr-backup: $push_name: $lib/push-apply is missing: deploy the fleet stack first (its base installation puts it there)" >&2; exit 1; }`,
+    `. "$lib/push-apply"`,
+  ].join("\n");
+}
+
+/** The apply program as a file of the servers' base installation. */
+export function pushApplyFile(): ServerFile {
+  return {
+    path: PUSH_APPLY_PATH,
+    mode: "0644",
+    content: `# dolibarr-backup: applies a push frame (${PUSH_FORMAT}); sourced by each bundle's remote command. Rendered, do not edit.\n${pushApplyProgram()}\n`,
+  };
 }
 
 /** The sh script run on delete: the bundle's `delete`, its files (unless kept), its records. */

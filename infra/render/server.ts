@@ -7,6 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
+import { pushApplyFile } from "./push";
 import { binlogOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
@@ -127,6 +128,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       ...notifyBaseFiles(fleet, server),
       scriptFile(SCRIPT.binlogSetup, "dolibarr-binlog-setup"),
       ...binlogBaseFiles(fleet, server),
+      pushApplyFile(),
     ];
     return {
       files,
@@ -165,6 +167,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       mode: "0644",
     },
     ...notifyBaseFiles(fleet, server),
+    pushApplyFile(),
   ];
   checkAbsolutePath("mirrorRoot", fleet.mirrorRoot);
   return {

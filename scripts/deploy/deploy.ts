@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { SESSIONS_ENV, sessionLanesFromEnv, sessionPlan, type SessionPlan } from "../../infra/components/sessions";
 
 export type Action = "preview" | "up";
 export type StackKind = "fleet" | "client";
@@ -123,6 +124,19 @@ export function summarize(results: readonly StackResult[], orphans: readonly str
   return { text: lines.join("\n"), exitCode: failed.length > 0 ? 1 : 0 };
 }
 
+/**
+ * The SSH sessions of a deploy: this run's cap per server (SESSIONS_ENV when the caller shares the
+ * cap with other runs, as the CI's parallel jobs do; else SESSIONS_PER_HOST), the client stacks at
+ * once (DEPLOY_PARALLELISM, default 3, never more than the cap) and each one's lanes per server:
+ * clients at once × lanes ≤ cap on every server. Fleet stacks run one at a time, with the whole cap.
+ */
+export function deploySessions(env: NodeJS.ProcessEnv): { cap: number; clients: SessionPlan } {
+  const cap = sessionLanesFromEnv(env);
+  const raw = env.DEPLOY_PARALLELISM ?? "3";
+  if (!/^[1-9][0-9]*$/.test(raw.trim())) throw new Error(`environment variable DEPLOY_PARALLELISM=${JSON.stringify(raw)}: expected a whole number of client stacks deployed at once (1 or more)`);
+  return { cap, clients: sessionPlan(Number(raw), cap) };
+}
+
 // ---- the CLI ----------------------------------------------------------------------------------
 
 interface Proc {
@@ -130,9 +144,9 @@ interface Proc {
   output: string;
 }
 
-function exec(cmd: string, args: string[], opts: { cwd: string; input?: string; echo?: string } = { cwd: "." }): Promise<Proc> {
+function exec(cmd: string, args: string[], opts: { cwd: string; input?: string; echo?: string; env?: NodeJS.ProcessEnv } = { cwd: "." }): Promise<Proc> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ["pipe", "pipe", "pipe"], ...(opts.env ? { env: opts.env } : {}) });
     let output = "";
     const onData = (d: Buffer) => {
       const text = d.toString("utf8");
@@ -164,7 +178,12 @@ async function main(argv: string[]): Promise<number> {
   const repo = process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../../..");
   const stacksDir = path.join(repo, "stacks");
   const stacks = parseStackList(fs.readFileSync(0, "utf8"));
-  const parallelism = Number(process.env.DEPLOY_PARALLELISM ?? 3) || 3;
+  const sessions = deploySessions(process.env);
+  const parallelism = sessions.clients.parallelism;
+  console.log(
+    `deploy: at most ${sessions.cap} SSH session(s) at once per server: fleet stacks one at a time, ` +
+      `client stacks ${parallelism} at a time with ${sessions.clients.lanes} session(s) per server each`,
+  );
 
   const runOne = async (e: StackEntry): Promise<StackResult> => {
     const t0 = Date.now();
@@ -185,7 +204,9 @@ async function main(argv: string[]): Promise<number> {
     const args = [action, "--stack", e.stack, "--policy-pack", "policies", "--non-interactive", "--color", "never"];
     if (process.env.DEPLOY_POLICY_CONFIG) args.push("--policy-pack-config", process.env.DEPLOY_POLICY_CONFIG);
     if (action === "up") args.push("--yes", "--skip-preview");
-    const r = await exec("pulumi", args, { cwd: repo, echo: e.stack });
+    // This stack's share of the per-server session cap (read by the program: infra/components/sessions.ts).
+    const lanes = e.kind === "fleet" ? sessions.cap : sessions.clients.lanes;
+    const r = await exec("pulumi", args, { cwd: repo, echo: e.stack, env: { ...process.env, [SESSIONS_ENV]: String(lanes) } });
     console.log(`[${e.stack}] ${action}: ${r.code === 0 ? "ok" : "FAILED"}`);
     return done(r.code === 0, r.output);
   };

@@ -20,7 +20,7 @@ export const BENCHES: Bench[] = [
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 250 MB, needs root); --rsyncable's cost and bytes saved", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX mirror + hard-link snapshot (> 20,000 files, 1% changed, needs root)", run: () => runReplicateBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
-  { name: "deployment with the real engine on the lab: fleet, clients of 20 and 50 instances (needs the lab)", run: () => runDeployBench() },
+  { name: "deployment with the real engine on the lab: fleet, clients of 10, 50 and 100 instances, 20 client stacks at once (needs the lab)", run: () => runDeployBench() },
 ];
 
 async function main(): Promise<void> {

@@ -6,6 +6,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import YAML from "yaml";
+import { SESSIONS_ENV, SESSIONS_PER_HOST, sessionLanesFromEnv } from "../../infra/components/sessions";
+import { deploySessions } from "../../scripts/deploy/deploy";
+import { RUNNING_SESSIONS_AWK } from "../support/ssh-sessions";
 
 const repo = path.resolve(__dirname, "../../..");
 const workflow = path.join(repo, ".github/workflows/backup-topology.yml");
@@ -33,7 +37,7 @@ test("the workflow installs the official Pulumi CLI at the pinned version and bu
   const pinned = /^PULUMI_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(repo, "scripts/engine/versions.env"), "utf8"))?.[1];
   assert.ok(pinned, "PULUMI_VERSION in versions.env");
   const installs = [...text.matchAll(/uses: pulumi\/actions@v\d+\n\s+with:\n\s+pulumi-version: "([^"]+)"/g)].map((m) => m[1]);
-  assert.deepEqual(installs, [pinned, pinned], "both jobs install the pinned CLI");
+  assert.deepEqual(installs, [pinned, pinned, pinned], "the preview, fleet and clients jobs install the pinned CLI");
   assert.doesNotMatch(text, /setup-go|go build|engine\/setup\.sh/);
   assert.match(text, /--policy-pack|deploy\/run\.sh/);
 });
@@ -43,6 +47,74 @@ test("every script the workflow calls exists in the repository", () => {
   const scripts = [...text.matchAll(/(scripts\/[\w./-]+\.sh)/g)].map((m) => m[1]);
   assert.ok(scripts.length >= 3, `expected the workflow to call the deploy scripts, found ${scripts}`);
   for (const script of scripts) assert.ok(fs.existsSync(path.join(repo, script)), `${script} is missing`);
+});
+
+test("the clients' parallel jobs keep every server under its session cap, after the fleet job, and their shards cover every client once", () => {
+  const doc = YAML.parse(fs.readFileSync(workflow, "utf8")) as {
+    env?: Record<string, string>;
+    jobs: Record<string, { needs?: string | string[]; env?: Record<string, string>; strategy?: { "max-parallel"?: number; matrix?: { shard?: number[] } }; steps: Array<{ run?: string }> }>;
+  };
+  const clients = doc.jobs.clients!;
+  assert.equal(clients.needs, "fleet", "clients after the fleet stacks");
+  assert.match(doc.jobs.fleet!.steps.map((s) => s.run ?? "").join("\n"), /stacks\.sh --kind fleet \| bash scripts\/deploy\/run\.sh up/);
+  const shards = clients.strategy?.matrix?.shard ?? [];
+  const jobsAtOnce = Math.min(clients.strategy?.["max-parallel"] ?? shards.length, shards.length);
+  const env = { ...doc.env, ...clients.env };
+  const perJob = deploySessions(env as NodeJS.ProcessEnv);
+  assert.ok(jobsAtOnce * perJob.cap <= SESSIONS_PER_HOST, `${jobsAtOnce} jobs at once × ${perJob.cap} session(s) each > ${SESSIONS_PER_HOST} per server`);
+  assert.ok(perJob.clients.parallelism * perJob.clients.lanes <= perJob.cap);
+  assert.deepEqual(shards, Array.from({ length: Number(env.CLIENT_SHARDS) }, (_, i) => i), "one job per shard 0..CLIENT_SHARDS-1");
+  assert.match(clients.steps.map((s) => s.run ?? "").join("\n"), /stacks\.sh --kind client --shard "\$\{\{ matrix\.shard \}\}\/\$CLIENT_SHARDS"/);
+  // the shards of generated stack lists: every client exactly once, no fleet
+  const dir = stackRepo();
+  for (let n = 0; n < 12; n++) fs.writeFileSync(path.join(dir, "stacks", `Pulumi.client-g${n}.yaml`), "config:\n  dolibarr-backup:stackKind: client\n");
+  const all = stacks(dir, "--kind", "client").stdout.trim().split("\n");
+  for (const count of [1, 2, 5, 7, 20]) {
+    const parts = Array.from({ length: count }, (_, i) => stacks(dir, "--kind", "client", "--shard", `${i}/${count}`).stdout.trim().split("\n").filter(Boolean));
+    assert.deepEqual(parts.flat().sort(), [...all].sort(), `${count} shards`);
+    assert.ok(parts.flat().every((l) => l.startsWith("client ")));
+  }
+  assert.equal(stacks(dir, "--shard", "3/3").status, 2);
+  assert.equal(stacks(dir, "--kind", "server").status, 2);
+});
+
+test("the deploy runner splits the session cap between the client stacks it runs at once, and names a bad setting", () => {
+  for (let p = 1; p <= 12; p++) {
+    for (const cap of [undefined, "1", "2", "3", "5"]) {
+      const env: NodeJS.ProcessEnv = { DEPLOY_PARALLELISM: String(p), ...(cap ? { [SESSIONS_ENV]: cap } : {}) };
+      const s = deploySessions(env);
+      assert.equal(s.cap, cap ? Number(cap) : SESSIONS_PER_HOST);
+      assert.ok(s.clients.parallelism >= 1 && s.clients.lanes >= 1);
+      assert.ok(s.clients.parallelism * s.clients.lanes <= s.cap, `P=${p} cap=${cap}: ${JSON.stringify(s)}`);
+      assert.equal(s.clients.parallelism, Math.min(p, s.cap));
+    }
+  }
+  assert.deepEqual(deploySessions({}).clients, { parallelism: 3, lanes: 1 });
+  assert.throws(() => deploySessions({ DEPLOY_PARALLELISM: "lots" }), /DEPLOY_PARALLELISM="lots": expected a whole number/);
+  for (const bad of ["0", "6", "-1", "two", "1.5"]) assert.throws(() => sessionLanesFromEnv({ [SESSIONS_ENV]: bad }), new RegExp(`${SESSIONS_ENV}=.*from 1 to ${SESSIONS_PER_HOST}`));
+  assert.equal(sessionLanesFromEnv({}), SESSIONS_PER_HOST);
+});
+
+test("the lab's session sampler counts the sshd sessions that run a command (generated process lists)", () => {
+  let seed = 9;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 40; k++) {
+    const lines = ["1 0 /sbin/init", "96 1 sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"];
+    let pid = 200;
+    let busy = 0;
+    for (let s = 0, n = Math.floor(rand() * 12); s < n; s++) {
+      const session = pid++;
+      lines.push(`${session} 96 sshd: ${rand() < 0.5 ? "root" : "dbk-lab-backup-ovh-waw"}@notty`);
+      const children = Math.floor(rand() * 3); // a command (sh, and what it runs) or none: the connection kept open
+      if (children > 0) busy++;
+      for (let c = 0; c < children; c++) lines.push(`${pid++} ${session} sh -c set -eu`);
+    }
+    // an interactive session, and processes of other parents, are not counted
+    lines.push(`${pid} 96 sshd: root@pts/0`, `${pid + 1} ${pid} -bash`, `${pid + 2} 1 sh -c sleep 1`);
+    const r = spawnSync("awk", [RUNNING_SESSIONS_AWK], { input: lines.sort(() => rand() - 0.5).join("\n") + "\n", encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(Number(r.stdout.trim()), busy, lines.join("\n"));
+  }
 });
 
 function stackRepo(): string {

@@ -11,7 +11,7 @@ import { pointNorthOf } from "../../infra/model/geo";
 import { planInstance } from "../../infra/model/schedule";
 import { calendarExpressions } from "../../infra/render/calendar";
 import { hostFromRemotePath } from "../../infra/model/address";
-import { framePush, PUSH_FORMAT } from "../../infra/render/push";
+import { framePush, pushApplyCall, PUSH_FORMAT } from "../../infra/render/push";
 import {
   BACKUP_SBG,
   BACKUP_TXL,
@@ -178,6 +178,10 @@ describe("pushed-authorized-keys: every pushed authorized_keys line is restricte
     const renamed = { ...p!, name: "something-else", create: "cat >/dev/null", files: [{ path: "/root/.ssh/authorized_keys", mode: "0600", content: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB x\n" }] };
     one(await violations(KEYS, [commandResource(renamed, "fleet")]), "no `restrict` option");
     one(await violations(KEYS, [commandResource(renamed, "fleet", `${PUSH_FORMAT}\ngarbage`)]), "not a well-formed");
+    // a command not named …/apply that sources the servers' installed apply program is a push, whatever its stdin
+    const sourcing = { ...renamed, create: pushApplyCall({ create: "true" }, { name: "something-else" }) };
+    one(await violations(KEYS, [commandResource(sourcing, "fleet", "hello\n")]), "not a well-formed");
+    one(await violations(KEYS, [commandResource(sourcing, "fleet")]), "no `restrict` option");
     // the dump account's password on stdin: no frame expected, nothing reported, known or not
     const props = instanceProps();
     assert.deepEqual(await violations(KEYS, [passwordCommand(props, "client-acme"), passwordCommand(props, "client-acme", UNKNOWN.string)]), []);

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { STOCK_TYPES, TYPES } from "../../infra/components/contract";
-import { DUMP_PRIVILEGES, dropDumpAccountScript, dumpAccountName, dumpAccountScript } from "../../infra/components/instance";
+import { DUMP_PRIVILEGES, dropDumpAccountScript, dumpAccountName, dumpAccountPassword, dumpAccountScript } from "../../infra/components/instance";
+import fc from "fast-check";
 import { buildTopology } from "../../infra/model/topology";
 import { computeRpo, planInstance } from "../../infra/model/schedule";
 import type { ClientStack, Fleet, Instance, Topology } from "../../infra/model/types";
@@ -14,7 +15,7 @@ import type { FleetView } from "../../infra/program/fleet-outputs";
 import { main } from "../../infra/program/main";
 import { optionFileContent } from "../../infra/components/instance";
 import { mysqlOptionFilePath, renderBackupInstance, renderHostingInstance } from "../../infra/render";
-import { pushApplyScript, unframePush } from "../../infra/render/push";
+import { pushApplyCall, unframePush } from "../../infra/render/push";
 import {
   isSecretValue,
   isUnknown,
@@ -109,10 +110,25 @@ describe("client stack", () => {
       replications: planInstance(fleet, erp, { minuteOffset: OFFSET }),
       access: view.access["web-rbx"]!.filter((a) => a.backupServer !== "bk-gra"),
     };
-    assert.deepEqual(reveal(components[0]!.inputs), expected);
+    // the contract is in the outputs only (what the pack reads): not a second time as inputs in the state
+    assert.deepEqual(reveal(components[0]!.inputs), {});
     assert.deepEqual(registeredOutputs("acme-erp"), expected, "the policy pack reads the outputs");
-    const shop = reveal<{ hostingServer: { address: string } }>(components[1]!.inputs);
+    const shop = registeredOutputs("acme-shop") as { hostingServer: { address: string } };
     assert.equal(shop.hostingServer.address, "198.51.100.10:2222");
+  });
+
+  it("costs each instance its component, its password and one command per server and bundle: no component per bundle", () => {
+    // every resource is a step of `pulumi up` and a full write of the state: the fewer, the cheaper
+    const names = mocks.resources.filter((r) => r.name === "acme-erp" || r.name.startsWith("acme-erp/")).map((r) => `${r.type} ${r.name}`);
+    assert.deepEqual(names.sort(), [
+      `${STOCK_TYPES.remoteCommand} acme-erp/bk-sbg/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/bk-txl/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/web-rbx/apply`,
+      `${STOCK_TYPES.remoteCommand} acme-erp/web-rbx/db-account`,
+      `${TYPES.instance} acme-erp`,
+    ].sort());
+    // one secret per client, the dump passwords derive from it
+    assert.deepEqual(mocks.ofType(STOCK_TYPES.randomPassword).map((r) => r.name), ["acme/db-secret"]);
   });
 
   it("pushes the hosting server's files exactly as renderHostingInstance renders them, then applies them", () => {
@@ -125,7 +141,7 @@ describe("client stack", () => {
     assert.ok(input(apply, "create").includes("systemctl enable dolibarr-dump@acme-erp.timer"));
     assert.ok(input(apply, "delete").includes("/usr/local/sbin/dolibarr-export remove acme-erp"));
     // runs again (in place) when a rendered file changes: the files are the command's stdin
-    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyScript(bundle, { name: "acme-erp/web-rbx" })}\n`);
+    assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyCall(bundle, { name: "acme-erp/web-rbx" })}\n`);
     assert.equal(apply.inputs.update, undefined, "no update command: a change runs create again, in place (only triggers replace), and the state keeps one copy of the script");
     assert.ok(!isSecretValue(apply.inputs.create), "the apply command stays readable in the preview");
     assert.deepEqual(mocks.commands().filter((c) => c.inputs.triggers !== undefined).map((c) => c.name), []);
@@ -155,7 +171,7 @@ describe("client stack", () => {
   });
 
   it("creates a least-privilege MariaDB account whose password travels only as a secret on stdin", () => {
-    const pw = `${PASSWORD}1`;
+    const pw = dumpAccountPassword(`${PASSWORD}1`, "acme-erp");
     const account = mocks.named("acme-erp/web-rbx/db-account");
     assert.ok(isSecretValue(account.inputs.stdin));
     assert.equal(input(account, "stdin"), `${pw}\n`, "the password alone: the script builds the statements and the option file");
@@ -171,15 +187,17 @@ describe("client stack", () => {
       assert.ok(!isSecretValue(c.inputs.stdin), `${c.name}: a bundle holds no secret, its diff stays readable`);
     }
 
+    assert.equal(input(mocks.named("acme-shop/web-fra/db-account"), "stdin"), `${dumpAccountPassword(`${PASSWORD}1`, "acme-shop")}\n`);
     for (const r of mocks.resources) {
-      assert.deepEqual(plainOccurrences(r.inputs, PASSWORD), [], `${r.name}: password in clear`);
+      assert.deepEqual(plainOccurrences(r.inputs, PASSWORD), [], `${r.name}: the client's secret in clear`);
+      for (const i of ["acme-erp", "acme-shop"]) assert.deepEqual(plainOccurrences(r.inputs, dumpAccountPassword(`${PASSWORD}1`, i)), [], `${r.name}: password of ${i} in clear`);
       assert.deepEqual(plainOccurrences(r.inputs, "TEST-PRIVATE-KEY"), [], `${r.name}: private key in clear`);
     }
     // the apply waits for the account (its first run starts a dump)
     const passwords = mocks.ofType(STOCK_TYPES.randomPassword);
-    assert.deepEqual(passwords.map((r) => r.name), ["acme-erp/db-password", "acme-shop/db-password"]);
+    assert.deepEqual(passwords.map((r) => r.name), ["acme/db-secret"]);
     for (const r of passwords) {
-      assert.equal(input<number>(r, "length"), 32);
+      assert.equal(input<number>(r, "length"), 64);
       assert.equal(input<boolean>(r, "special"), false, "letters and digits only");
       assert.ok(r.additionalSecretOutputs.includes("result"), `${r.name}: the password is a secret output`);
     }
@@ -189,6 +207,24 @@ describe("client stack", () => {
     assert.deepEqual([...account.additionalSecretOutputs].sort(), ["connection", "stderr", "stdout"]);
     assert.equal(dumpAccountName("a-very-long-instance-name-of-forty-chars"), "dbk_a-very-long-instanc_" + dumpAccountName("a-very-long-instance-name-of-forty-chars").slice(24));
     assert.ok(dumpAccountName("a-very-long-instance-name-of-forty-chars").length <= 32);
+  });
+
+  it("derives each instance's dump password from the client's secret: 32 letters and digits of each kind, stable, distinct per instance and secret", () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,40}$/);
+    const secret = fc.stringMatching(/^[A-Za-z0-9]{64}$/);
+    fc.assert(
+      fc.property(secret, secret, name, name, (s1, s2, a, b) => {
+        const p = dumpAccountPassword(s1, a);
+        assert.match(p, /^[A-Za-z0-9]{32}$/);
+        assert.ok(/[a-z]/.test(p) && /[A-Z]/.test(p) && /[0-9]/.test(p), p);
+        assert.equal(dumpAccountPassword(s1, a), p, "stable");
+        if (a !== b) assert.notEqual(dumpAccountPassword(s1, b), p);
+        if (s1 !== s2) assert.notEqual(dumpAccountPassword(s2, a), p);
+        assert.ok(!p.includes(s1.slice(0, 8)));
+      }),
+      { numRuns: 300 },
+    );
+    assert.throws(() => dumpAccountPassword("", "a"), /secret is empty/);
   });
 
   it("connects with the fleet's key as a secret, pinning the host keys the fleet knows", () => {

@@ -9,14 +9,21 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { asRoot } from "../../infra/components/remote";
 import type { ServerFile } from "../../infra/render/files";
-import { PUSH_FORMAT, framePush, pushApplyScript, pushDeleteScript, pushId, unframePush } from "../../infra/render/push";
+import { PUSH_APPLY_PATH, PUSH_FORMAT, framePush, pushApplyCall, pushApplyFile, pushApplyScript, pushDeleteScript, pushId, unframePush, type PushOptions } from "../../infra/render/push";
+import { renderServerBase } from "../../infra/render/server";
+import { fleet as fleetOf, server as serverOf, SITES } from "../support/pulumi-mocks-fixtures";
 
 const tmp = mkdtempSync(join(tmpdir(), "dbk-push-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const me = userInfo().username;
 
-function run(script: string, stdin: string, state: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_PUSH_STATE: state } });
+// The apply program as the servers' base installation puts it (pushApplyFile), for the bundles that source it.
+const lib = join(tmp, "lib");
+mkdirSync(lib);
+writeFileSync(join(lib, "push-apply"), pushApplyFile().content);
+
+function run(script: string, stdin: string, state: string, pushLib = lib): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_PUSH_STATE: state, DOLIBARR_BACKUP_PUSH_LIB: pushLib } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -85,7 +92,11 @@ describe("push frame", () => {
   });
 });
 
-describe("push apply and delete scripts (run with sh)", () => {
+// Both forms: the base installation's self-contained script, and every other bundle's call of the installed program.
+for (const [form, pushApply] of [
+  ["self-contained", pushApplyScript],
+  ["sourcing the installed program", pushApplyCall],
+] as const) describe(`push apply script, ${form} (run with sh)`, () => {
   it("writes every file with its content and mode, runs create once, and does nothing for the same frame again", () => {
     const rand = rng(11);
     for (let k = 0; k < 25; k++) {
@@ -93,7 +104,7 @@ describe("push apply and delete scripts (run with sh)", () => {
       const state = join(root, "state");
       const marker = join(root, "create-ran");
       const files = bundleFiles(join(root, "fs"), rand, 1 + Math.floor(rand() * 5));
-      const script = asRoot("root", pushApplyScript({ create: `echo ran >>'${marker}'` }, { name: `bundle-${k}` }));
+      const script = asRoot("root", pushApply({ create: `echo ran >>'${marker}'` }, { name: `bundle-${k}` }));
       const stdin = framePush(files);
       const first = run(script, stdin, state);
       assert.equal(first.status, 0, first.stderr);
@@ -116,7 +127,7 @@ describe("push apply and delete scripts (run with sh)", () => {
     const marker = join(root, "ran");
     const a = { path: join(root, "etc/a.conf"), content: "one\n", mode: "0644", owner: me };
     const b = { path: join(root, "etc/b.conf"), content: "two\n", mode: "0600", owner: me };
-    const script = asRoot("root", pushApplyScript({ create: `echo x >>'${marker}'` }, { name: "b" }));
+    const script = asRoot("root", pushApply({ create: `echo x >>'${marker}'` }, { name: "b" }));
     assert.equal(run(script, framePush([a, b]), state).status, 0);
     const r = run(script, framePush([{ ...a, content: "ONE\n" }]), state);
     assert.equal(r.status, 0, r.stderr);
@@ -125,7 +136,7 @@ describe("push apply and delete scripts (run with sh)", () => {
     assert.match(r.stdout, /removed .*b\.conf \(no longer pushed\)/);
     assert.equal(readFileSync(marker, "utf8"), "x\nx\n");
     // removeFiles: false keeps what leaves the bundle
-    const keep = asRoot("root", pushApplyScript({ create: "true" }, { name: "k", removeFiles: false }));
+    const keep = asRoot("root", pushApply({ create: "true" }, { name: "k", removeFiles: false }));
     assert.equal(run(keep, framePush([a, b]), state).status, 0);
     assert.equal(run(keep, framePush([a]), state).status, 0);
     assert.ok(existsSync(b.path));
@@ -137,7 +148,7 @@ describe("push apply and delete scripts (run with sh)", () => {
     const flag = join(root, "fail");
     writeFileSync(flag, "");
     const f = { path: join(root, "f"), content: "v1\n", mode: "0644", owner: me };
-    const script = asRoot("root", pushApplyScript({ create: `if [ -e '${flag}' ]; then echo boom >&2; exit 3; fi` }, { name: "f" }));
+    const script = asRoot("root", pushApply({ create: `if [ -e '${flag}' ]; then echo boom >&2; exit 3; fi` }, { name: "f" }));
     const failed = run(script, framePush([f]), state);
     assert.notEqual(failed.status, 0);
     assert.match(failed.stderr, /boom/);
@@ -155,7 +166,7 @@ describe("push apply and delete scripts (run with sh)", () => {
     const path = join(root, "kept");
     mkdirSync(root, { recursive: true });
     writeFileSync(path, "kept\n");
-    const script = asRoot("root", pushApplyScript({ create: "true" }, { name: "bad" }));
+    const script = asRoot("root", pushApply({ create: "true" }, { name: "bad" }));
     const frame = framePush([{ path, content: "new content\n", mode: "0644", owner: me }]);
     for (const stdin of [frame.slice(0, frame.indexOf("new") + 3), "hello\n", ""]) {
       const r = run(script, stdin, state);
@@ -163,6 +174,32 @@ describe("push apply and delete scripts (run with sh)", () => {
       assert.equal(readFileSync(path, "utf8"), "kept\n");
       assert.deepEqual(readdirSync(root).filter((n) => n.startsWith(".dbk-push")), []);
     }
+  });
+
+});
+
+describe("push apply and delete scripts (run with sh)", () => {
+  it("a bundle whose server lacks the installed program fails, writing and running nothing", () => {
+    const root = mkdtempSync(join(tmp, "nolib-"));
+    const state = join(root, "state");
+    const marker = join(root, "ran");
+    const f = { path: join(root, "f"), content: "v1\n", mode: "0644", owner: me };
+    const r = run(asRoot("root", pushApplyCall({ create: `echo x >'${marker}'` }, { name: "n" })), framePush([f]), state, join(root, "no-lib"));
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /push-apply is missing: deploy the fleet stack first/);
+    assert.ok(!existsSync(f.path) && !existsSync(marker) && !existsSync(state));
+  });
+
+  it("every server's base installation carries the apply program, which the other bundles' scripts no longer carry", () => {
+    const f = fleetOf([serverOf("web-rbx", "hosting", SITES.rbx!), serverOf("bk-sbg", "backup", SITES.sbg!)]);
+    for (const s of f.servers) {
+      const base = renderServerBase(f, s);
+      assert.deepEqual(base.files.filter((x) => x.path === PUSH_APPLY_PATH), [pushApplyFile()], s.name);
+    }
+    const opts: PushOptions = { name: "acme-erp/web-rbx" };
+    const call = pushApplyCall({ create: "true" }, opts);
+    assert.doesNotMatch(call, /sha256sum|mktemp/);
+    assert.ok(call.length < pushApplyScript({ create: "true" }, opts).length / 3, `${call.length} bytes`);
   });
 
   it("delete runs the bundle's delete, removes its files and its records (or keeps the files when asked)", () => {
