@@ -16,8 +16,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { Fleet, Server } from "../model/types";
 import { BUNDLE_TYPE } from "./bundle";
-import { TYPES, type ServerProps } from "./contract";
-import { addressOf } from "./servers";
+import { TYPES } from "./contract";
+import { serverPropsOf } from "./servers";
 
 /** A component that stays of a lost server (same type and name as the real one), its outputs registered at once. */
 class Remains extends pulumi.ComponentResource {
@@ -35,18 +35,20 @@ export const LOST_RESOURCE_OPTIONS = { retainOnDelete: true } as const;
  * key, no script, no stdin. An existing command becomes it by an update that runs nothing; a missing
  * one is created running nothing.
  */
-export function lostCommand(name: string, server: Server, parent: pulumi.Resource): command.remote.Command {
+export function lostCommand(name: string, server: Server, parent: pulumi.Resource, aliases: pulumi.Input<pulumi.Alias>[] = []): command.remote.Command {
   return new command.remote.Command(
     name,
     { connection: { host: server.ssh.host, port: server.ssh.port, user: server.ssh.user } },
-    { parent, ...LOST_RESOURCE_OPTIONS },
+    { parent, ...LOST_RESOURCE_OPTIONS, ...(aliases.length > 0 ? { aliases } : {}) },
   );
 }
 
-/** A bundle's component (ServerBundleResource) and its one command "<bundle>/apply", inert. */
+/**
+ * A bundle's one command "<bundle>/apply", inert: a child of `parent` like the live one
+ * (ServerBundleResource), with the same alias to the URN it had under its former bundle component.
+ */
 export function lostBundle(name: string, server: Server, parent: pulumi.Resource): command.remote.Command {
-  const bundle = new Remains(BUNDLE_TYPE, name, { server: server.name, paths: [] }, { parent });
-  return lostCommand(`${name}/apply`, server, bundle);
+  return lostCommand(`${name}/apply`, server, parent, [{ parent: pulumi.createUrn(name, BUNDLE_TYPE, parent) }]);
 }
 
 /**
@@ -55,14 +57,7 @@ export function lostBundle(name: string, server: Server, parent: pulumi.Resource
  * server's access bundle for each backup server of the fleet. Returns the inert commands.
  */
 export function lostFleetServer(fleet: Fleet, server: Server, opts: pulumi.ComponentResourceOptions = {}): command.remote.Command[] {
-  const props: ServerProps = {
-    name: server.name,
-    role: server.role,
-    provider: server.provider,
-    site: server.site,
-    address: addressOf(server.ssh),
-    fleetStack: fleet.stack,
-  };
+  const props = serverPropsOf(fleet, server);
   const component = new Remains(server.role === "hosting" ? TYPES.hostingServer : TYPES.backupServer, server.name, { ...props }, opts);
   const commands = [lostCommand(`${server.name}/host-key`, server, component), lostBundle(`${server.name}/base`, server, component)];
   if (server.role === "backup") commands.push(lostCommand(`${server.name}/ssh-key`, server, component));

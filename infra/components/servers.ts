@@ -72,15 +72,7 @@ abstract class FleetServer extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     const s = args.server;
-    const props: ServerProps = {
-      name: s.name,
-      role: s.role,
-      provider: s.provider,
-      site: s.site,
-      address: addressOf(s.ssh),
-      fleetStack: args.fleet.stack,
-      ...(s.binlog ? { binlog: s.binlog } : {}),
-    };
+    const props = serverPropsOf(args.fleet, s);
     super(type, s.name, props, opts);
     this.props = props;
     this.server = s;
@@ -162,6 +154,19 @@ export function accessDeclaration(backupServer: string, access: HostingAccess): 
 export interface HostingServerArgs extends FleetServerArgs {
   /** The fleet's backup servers: each gets a restricted user here (grantAccess). */
   backupServers: Server[];
+}
+
+/** The contract properties of a server's component (also those of what stays of a lost server). */
+export function serverPropsOf(fleet: Fleet, s: Server): ServerProps {
+  return {
+    name: s.name,
+    role: s.role,
+    provider: s.provider,
+    site: s.site,
+    address: addressOf(s.ssh),
+    fleetStack: fleet.stack,
+    ...(s.binlog ? { binlog: s.binlog } : {}),
+  };
 }
 
 export class HostingServer extends FleetServer {
