@@ -10,6 +10,7 @@ import { planInstance, shiftPlans } from "../../infra/model/schedule";
 import { siteById } from "../../infra/model/sites";
 import type { Fleet, FleetPolicy, Instance, ReplicationPlan, Schedule, ServerRole, Site } from "../../infra/model/types";
 import { buildPolicies } from "../../policies/policies";
+import { isSecretValue, isUnknown, registeredOutputs, type MockRecorder } from "./pulumi-mocks";
 
 // The engine wraps props in this proxy (it throws on values unknown during preview); the typings of
 // @pulumi/policy do not export it, the module does.
@@ -307,4 +308,20 @@ export async function runAll(resources: PolicyResource[]): Promise<Map<string, R
     if (run.violations.length > 0) out.set(p.name, run.violations);
   }
   return out;
+}
+
+/** A value the mocks recorded, as the policy SDK hands it to a policy: secrets unwrapped, unknowns as sentinels. */
+function wire(v: unknown): unknown {
+  if (isUnknown(v)) return UNKNOWN.string;
+  if (isSecretValue(v)) return wire((v as { value: unknown }).value);
+  if (Array.isArray(v)) return v.map(wire);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wire(x)]));
+  return v;
+}
+
+const COMPONENT_TYPES: readonly string[] = [TYPES.hostingServer, TYPES.backupServer, TYPES.instance];
+
+/** The resources a mocked program registered, as a policy sees them: components by their registered outputs, the rest by their inputs. */
+export function policyResources(mocks: MockRecorder, stack: string): PolicyResource[] {
+  return mocks.resources.map((r) => resource(r.type, r.name, wire(COMPONENT_TYPES.includes(r.type) ? registeredOutputs(r.name) : r.inputs) as object, stack));
 }

@@ -20,7 +20,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import * as yaml from "js-yaml";
 import type { PolicyResource } from "@pulumi/policy";
-import { FLEET_FIELDS_CARRIED_ELSEWHERE, FLEET_SETTING_KEYS, fleetSettingsOf, TYPES } from "../../infra/components/contract";
+import { FLEET_FIELDS_CARRIED_ELSEWHERE, FLEET_SETTING_KEYS, fleetSettingsOf } from "../../infra/components/contract";
 import { accessDeclaration } from "../../infra/components/servers";
 import { CONFIG_NAMESPACE } from "../../infra/model/defaults";
 import { loadStacksDir, otherClientStacks } from "../../infra/model/load";
@@ -36,9 +36,9 @@ import { buildCheckReport } from "../../infra/report/check";
 import { RULE_IDS } from "../../infra/rules";
 import { PUSHED_RULES } from "../../infra/rules/pushed";
 import { ADVISORY_SUFFIX, buildPolicies, DEFAULT_ENFORCEMENT, policyName } from "../../policies/policies";
-import { isSecretValue, isUnknown, registeredOutputs, settle, setupMocks, type MockRecorder } from "../support/pulumi-mocks";
+import { settle, setupMocks, type MockRecorder } from "../support/pulumi-mocks";
 import { KEYS, PRIVATE_KEY } from "../support/pulumi-mocks-fixtures";
-import { resource, runAnyPolicy, UNKNOWN } from "../support/policy-resources";
+import { policyResources, runAnyPolicy } from "../support/policy-resources";
 
 const FLEET = "fleet";
 
@@ -242,21 +242,6 @@ async function programRun(dir: string, values: Record<string, unknown>, view: Fl
   }
 }
 
-/** A recorded value as the policy SDK hands it to a policy: secrets unwrapped, unknowns as sentinels. */
-function wire(v: unknown): unknown {
-  if (isUnknown(v)) return UNKNOWN.string;
-  if (isSecretValue(v)) return wire((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(wire);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wire(x)]));
-  return v;
-}
-
-const COMPONENTS: readonly string[] = [TYPES.hostingServer, TYPES.backupServer, TYPES.instance];
-
-/** The stack's resources as a policy sees them: components by their registered outputs, the rest by their inputs. */
-function policyResources(mocks: MockRecorder, stack: string): PolicyResource[] {
-  return mocks.resources.map((r) => resource(r.type, r.name, wire(COMPONENTS.includes(r.type) ? registeredOutputs(r.name) : r.inputs) as object, stack));
-}
 
 /** The resources the program of this client stack registers when its check is not in the way. */
 async function declaredResources(dir: string, client: ClientStack, view: FleetView): Promise<PolicyResource[]> {

@@ -6,35 +6,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PolicyResource } from "@pulumi/policy";
-import { STOCK_TYPES, TYPES } from "../../infra/components/contract";
+import { STOCK_TYPES } from "../../infra/components/contract";
 import { runClient } from "../../infra/program/client";
 import { runFleet } from "../../infra/program/fleet";
 import { framePush, unframePush } from "../../infra/render/push";
 import { buildPolicies } from "../../policies/policies";
 import { scanPushes } from "../../policies/pushed";
 import type { ResourceLike } from "../../policies/topology";
-import { isSecretValue, isUnknown, registeredOutputs, settle, setupMocks, type MockRecorder } from "../support/pulumi-mocks";
+import { settle, setupMocks } from "../support/pulumi-mocks";
 import { fleetCommandStdout, fleetViewOf, parsedClient, parsedFleet, PRIVATE_KEY } from "../support/pulumi-mocks-fixtures";
-import { resource, runAnyPolicy, runPolicy, UNKNOWN } from "../support/policy-resources";
+import { policyResources, resource, runAnyPolicy, runPolicy } from "../support/policy-resources";
 
-/** A recorded value as the policy SDK hands it to a policy: secrets unwrapped, unknowns as sentinels. */
-function wire(v: unknown): unknown {
-  if (isUnknown(v)) return UNKNOWN.string;
-  if (isSecretValue(v)) return wire((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(wire);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wire(x)]));
-  return v;
-}
-
-const COMPONENTS: readonly string[] = [TYPES.hostingServer, TYPES.backupServer, TYPES.instance];
-
-/** The stack's resources as a policy sees them: components by their registered outputs, the rest by their inputs. */
-function policyResources(mocks: MockRecorder, stack: string): PolicyResource[] {
-  return mocks.resources.map((r) => {
-    const props = COMPONENTS.includes(r.type) ? registeredOutputs(r.name) : r.inputs;
-    return resource(r.type, r.name, wire(props) as object, stack);
-  });
-}
 
 async function violationsByPolicy(resources: PolicyResource[]): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
