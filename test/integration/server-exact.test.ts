@@ -443,7 +443,7 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
       const delay = Math.floor(rand() * 3500);
       const signal = rand() < 0.5 ? "SIGKILL" : "SIGTERM";
       const what = (["run", "rsync", "ssh"] as const)[Math.floor(rand() * 3)]!;
-      const job = lab.startReplicate("killpts", [], { RSYNC_EXTRA_ARGS: "--bwlimit=8m" });
+      const job = lab.startReplicate("killpts", [], { RSYNC_EXTRA_ARGS: "--bwlimit=3m" });
       await sleep(delay);
       if (what === "run") job.kill(signal);
       else for (const pid of what === "rsync" ? pidsOf("rsync", li.mirror) : pidsOf("ssh", lab.backupKey)) process.kill(pid, signal);
