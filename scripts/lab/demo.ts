@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configureLabMta, labNotifications, startLabReceivers } from "../../test/support/notify-lab";
 import { labEnv, labHost, labHosts, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
-import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, runDumps, runReplications, stackFile, verifyMirrors } from "./flow";
+import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, replicateAndVerify, runDumps, stackFile } from "./flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const started = Date.now();
@@ -58,11 +58,8 @@ function main(): void {
   const topology = labTopology(env);
   step("one dump of every instance on its hosting server");
   runDumps(env, topology);
-  step("one replication of every instance on each of its backup servers");
-  runReplications(env, topology);
-
-  step("every mirror compared with its source (type, mode, owner, size, links, sha256 of every file)");
-  const checks = verifyMirrors(env, topology);
+  step("one replication of every instance on each of its backup servers, then every mirror compared with its source (type, mode, owner, size, links, sha256 of every file)");
+  const checks = replicateAndVerify(env, topology);
   for (const c of checks) {
     console.log(`  ${c.identical ? "identical" : "DIFFERENT"}  ${c.instance.padEnd(15)} ${c.part.padEnd(9)} on ${c.backupServer.padEnd(21)} ${c.entries} entries`);
     if (c.difference) console.log(`    ${c.difference.replace(/\n/g, "\n    ")}`);

@@ -83,13 +83,47 @@ export interface MirrorCheck {
   difference?: string;
 }
 
+/**
+ * One replication of every instance on each of its backup servers, then every mirror compared with its
+ * source. The lab's timers run on the real schedule (the 00:00 Europe/Paris dumps fire at 23:00 UTC), so
+ * a scheduled job may change a source between the pull and the comparison: the round is then run
+ * again, up to `rounds` times. A mirror that differs from a source that stood still is reported at once.
+ */
+export function replicateAndVerify(env: LabEnv, topology: Topology, rounds = 3): MirrorCheck[] {
+  for (let round = 1; ; round++) {
+    const before = sourceDigests(env, topology);
+    runReplications(env, topology);
+    const checks = verifyMirrors(env, topology);
+    if (checks.every((c) => c.identical) || round === rounds) return checks;
+    const after = sourceDigests(env, topology);
+    const moved = [...before].filter(([key, digest]) => after.get(key) !== digest).map(([key]) => key);
+    if (moved.length === 0) return checks;
+    console.log(`a source changed while it was replicated (${moved.join(", ")}): replicating again (round ${round + 1} of ${rounds})`);
+  }
+}
+
+function sourceParts(instance: Instance): Array<[MirrorCheck["part"], string]> {
+  return [
+    ["code", instance.codeRoot],
+    ["documents", instance.documentsDir],
+    ["dumps", instance.dumpDir],
+  ];
+}
+
+function sourceDigests(env: LabEnv, topology: Topology): Map<string, string> {
+  const digests = new Map<string, string>();
+  for (const instance of instances(topology)) {
+    for (const [part, dir] of sourceParts(instance)) digests.set(`${instance.name}/${part}`, treeDigest(env, labHost(env, instance.hostingServer), dir));
+  }
+  return digests;
+}
+
 /** Compares every part of every mirror with its source, entry by entry (see treeDigest). */
 export function verifyMirrors(env: LabEnv, topology: Topology): MirrorCheck[] {
   const checks: MirrorCheck[] = [];
   for (const instance of instances(topology)) {
     const hosting = labHost(env, instance.hostingServer);
-    const sources = { code: instance.codeRoot, documents: instance.documentsDir, dumps: instance.dumpDir };
-    for (const [part, dir] of Object.entries(sources) as Array<[MirrorCheck["part"], string]>) {
+    for (const [part, dir] of sourceParts(instance)) {
       const source = treeDigest(env, hosting, dir);
       for (const backup of instance.backupServers) {
         const mirror = treeDigest(env, labHost(env, backup), `${topology.fleet.mirrorRoot}/${instance.name}/${part}`);

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, treeDigest } from "../../scripts/lab/driver";
-import { deploy, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { PUSH_STATE_DIR } from "../../infra/render/push";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
 
@@ -65,8 +65,7 @@ describe("failover onto another hosting host after the loss of one", () => {
     assert.equal(up.status, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
     const topology = labTopology(env);
     runDumps(env, topology);
-    runReplications(env, topology);
-    assert.ok(verifyMirrors(env, topology).every((c) => c.identical), "every mirror identical to its source before the loss");
+    assert.ok(replicateAndVerify(env, topology).every((c) => c.identical), "every mirror identical to its source before the loss");
     // The last replicated state: the mirror on FROM (identical to the source, just checked) and the
     // database as its newest dump holds it (nothing writes to the lab databases after the dump).
     for (const i of moved) {
@@ -141,11 +140,10 @@ describe("failover onto another hosting host after the loss of one", () => {
     console.log(`up with a lost server: ${seconds.toFixed(0)} s`);
     // dumps now run on the target, replications pull from it
     const topology = labTopology(env);
-    for (const i of movedClient.instances.filter((x) => x.hostingServer === TARGET && moved.some((m) => m.name === x.name))) {
-      sshOk(env, labHost(env, TARGET), `systemctl start dolibarr-dump@${i.name}.service`);
-      for (const b of i.backupServers) sshOk(env, labHost(env, b), `systemctl start dolibarr-replicate@${i.name}.service`);
-    }
-    const checks = verifyMirrors(env, { ...topology, clients: topology.clients.map((c) => ({ ...c, instances: c.instances.filter((x) => moved.some((m) => m.name === x.name)) })) });
+    const movedTopology = { ...topology, clients: topology.clients.map((c) => ({ ...c, instances: c.instances.filter((x) => moved.some((m) => m.name === x.name)) })) };
+    assert.ok(instances(movedTopology).every((i) => i.hostingServer === TARGET), "every moved instance is hosted on the target");
+    runDumps(env, movedTopology);
+    const checks = replicateAndVerify(env, movedTopology);
     assert.ok(checks.length > 0 && checks.every((c) => c.identical), JSON.stringify(checks.filter((c) => !c.identical)));
     void fs;
   });

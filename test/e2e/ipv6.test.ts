@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, sshOk, treeDigest } from "../../scripts/lab/driver";
-import { deploy, instances, labTopology, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK } from "../../scripts/lab/stacks";
 import { backupUser, instanceEnvPath, knownHostsPath } from "../../infra/render/paths";
 
@@ -100,8 +100,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     const topology = labTopology(env, clients);
     const t0 = cursors();
     runDumps(env, topology);
-    runReplications(env, topology);
-    const checks = verifyMirrors(env, topology);
+    const checks = replicateAndVerify(env, topology);
     assert.ok(checks.length > 0, "nothing compared");
     assert.deepEqual(checks.filter((c) => !c.identical), [], "a mirror differs from its source");
     for (const instance of instances(topology)) {

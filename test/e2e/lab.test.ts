@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
-import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
@@ -117,8 +117,7 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
   test("a dump and a replication run for real and every mirror is identical to its source", () => {
     const topology = labTopology(env);
     runDumps(env, topology);
-    runReplications(env, topology);
-    const checks = verifyMirrors(env, topology);
+    const checks = replicateAndVerify(env, topology);
     assert.equal(checks.length, instances(topology).reduce((n, i) => n + 3 * i.backupServers.length, 0));
     for (const check of checks) assert.ok(check.identical, `${check.instance} ${check.part} on ${check.backupServer}:\n${check.difference}`);
   });

@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ensureStack, labEnv, labHost, labHosts, projectCopy, pulumi, pulumiOk, ssh, sshOk } from "../../scripts/lab/driver";
-import { labTopology, prepareInstances, runDumps, runReplications, verifyMirrors } from "../../scripts/lab/flow";
+import { labTopology, prepareInstances, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { DEFAULT_MIRROR_ROOT } from "../../infra/model/defaults";
 import { backupUserHome } from "../../infra/render/paths";
 import { LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
@@ -133,8 +133,7 @@ describe("a lost server with plain pulumi up: no connection attempt to it, whate
     assert.ok(dials("relay") > 0, "the London host was deployed through the relay");
     const topology = labTopology(env, [CLIENT]);
     runDumps(env, topology);
-    runReplications(env, topology);
-    const checks = verifyMirrors(env, topology);
+    const checks = replicateAndVerify(env, topology);
     assert.ok(checks.length > 0 && checks.every((c) => c.identical), JSON.stringify(checks.filter((c) => !c.identical)));
   });
 
@@ -180,8 +179,7 @@ describe("a lost server with plain pulumi up: no connection attempt to it, whate
     console.log(`client with the lost backup replaced: up ${r.seconds.toFixed(1)} s`);
     assert.equal(dials("dead"), 0, "connections to the lost server");
     const topology = labTopology(env, [replaced]);
-    runReplications(env, topology);
-    const checks = verifyMirrors(env, topology);
+    const checks = replicateAndVerify(env, topology);
     assert.ok(checks.some((c) => c.backupServer === REPLACEMENT), "a mirror on the replacement");
     assert.ok(checks.every((c) => c.identical), JSON.stringify(checks.filter((c) => !c.identical)));
   });
