@@ -1,5 +1,5 @@
 // `scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest]
-//  [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
+//  [--at TIME|now] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
 //
 // Restores an instance from a chosen backup server's mirror (its newest complete state) or one of
 // its dated snapshots onto another hosting server: database, code (htdocs with custom/ and
@@ -27,6 +27,11 @@ export interface FailoverRequest {
   to: string;
   /** A snapshot stamp, "latest", or undefined for the mirror's newest complete state. */
   snapshot?: string;
+  /**
+   * The database as it was at this second (dolibarr-restore --at: the newest dump before it and the
+   * binlogs kept on the backup server), its zone explicit, or "now" (the newest recoverable second).
+   */
+  at?: string;
   /** Overwrite a database that already has tables on the target. */
   force?: boolean;
 }
@@ -41,6 +46,9 @@ export interface FailoverPlan {
   /** What ops change afterwards. */
   nextSteps: string[];
 }
+
+/** The forms dolibarr-restore --at reads (its parser, dbk_parse_time, has the last word on the backup server). */
+export const AT_FORMAT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2} ?(Z|UTC|[+-]\d{2}:?\d{2}|[A-Za-z_]+(\/[A-Za-z0-9_+-]+)+)$/;
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -67,8 +75,12 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
   const family = pullFamilyProblem(sourceAddressesOf(from), to.ssh.host);
   if (family) throw new Error(`--from ${from.name} cannot restore onto --to ${to.name}: ${family}; declare its addresses of both families in its sourceAddresses (${topology.fleet.file})`);
   if (req.snapshot !== undefined && req.snapshot !== "latest" && !/^\d{8}T\d{6}Z$/.test(req.snapshot)) throw new Error(`--snapshot ${req.snapshot}: expected a stamp YYYYMMDDTHHMMSSZ or "latest"`);
+  if (req.at !== undefined && req.at !== "now" && !AT_FORMAT.test(req.at)) {
+    throw new Error(`--at ${req.at}: expected a date, a time to the second and an explicit time zone ("2026-12-06 10:42:00 Europe/Paris", "2026-12-06 10:42:00 +01:00", "2026-12-06T09:42:00Z") or now`);
+  }
   const restoreArgs = [
     ...(req.snapshot ? ["--snapshot", req.snapshot] : []),
+    ...(req.at ? ["--at", req.at] : []),
     "--target-host", `${to.ssh.user}@${to.ssh.host}`,
     "--target-port", String(to.ssh.port),
     "--code-dir", instance.codeRoot,
@@ -141,13 +153,14 @@ async function main(argv: string[]): Promise<number> {
     else if (a === "--from") req.from = v();
     else if (a === "--to") req.to = v();
     else if (a === "--snapshot") req.snapshot = v();
+    else if (a === "--at") req.at = v();
     else if (a === "--force") req.force = true;
     else if (a === "--ssh-key") sshKey = v();
     else if (a === "--known-hosts") knownHosts = v();
     else if (a === "--stacks-dir") stacksDir = v();
     else if (a === "--dry-run") dryRun = true;
     else if (a === "-h" || a === "--help") {
-      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
+      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--at TIME|now] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
       return 0;
     } else {
       console.error(`failover: unknown argument ${a}`);
@@ -167,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const tag = `${plan.instance.name}-${crypto.randomBytes(4).toString("hex")}`;
   const steps = failoverScripts(plan, tag, hostKeyOf(plan.to, knownHosts));
-  console.log(`failover of ${plan.instance.name}: from the ${req.snapshot ? `snapshot ${req.snapshot}` : "newest complete mirror"} on ${plan.from.name} onto ${plan.to.name}`);
+  console.log(`failover of ${plan.instance.name}: from the ${req.snapshot ? `snapshot ${req.snapshot}` : "newest complete mirror"} on ${plan.from.name} onto ${plan.to.name}${req.at ? `, the database as at ${req.at} (dump + binlogs)` : ""}`);
   console.log(`  on ${plan.from.name}: ${SCRIPT.restore} ${plan.restoreArgs.join(" ")}`);
   if (dryRun) {
     console.log(["", "then:", ...plan.nextSteps.map((s) => `  - ${s}`)].join("\n"));

@@ -134,6 +134,40 @@ dbk_now_iso() { TZ=UTC0 printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1; }
 dbk_now_stamp() { TZ=UTC0 printf '%(%Y%m%dT%H%M%SZ)T' -1; }
 dbk_utc_stamp() { TZ=UTC0 printf '%(%Y%m%dT%H%M%SZ)T' "$1"; }
 
+# dbk_parse_time OPTION VALUE: a point in time to the second with its time zone explicit
+# ("2026-12-06 10:42:00 Europe/Paris", "2026-12-06 10:42:00 +01:00", "2026-12-06T09:42:00Z");
+# sets DBK_TIME_EPOCH, or dies naming OPTION and what it expects. A local time that does not
+# exist (clocks jumped forward) or happens twice (clocks went back) in an IANA zone is refused:
+# its offset says which one is meant. Shared by dolibarr-binlog-replay --stop and
+# dolibarr-restore --at (one parser, one set of formats).
+# shellcheck disable=SC2034 # DBK_TIME_EPOCH is read by the scripts that source this file
+dbk_parse_time() {
+  local opt="$1" v="$2" day tod zone d
+  if [[ "$v" =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2})[T\ ]([0-9]{2}:[0-9]{2}:[0-9]{2})\ ?(Z|UTC|[+-][0-9]{2}:?[0-9]{2}|[A-Za-z_]+(/[A-Za-z0-9_+-]+)+)$ ]]; then
+    day="${BASH_REMATCH[1]}" tod="${BASH_REMATCH[2]}" zone="${BASH_REMATCH[3]}"
+  else
+    dbk_die "$opt '$v': expected a date, a time to the second and an explicit time zone, e.g. \"2026-12-06 10:42:00 Europe/Paris\", \"2026-12-06 10:42:00 +01:00\" or \"2026-12-06T09:42:00Z\""
+  fi
+  case "$zone" in
+    Z | UTC) DBK_TIME_EPOCH="$(TZ=UTC0 date -d "$day $tod" +%s 2>/dev/null)" || dbk_die "$opt '$v': not a valid time" ;;
+    [+-]*) DBK_TIME_EPOCH="$(date -d "$day $tod $zone" +%s 2>/dev/null)" || dbk_die "$opt '$v': not a valid time" ;;
+    *)
+      [[ -f "/usr/share/zoneinfo/$zone" ]] || dbk_die "$opt '$v': unknown time zone '$zone' (expected an IANA name such as Europe/Paris)"
+      # GNU date refuses a local time that does not exist (clocks jumped forward); the date must be valid
+      TZ=UTC0 date -d "$day $tod" +%s >/dev/null 2>&1 || dbk_die "$opt '$v': not a valid date and time"
+      DBK_TIME_EPOCH="$(TZ="$zone" date -d "$day $tod" +%s 2>/dev/null)" || dbk_die "$opt '$v': $day $tod does not exist in $zone (clocks jumped): give an offset instead (+01:00, +02:00)"
+      [[ "$(TZ="$zone" date -d "@$DBK_TIME_EPOCH" '+%Y-%m-%d %H:%M:%S')" == "$day $tod" ]] || dbk_die "$opt '$v': $day $tod does not exist in $zone (clocks jumped): give an offset instead (+01:00, +02:00)"
+      for d in -3600 3600; do
+        if [[ "$(TZ="$zone" date -d "@$((DBK_TIME_EPOCH + d))" '+%Y-%m-%d %H:%M:%S')" == "$day $tod" ]]; then
+          dbk_die "$opt '$v': $day $tod happens twice in $zone (clocks went back): give its offset instead (e.g. +02:00 or +01:00)"
+        fi
+      done ;;
+  esac
+  [[ "$DBK_TIME_EPOCH" =~ ^[0-9]+$ ]] || dbk_die "$opt '$v': not a valid time"
+}
+# "YYYY-MM-DD HH:MM:SS" in UTC of an epoch.
+dbk_utc_time() { TZ=UTC0 printf '%(%Y-%m-%d %H:%M:%S)T' "$1"; }
+
 # dbk_acquire_slot NAME SLOTS WAIT_SECONDS: a counting semaphore of SLOTS flock slots
 # (<lock dir>/NAME.slot<i>.lock), held on fd 8 until the process exits. Polls every second
 # for at most WAIT_SECONDS; returns 1 when no slot came free by then. Sets DBK_SLOT.

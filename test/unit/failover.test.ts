@@ -27,6 +27,15 @@ describe("failover plan", () => {
     assert.match(plan.nextSteps[0]!, /Pulumi\.client-acme\.yaml: set instances\[0\]\.hostingServer to web-fra/);
     assert.match(plan.nextSteps.join("\n"), /state: lost/);
   });
+  it("passes --at down to dolibarr-restore, quoted as one argument", () => {
+    for (const at of ["2026-12-06 10:42:00 Europe/Paris", "2026-12-06 10:42:00 +01:00", "2026-12-06T09:42:00Z", "now"]) {
+      const plan = planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra", at });
+      assert.deepEqual(plan.restoreArgs.slice(0, 2), ["--at", at]);
+      const steps = failoverScripts(plan, "acme-erp-0a1b2c3d", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTarget");
+      assert.ok(steps.restore.includes(` '--at' '${at}' `), steps.restore);
+    }
+    assert.ok(!planFailover([t], { instance: "acme-erp", from: "bk-txl", to: "web-fra" }).restoreArgs.includes("--at"));
+  });
   it("refuses what cannot work, naming the argument", () => {
     const cases: Array<[Parameters<typeof planFailover>[1], RegExp]> = [
       [{ instance: "nope", from: "bk-txl", to: "web-fra" }, /no instance "nope"/],
@@ -35,6 +44,9 @@ describe("failover plan", () => {
       [{ instance: "acme-erp", from: "bk-txl", to: "bk-sbg" }, /--to bk-sbg: a backup server; expected a hosting server/],
       [{ instance: "acme-erp", from: "bk-txl", to: "web-rbx" }, /already the instance's hosting server/],
       [{ instance: "acme-erp", from: "bk-txl", to: "web-fra", snapshot: "yesterday" }, /--snapshot yesterday: expected a stamp/],
+      ...["2026-12-06 10:42:00", "2026-12-06 10:42 UTC", "yesterday", "2026-12-06 10:42:00 Paris", ""].map(
+        (at): [Parameters<typeof planFailover>[1], RegExp] => [{ instance: "acme-erp", from: "bk-txl", to: "web-fra", at }, /--at .*expected a date, a time to the second and an explicit time zone/],
+      ),
     ];
     for (const [req, re] of cases) assert.throws(() => planFailover([t], req), re);
     const lost = exampleTopology();
