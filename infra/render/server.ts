@@ -184,10 +184,11 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       installPackages("backup"),
       `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir}`,
       `install -d -m 0700 ${PATHS.sshDir}`,
-      `install -d -m 0700 ${shq(`${fleet.mirrorRoot}/.binlogs`)}`,
       // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no
       // local user of the backup server may walk into them.
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
+      // The hosting servers' binlogs (dolibarr-binlog-pull), beside the mirrors.
+      `install -d -m 0700 ${shq(`${fleet.mirrorRoot}/.binlogs`)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
       ...notifyCreateLines(fleet),
