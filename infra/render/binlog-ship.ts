@@ -110,10 +110,11 @@ export function binlogPullTimer(hostingServer: string): string {
  * timer of the instance's hosting server runs while any instance env here names its binlog dir
  * (BINLOG_DIR='<mirrorRoot>/.binlogs/<hosting>'), and stops when none does any more: the last
  * instance of that hosting server left, or its binlogs were turned off. Idempotent; client stacks
- * sharing a hosting server never disable each other's pulls. The pulled binlogs stay.
+ * sharing a hosting server never disable each other's pulls. The pulled binlogs stay. No reload of its
+ * own: the bundle's daemon-reload runs before it (one reload per bundle).
  */
 export function binlogPullTimerLine(fleet: Fleet, hostingServer: string): string {
   const timer = binlogPullTimer(hostingServer);
   const marker = `BINLOG_DIR='${binlogMirrorDir(fleet.mirrorRoot, hostingServer)}'`;
-  return `if grep -qsxF ${shq(marker)} ${PATHS.instancesDir}/*.env; then systemctl enable ${timer} && systemctl start ${timer}; else systemctl disable --now ${timer} 2>/dev/null || true; fi`;
+  return `if grep -qsxF ${shq(marker)} ${PATHS.instancesDir}/*.env; then systemctl enable --no-reload ${timer} && systemctl start ${timer}; else systemctl disable --no-reload --now ${timer} 2>/dev/null || true; fi`;
 }

@@ -375,10 +375,11 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
     ],
     create: script([
       `install -d -m 0750 ${shq(i.dumpDir)}`,
+      // One reload per bundle (its cost grows with the server's units, and 50 instances deploy
+      // one after another): the enables only add the symlinks, the reload above made the units known.
       "systemctl daemon-reload",
-      `systemctl enable ${exportUnit}`,
+      `systemctl enable --no-reload ${exportUnit} ${dumpTimer}`,
       `systemctl reload-or-restart ${exportUnit}`,
-      `systemctl enable ${dumpTimer}`,
       `systemctl restart ${dumpTimer}`,
       `ls ${shq(i.dumpDir)}/*.sql.* >/dev/null 2>&1 || systemctl start --no-block dolibarr-dump@${i.name}.service`,
     ]),
@@ -461,7 +462,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         mode: "0644",
       },
     ],
-    create: script(["systemctl daemon-reload", `systemctl enable ${timer}`, `systemctl restart ${timer}`, pullLine]),
+    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer}`, `systemctl restart ${timer}`, pullLine]),
     delete: script([
       `systemctl disable --now ${timer} 2>/dev/null || true`,
       `systemctl stop dolibarr-replicate@${i.name}.service 2>/dev/null || true`,

@@ -126,8 +126,8 @@ describe("binlog shipping: rendered files", () => {
           const r = spawnSync("sh", ["-eu", "-c", line], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: "utf8" });
           assert.equal(r.status, 0, r.stderr);
           const calls = fs.readFileSync(path.join(dir, "calls"), "utf8");
-          if (hosts.includes("web1")) assert.match(calls, /^enable dolibarr-binlog-pull@web1\.timer$/m);
-          else assert.match(calls, /^disable --now dolibarr-binlog-pull@web1\.timer$/m);
+          if (hosts.includes("web1")) assert.match(calls, /^enable --no-reload dolibarr-binlog-pull@web1\.timer$/m);
+          else assert.match(calls, /^disable --no-reload --now dolibarr-binlog-pull@web1\.timer$/m);
         }),
         { numRuns: 60 },
       );

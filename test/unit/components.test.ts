@@ -46,6 +46,34 @@ describe("session lanes of a server", () => {
       }
     }
   });
+
+  it("property: a command that waits for the newest command of a lane joins that lane (no second wait); still at most `width` chains", () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let run = 0; run < 200; run++) {
+      const width = 1 + Math.floor(random() * 6);
+      const lanes = new SessionLanes(width);
+      const newest: pulumi.Resource[] = [];
+      const made: pulumi.Resource[] = [];
+      for (let i = 0; i < 40; i++) {
+        // like a bundle that waits for the account made just before it, or anything earlier
+        const waitsFor = made.length > 0 && random() < 0.6 ? [made[Math.floor(random() * made.length)]!] : [];
+        const slot = lanes.slot(waitsFor);
+        assert.ok(slot.after.length <= 1, "one lane predecessor at most");
+        const resource = { id: i } as unknown as pulumi.Resource;
+        if (waitsFor.length === 1 && newest.includes(waitsFor[0]!)) {
+          assert.deepEqual(slot.after, waitsFor, `run ${run}, command ${i}: it waits for a lane's newest, so it joins that lane`);
+        }
+        const previous = slot.after[0];
+        if (previous !== undefined) newest.splice(newest.indexOf(previous), 1);
+        else assert.ok(newest.length < width, `run ${run}, command ${i}: a new chain beyond ${width}`);
+        newest.push(resource);
+        slot.taken(resource);
+        made.push(resource);
+      }
+      assert.ok(newest.length <= width);
+    }
+  });
 });
 
 describe("running as root", () => {

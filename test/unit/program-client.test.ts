@@ -138,7 +138,7 @@ describe("client stack", () => {
     assert.deepEqual(unframePush(input(apply, "stdin")).map((f) => f.path), bundle.files.map((f) => f.path));
     for (const f of bundle.files) assert.equal(pushed(mocks, "acme-erp/web-rbx", f.path), f.content);
     assert.equal(apply.inputs.triggers, undefined);
-    assert.ok(input(apply, "create").includes("systemctl enable dolibarr-dump@acme-erp.timer"));
+    assert.ok(input(apply, "create").includes("systemctl enable --no-reload dolibarr-export@acme-erp.service dolibarr-dump@acme-erp.timer"));
     assert.ok(input(apply, "delete").includes("/usr/local/sbin/dolibarr-export remove acme-erp"));
     // runs again (in place) when a rendered file changes: the files are the command's stdin
     assert.equal(rootScript(input(apply, "create")), `set -eu\n${pushApplyCall(bundle, { name: "acme-erp/web-rbx" })}\n`);

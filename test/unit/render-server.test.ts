@@ -139,9 +139,9 @@ describe("renderHostingInstance", () => {
     assert.match(env.content, /^BACKUP_SERVERS='bk-fra bk-log'$/m);
     const dropIn = b.files.find((f) => f.path === "/etc/systemd/system/dolibarr-dump@acme-erp.timer.d/schedule.conf")!;
     assert.match(dropIn.content, /\[Timer\]\nOnCalendar=\nOnCalendar=\*-\*-\* 00,12:00:00 Europe\/Paris\n$/);
-    assert.match(b.create, /systemctl enable dolibarr-export@acme-erp\.service/);
+    assert.match(b.create, /systemctl enable --no-reload dolibarr-export@acme-erp\.service dolibarr-dump@acme-erp\.timer/);
     assert.match(b.create, /systemctl reload-or-restart dolibarr-export@acme-erp\.service/);
-    assert.match(b.create, /systemctl enable dolibarr-dump@acme-erp\.timer/);
+    assert.equal(b.create.match(/daemon-reload|systemctl enable (?!--no-reload)/g)?.length, 1, "one reload of systemd per instance bundle (enable reloads unless --no-reload)");
     assert.match(b.delete, /systemctl disable --now dolibarr-dump@acme-erp\.timer/);
     assert.match(b.delete, /\/usr\/local\/sbin\/dolibarr-export remove acme-erp/);
     assert.doesNotMatch(b.delete, /rm -rf|\/var\/backups/, "destroy keeps the dumps");
@@ -176,6 +176,7 @@ describe("renderBackupInstance", () => {
     const dropIn = b.files.find((f) => f.path.endsWith("dolibarr-replicate@acme-test.timer.d/schedule.conf"))!;
     assert.match(dropIn.content, /OnCalendar=\*-\*-\* 03,09,15,21:15:00/);
     assert.match(b.create, /systemctl restart dolibarr-replicate@acme-test\.timer/);
+    assert.equal(b.create.match(/daemon-reload|systemctl enable (?!--no-reload)/g)?.length, 1, "one reload of systemd per replication bundle");
     assert.doesNotMatch(b.delete, /(rm|rmdir)\b[^\n]*srv\/dolibarr-mirrors/, "destroy keeps the mirror and the binlogs");
   });
 
