@@ -6,6 +6,7 @@ import type { AccessDeclaration, FleetSettings, InstanceProps, ServerFacts, Serv
 import { TYPES } from "../infra/model/contract";
 import { DUMP_VERIFICATIONS } from "../infra/model/defaults";
 import { instanceModelSchema } from "../infra/model/instance";
+import { DEFAULT_BINLOG_MAX_LAG_SECONDS } from "../infra/model/binlog";
 import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
 import type {
   ClientStack,
@@ -104,7 +105,8 @@ const fleetSettingsShape = {
   maxConcurrentDumps: z.number().int().min(1).optional(),
   dumpVerification: z.enum(DUMP_VERIFICATIONS).optional(),
   metrics: z.object({ textfileDir: z.string() }).optional(),
-  binlog: z.object({ dir: z.string().min(1), keepDays: z.number(), maxFileMB: z.number() }).optional(),
+  // maxLagSeconds: absent from the outputs of a stack deployed before it existed (the default then).
+  binlog: z.object({ dir: z.string().min(1), keepDays: z.number(), maxFileMB: z.number(), maxLagSeconds: z.number().default(DEFAULT_BINLOG_MAX_LAG_SECONDS) }).optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 

@@ -27,6 +27,13 @@ export const DEFAULT_BINLOG_MAX_FILE_MB = 64;
  */
 export const BINLOG_KEEP_MARGIN_DAYS = 2;
 
+/**
+ * Seconds a backup server's copy of a hosting server's binlogs may lag (now minus the newest event
+ * it holds) before its chain check alerts: the issue's worst case (5 min). The pulls run every
+ * minute and the heartbeat writes every 30 s, so a healthy chain shows 0 to ~40 s.
+ */
+export const DEFAULT_BINLOG_MAX_LAG_SECONDS = 300;
+
 export function defaultBinlogKeepDays(minRetentionDays: number): number {
   return minRetentionDays + BINLOG_KEEP_MARGIN_DAYS;
 }
@@ -57,6 +64,7 @@ export function binlogSettingsOf(fleet: Pick<Fleet, "binlog" | "policy">): Binlo
       dir: DEFAULT_BINLOG_DIR,
       keepDays: defaultBinlogKeepDays(fleet.policy.minRetentionDays),
       maxFileMB: DEFAULT_BINLOG_MAX_FILE_MB,
+      maxLagSeconds: DEFAULT_BINLOG_MAX_LAG_SECONDS,
     }
   );
 }

@@ -17,7 +17,7 @@ import {
   defaultDumpDir,
 } from "./defaults";
 import { isIpAddress } from "./address";
-import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, defaultBinlogKeepDays, derivedServerId } from "./binlog";
+import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, DEFAULT_BINLOG_MAX_LAG_SECONDS, defaultBinlogKeepDays, derivedServerId } from "./binlog";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
@@ -208,7 +208,7 @@ function binlogFromValues(b: FleetValues["binlog"], policy: FleetPolicy, source:
       `${keepDays} day(s) does not cover the dumps' retention: a replay starts from the newest dump before the asked time, and the oldest dump kept is up to minRetentionDays (${policy.minRetentionDays}) + 12 h old; expected at least ${policy.minRetentionDays + 1} (default ${defaultBinlogKeepDays(policy.minRetentionDays)})`,
     );
   }
-  return { dir, keepDays, maxFileMB: b?.maxFileMB ?? DEFAULT_BINLOG_MAX_FILE_MB };
+  return { dir, keepDays, maxFileMB: b?.maxFileMB ?? DEFAULT_BINLOG_MAX_FILE_MB, maxLagSeconds: b?.maxLagSeconds ?? DEFAULT_BINLOG_MAX_LAG_SECONDS };
 }
 
 function mergePolicy(p: FleetValues["policy"]): FleetPolicy {

@@ -202,6 +202,13 @@ export const fleetValuesSchema = z.strictObject({
       dir: absPath().optional(),
       keepDays: int(1, LIMITS.maxRetentionDays + 30).optional(),
       maxFileMB: int(4, 1024).optional(),
+      // Backup servers: the lag of their binlog copy beyond which the chain check alerts (model/binlog.ts).
+      maxLagSeconds: z
+        .number({ error: "expected whole seconds (e.g. 300)" })
+        .int({ error: "expected whole seconds (e.g. 300)" })
+        .min(60, { error: "expected at least 60 seconds: the backup servers pull every minute and the heartbeat writes every 30 s, so a smaller limit alerts on a healthy chain" })
+        .max(86400, { error: "expected at most 86400 seconds (a day): past that the database RPO is the dumps' anyway" })
+        .optional(),
     })
     .optional(),
 });

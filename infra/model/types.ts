@@ -81,6 +81,8 @@ export interface BinlogSettings {
   keepDays: number;
   /** max_binlog_size in MiB. */
   maxFileMB: number;
+  /** Backup servers: the binlog chain check alerts when their copy is older than this (seconds, default 300). */
+  maxLagSeconds: number;
 }
 
 export type ServerState = "active" | "lost";

@@ -8,3 +8,4 @@ export * from "./server";
 export * from "./units";
 export * from "./push";
 export * from "./binlog";
+export * from "./binlog-ship";

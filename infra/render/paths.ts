@@ -39,7 +39,33 @@ export const SCRIPT = {
   notify: `${PATHS.sbin}/dolibarr-notify`,
   binlogSetup: `${PATHS.sbin}/dolibarr-binlog-setup`,
   binlogReplay: `${PATHS.sbin}/dolibarr-binlog-replay`,
+  binlogPull: `${PATHS.sbin}/dolibarr-binlog-pull`,
 } as const;
+
+/**
+ * Hosting servers: the name of the binlog directory's read-only export in each backup server's
+ * rrsync root (EXPORT_ROOT/<backup>/.binlog). It starts with a dot: no instance can have that name
+ * (instance names start with a letter or a digit, model/schema.ts).
+ */
+export const BINLOG_EXPORT_NAME = ".binlog";
+
+/** Backup servers: the pull config of one hosting server's binlogs (fleet stack). */
+export function binlogPullEnvPath(hostingServer: string): string {
+  return `${PATHS.confDir}/binlog/${hostingServer}.env`;
+}
+
+/**
+ * Backup servers: where one hosting server's binlogs are kept (binlog.NNNNNN, binlog.index,
+ * SHA256SUMS): the contract path dolibarr-restore --at reads (BINLOG_DIR of the instance env).
+ */
+export function binlogMirrorDir(mirrorRoot: string, hostingServer: string): string {
+  return `${mirrorRoot}/.binlogs/${hostingServer}`;
+}
+
+/** Backup servers: the chain check's status of one hosting server's binlogs. */
+export function binlogStatusPath(hostingServer: string): string {
+  return `${PATHS.statusDir}/binlog-${hostingServer}.json`;
+}
 
 /** Hosting servers: the MariaDB drop-in with the binlog settings (infra/render/binlog.ts). */
 export const mariadbBinlogDropInPath = "/etc/mysql/mariadb.conf.d/60-dolibarr-backup-binlog.cnf";

@@ -36,6 +36,7 @@ export const SERVER_SCRIPTS = [
   "dolibarr-notify",
   "dolibarr-binlog-setup",
   "dolibarr-binlog-replay",
+  "dolibarr-binlog-pull",
 ] as const;
 export type ServerScript = (typeof SERVER_SCRIPTS)[number];
 

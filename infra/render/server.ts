@@ -8,13 +8,14 @@
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
 import { pushApplyFile } from "./push";
-import { binlogOf } from "../model/binlog";
+import { binlogOf, binlogSettingsOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
 import { STACK_RE } from "../model/schema";
 import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
+import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFiles, binlogPullBaseFiles, binlogPullTimerLine } from "./binlog-ship";
 import { checkTimes, onCalendar } from "./calendar";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
@@ -22,6 +23,7 @@ import {
   SCRIPT,
   backupUser,
   backupUserHome,
+  binlogMirrorDir,
   exportDir,
   instanceEnvPath,
   knownHostsPath,
@@ -128,6 +130,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       ...notifyBaseFiles(fleet, server),
       scriptFile(SCRIPT.binlogSetup, "dolibarr-binlog-setup"),
       ...binlogBaseFiles(fleet, server),
+      ...binlogHeartbeatFiles(server),
       pushApplyFile(),
     ];
     return {
@@ -139,8 +142,11 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         "systemctl daemon-reload",
         ...notifyCreateLines(fleet),
         binlogCreateLine(fleet, server),
+        // After the drop-in is applied: the heartbeat writes into the binlogs every 30 s.
+        binlogHeartbeatCreateLine(server),
       ]),
       delete: script([
+        binlogHeartbeatDeleteLine(server),
         binlogDeleteLine(server),
         ...notifyDeleteLines(),
         ...files.map((f) => `rm -f -- ${shq(f.path)}`),
@@ -159,6 +165,8 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     scriptFile(SCRIPT.replicate, "dolibarr-replicate"),
     scriptFile(SCRIPT.restore, "dolibarr-restore"),
     scriptFile(SCRIPT.binlogReplay, "dolibarr-binlog-replay"),
+    scriptFile(SCRIPT.binlogPull, "dolibarr-binlog-pull"),
+    ...binlogPullBaseFiles(fleet, server),
     unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
     unitFile(REPLICATE_TIMER, replicateTimerUnit()),
     {
@@ -179,6 +187,8 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no
       // local user of the backup server may walk into them.
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
+      // The hosting servers' binlogs (dolibarr-binlog-pull), beside the mirrors.
+      `install -d -m 0700 ${shq(`${fleet.mirrorRoot}/.binlogs`)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
       ...notifyCreateLines(fleet),
@@ -346,8 +356,9 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       MYSQL_OPTION_FILE: mysqlOptionFilePath(i.name),
       MAX_CONCURRENT_DUMPS: fleetMaxConcurrentDumps(topology.fleet),
       DUMP_VERIFY: fleetDumpVerification(topology.fleet),
-      // Binlogs on (fleet servers[].binlog): each dump records its binlog position (dolibarr-dump).
-      ...(binlogOf(hosting) ? { DUMP_BINLOG_POSITION: 1 } : {}),
+      // Binlogs on (fleet servers[].binlog): each dump records its binlog position (dolibarr-dump),
+      // and dolibarr-export exports the binlog directory to the backup servers (EXPORT_ROOT/<backup>/.binlog).
+      ...(binlogOf(hosting) ? { DUMP_BINLOG_POSITION: 1, BINLOG_SOURCE_DIR: binlogSettingsOf(topology.fleet).dir } : {}),
     },
   );
   const dropIn = timerDropInPath("dolibarr-dump", i.name);
@@ -403,6 +414,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   checkHost(`hosting server ${hosting.name} ssh.host`, hosting.ssh.host);
   checkTimes(plan.times, `replication of ${i.name} by ${plan.backupServer}`);
   const retention = snapshotRetentionOf(topology.fleet);
+  // Kept for a lost hosting server too: its binlogs pulled so far are what a restore --at needs (its
+  // pull config goes from the fleet's base, so the timer's condition skips it).
+  const shipped = binlogOf(hosting) !== undefined;
   const env = renderEnvFile(
     `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
     {
@@ -427,10 +441,15 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
       SSH_KEY: sshKeyPath,
       KNOWN_HOSTS: knownHostsPath,
+      // Binlogs on: where this backup server keeps the hosting server's binlogs (dolibarr-binlog-pull,
+      // read by dolibarr-restore --at), and the retention the pulls keep them for at least.
+      ...(shipped ? { BINLOG_DIR: binlogMirrorDir(topology.fleet.mirrorRoot, hosting.name), RETENTION_DAYS: i.schedule.retentionDays } : {}),
     },
   );
   const dropIn = timerDropInPath("dolibarr-replicate", i.name);
   const timer = `dolibarr-replicate@${i.name}.timer`;
+  // The hosting server's pull timer, on while any instance here names its binlog dir (create and delete).
+  const pullLine = binlogPullTimerLine(topology.fleet, hosting.name);
   return {
     files: [
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
@@ -443,13 +462,15 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         mode: "0644",
       },
     ],
-    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer}`, `systemctl restart ${timer}`]),
+    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer}`, `systemctl restart ${timer}`, pullLine]),
     delete: script([
       `systemctl disable --now ${timer} 2>/dev/null || true`,
       `systemctl stop dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
       `rm -f -- ${instanceEnvPath(i.name)} ${dropIn}`,
       `rmdir ${PATHS.unitDir}/${timer}.d 2>/dev/null || true`,
       "systemctl daemon-reload",
+      // The last instance of its hosting server gone: its binlog pulls stop (the binlogs stay).
+      pullLine,
       `systemctl reset-failed dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
       // The mirror <mirrorRoot>/<instance> and its snapshots stay (remove them by hand).
     ]),

@@ -8,6 +8,14 @@ export const DUMP_TIMER = "dolibarr-dump@.timer";
 export const EXPORT_SERVICE = "dolibarr-export@.service";
 export const REPLICATE_SERVICE = "dolibarr-replicate@.service";
 export const REPLICATE_TIMER = "dolibarr-replicate@.timer";
+export const BINLOG_PULL_SERVICE = "dolibarr-binlog-pull@.service";
+export const BINLOG_PULL_TIMER = "dolibarr-binlog-pull@.timer";
+export const BINLOG_HEARTBEAT_SERVICE = "dolibarr-binlog-heartbeat.service";
+export const BINLOG_HEARTBEAT_TIMER = "dolibarr-binlog-heartbeat.timer";
+/** Seconds between two binlog pulls of a hosting server by a backup server. */
+export const BINLOG_PULL_SECONDS = 60;
+/** Seconds between two heartbeat writes on a hosting server with binlogs on. */
+export const BINLOG_HEARTBEAT_SECONDS = 30;
 export const NOTIFY_FAILED_SERVICE = "dolibarr-notify@.service";
 export const NOTIFY_SERVICE = "dolibarr-notify.service";
 export const NOTIFY_PATH = "dolibarr-notify.path";
@@ -110,6 +118,75 @@ Description=Dolibarr mirror replications of instance %i (times in dolibarr-repli
 [Timer]
 Persistent=true
 AccuracySec=1min
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+/** The pull of one hosting server's binlogs (%i) by this backup server, then its chain check. */
+export function binlogPullServiceUnit(): string {
+  return `[Unit]
+Description=Dolibarr binlog pull of hosting server %i and its chain check
+Wants=network-online.target
+After=network-online.target local-fs.target
+ConditionPathExists=${PATHS.confDir}/binlog/%i.env
+${ON_FAILURE}
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.binlogPull} %i
+# 75: skipped because the previous pull of that hosting server still runs (a long first copy).
+SuccessExitStatus=75
+Nice=5
+IOSchedulingClass=best-effort
+IOSchedulingPriority=4
+TimeoutStartSec=1h
+PrivateTmp=yes
+`;
+}
+
+/**
+ * Every BINLOG_PULL_SECONDS, to the second (AccuracySec=1s: systemd's default of a minute would
+ * make the lag up to twice as long). Enabled per hosting server by the client stacks' replication
+ * bundles while an instance of that hosting server is mirrored here.
+ */
+export function binlogPullTimerUnit(): string {
+  return `[Unit]
+Description=Dolibarr binlog pulls of hosting server %i, every ${BINLOG_PULL_SECONDS} s
+
+[Timer]
+OnActiveSec=5s
+OnUnitActiveSec=${BINLOG_PULL_SECONDS}s
+AccuracySec=1s
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+/** A small write every BINLOG_HEARTBEAT_SECONDS on a hosting server: its binlogs' lag stays measurable when idle. */
+export function binlogHeartbeatServiceUnit(): string {
+  return `[Unit]
+Description=Dolibarr binlog heartbeat (one row written with the time, for the backup servers' lag)
+After=mariadb.service mysql.service
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.binlogSetup} heartbeat
+TimeoutStartSec=25s
+PrivateTmp=yes
+`;
+}
+
+export function binlogHeartbeatTimerUnit(): string {
+  return `[Unit]
+Description=Dolibarr binlog heartbeat, every ${BINLOG_HEARTBEAT_SECONDS} s
+
+[Timer]
+OnActiveSec=${BINLOG_HEARTBEAT_SECONDS}s
+OnUnitActiveSec=${BINLOG_HEARTBEAT_SECONDS}s
+AccuracySec=1s
 
 [Install]
 WantedBy=timers.target

@@ -72,6 +72,7 @@ export class JobsLab {
   readonly user: string;
   topology!: Topology;
   private accessDelete = "";
+  binlogDir: string | undefined;
 
   private constructor(
     readonly root: string,
@@ -86,7 +87,11 @@ export class JobsLab {
     this.user = `dbk-${this.backupServer}`;
   }
 
-  static async create(opts: { bufferPoolMb?: number } = {}): Promise<JobsLab> {
+  /**
+   * `binlogDir`: the hosting server's MariaDB writes binlogs there (ROW, GTIDs, server_id 7) and the
+   * fleet has them on for it (dumps record their position, the export and the pull configs follow).
+   */
+  static async create(opts: { bufferPoolMb?: number; binlogDir?: string } = {}): Promise<JobsLab> {
     await removeStaleLabUsers();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-lab-"));
     fs.chmodSync(root, 0o755);
@@ -107,11 +112,16 @@ export class JobsLab {
     };
     const hosting = side("hosting");
     const backup = side("backup");
-    const [db, sshd] = await Promise.all([startMariaDb(path.join(root, "mariadb"), opts), startSshd(path.join(root, "sshd"))]);
+    const binlogArgs = opts.binlogDir
+      ? [`--log-bin=${opts.binlogDir}/binlog`, `--log-bin-index=${opts.binlogDir}/binlog.index`, "--server-id=7", "--gtid-domain-id=7", "--binlog-format=ROW", "--binlog-row-image=FULL", "--sync-binlog=1"]
+      : [];
+    if (opts.binlogDir) fs.mkdirSync(opts.binlogDir, { recursive: true, mode: 0o750 });
+    const [db, sshd] = await Promise.all([startMariaDb(path.join(root, "mariadb"), { ...opts, extraArgs: binlogArgs }), startSshd(path.join(root, "sshd"))]);
     const backupKey = path.join(backup.etc, "ssh", "id_ed25519");
     fs.mkdirSync(path.dirname(backupKey), { recursive: true, mode: 0o700 });
     await generateKey(backupKey, "itest-backup");
     const lab = new JobsLab(root, db, sshd, hosting, backup, path.join(root, "backup", "mirrors"), backupKey);
+    lab.binlogDir = opts.binlogDir;
     try {
       await lab.setUp();
     } catch (e) {
@@ -150,7 +160,14 @@ export class JobsLab {
       stack: "itest-fleet",
       file: "stacks/Pulumi.itest-fleet.yaml",
       servers: [
-        { name: "itest-hosting", role: "hosting", provider: "ovh", site: SITE_A, ssh: { host: "127.0.0.1", port: this.sshd.port, user: "root", hostKey: this.sshd.hostKey } },
+        {
+          name: "itest-hosting",
+          role: "hosting",
+          provider: "ovh",
+          site: SITE_A,
+          ssh: { host: "127.0.0.1", port: this.sshd.port, user: "root", hostKey: this.sshd.hostKey },
+          ...(this.binlogDir ? { binlog: { enabled: true, serverId: 7, serverIdDeclared: true } } : {}),
+        },
         { name: this.backupServer, role: "backup", provider: "ionos", site: SITE_B, ssh: { host: "127.0.0.1", port: 22, user: "root" } },
       ],
       policy: {
@@ -165,6 +182,7 @@ export class JobsLab {
       mirrorRoot: this.mirrorRoot,
       // Relocated into the lab like every state path (never the machine's node_exporter dir).
       metrics: { textfileDir: `${PATHS.stateDir}/metrics` },
+      ...(this.binlogDir ? { binlog: { dir: this.binlogDir, keepDays: 9, maxFileMB: 64, maxLagSeconds: 300 } } : {}),
     };
     this.topology = { fleet, clients: [{ stack: "itest-client", file: "stacks/Pulumi.itest-client.yaml", client: "itest", fleetStack: "itest-fleet", instances: [] }] };
     // backup server: known_hosts from the renderer

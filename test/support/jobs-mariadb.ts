@@ -18,7 +18,7 @@ export interface MariaDb {
  * `serverDefaults`: no max_allowed_packet nor charset/collation options (a target server as
  * Debian installs it, to prove restores need no tuning).
  */
-export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number; serverDefaults?: boolean } = {}): Promise<MariaDb> {
+export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number; serverDefaults?: boolean; extraArgs?: string[] } = {}): Promise<MariaDb> {
   fs.mkdirSync(dir, { recursive: true });
   const datadir = path.join(dir, "data");
   const socket = path.join(dir, "mysqld.sock");
@@ -43,6 +43,7 @@ export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number; s
     "--innodb-flush-log-at-trx-commit=2",
     ...(opts.serverDefaults ? [] : ["--max-allowed-packet=256M", "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"]),
     "--event-scheduler=OFF",
+    ...(opts.extraArgs ?? []),
   ]);
   let exited = false;
   void server.exited.then(() => (exited = true));

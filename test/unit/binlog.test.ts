@@ -46,7 +46,11 @@ describe("binlog fleet keys", () => {
     const web = fleet.servers[0]!;
     assert.deepEqual(web.binlog, { enabled: true, serverId: derivedServerId("web-rbx"), serverIdDeclared: false });
     assert.equal(fleet.servers[1]!.binlog, undefined);
-    assert.deepEqual(fleet.binlog, { dir: DEFAULT_BINLOG_DIR, keepDays: 9, maxFileMB: 64 });
+    assert.deepEqual(fleet.binlog, { dir: DEFAULT_BINLOG_DIR, keepDays: 9, maxFileMB: 64, maxLagSeconds: 300 });
+  });
+
+  it("binlog.maxLagSeconds is the chain check's lag limit (default 300)", () => {
+    assert.equal(fleetOf({ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: 120 } }).binlog!.maxLagSeconds, 120);
   });
 
   it("binlog.enabled false and an explicit serverId are kept", () => {
@@ -65,6 +69,10 @@ describe("binlog fleet keys", () => {
       [{ servers: [hosting("web-a", 0, { serverId: 0 }), backup] }, /servers\[0\]\.binlog\.serverId: expected a number ≥ 1/],
       [{ servers: [hosting("web-a", 0, { serverId: SERVER_ID_MAX + 1 }), backup] }, /servers\[0\]\.binlog\.serverId: expected a number ≤ 4294967295/],
       [{ servers: [hosting("web-a", 0, { on: true }), backup] }, /servers\[0\]\.binlog\.on: unknown key/],
+      [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: 30 } }, /binlog\.maxLagSeconds: .*60/],
+      [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: 90000 } }, /binlog\.maxLagSeconds: .*86400/],
+      [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: "5m" } }, /binlog\.maxLagSeconds: .*(seconds|number)/],
+      [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: 90.5 } }, /binlog\.maxLagSeconds: .*(whole|integer)/],
     ];
     for (const [values, re] of cases) {
       const e = configError(() => fleetOf(values));

@@ -177,7 +177,7 @@ describe("renderBackupInstance", () => {
     assert.match(dropIn.content, /OnCalendar=\*-\*-\* 03,09,15,21:15:00/);
     assert.match(b.create, /systemctl restart dolibarr-replicate@acme-test\.timer/);
     assert.equal(b.create.match(/daemon-reload|systemctl enable (?!--no-reload)/g)?.length, 1, "one reload of systemd per replication bundle");
-    assert.doesNotMatch(b.delete, /srv\/dolibarr-mirrors/, "destroy keeps the mirror");
+    assert.doesNotMatch(b.delete, /(rm|rmdir)\b[^\n]*srv\/dolibarr-mirrors/, "destroy keeps the mirror and the binlogs");
   });
 
   it("refuses a plan of another instance or of a server that does not back it up", () => {

@@ -1,0 +1,309 @@
+// Binlog shipping for real (issue 20, points 2 and 3): a private MariaDB with binlogs on (ROW,
+// GTIDs, server_id 7), the rendered export and pull configs, Debian's rrsync behind a private sshd
+// on 127.0.0.1, the real dolibarr-export, dolibarr-dump, dolibarr-replicate and dolibarr-binlog-pull.
+// Every file pulled is compared byte for byte with the source; faults are real (SIGKILL, PURGE
+// BINARY LOGS, altered bytes).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { serverScriptPath } from "../../infra/render/repo";
+import { mustRun, run, sleep, start } from "../support/jobs-exec";
+import { JobsLab, labUnavailable } from "../support/jobs-lab";
+import { skipUnlessCi } from "../support/prerequisites";
+
+const HOSTING = "itest-hosting";
+const binlogDir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-binlog-src-"));
+fs.chmodSync(binlogDir, 0o750);
+
+type Status = {
+  ok: boolean;
+  newestFile: string;
+  newestEventUtc: string;
+  newestEventEpoch: number | null;
+  newestRecoverableUtc: string;
+  lagSeconds: number | null;
+  files: number;
+  bytes: number;
+  gaps: string[];
+  changedClosed: string[];
+  pending: string[];
+  pull: string;
+  pullMs: number;
+  bytesReceived: number;
+  problems: string[];
+  hostingServer: string;
+  backupServer: string;
+};
+
+const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+
+describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over SSH through rrsync)", { skip: skipUnlessCi(labUnavailable(), "binlog shipping"), timeout: 600_000 }, () => {
+  let lab: JobsLab;
+  let mirrorDir: string;
+  let statusFile: string;
+  let spool: string;
+  const measured: string[] = [];
+
+  const q = (sql: string) => lab.db.query(sql);
+  const sourceIndex = async (): Promise<string[]> => fs.readFileSync(path.join(binlogDir, "binlog.index"), "utf8").split("\n").filter(Boolean).map((l) => path.basename(l));
+  const pull = (env: NodeJS.ProcessEnv = {}) =>
+    run(serverScriptPath("dolibarr-binlog-pull"), [HOSTING], { env: { ...lab.backup.env, DBK_NOTIFY_NO_KICK: "1", DBK_BINLOG_VERIFY_SECONDS: "0", ...env } });
+  const okPull = async (env: NodeJS.ProcessEnv = {}) => {
+    const r = await pull(env);
+    assert.equal(r.code, 0, `pull failed (${r.code}):\n${r.stderr.slice(-3000)}`);
+    return { r, status: JSON.parse(fs.readFileSync(statusFile, "utf8")) as Status };
+  };
+  const alerts = (): string[] =>
+    fs.existsSync(spool)
+      ? fs
+          .readdirSync(spool)
+          .sort()
+          .filter((e) => fs.readFileSync(path.join(spool, e, "kind"), "utf8") === "alert")
+          .map((e) => fs.readFileSync(path.join(spool, e, "message"), "utf8"))
+      : [];
+  const clearSpool = () => fs.rmSync(spool, { recursive: true, force: true });
+  /** Every file of the source's index is here byte for byte (the newest one too: no write since). */
+  const assertIdentical = async (what: string) => {
+    for (const f of await sourceIndex()) {
+      assert.ok(fs.existsSync(path.join(mirrorDir, f)), `${what}: ${f} pulled`);
+      assert.ok(fs.readFileSync(path.join(mirrorDir, f)).equals(fs.readFileSync(path.join(binlogDir, f))), `${what}: ${f} identical to the source`);
+    }
+  };
+  const write = async (rows: number, bytes = 200) => {
+    await q(`INSERT INTO dolibarr_shop.llx_facture (ref, note) SELECT CONCAT('F', seq), REPEAT('x', ${bytes}) FROM dolibarr_shop.seq_1_to_${rows}`);
+  };
+
+  before(async () => {
+    lab = await JobsLab.create({ binlogDir });
+    mirrorDir = path.join(lab.mirrorRoot, ".binlogs", HOSTING);
+    statusFile = path.join(lab.backup.varLib, "status", `binlog-${HOSTING}.json`);
+    spool = path.join(lab.backup.varLib, "notify", "spool");
+    // Alerts on (spooled only: no deliverer is started, DBK_NOTIFY_NO_KICK).
+    fs.writeFileSync(path.join(lab.backup.etc, "server.env"), `SERVER_NAME='${lab.backupServer}'\nSERVER_ROLE='backup'\nFLEET_STACK='itest-fleet'\nNOTIFY_ENABLED='1'\n`);
+    await lab.addInstance("shop", { tree: { documents: 20 }, database: false });
+    await q("CREATE DATABASE dolibarr_shop; CREATE TABLE dolibarr_shop.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), note TEXT) ENGINE=InnoDB");
+    await write(500);
+  });
+
+  after(async () => {
+    if (measured.length) console.log(`# measured:\n# ${measured.join("\n# ")}`);
+    if (lab) await lab.close();
+    fs.rmSync(binlogDir, { recursive: true, force: true });
+  });
+
+  it("renders the export, the pull config and the instance's BINLOG_DIR; the export is read only and holds only the binlogs", async () => {
+    const hostingEnv = fs.readFileSync(path.join(lab.hosting.etc, "instances", "shop.env"), "utf8");
+    assert.match(hostingEnv, new RegExp(`^BINLOG_SOURCE_DIR='${binlogDir}'$`, "m"));
+    const backupEnv = fs.readFileSync(path.join(lab.backup.etc, "instances", "shop.env"), "utf8");
+    assert.match(backupEnv, new RegExp(`^BINLOG_DIR='${mirrorDir}'$`, "m"));
+    assert.match(backupEnv, /^HOSTING_SERVER='itest-hosting'$/m);
+    const pullEnv = fs.readFileSync(path.join(lab.backup.etc, "binlog", `${HOSTING}.env`), "utf8");
+    assert.match(pullEnv, /^SOURCE_PATH='\.binlog'$/m);
+    assert.match(pullEnv, /^MAX_LAG_SECONDS='300'$/m);
+    const exported = path.join(lab.hosting.varLib, "export", lab.backupServer, ".binlog");
+    assert.equal((await run("mountpoint", ["-q", exported])).code, 0, "the binlog dir is bind-mounted into the export");
+    const ssh = lab.sshCommand();
+    const listed = await mustRun("rsync", ["--list-only", "-e", ssh, `${lab.user}@127.0.0.1:.binlog/`]);
+    assert.match(listed.stdout, /binlog\.000001/);
+    const push = await run("rsync", ["-e", ssh, "/etc/hostname", `${lab.user}@127.0.0.1:.binlog/`]);
+    assert.notEqual(push.code, 0, "the pull key cannot write");
+    const shell = await run("bash", ["-c", `${ssh} ${lab.user}@127.0.0.1 cat /etc/passwd`]);
+    assert.notEqual(shell.code, 0, "the pull key runs no shell");
+    // The heartbeat: one write, its schema made on first use.
+    await mustRun(serverScriptPath("dolibarr-binlog-setup"), ["heartbeat"], { env: { ...lab.hosting.env, DBK_MARIADB_OPTION_FILE: lab.db.optionFile } });
+    await mustRun(serverScriptPath("dolibarr-binlog-setup"), ["heartbeat"], { env: { ...lab.hosting.env, DBK_MARIADB_OPTION_FILE: lab.db.optionFile } });
+    assert.equal((await q("SELECT COUNT(*), server_id FROM dolibarr_backup_heartbeat.beat GROUP BY server_id")).trim(), "1\t7");
+  });
+
+  it("a first pull fetches the closed and the active files identical, checksums the closed ones, and reports the lag", async () => {
+    await q("FLUSH BINARY LOGS");
+    await write(300);
+    await q("FLUSH BINARY LOGS");
+    await write(300);
+    // a dump with its position (binlog.000003), mirrored: the chain check reads its .pos
+    assert.equal((await lab.dump("shop")).code, 0);
+    assert.equal((await lab.replicate("shop")).code, 0);
+    await write(10);
+    const t0 = Math.floor(Date.now() / 1000);
+    const { status } = await okPull();
+    measured.push(`first pull: ${status.files} files, ${status.bytes} bytes, received ${status.bytesReceived} bytes, ${status.pullMs} ms, lag ${status.lagSeconds} s`);
+    await assertIdentical("first pull");
+    const index = await sourceIndex();
+    assert.equal(index.length, 3);
+    assert.equal(status.ok, true, status.problems.join("; "));
+    assert.equal(status.newestFile, index.at(-1));
+    assert.equal(status.files, 3);
+    assert.equal(status.hostingServer, HOSTING);
+    assert.equal(status.backupServer, lab.backupServer);
+    assert.deepEqual(status.gaps, []);
+    assert.ok(status.lagSeconds !== null && status.lagSeconds <= 5, `lag ${status.lagSeconds}`);
+    assert.ok(status.newestEventEpoch! >= t0 - 1, "the newest event is the last write");
+    assert.equal(status.newestRecoverableUtc, status.newestEventUtc);
+    // closed files: SHA256SUMS, read-only; the active one is not recorded
+    const sums = fs.readFileSync(path.join(mirrorDir, "SHA256SUMS"), "utf8").trim().split("\n");
+    assert.deepEqual(sums, index.slice(0, -1).map((f) => `${sha(path.join(binlogDir, f))}  ${f}`));
+    assert.equal(fs.statSync(path.join(mirrorDir, index[0]!)).mode & 0o222, 0, "a closed file is read-only");
+    assert.deepEqual(fs.readFileSync(path.join(mirrorDir, "binlog.index"), "utf8").trim().split("\n"), index.map((f) => `./${f}`));
+    const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
+    assert.match(prom, new RegExp(`^dolibarr_backup_binlog_lag_seconds\\{hosting="${HOSTING}",backup="${lab.backupServer}",fleet="itest-fleet"\\} ${status.lagSeconds}$`, "m"));
+    assert.match(prom, new RegExp(`^dolibarr_backup_binlog_last_event_timestamp_seconds\\{hosting="${HOSTING}",.*\\} ${status.newestEventEpoch}$`, "m"));
+    assert.deepEqual(alerts(), []);
+  });
+
+  it("writes, then a second pull catches up by appending to the active file", async () => {
+    const active = (await sourceIndex()).at(-1)!;
+    const before = fs.statSync(path.join(mirrorDir, active));
+    await sleep(1100);
+    await write(2000);
+    const t1 = Math.floor(Date.now() / 1000);
+    const { status } = await okPull();
+    await assertIdentical("second pull");
+    const afterStat = fs.statSync(path.join(mirrorDir, active));
+    assert.equal(afterStat.ino, before.ino, "appended in place, not fetched again");
+    assert.ok(afterStat.size > before.size);
+    assert.ok(status.bytesReceived < afterStat.size, `received ${status.bytesReceived} < file ${afterStat.size}`);
+    assert.ok(status.newestEventEpoch! >= t1 - 1);
+    assert.equal(status.ok, true, status.problems.join("; "));
+    measured.push(`append pull: +${afterStat.size - before.size} bytes in the active file, received ${status.bytesReceived} bytes, ${status.pullMs} ms, lag ${status.lagSeconds} s`);
+  });
+
+  it("a SIGKILLed pull (at generated points, slowed to 2 MB/s) leaves a state the next pull repairs", async () => {
+    let midTransfer = 0;
+    const rounds = 6;
+    for (let i = 0; i < rounds; i++) {
+      await write(3000, 1000); // ~3 MB more in the active file
+      if (i % 2 === 1) await q("FLUSH BINARY LOGS"); // and a closed file to fetch whole
+      const active = (await sourceIndex()).at(-1)!;
+      const job = start(serverScriptPath("dolibarr-binlog-pull"), [HOSTING], { env: { ...lab.backup.env, DBK_NOTIFY_NO_KICK: "1", RSYNC_EXTRA_ARGS: "--bwlimit=2m" } });
+      await sleep(300 + ((i * 577) % 1400));
+      job.kill("SIGKILL");
+      await job.done;
+      const here = path.join(mirrorDir, active);
+      if (fs.existsSync(here) && fs.statSync(here).size < fs.statSync(path.join(binlogDir, active)).size) midTransfer++;
+      const { status } = await okPull();
+      await assertIdentical(`after kill ${i}`);
+      assert.equal(status.ok, true, status.problems.join("; "));
+      const sums = fs.readFileSync(path.join(mirrorDir, "SHA256SUMS"), "utf8").trim().split("\n");
+      for (const line of sums) {
+        const [h, f] = line.split(/\s+/);
+        assert.equal(h, sha(path.join(binlogDir, f!)), `${f} recorded with the source's checksum`);
+      }
+      assert.equal(new Set(sums.map((l) => l.split(/\s+/)[1])).size, sums.length, "each closed file recorded once");
+    }
+    measured.push(`killed pulls: ${midTransfer} of ${rounds} kills left a shorter active file, all repaired`);
+    assert.ok(midTransfer >= 1, "at least one kill fell inside a transfer");
+  });
+
+  it("a backup server offline (no pulls) catches up; a lag beyond the limit alerts once, then the all-clear", async () => {
+    clearSpool();
+    for (let i = 0; i < 3; i++) {
+      await write(500);
+      await q("FLUSH BINARY LOGS");
+    }
+    await write(10);
+    const { status } = await okPull();
+    await assertIdentical("after the outage");
+    assert.equal(status.ok, true, status.problems.join("; "));
+    assert.deepEqual(alerts(), []);
+    // Nothing written for 3 s, a limit of 2 s (a rendered config with another MAX_LAG_SECONDS).
+    const conf = path.join(lab.backup.etc, "binlog", `${HOSTING}.env`);
+    const original = fs.readFileSync(conf, "utf8");
+    try {
+      fs.writeFileSync(conf, original.replace(/^MAX_LAG_SECONDS=.*$/m, "MAX_LAG_SECONDS='2'"));
+      await sleep(3200);
+      const late = (await okPull()).status;
+      assert.equal(late.ok, false);
+      assert.match(late.problems.join("\n"), /lag \d+s beyond the limit of 2s/);
+      assert.equal(alerts().length, 1);
+      assert.match(alerts()[0]!, /binlog chain of itest-hosting.*lag/);
+      await okPull();
+      assert.equal(alerts().length, 1, "the same problem is alerted once");
+      await write(1);
+      const back = (await okPull()).status;
+      assert.equal(back.ok, true);
+      assert.equal(alerts().length, 2);
+      assert.match(alerts()[1]!, /whole again/);
+    } finally {
+      fs.writeFileSync(conf, original);
+    }
+  });
+
+  it("a closed file altered here or on the source is reported (changedClosed, alert) and never overwritten", async () => {
+    clearSpool();
+    const closed = (await sourceIndex()).slice(0, -1);
+    const here = path.join(mirrorDir, closed[0]!);
+    fs.chmodSync(here, 0o640);
+    const bytes = fs.readFileSync(here);
+    bytes[200] = bytes[200]! ^ 0xff; // same size: only the checksum sees it
+    fs.writeFileSync(here, bytes);
+    const src = path.join(binlogDir, closed[1]!);
+    fs.appendFileSync(src, "tampered"); // the source's closed file changed after it was fetched
+    const { status } = await okPull();
+    assert.equal(status.ok, false);
+    assert.deepEqual([...status.changedClosed].sort(), [closed[0], closed[1]].sort());
+    assert.match(status.problems.join("\n"), new RegExp(`${closed[0]} changed on this backup server`));
+    assert.match(status.problems.join("\n"), new RegExp(`${closed[1]} changed on itest-hosting after it was fetched`));
+    assert.ok(fs.readFileSync(here).equals(bytes), "the altered copy is left as it is (evidence), not rewritten");
+    assert.notEqual(fs.statSync(path.join(mirrorDir, closed[1]!)).size, fs.statSync(src).size, "the source's change is not pulled");
+    assert.equal(alerts().length, 1);
+    assert.match(alerts()[0]!, /changed/);
+    // put both back: the chain is whole again
+    bytes[200] = bytes[200]! ^ 0xff;
+    fs.writeFileSync(here, bytes);
+    fs.truncateSync(src, fs.statSync(src).size - "tampered".length);
+    assert.equal((await okPull()).status.ok, true);
+  });
+
+  it("a binlog purged on the source before it was fetched: ok false, an alert, and the honest newest recoverable point", async () => {
+    clearSpool();
+    // the active file closed and fetched whole: its last transaction is the last one before the gap
+    await q("FLUSH BINARY LOGS");
+    const beforePurge = (await okPull()).status;
+    const lastGood = beforePurge.newestEventEpoch!;
+    const dumpFile = fs.readFileSync(path.join(lab.instances.get("shop")!.mirror, "dumps", fs.readdirSync(path.join(lab.instances.get("shop")!.mirror, "dumps")).find((f) => f.endsWith(".pos"))!), "utf8");
+    assert.match(dumpFile, /^file\tbinlog\.000003$/m);
+    await sleep(1100);
+    // two files written and closed, never pulled, then purged on the source
+    for (let i = 0; i < 2; i++) {
+      await write(200);
+      await q("FLUSH BINARY LOGS");
+    }
+    const index = await sourceIndex();
+    const newest = index.at(-1)!;
+    // the first was active at the last pull (a partial copy here: incomplete), the second never seen
+    const lost = index.slice(-3, -1);
+    // MariaDB keeps a file its binlog checkpoint still needs: purge again until both are gone
+    for (let i = 0; i < 50; i++) {
+      await q(`PURGE BINARY LOGS TO '${newest}'`);
+      if ((await sourceIndex())[0] === newest) break;
+      await sleep(100);
+    }
+    assert.equal((await sourceIndex())[0], newest, "both files purged on the source");
+    await write(5);
+    const { status } = await okPull();
+    assert.equal(status.ok, false);
+    assert.deepEqual(status.gaps, lost);
+    assert.match(status.problems.join("\n"), new RegExp(`${lost[0]} is incomplete: purged on itest-hosting before it was completely fetched`));
+    assert.match(status.problems.join("\n"), new RegExp(`${lost[1]} is missing: purged on itest-hosting before it was fetched`));
+    assert.match(status.problems.join("\n"), /newest events are out of reach until its next dump/);
+    assert.equal(status.newestFile, newest);
+    // honest: the dump (binlog.000003) reaches only the last transaction before the gap
+    assert.equal(status.newestRecoverableUtc, new Date(lastGood * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    assert.ok(status.newestEventEpoch! > lastGood, "what is held after the gap is still reported as held");
+    assert.equal(alerts().length, 1);
+    assert.match(alerts()[0]!, /purged on itest-hosting before it was fetched/);
+    const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
+    assert.match(prom, /^dolibarr_backup_binlog_chain_ok\{.*\} 0$/m);
+    assert.match(prom, /^dolibarr_backup_binlog_gaps\{.*\} 2$/m);
+    // a new dump after the gap: the newest events are reachable again (the gap stays reported)
+    assert.equal((await lab.dump("shop")).code, 0);
+    assert.equal((await lab.replicate("shop")).code, 0);
+    const after = (await okPull()).status;
+    assert.deepEqual(after.gaps, lost);
+    assert.doesNotMatch(after.problems.join("\n"), /out of reach/);
+    assert.equal(after.newestRecoverableUtc, after.newestEventUtc);
+  });
+});
