@@ -2,7 +2,8 @@
 // client, the fleet's key and the pinned host keys (StrictHostKeyChecking=yes, as the program's
 // remote.Command pins them), running one read-only script that prints what the jobs left behind:
 //  - hosting server: <status>/<instance>.dump.json and the dump files of the instance's dumpDir;
-//  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json;
+//  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json,
+//    and <status>/binlog-<hosting>.json for each hosting server it pulls binlogs from;
 //  - every server: its health: `systemctl is-system-running`, the failed units, the notifier's
 //    units (dolibarr-notify.path, .service, the sweep timer and service) and its spool's oldest event.
 // Nothing is written on the servers. The parsing (parseServerReport) is pure.
@@ -14,7 +15,7 @@ import { isLost } from "../model/defaults";
 import type { Instance, Server, Topology } from "../model/types";
 import { PATHS } from "../render/paths";
 import { NOTIFY_WATCHED_UNITS } from "../render/units";
-import type { DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
+import type { BinlogFacts, DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
 
 export interface CollectOptions {
   /** The fleet's SSH private key file (0600). */
@@ -46,6 +47,11 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
       lines.push(`item complete ${inst.name} ${q(`${mirror}/.complete`)}`);
       lines.push(`list snapshots ${inst.name} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`);
       lines.push(`item replicate-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.replicate.json`)}`);
+    }
+  }
+  if (server.role === "backup") {
+    for (const hosting of new Set(instancesOn(topology, server).map((i) => i.hostingServer))) {
+      lines.push(`item binlog-status ${hosting} ${q(`${stateDir}/status/binlog-${hosting}.json`)}`);
     }
   }
   lines.push(...healthScript(`${stateDir}/notify/spool`));
@@ -128,6 +134,8 @@ export function instancesOn(topology: Topology, server: Server): Instance[] {
 export interface ServerReport {
   dumps: Map<string, DumpFacts>;
   mirrors: Map<string, Omit<MirrorFacts, "server">>;
+  /** By hosting server: the binlogs this backup server pulls from it (only the files that exist). */
+  binlogs: Map<string, BinlogFacts>;
   health?: ServerHealth;
 }
 
@@ -152,6 +160,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
 export function parseServerReport(output: string): ServerReport {
   const dumps = new Map<string, DumpFacts>();
   const mirrors = new Map<string, Omit<MirrorFacts, "server">>();
+  const binlogs = new Map<string, BinlogFacts>();
   const lines = output.split("\n");
   if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
   const health = new Map<string, string>();
@@ -161,6 +170,25 @@ export function parseServerReport(output: string): ServerReport {
     const text = decode(field);
     if (kind === "health") {
       health.set(inst, text ?? "");
+      continue;
+    }
+    if (kind === "binlog-status") {
+      if (text === undefined) continue;
+      const j = parseJson(text, `binlog-${inst}.json`);
+      if (j.error || !j.value) {
+        binlogs.set(inst, { error: j.error ?? "empty" });
+        continue;
+      }
+      const v = j.value;
+      const num = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
+      const b: BinlogFacts = {};
+      if (typeof v.ok === "boolean") b.ok = v.ok;
+      if (str(v.checkedAt)) b.checkedAt = str(v.checkedAt)!;
+      if (str(v.newestRecoverableUtc)) b.newestRecoverableUtc = str(v.newestRecoverableUtc)!;
+      if (num(v.lagSeconds) !== undefined) b.lagSeconds = num(v.lagSeconds)!;
+      if (num(v.maxLagSeconds) !== undefined) b.maxLagSeconds = num(v.maxLagSeconds)!;
+      if (Array.isArray(v.problems)) b.problems = v.problems.filter((x): x is string => typeof x === "string");
+      binlogs.set(inst, b);
       continue;
     }
     if (kind === "dump-status" || kind === "dumps") {
@@ -195,7 +223,7 @@ export function parseServerReport(output: string): ServerReport {
     }
   }
   const h = parseHealth(health);
-  return { dumps, mirrors, ...(h ? { health: h } : {}) };
+  return { dumps, mirrors, binlogs, ...(h ? { health: h } : {}) };
 }
 
 /** Runs `script` on the server with bash over SSH; resolves with stdout, rejects with a message. */
@@ -269,7 +297,8 @@ export async function collect(topology: Topology, snapshot: StatusSnapshot, opti
         if (server.role === "hosting") facts.dump = error ? { error } : report!.dumps.get(inst.name) ?? {};
         else {
           const i = facts.mirrors.findIndex((m) => m.server === server.name);
-          if (i >= 0) facts.mirrors[i] = { server: server.name, ...(error ? { error } : report!.mirrors.get(inst.name) ?? {}) };
+          const binlog = error ? undefined : report!.binlogs.get(inst.hostingServer);
+          if (i >= 0) facts.mirrors[i] = { server: server.name, ...(error ? { error } : report!.mirrors.get(inst.name) ?? {}), ...(binlog ? { binlog } : {}) };
         }
       }
     }),

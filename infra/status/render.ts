@@ -13,11 +13,20 @@ export const FRESHNESS_COLORS: Record<Freshness, string> = {
   unknown: "#757575",
 };
 
+/** A recoverable second as the table shows it: its age ("45 s", "3 min", "2.5 h"). */
+const ageOf = (iso: string | undefined, now: string): string => {
+  if (iso === undefined) return "—";
+  const s = Math.max(0, (Date.parse(now) - Date.parse(iso)) / 1000);
+  return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
+};
+
 const hours = (h: number | undefined): string => (h === undefined ? "—" : h < 1 ? `${Math.round(h * 60)} min` : `${h.toFixed(1)} h`);
 
 /** The table printed by `npm run status`. */
 export function renderTable(report: StatusReport): string {
-  const rows = [["instance", "client", "status", "hosting", "dump age", "files age", "db age", "RPO files/db", "backup servers"]];
+  // "db": how old the newest recoverable second of the database is (binlogs; "—" without them)
+  const rows = [["instance", "client", "status", "hosting", "dump age", "files age", "db age", "db", "RPO files/db", "backup servers"]];
+  const now = report.snapshot.collectedAt;
   for (const i of report.instances) {
     rows.push([
       i.name,
@@ -27,8 +36,9 @@ export function renderTable(report: StatusReport): string {
       hours(i.dumpAgeHours),
       hours(i.filesAgeHours),
       hours(i.databaseAgeHours),
+      ageOf(i.recoverableAt, now),
       `${hours(i.rpoHours.files)}/${hours(i.rpoHours.database)}`,
-      i.mirrors.map((m) => `${m.server}:${m.status}${m.filesAgeHours !== undefined ? `(${hours(m.filesAgeHours)})` : ""}`).join(" "),
+      i.mirrors.map((m) => `${m.server}:${m.status}${m.filesAgeHours !== undefined ? `(${hours(m.filesAgeHours)}${m.recoverableAt !== undefined ? `, db ${ageOf(m.recoverableAt, now)}` : ""})` : ""}`).join(" "),
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -152,7 +162,7 @@ export async function renderHtml(report: StatusReport, options: { width?: number
     .map(
       (i) => `<tr data-instance="${esc(i.name)}" data-status="${i.status}">
 <td>${esc(i.name)}</td><td>${esc(i.client)}</td><td class="status" style="background:${FRESHNESS_COLORS[i.status]}">${i.status}</td><td>${esc(i.hostingServer)}</td>
-<td>${hours(i.dumpAgeHours)}</td><td>${hours(i.filesAgeHours)}</td><td>${hours(i.databaseAgeHours)}</td><td>${hours(i.rpoHours.files)} / ${hours(i.rpoHours.database)}</td>
+<td>${hours(i.dumpAgeHours)}</td><td>${hours(i.filesAgeHours)}</td><td>${hours(i.databaseAgeHours)}</td><td class="recoverable"${i.recoverableAt ? ` title="newest recoverable second: ${i.recoverableAt}"` : ""}>${ageOf(i.recoverableAt, snap.collectedAt)}</td><td>${hours(i.rpoHours.files)} / ${hours(i.rpoHours.database)}</td>
 <td>${i.mirrors.map((m) => `<span class="mirror" data-server="${esc(m.server)}" data-status="${m.status}" style="border-color:${FRESHNESS_COLORS[m.status]}">${esc(m.server)}: ${m.status} ${hours(m.filesAgeHours)}${m.snapshotAgeHours !== undefined ? `, snapshot ${hours(m.snapshotAgeHours)}` : ""}</span>`).join(" ")}</td>
 <td class="reasons">${esc(i.reasons.join("; "))}</td></tr>`,
     )
@@ -207,7 +217,7 @@ ${instSvg}
 </g>
 </svg>
 <p>■ hosting server · ● backup server · dots around a hosting server: its instances · colors: ${(["ok", "stale", "failing", "unknown"] as Freshness[]).map((f) => `<span style="color:${FRESHNESS_COLORS[f]}">${f}</span>`).join(", ")}. Map data: Natural Earth (world-atlas).</p>
-<table id="status"><thead><tr><th>instance</th><th>client</th><th>status</th><th>hosting</th><th>dump age</th><th>files age</th><th>db age</th><th>RPO files / db</th><th>mirrors</th><th>why</th></tr></thead>
+<table id="status"><thead><tr><th>instance</th><th>client</th><th>status</th><th>hosting</th><th>dump age</th><th>files age</th><th>db age</th><th title="age of the newest second a restore reaches (binary logs)">db</th><th>RPO files / db</th><th>mirrors</th><th>why</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

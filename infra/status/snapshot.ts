@@ -52,6 +52,21 @@ export interface DumpFacts {
   error?: string;
 }
 
+/**
+ * What a backup server says about the binary logs it pulls from one hosting server
+ * (status/binlog-<hosting>.json, written by dolibarr-binlog-pull every minute).
+ */
+export interface BinlogFacts {
+  ok?: boolean;
+  checkedAt?: string;
+  /** The newest second a restore (`dolibarr-restore --at`) can reach from the instances' newest dumps. */
+  newestRecoverableUtc?: string;
+  lagSeconds?: number;
+  maxLagSeconds?: number;
+  problems?: string[];
+  error?: string;
+}
+
 /** What a backup server says about its mirror of one instance. */
 export interface MirrorFacts {
   server: string;
@@ -62,6 +77,8 @@ export interface MirrorFacts {
   snapshotCount?: number;
   /** The last run's status file (<instance>.replicate.json). */
   lastRun?: { result?: string; finishedAt?: string; message?: string; warnings?: string };
+  /** The binary logs of the instance's hosting server held there (absent: binlogs off or not shipped yet). */
+  binlog?: BinlogFacts;
   error?: string;
 }
 
@@ -96,6 +113,8 @@ export interface MirrorState {
   /** Age of the newest dump that replication carried (database), hours. */
   databaseAgeHours?: number;
   snapshotAgeHours?: number;
+  /** The newest second of the database a restore from this server reaches (binlogs), ISO UTC. */
+  recoverableAt?: string;
   reasons: string[];
 }
 
@@ -109,6 +128,8 @@ export interface InstanceState {
   /** Best (freshest) over the backup servers. */
   filesAgeHours?: number;
   databaseAgeHours?: number;
+  /** The newest recoverable second over the usable backup servers (binlogs), ISO UTC. */
+  recoverableAt?: string;
   rpoHours: { files: number; database: number };
   mirrors: MirrorState[];
   reasons: string[];
@@ -131,6 +152,9 @@ export interface StatusReport {
   /** 0 when every instance and every server is ok, 1 otherwise. */
   exitCode: number;
 }
+
+/** A binlog status older than this (or than the fleet's binlog.maxLagSeconds, whichever is more) means its pull stopped. */
+export const BINLOG_STATUS_MAX_AGE_SECONDS = 300;
 
 /** A notification older than this in a server's spool means its delivery is stuck. */
 export const SPOOL_MAX_AGE_MINUTES = 10;
@@ -296,9 +320,29 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
         if (filesAge > rpo.files) r.push(`mirror on ${m.server} ${fmt(filesAge)} old > files RPO ${fmt(rpo.files)}`);
         if ((databaseAge ?? Infinity) > rpo.database) r.push(`newest dump on ${m.server} ${databaseAge === undefined ? "missing" : `${fmt(databaseAge)} old`} > database RPO ${fmt(rpo.database)}`);
       }
+      // Binlogs (point in time): a chain the pull calls broken, or a pull that stopped reporting,
+      // makes the copy stale: its database is then only as fresh as its newest dump.
+      const binlog = m.binlog;
+      let recoverableAt: string | undefined;
+      if (binlog && server?.state !== "lost" && !m.error) {
+        const checked = isoMs(binlog.checkedAt);
+        const limit = Math.max(binlog.maxLagSeconds ?? BINLOG_STATUS_MAX_AGE_SECONDS, BINLOG_STATUS_MAX_AGE_SECONDS);
+        if (binlog.error) {
+          r.push(`binlogs on ${m.server}: ${binlog.error}`);
+          if (status === "ok") status = "unknown";
+        } else if (checked === undefined || (t - checked) / 1000 > limit) {
+          r.push(`binlogs on ${m.server}: last checked ${checked === undefined ? "never" : `${Math.round((t - checked) / 60_000)} min ago`} (dolibarr-binlog-pull@${inst.hostingServer} does not run)`);
+          if (status === "ok") status = "stale";
+        } else if (binlog.ok === false) {
+          r.push(`binlogs on ${m.server}: ${(binlog.problems ?? []).join("; ") || "chain not ok"}`);
+          if (status === "ok") status = "stale";
+        }
+        if (binlog.newestRecoverableUtc && isoMs(binlog.newestRecoverableUtc) !== undefined) recoverableAt = new Date(isoMs(binlog.newestRecoverableUtc)!).toISOString();
+      }
       return {
         server: m.server,
         status,
+        ...(recoverableAt !== undefined ? { recoverableAt } : {}),
         ...(filesAge !== undefined ? { filesAgeHours: filesAge } : {}),
         ...(databaseAge !== undefined ? { databaseAgeHours: databaseAge } : {}),
         ...(snapshotAge !== undefined ? { snapshotAgeHours: snapshotAge } : {}),
@@ -309,6 +353,11 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
     const filesAge = usable.length ? Math.min(...usable.map((m) => m.filesAgeHours!)) : undefined;
     const dbAges = usable.map((m) => m.databaseAgeHours).filter((x): x is number => x !== undefined);
     const databaseAge = dbAges.length ? Math.min(...dbAges) : undefined;
+    const recoverable = mirrors
+      .filter((m) => m.status !== "failing" && m.recoverableAt !== undefined)
+      .map((m) => m.recoverableAt!)
+      .sort()
+      .pop();
     // The instance is as fresh as its freshest copy; a failing or stale mirror is still reported.
     let copies: Freshness;
     if (filesAge === undefined) copies = mirrors.some((m) => m.status === "failing") ? "failing" : "unknown";
@@ -325,6 +374,7 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       ...(dumpAge !== undefined ? { dumpAgeHours: dumpAge } : {}),
       ...(filesAge !== undefined ? { filesAgeHours: filesAge } : {}),
       ...(databaseAge !== undefined ? { databaseAgeHours: databaseAge } : {}),
+      ...(recoverable !== undefined ? { recoverableAt: recoverable } : {}),
       rpoHours: rpo,
       mirrors,
       reasons,

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { parseHealth, parseServerReport, serverScript } from "../../infra/status/collect";
 import { renderHtml, renderJson, renderTable } from "../../infra/status/render";
-import { assess, assessServer, snapshotSkeleton, SPOOL_MAX_AGE_MINUTES, stampMs, type ServerHealth, type StatusServer, type StatusSnapshot } from "../../infra/status/snapshot";
+import { assess, assessServer, BINLOG_STATUS_MAX_AGE_SECONDS, snapshotSkeleton, SPOOL_MAX_AGE_MINUTES, stampMs, type BinlogFacts, type ServerHealth, type StatusServer, type StatusSnapshot } from "../../infra/status/snapshot";
 import { exampleTopology } from "../support/topology";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
@@ -137,6 +137,92 @@ describe("the collector's server script and its report", () => {
     assert.equal(m.newestSnapshot, "20261125T033110Z");
     assert.match(m.error!, /globex-erp\.replicate\.json is not valid JSON/);
     assert.throws(() => parseServerReport("dumps acme-erp -\n"), /cut short/);
+  });
+});
+
+// ---- point in time: the binlogs each backup server pulls ----
+
+describe("binlogs: the newest recoverable second (db column)", () => {
+  const secondsAgo = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+  /** Every mirror with this binlog status (by backup server name), the rest as snapshotAt(1, 1). */
+  function withBinlogs(of: (server: string) => BinlogFacts | undefined): StatusSnapshot {
+    const s = snapshotAt(1, 1);
+    for (const i of s.instances) {
+      i.mirrors = i.mirrors.map((m) => {
+        const b = of(m.server);
+        return b ? { ...m, binlog: b } : m;
+      });
+    }
+    return s;
+  }
+
+  it("property: the instance's newest recoverable second is the freshest over its usable mirrors; a broken chain or a silent pull makes that mirror stale, never ok", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ok: fc.boolean(), lag: fc.integer({ min: 0, max: 3600 }), checkedAgo: fc.integer({ min: 0, max: 3 * BINLOG_STATUS_MAX_AGE_SECONDS }) }), { minLength: 2, maxLength: 2 }),
+        (facts) => {
+          const servers = [...new Set(exampleTopology().clients.flatMap((c) => c.instances.flatMap((i) => i.backupServers)))];
+          const byServer = new Map(servers.map((name, k) => [name, facts[k % facts.length]!]));
+          const r = assess(
+            withBinlogs((name) => {
+              const f = byServer.get(name)!;
+              return { ok: f.ok, checkedAt: secondsAgo(f.checkedAgo), newestRecoverableUtc: secondsAgo(f.checkedAgo + f.lag), lagSeconds: f.lag, maxLagSeconds: 300, problems: f.ok ? [] : ["binlog.000007 is missing: purged before it was fetched"] };
+            }),
+          );
+          for (const inst of r.instances) {
+            for (const m of inst.mirrors) {
+              const f = byServer.get(m.server)!;
+              const silent = f.checkedAgo > BINLOG_STATUS_MAX_AGE_SECONDS;
+              if (!f.ok || silent) {
+                assert.equal(m.status, "stale", `${inst.name} on ${m.server}: ${JSON.stringify(f)}`);
+                assert.ok(m.reasons.some((x) => x.startsWith(`binlogs on ${m.server}: `) && (silent ? /does not run/.test(x) : /purged before/.test(x))), m.reasons.join("; "));
+              } else assert.equal(m.status, "ok", `${inst.name} on ${m.server}: ${m.reasons.join("; ")}`);
+              assert.equal(m.recoverableAt, new Date(NOW.getTime() - (f.checkedAgo + f.lag) * 1000).toISOString());
+            }
+            const best = inst.mirrors.map((m) => m.recoverableAt!).sort().pop();
+            assert.equal(inst.recoverableAt, best);
+            if (inst.mirrors.some((m) => m.status !== "ok")) assert.notEqual(inst.status, "ok");
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("without binlogs nothing changes: no db value, same verdict", () => {
+    const r = assess(snapshotAt(1, 1));
+    assert.ok(r.instances.every((i) => i.recoverableAt === undefined && i.status === "ok"));
+    assert.match(renderTable(r).split("\n")[0]!, /\bdb\b/);
+  });
+
+  it("the table and the page show the age of the newest recoverable second", async () => {
+    const r = assess(withBinlogs(() => ({ ok: true, checkedAt: secondsAgo(20), newestRecoverableUtc: secondsAgo(65), lagSeconds: 45, maxLagSeconds: 300, problems: [] })));
+    const table = renderTable(r);
+    assert.match(table, /acme-erp\s.*\s65 s\s/);
+    assert.match(table, /db 65 s/);
+    const html = await renderHtml(r);
+    assert.match(html, /<td class="recoverable" title="newest recoverable second: [0-9T:.-]+Z">65 s<\/td>/);
+  });
+
+  it("the collector asks each backup server for the binlog status of every hosting server it serves, and parses it back", () => {
+    const t = exampleTopology();
+    const backup = t.fleet.servers.find((s) => s.role === "backup")!;
+    const hostings = [...new Set(t.clients.flatMap((c) => c.instances).filter((i) => i.backupServers.includes(backup.name)).map((i) => i.hostingServer))];
+    const script = serverScript(t, backup);
+    for (const h of hostings) assert.match(script, new RegExp(`item binlog-status ${h} '/var/lib/dolibarr-backup/status/binlog-${h}\\.json'`));
+    assert.doesNotMatch(serverScript(t, t.fleet.servers.find((s) => s.role === "hosting")!), /binlog-status/);
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const report = parseServerReport(
+      [
+        `binlog-status ${hostings[0]} ${b64(JSON.stringify({ ok: false, checkedAt: "2026-11-25T09:59:30Z", newestRecoverableUtc: "2026-11-25T09:40:00Z", lagSeconds: 1170, maxLagSeconds: 300, problems: ["lag 1170s beyond the limit of 300s"], files: 12 }))}`,
+        "binlog-status other-host -",
+        `binlog-status third-host ${b64("{cut")}`,
+        "end-of-report",
+      ].join("\n"),
+    );
+    assert.deepEqual(report.binlogs.get(hostings[0]!), { ok: false, checkedAt: "2026-11-25T09:59:30Z", newestRecoverableUtc: "2026-11-25T09:40:00Z", lagSeconds: 1170, maxLagSeconds: 300, problems: ["lag 1170s beyond the limit of 300s"] });
+    assert.equal(report.binlogs.has("other-host"), false, "no status file: binlogs off or not shipped yet");
+    assert.match(report.binlogs.get("third-host")!.error!, /binlog-third-host\.json is not valid JSON/);
   });
 });
 
