@@ -6,6 +6,7 @@ import { runDeployBench } from "./deploy-bench";
 import { runDumpBench } from "./dump-bench";
 import { closeBenchSession } from "./method";
 import { runPackBench } from "./pack-bench";
+import { runReplayBench } from "./replay-bench";
 import { runReplicateBench } from "./replicate-bench";
 import { runRestoreBench } from "./restore-bench";
 
@@ -20,6 +21,7 @@ export const BENCHES: Bench[] = [
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 250 MB, needs root); --rsyncable's cost and bytes saved", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX mirror + hard-link snapshot (> 20,000 files, 1% changed, needs root)", run: () => runReplicateBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
+  { name: "point-in-time replay vs bare mariadb-binlog | mariadb (s per MB of binlog, ratio ≤ 1.10, needs root)", run: () => runReplayBench() },
   { name: "deployment with the real engine on the lab: fleet, clients of 10, 50 and 100 instances, 20 client stacks at once (needs the lab)", run: () => runDeployBench() },
 ];
 
