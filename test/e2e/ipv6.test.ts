@@ -53,6 +53,19 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     return [...r.stdout.matchAll(/^Accepted publickey for (\S+) from (\S+) port/gm)].map((m) => ({ user: m[1]!, from: m[2]! }));
   }
 
+  /**
+   * The logins after the cursor once `ready` holds for them, or after 15 s: sshd's lines reach the
+   * journal asynchronously (a full run once read it before the status's own login was written).
+   */
+  function loginsOnce(host: string, after: Map<string, string>, ready: (ls: Login[]) => boolean): Login[] {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const ls = logins(host, after);
+      if (ready(ls) || Date.now() > until) return ls;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+
   before(() => {
     for (const h of labHosts(env)) assert.match(h.ip6, /^fd00:77::[0-9a-f]+$/, `${h.name} has no lab IPv6 address in hosts.json`);
     files = prepareLabStacks(env, clients, "ipv6");
@@ -75,7 +88,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     const up = deploy(env, "up", files);
     assert.equal(up.status, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
     for (const h of labHosts(env)) {
-      const root = logins(h.name, t0).filter((l) => l.user === "root");
+      const root = loginsOnce(h.name, t0, (ls) => ls.some((l) => l.user === "root")).filter((l) => l.user === "root");
       assert.ok(root.length > 0, `the engine opened no session on ${h.name}`);
       assert.deepEqual([...new Set(root.map((l) => l.from))], [BRIDGE_IP6], `root logins on ${h.name} came from ${JSON.stringify(root)}`);
     }
@@ -104,7 +117,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     assert.ok(checks.length > 0, "nothing compared");
     assert.deepEqual(checks.filter((c) => !c.identical), [], "a mirror differs from its source");
     for (const instance of instances(topology)) {
-      const pulls = logins(instance.hostingServer, t0).filter((l) => l.user.startsWith(backupUser("")));
+      const pulls = loginsOnce(instance.hostingServer, t0, (ls) => instance.backupServers.every((b) => ls.some((l) => l.user === backupUser(b)))).filter((l) => l.user.startsWith(backupUser("")));
       for (const backupName of instance.backupServers) {
         const mine = pulls.filter((l) => l.user === backupUser(backupName));
         assert.ok(mine.length > 0, `no pull by ${backupName} on ${instance.hostingServer}: ${JSON.stringify(pulls)}`);
@@ -130,7 +143,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
       assert.equal(treeDigest(env, to, instance.documentsDir), want.documents, "documents differ from the mirror");
       assert.match(sshOk(env, to, `mariadb -N -B -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA='${instance.database.name}'"`), /^[1-9]/, "no table restored");
       // The backup server pushed to the target over IPv6, with the one-time key bound to its IPv6 address.
-      const pushes = logins(to.name, t0).filter((l) => l.user === "root" && !THIS_MACHINE.includes(l.from));
+      const pushes = loginsOnce(to.name, t0, (ls) => ls.some((l) => l.user === "root" && !THIS_MACHINE.includes(l.from))).filter((l) => l.user === "root" && !THIS_MACHINE.includes(l.from));
       assert.deepEqual([...new Set(pushes.map((l) => l.from))], [from.ip6], JSON.stringify(pushes));
     } finally {
       // rbx is not this instance's host: the restored copy goes.
@@ -147,6 +160,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     assert.equal(report.instances.length, bistro.instances.length, r.stdout);
     assert.ok(JSON.stringify(report.instances).includes(bistro.instances[0]!.name), `status does not list ${bistro.instances[0]!.name}: ${r.stdout}`);
     const hosting = labHost(env, bistro.instances[0]!.hostingServer);
-    assert.deepEqual([...new Set(logins(hosting.name, t0).filter((l) => l.user === "root").map((l) => l.from))], [BRIDGE_IP6]);
+    const rootLogins = loginsOnce(hosting.name, t0, (ls) => ls.some((l) => l.user === "root")).filter((l) => l.user === "root");
+    assert.deepEqual([...new Set(rootLogins.map((l) => l.from))], [BRIDGE_IP6]);
   });
 });
