@@ -29,13 +29,17 @@ export async function startConfMariaDb(dir: string, extra: string[] = []): Promi
   const pidFile = path.join(dir, "mysqld.pid");
   const optionFile = path.join(dir, "client.cnf");
   fs.mkdirSync(confDir, { recursive: true });
-  await mustRun("mariadb-install-db", ["--no-defaults", `--datadir=${datadir}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"]);
+  // Its own tmpdir (see jobs-mariadb.ts: a starting mariadbd removes the #sql* files of its tmpdir).
+  const tmpdir = path.join(dir, "tmp");
+  fs.mkdirSync(tmpdir, { recursive: true });
+  await mustRun("mariadb-install-db", ["--no-defaults", `--datadir=${datadir}`, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db", `--tmpdir=${tmpdir}`]);
   const myCnf = path.join(dir, "my.cnf");
   fs.writeFileSync(
     myCnf,
     [
       "[mariadbd]",
       `datadir = ${datadir}`,
+      `tmpdir = ${tmpdir}`,
       `socket = ${socket}`,
       "skip_networking",
       "user = root",

@@ -23,16 +23,22 @@ export async function startMariaDb(dir: string, opts: { bufferPoolMb?: number; s
   const datadir = path.join(dir, "data");
   const socket = path.join(dir, "mysqld.sock");
   const optionFile = path.join(dir, "client.cnf");
+  // Its own tmpdir: a mariadbd that starts removes the #sql* files it finds in its tmpdir, and with
+  // /tmp shared it removed those of another server's mariadb-install-db (seen in a full run).
+  const tmpdir = path.join(dir, "tmp");
+  fs.mkdirSync(tmpdir, { recursive: true });
   await mustRun("mariadb-install-db", [
     "--no-defaults",
     `--datadir=${datadir}`,
     "--user=root",
     "--auth-root-authentication-method=socket",
     "--skip-test-db",
+    `--tmpdir=${tmpdir}`,
   ]);
   const server: Running = start("mariadbd", [
     "--no-defaults",
     `--datadir=${datadir}`,
+    `--tmpdir=${tmpdir}`,
     `--socket=${socket}`,
     "--skip-networking",
     "--user=root",
