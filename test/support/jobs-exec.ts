@@ -52,10 +52,22 @@ export function start(cmd: string, args: readonly string[], opts: RunOptions = {
   };
   let timer: NodeJS.Timeout | undefined;
   if (opts.timeoutMs) timer = setTimeout(() => kill("SIGKILL"), opts.timeoutMs);
-  const done = new Promise<RunResult>((resolve, reject) => {
-    child.on("error", reject);
+  // Whoever awaits `done` keeps this process alive until the pipes close (below, they are unref'd
+  // once the command exits): without it a job whose helper outlived it for a moment left the test
+  // awaiting a promise with nothing in the event loop ("Promise resolution is still pending but
+  // the event loop has already resolved", the dump queue under a loaded full run).
+  let alive: NodeJS.Timeout | undefined;
+  let settled = false;
+  const closed = new Promise<RunResult>((resolve, reject) => {
+    child.on("error", (e) => {
+      settled = true;
+      if (alive) clearInterval(alive);
+      reject(e);
+    });
     child.on("close", (code, signal) => {
       if (timer) clearTimeout(timer);
+      settled = true;
+      if (alive) clearInterval(alive);
       resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
     });
   });
@@ -68,7 +80,15 @@ export function start(cmd: string, args: readonly string[], opts: RunOptions = {
   void exited.then(() => {
     for (const s of [child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
   });
-  return { child, done, exited, kill };
+  return {
+    child,
+    get done() {
+      if (!settled) alive ??= setInterval(() => undefined, 60_000);
+      return closed;
+    },
+    exited,
+    kill,
+  };
 }
 
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
