@@ -133,6 +133,14 @@ export function ssh(env: LabEnv, host: LabHost, command: string, options: { inpu
   );
 }
 
+/**
+ * journalctl's match for sshd's lines, by syslog identifier (OpenSSH 9.8+ logs sessions as
+ * sshd-session): not by unit, because journald attributes a line to ssh.service only if the
+ * sending process still lives when it reads the line, and a short session's lines lose it under load
+ * (seen on lab hosts: "session closed" and, in a loaded CI run, "Accepted" without _SYSTEMD_UNIT).
+ */
+export const SSHD_JOURNAL_MATCH = ["-t", "sshd", "-t", "sshd-session"];
+
 export function sshOk(env: LabEnv, host: LabHost, command: string, options: { input?: string } = {}): string {
   const result = ssh(env, host, command, options);
   if (result.status !== 0) {

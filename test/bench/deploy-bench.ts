@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import { engineEnv, labEnv, labHosts, LabEnv, pulumiOk, projectCopy, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { SSHD_JOURNAL_MATCH, engineEnv, labEnv, labHosts, LabEnv, pulumiOk, projectCopy, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, prepareInstances, prepareLabStacks } from "../../scripts/lab/flow";
 import { labClientConfig, labScaleClient, LAB_FLEET_STACK, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
 import { startSessionSampler, stopSessionSampler } from "../support/ssh-sessions";
@@ -29,7 +29,7 @@ interface DeployFigures {
 
 /** Sessions each host's sshd accepted so far (the count's own session included). */
 function acceptedSessions(env: LabEnv): number {
-  return labHosts(env).reduce((n, h) => n + Number(sshOk(env, h, "journalctl -u ssh --no-pager -o cat | grep -c 'Accepted publickey' || true").trim()), 0);
+  return labHosts(env).reduce((n, h) => n + Number(sshOk(env, h, `journalctl ${SSHD_JOURNAL_MATCH.join(" ")} --no-pager -o cat | grep -c 'Accepted publickey' || true`).trim()), 0);
 }
 
 function stateFile(env: LabEnv, stack: string): string {

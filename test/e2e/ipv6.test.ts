@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, sshOk, treeDigest } from "../../scripts/lab/driver";
+import { SSHD_JOURNAL_MATCH, labEnv, labHost, labHosts, labScript, projectCopy, pulumi, sshOk, treeDigest } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK } from "../../scripts/lab/stacks";
 import { backupUser, instanceEnvPath, knownHostsPath } from "../../infra/render/paths";
@@ -48,7 +48,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
 
   /** Every SSH login sshd accepted on a lab host after the cursor. */
   function logins(host: string, after: Map<string, string>): Login[] {
-    const r = labScript(env, ["exec", host, "journalctl", "--no-pager", "-o", "cat", "-u", "ssh.service", `--after-cursor=${after.get(host)!}`]);
+    const r = labScript(env, ["exec", host, "journalctl", "--no-pager", "-o", "cat", ...SSHD_JOURNAL_MATCH, `--after-cursor=${after.get(host)!}`]);
     assert.equal(r.status, 0, `journalctl on ${host}: ${r.stderr}`);
     return [...r.stdout.matchAll(/^Accepted publickey for (\S+) from (\S+) port/gm)].map((m) => ({ user: m[1]!, from: m[2]! }));
   }
@@ -161,6 +161,7 @@ describe("IPv6 end to end: the lab fleet declared by its IPv6 addresses", { conc
     assert.ok(JSON.stringify(report.instances).includes(bistro.instances[0]!.name), `status does not list ${bistro.instances[0]!.name}: ${r.stdout}`);
     const hosting = labHost(env, bistro.instances[0]!.hostingServer);
     const rootLogins = loginsOnce(hosting.name, t0, (ls) => ls.some((l) => l.user === "root")).filter((l) => l.user === "root");
-    assert.deepEqual([...new Set(rootLogins.map((l) => l.from))], [BRIDGE_IP6]);
+    const everywhere = labHosts(env).map((h) => `${h.name}: ${JSON.stringify(logins(h.name, t0))}`).join("\n");
+    assert.deepEqual([...new Set(rootLogins.map((l) => l.from))], [BRIDGE_IP6], `root logins on ${hosting.name} after the status's start; every host's logins since then:\n${everywhere}`);
   });
 });

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { SSHD_JOURNAL_MATCH, labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
@@ -191,8 +191,8 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     ensureStack(env, scale.stack);
     const fra = labHost(env, "lab-host-ionos-fra");
     // sessions sshd accepted so far (this count's own session included: it is logged before the command runs)
-    const accepted = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -c 'Accepted publickey' || true").trim());
-    const dropped = () => Number(sshOk(env, fra, "journalctl -u ssh --no-pager -o cat | grep -ci 'drop connection\\|MaxStartups throttling' || true").trim());
+    const accepted = () => Number(sshOk(env, fra, `journalctl ${SSHD_JOURNAL_MATCH.join(" ")} --no-pager -o cat | grep -c 'Accepted publickey' || true`).trim());
+    const dropped = () => Number(sshOk(env, fra, `journalctl ${SSHD_JOURNAL_MATCH.join(" ")} --no-pager -o cat | grep -ci 'drop connection\\|MaxStartups throttling' || true`).trim());
     const dropped0 = dropped();
     const accepted0 = accepted();
     upOk(env, [file]);
