@@ -60,6 +60,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "schedule-staggered": "mandatory",
   "rpo-max": "mandatory",
   "retention-snapshots": "mandatory",
+  "binlog-off": "advisory",
   "binlog-server-id": "mandatory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
@@ -88,9 +89,11 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
   "schedule.staggered":
     "Change the instance's dumpTimes or replicationsPerDay (client stack file) so that the planner can keep replication starts out of the dump windows; replication times are computed, never typed.",
   "rpo.max":
-    "Raise replicationsPerDay or add dump times (client stack file) until the worst-case RPO is within the fleet policy's maxRpoHours.",
+    "Raise replicationsPerDay or add dump times (client stack file) until the worst-case RPO is within the fleet policy's maxRpoHours; with binlogs shipped, lower the fleet's binlog.maxLagSeconds below maxRpoHours.databaseWithBinlogs.",
   "retention.snapshots":
     "Adjust the fleet's snapshots key (keepHours ≥ 2 x maxRpoHours.files, keepDays/keepWeeks reaching minRetentionDays, maxSnapshots as the disk budget allows) or the instance's replicationsPerDay.",
+  "binlog.off":
+    "Set servers[].binlog.enabled: true (or remove the key) on the hosting server in the fleet stack file, so that the program turns its MariaDB's binary logs on and the backup servers pull them; leave it off only for a MariaDB the company does not own.",
   "binlog.server-id":
     "Give all but one of the hosting servers sharing a server_id an explicit servers[].binlog.serverId (1..4294967295, unique in the fleet) in the fleet stack file.",
   "access.restricted-ssh":

@@ -73,6 +73,8 @@ const siteSchema: z.ZodType<Site> = z.object({
   longitude: z.number().min(-180).max(180),
 });
 
+const serverBinlogSchema = z.object({ enabled: z.boolean(), serverId: z.number().int(), serverIdDeclared: z.boolean() });
+
 const serverPropsSchema: z.ZodType<ServerProps> = z.object({
   name: z.string().min(1),
   role: z.enum(["hosting", "backup"]),
@@ -80,7 +82,7 @@ const serverPropsSchema: z.ZodType<ServerProps> = z.object({
   site: siteSchema,
   address: z.string(),
   fleetStack: z.string().min(1),
-  binlog: z.object({ enabled: z.boolean(), serverId: z.number().int(), serverIdDeclared: z.boolean() }).optional(),
+  binlog: serverBinlogSchema.optional(),
 });
 
 const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
@@ -90,6 +92,7 @@ const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
   site: siteSchema,
   address: z.string(),
   state: z.enum(["active", "lost"]).optional(),
+  binlog: serverBinlogSchema.optional(),
 });
 
 /**
@@ -123,7 +126,7 @@ const policySchema: z.ZodType<FleetPolicy> = z.object({
   minRetentionDays: z.number(),
   dumpWindowMinutes: z.number(),
   maxDumpMinutes: z.number().optional(),
-  maxRpoHours: z.object({ files: z.number(), database: z.number() }),
+  maxRpoHours: z.object({ files: z.number(), database: z.number(), databaseWithBinlogs: z.number().optional() }),
 });
 
 const accessSchema: z.ZodType<AccessDeclaration> = z.object({

@@ -34,6 +34,11 @@ export const BINLOG_KEEP_MARGIN_DAYS = 2;
  */
 export const DEFAULT_BINLOG_MAX_LAG_SECONDS = 300;
 
+/** Seconds between two binlog pulls of a hosting server by a backup server (its timer). */
+export const BINLOG_PULL_SECONDS = 60;
+/** Seconds between two heartbeat writes on a hosting server with binlogs on (its timer). */
+export const BINLOG_HEARTBEAT_SECONDS = 30;
+
 export function defaultBinlogKeepDays(minRetentionDays: number): number {
   return minRetentionDays + BINLOG_KEEP_MARGIN_DAYS;
 }

@@ -35,6 +35,8 @@ export interface ServerFacts {
   address: string;
   /** "lost" when the fleet marks it so (servers.lost and every rule skipping lost servers read it); absent when active. */
   state?: ServerState;
+  /** A hosting server's binary logs (rpo.max and binlog.off read them); absent on backup servers. */
+  binlog?: ServerBinlog;
 }
 
 /**
@@ -108,7 +110,7 @@ export interface InstanceProps {
 /** The contract's facts of a server (address: "host", "host:port" or "[v6]:port"). */
 export function serverFactsOf(s: Server): ServerFacts {
   const address = s.ssh.port === 22 ? s.ssh.host : s.ssh.host.includes(":") ? `[${s.ssh.host}]:${s.ssh.port}` : `${s.ssh.host}:${s.ssh.port}`;
-  return { name: s.name, role: s.role, provider: s.provider, site: s.site, address, ...(s.state === "lost" ? { state: s.state } : {}) };
+  return { name: s.name, role: s.role, provider: s.provider, site: s.site, address, ...(s.state === "lost" ? { state: s.state } : {}), ...(s.role === "hosting" && s.binlog ? { binlog: { ...s.binlog } } : {}) };
 }
 
 /**

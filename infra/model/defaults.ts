@@ -27,6 +27,10 @@ export const CONFIG_NAMESPACE = "dolibarr-backup";
  * - maxRpoHours database 14: dumps every 12 h are the floor of the database RPO; replications start
  *   right after the dump window (30 min) plus the per-client minute offset (≤ 14 min), so a compliant
  *   schedule measures ≈ 12.7 h; 14 h flags schedules where the dump waits hours for its first copy.
+ * - maxRpoHours databaseWithBinlogs 0.25 (15 min): an instance whose hosting server's binlogs are
+ *   shipped loses at most what its backup servers had not pulled yet; each pulls every minute and
+ *   alerts beyond binlog.maxLagSeconds (default 300 s). 15 min is the issue's bound: three times the
+ *   default lag limit, and a fleet that lets a backup server fall an hour behind unnoticed is refused.
  */
 export const DEFAULT_POLICY: Readonly<FleetPolicy> = Object.freeze({
   minBackupServers: 2,
@@ -36,7 +40,7 @@ export const DEFAULT_POLICY: Readonly<FleetPolicy> = Object.freeze({
   minRetentionDays: 7,
   dumpWindowMinutes: 30,
   maxDumpMinutes: 10,
-  maxRpoHours: Object.freeze({ files: 8, database: 14 }),
+  maxRpoHours: Object.freeze({ files: 8, database: 14, databaseWithBinlogs: 0.25 }),
 });
 
 /** Per-instance schedule defaults: 00:00 and 12:00, 7 days, 4 replications a day per backup server. */

@@ -224,6 +224,7 @@ function mergePolicy(p: FleetValues["policy"]): FleetPolicy {
     maxRpoHours: {
       files: p?.maxRpoHours?.files ?? d.maxRpoHours.files,
       database: p?.maxRpoHours?.database ?? d.maxRpoHours.database,
+      databaseWithBinlogs: p?.maxRpoHours?.databaseWithBinlogs ?? d.maxRpoHours.databaseWithBinlogs!,
     },
   };
 }

@@ -137,6 +137,7 @@ export const policySchema = z.strictObject({
     .strictObject({
       files: z.number().gt(0).max(24 * 30).optional(),
       database: z.number().gt(0).max(24 * 30).optional(),
+      databaseWithBinlogs: z.number().gt(0).max(24 * 30).optional(),
     })
     .optional(),
 });

@@ -98,8 +98,12 @@ export interface FleetPolicy {
   dumpWindowMinutes: number;
   /** Worst-case duration of one dump (queue model; optional in hand-made fleets, default 10). */
   maxDumpMinutes?: number;
-  /** Worst-case recovery point objective allowed, in hours, for files and for the database. */
-  maxRpoHours: { files: number; database: number };
+  /**
+   * Worst-case recovery point objective allowed, in hours: files; the database from its dumps (no
+   * binlogs); the database of an instance whose binlogs are shipped (optional in hand-made fleets,
+   * default DEFAULT_POLICY's).
+   */
+  maxRpoHours: { files: number; database: number; databaseWithBinlogs?: number };
 }
 
 /**

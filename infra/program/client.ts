@@ -9,11 +9,12 @@ import { lostInstanceRemains } from "../components/lost";
 import { isLost, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { isConfigError } from "../model/errors";
 import { distanceKm } from "../model/geo";
+import { maxBinlogDatabaseRpoHours, withDatabaseSource, type DatabaseRpoSource } from "../model/rpo";
 import { computeRpo } from "../model/schedule";
 import { formatTimeOfDay } from "../model/time";
 import { buildTopology } from "../model/topology";
 import type { ClientStack, DumpCounts, Instance, ReplicationPlan, Server, Topology, Violation } from "../model/types";
-import { formatConfigError } from "../report/text";
+import { databaseRpoText, formatConfigError } from "../report/text";
 import { checkTopology } from "../rules";
 import { checkRestrictedSsh, type InstanceAccess } from "../rules/access";
 import { withHostKey, type FleetView } from "./fleet-outputs";
@@ -187,10 +188,11 @@ export interface InstanceSummary {
   dumpDir: string;
   mirror: string;
   snapshotsKeep: number;
-  /** Worst-case RPO with the deployed replication times. */
-  rpoHours: { files: number; database: number };
+  /** Worst-case RPO with the deployed replication times; database from binlogs when shipped, else from the dumps. */
+  rpoHours: { files: number; database: number; dumps: number };
+  databaseRpoFrom: DatabaseRpoSource;
   /** Allowed by the fleet policy. */
-  maxRpoHours: { files: number; database: number };
+  maxRpoHours: { files: number; database: number; databaseWithBinlogs: number };
 }
 
 function siteSummary(s: Server): SiteSummary {
@@ -203,7 +205,7 @@ export function instanceSummary(topology: Topology, inst: Instance, plans: reado
   const fleet = topology.fleet;
   const byName = (n: string) => fleet.servers.find((s) => s.name === n)!;
   const hosting = byName(inst.hostingServer);
-  const rpo = computeRpo(topology, inst, plans);
+  const rpo = withDatabaseSource(topology, inst, plans, computeRpo(topology, inst, plans));
   return {
     hosting: siteSummary(hosting),
     backups: inst.backupServers.map((b) => {
@@ -217,8 +219,9 @@ export function instanceSummary(topology: Topology, inst: Instance, plans: reado
     dumpDir: inst.dumpDir,
     mirror: `${fleet.mirrorRoot}/${inst.name}`,
     snapshotsKeep: inst.snapshotsKeep,
-    rpoHours: { files: round(rpo.filesHours, 2), database: round(rpo.databaseHours, 2) },
-    maxRpoHours: { ...fleet.policy.maxRpoHours },
+    rpoHours: { files: round(rpo.filesHours, 2), database: round(rpo.databaseHours, 2), dumps: round(rpo.dumpsHours, 2) },
+    databaseRpoFrom: rpo.databaseFrom,
+    maxRpoHours: { files: fleet.policy.maxRpoHours.files, database: fleet.policy.maxRpoHours.database, databaseWithBinlogs: maxBinlogDatabaseRpoHours(fleet.policy) },
   };
 }
 
@@ -232,7 +235,7 @@ export function summaryText(client: ClientStack, instances: Record<string, Insta
       lines.push(`  mirror on ${b.server} (${b.site}, ${b.city}, ${b.distanceKm} km away) at ${b.replicationTimes.join(", ")}`);
     }
     lines.push(
-      `  worst-case RPO: files ${s.rpoHours.files} h (max ${s.maxRpoHours.files} h), database ${s.rpoHours.database} h (max ${s.maxRpoHours.database} h)`,
+      `  worst-case RPO: files ${s.rpoHours.files} h (max ${s.maxRpoHours.files} h), database ${databaseRpoText(s.databaseRpoFrom, s.rpoHours, s.maxRpoHours)}`,
     );
   }
   return lines.join("\n");

@@ -1,5 +1,6 @@
 // The systemd template units of the jobs, identical on every server of a role.
 import { PATHS, SCRIPT, notifySpoolDir } from "./paths";
+import { BINLOG_HEARTBEAT_SECONDS, BINLOG_PULL_SECONDS } from "../model/binlog";
 
 const CONFIG = `${PATHS.instancesDir}/%i.env`;
 
@@ -12,10 +13,7 @@ export const BINLOG_PULL_SERVICE = "dolibarr-binlog-pull@.service";
 export const BINLOG_PULL_TIMER = "dolibarr-binlog-pull@.timer";
 export const BINLOG_HEARTBEAT_SERVICE = "dolibarr-binlog-heartbeat.service";
 export const BINLOG_HEARTBEAT_TIMER = "dolibarr-binlog-heartbeat.timer";
-/** Seconds between two binlog pulls of a hosting server by a backup server. */
-export const BINLOG_PULL_SECONDS = 60;
-/** Seconds between two heartbeat writes on a hosting server with binlogs on. */
-export const BINLOG_HEARTBEAT_SECONDS = 30;
+export { BINLOG_HEARTBEAT_SECONDS, BINLOG_PULL_SECONDS };
 export const NOTIFY_FAILED_SERVICE = "dolibarr-notify@.service";
 export const NOTIFY_SERVICE = "dolibarr-notify.service";
 export const NOTIFY_PATH = "dolibarr-notify.path";

@@ -2,7 +2,7 @@
 // (sites, distances, providers, dump and replication times, RPO) and the violations of the rules.
 // Pure: no I/O. Formatting is in text.ts.
 import { distanceKm } from "../model/geo";
-import type { Rpo } from "../model/schedule";
+import type { InstanceRpo } from "../model/rpo";
 import type { FleetPolicy, Provider, Site, Topology, Violation } from "../model/types";
 import { checkTopology, createRuleContext } from "../rules";
 import { rpoOf } from "../rules/context";
@@ -33,7 +33,7 @@ export interface InstanceReport {
   backups: BackupLine[];
   backupPairs: Array<{ a: string; b: string; km: number }>;
   /** Worst case over the per-client minute offsets. */
-  rpo: Rpo;
+  rpo: InstanceRpo;
   violations: Violation[];
 }
 

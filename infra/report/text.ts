@@ -3,12 +3,24 @@ import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { formatIssue, type ConfigError } from "../model/errors";
 import { describeSite } from "../model/sites";
 import { formatTimeOfDay } from "../model/time";
+import { maxBinlogDatabaseRpoHours, type DatabaseRpoSource } from "../model/rpo";
 import type { Violation } from "../model/types";
 import type { CheckReport, ClientReport, FleetReport, InstanceReport, ServerLine } from "./check";
 
 const times = (ts: readonly number[]): string => ts.map(formatTimeOfDay).join(" ") || "none";
 const hours = (h: number): string => (Number.isFinite(h) ? `${h.toFixed(2)} h` : "never");
 const km = (d: number): string => `${Math.round(d)} km`;
+const minutesOrHours = (h: number): string => (Number.isFinite(h) && h < 1 ? `${Math.round(h * 60)} min` : hours(h));
+
+/**
+ * The database part of an instance's worst-case RPO line: from its binlogs when they are shipped
+ * (the dumps then only bound how far back a replay starts), else from its dumps.
+ */
+export function databaseRpoText(from: DatabaseRpoSource, rpo: { database: number; dumps: number }, max: { database: number; databaseWithBinlogs: number }): string {
+  return from === "binlogs"
+    ? `${minutesOrHours(rpo.database)} (binlogs shipped, max ${minutesOrHours(max.databaseWithBinlogs)}; newest dump on a backup server ≤ ${hours(rpo.dumps)} old)`
+    : `${hours(rpo.database)} (dumps, max ${max.database} h)`;
+}
 
 export function formatViolation(v: Violation): string {
   return `${v.severity === "mandatory" ? "✖ [mandatory]" : "⚠ [advisory] "} ${v.ruleId}: ${v.message}`;
@@ -56,7 +68,7 @@ function formatInstance(inst: InstanceReport, fleet: FleetReport): string[] {
     `    ${inst.replicationsPerDay} replications a day per backup server (+ client offset 0..${MAX_MINUTE_OFFSET} min), ${inst.snapshotsKeep} snapshots kept`,
   );
   out.push(
-    `    worst-case RPO: files ${hours(inst.rpo.filesHours)} (max ${fleet.policy.maxRpoHours.files} h), database ${hours(inst.rpo.databaseHours)} (max ${fleet.policy.maxRpoHours.database} h)`,
+    `    worst-case RPO: files ${hours(inst.rpo.filesHours)} (max ${fleet.policy.maxRpoHours.files} h), database ${databaseRpoText(inst.rpo.databaseFrom, { database: inst.rpo.databaseHours, dumps: inst.rpo.dumpsHours }, { database: fleet.policy.maxRpoHours.database, databaseWithBinlogs: maxBinlogDatabaseRpoHours(fleet.policy) })}`,
   );
   return out;
 }
@@ -75,7 +87,7 @@ export function formatFleet(f: FleetReport): string[] {
     `fleet ${f.stack} (${f.file}): ${f.serverCount.hosting} hosting and ${f.serverCount.backup} backup servers, ${f.clients.length} client(s)`,
     `  policy: ≥ ${p.minBackupServers} backup servers ≥ ${p.minDistanceKm} km apart, provider diversity ${p.providerDiversity}, ` +
       `≥ ${p.minDumpsPerDay} dumps a day kept ≥ ${p.minRetentionDays} days, dump window ${p.dumpWindowMinutes} min, ` +
-      `RPO ≤ ${p.maxRpoHours.files} h (files) / ${p.maxRpoHours.database} h (database)`,
+      `RPO ≤ ${p.maxRpoHours.files} h (files) / ${p.maxRpoHours.database} h (database from dumps) / ${minutesOrHours(maxBinlogDatabaseRpoHours(p))} (database with binlogs)`,
   ];
   for (const v of f.fleetViolations) out.push(`  ${formatViolation(v)}`);
   for (const c of f.clients) {

@@ -1,5 +1,6 @@
 // What several rules need, derived once from the Topology (and only from it).
-import { planReplications, worstCaseRpo, type Rpo } from "../model/schedule";
+import { instanceRpo, type InstanceRpo } from "../model/rpo";
+import { planReplications } from "../model/schedule";
 import { describeSite } from "../model/sites";
 import type { ClientStack, Instance, ReplicationPlan, Server, Severity, Topology, Violation } from "../model/types";
 
@@ -10,14 +11,14 @@ export interface RuleContext {
   plans: ReplicationPlan[];
   plansByInstance: Map<string, ReplicationPlan[]>;
   /** Worst-case RPO per instance object, computed once (rpo.max and the check report both need it). */
-  rpoCache: WeakMap<Instance, Rpo>;
+  rpoCache: WeakMap<Instance, InstanceRpo>;
 }
 
 /** The worst-case RPO of an instance of the context's topology (over every minute offset), cached. */
-export function rpoOf(ctx: RuleContext, instance: Instance): Rpo {
+export function rpoOf(ctx: RuleContext, instance: Instance): InstanceRpo {
   let rpo = ctx.rpoCache.get(instance);
   if (rpo === undefined) {
-    rpo = worstCaseRpo(ctx.topology, instance, ctx.plansByInstance.get(instance.name) ?? []);
+    rpo = instanceRpo(ctx.topology, instance, ctx.plansByInstance.get(instance.name) ?? []);
     ctx.rpoCache.set(instance, rpo);
   }
   return rpo;
@@ -84,3 +85,5 @@ export function violation(
 
 export const km = (d: number): string => `${d.toFixed(1)} km`;
 export const hours = (h: number): string => (Number.isFinite(h) ? `${h.toFixed(2)} h` : "∞ (never)");
+/** A duration under an hour in whole minutes ("5 min"), else as hours(). */
+export const minutesOrHours = (h: number): string => (Number.isFinite(h) && h < 1 ? `${Math.round(h * 60)} min` : hours(h));

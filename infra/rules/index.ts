@@ -5,6 +5,7 @@ import { createRuleContext, type RuleContext } from "./context";
 import {
   backupMinCount,
   backupNotHosting,
+  binlogOff,
   binlogServerId,
   geoMinDistance,
   providerDiversity,
@@ -32,6 +33,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   scheduleStaggered,
   rpoMax,
   retentionSnapshots,
+  binlogOff,
   binlogServerId,
 ]);
 
@@ -46,6 +48,7 @@ export type RuleId =
   | "schedule.staggered"
   | "rpo.max"
   | "retention.snapshots"
+  | "binlog.off"
   | "binlog.server-id";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);

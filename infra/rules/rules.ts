@@ -3,14 +3,15 @@
 // call these same functions. A topology that was never validated (policy pack) must not crash them:
 // unknown servers are reported by topology.references and skipped by the other rules.
 import { sameSshHost } from "../model/address";
-import { binlogOf } from "../model/binlog";
+import { BINLOG_PULL_SECONDS, binlogOf, binlogSettingsOf } from "../model/binlog";
 import { fleetMaxConcurrentDumps, isLost, MAX_MINUTE_OFFSET, snapshotRetentionOf } from "../model/defaults";
 import { distanceKm, sameCity } from "../model/geo";
+import { maxBinlogDatabaseRpoHours } from "../model/rpo";
 import { dumpCompletionMinutes } from "../model/schedule";
 import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
-import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, rpoOf, violation, type RuleContext } from "./context";
+import { createRuleContext, describeServer, hours, instancesOf, km, knownBackups, minutesOrHours, rpoOf, violation, type RuleContext } from "./context";
 
 export interface Rule {
   /** Stable id, used in reports, tests and the policy pack. */
@@ -248,8 +249,8 @@ export const scheduleStaggered = rule(
 export const rpoMax = rule(
   "rpo.max",
   "mandatory",
-  ["maxRpoHours.files", "maxRpoHours.database", "dumpWindowMinutes"],
-  `The worst-case recovery point of each instance, over a 24 h cycle and any per-client minute offset (0..${MAX_MINUTE_OFFSET}), is within maxRpoHours: files = largest gap between replication starts of all its backup servers; database = time since the newest dump already copied to a backup server.`,
+  ["maxRpoHours.files", "maxRpoHours.database", "maxRpoHours.databaseWithBinlogs", "dumpWindowMinutes"],
+  `The worst-case recovery point of each instance, over a 24 h cycle and any per-client minute offset (0..${MAX_MINUTE_OFFSET}), is within maxRpoHours: files = largest gap between replication starts of all its backup servers; database, when its hosting server's binlogs are shipped = the lag a backup server's copy may reach before its chain check alerts (binlog.maxLagSeconds), within maxRpoHours.databaseWithBinlogs; without binlogs = time since the newest dump already copied to a backup server, within maxRpoHours.database.`,
   (ctx, out) => {
     const max = ctx.topology.fleet.policy.maxRpoHours;
     for (const ref of instancesOf(ctx.topology)) {
@@ -269,7 +270,13 @@ export const rpoMax = rule(
       if (!within(rpo.filesHours, max.files)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case files RPO ${hours(rpo.filesHours)} (replications: ${sched}); required ≤ ${max.files} h`));
       }
-      if (!within(rpo.databaseHours, max.database)) {
+      if (rpo.databaseFrom === "binlogs") {
+        const maxDb = maxBinlogDatabaseRpoHours(ctx.topology.fleet.policy);
+        if (!within(rpo.databaseHours, maxDb)) {
+          const lag = binlogSettingsOf(ctx.topology.fleet).maxLagSeconds;
+          out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${minutesOrHours(rpo.databaseHours)} (binlogs of ${inst.hostingServer} pulled every ${BINLOG_PULL_SECONDS} s by ${list(servers)}, alerted beyond binlog.maxLagSeconds ${lag} s); required ≤ ${minutesOrHours(maxDb)} (maxRpoHours.databaseWithBinlogs): lower the fleet's binlog.maxLagSeconds`));
+        }
+      } else if (!within(rpo.databaseHours, max.database)) {
         out.push(violation("rpo.max", "mandatory", ref, servers, `instance ${inst.name}: worst-case database RPO ${hours(rpo.databaseHours)} (dumps ${times(inst.schedule.dumpTimes) || "none"}; replications: ${sched}); required ≤ ${max.database} h${queued.length ? `; ${queued.join("; ")}` : ""}`));
       }
     }
@@ -305,6 +312,32 @@ export const retentionSnapshots = rule(
       if (worst > r.maxSnapshots) {
         V(`up to ${worst} snapshots per backup server (${r.keepHours} h x ${inst.schedule.replicationsPerDay} a day + ${r.keepDays} daily + ${r.keepWeeks} weekly); disk budget snapshots.maxSnapshots is ${r.maxSnapshots}`);
       }
+    }
+  },
+);
+
+export const binlogOff = rule(
+  "binlog.off",
+  "advisory",
+  [],
+  "Every hosting server that carries an instance has its binary logs on and shipped to the instance's backup servers, so a lost server costs the database minutes, not the hours since its last dump. A server whose MariaDB the program may not configure (a shared one it does not own) turns them off with servers[].binlog.enabled: false; its instances are reported here with the dump-cycle RPO they keep.",
+  (ctx, out) => {
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      const hosting = ctx.servers.get(inst.hostingServer);
+      // Off by the fleet's word only: a Server without binlog settings (a fleet state from before
+      // binlogs) says nothing either way.
+      if (!hosting || hosting.role !== "hosting" || isLost(hosting) || hosting.binlog?.enabled !== false) continue;
+      const rpo = rpoOf(ctx, inst);
+      out.push(
+        violation(
+          "binlog.off",
+          "advisory",
+          ref,
+          [hosting.name],
+          `instance ${inst.name}: binary logs are off on ${hosting.name} (servers[].binlog.enabled: false in the fleet stack file), so its database can only be restored to a dump: worst-case database RPO ${hours(rpo.databaseHours)} instead of minutes; turn them on unless that MariaDB is not the company's to configure`,
+        ),
+      );
     }
   },
 );

@@ -3,7 +3,8 @@
 // Pure: the collection and the rendering (render.ts) are separate, so tests feed real-looking
 // snapshots to both.
 import { distanceKm } from "../model/geo";
-import { planReplications, worstCaseRpo } from "../model/schedule";
+import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
+import { planReplications } from "../model/schedule";
 import type { Server, Topology } from "../model/types";
 
 /** A server as the status page shows it. */
@@ -87,8 +88,14 @@ export interface InstanceFacts {
   client: string;
   hostingServer: string;
   backupServers: string[];
-  /** Worst-case RPO the rules computed for the instance (plans of the whole fleet, queue included). */
-  rpoHours: { files: number; database: number };
+  /**
+   * Worst-case RPO the rules computed for the instance (plans of the whole fleet, queue included):
+   * database from its binlogs when they are shipped (databaseFrom "binlogs"; the copies are then
+   * judged by their newest recoverable second), else from its dumps; dumps: the dump cycle's bound,
+   * which the dumps and their copies keep either way (absent in older snapshots: database).
+   */
+  rpoHours: { files: number; database: number; dumps?: number };
+  databaseFrom?: DatabaseRpoSource;
   dump: DumpFacts;
   mirrors: MirrorFacts[];
 }
@@ -130,7 +137,8 @@ export interface InstanceState {
   databaseAgeHours?: number;
   /** The newest recoverable second over the usable backup servers (binlogs), ISO UTC. */
   recoverableAt?: string;
-  rpoHours: { files: number; database: number };
+  rpoHours: InstanceFacts["rpoHours"];
+  databaseFrom?: DatabaseRpoSource;
   mirrors: MirrorState[];
   reasons: string[];
 }
@@ -244,13 +252,14 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
         .map((b) => ({ instance: i.name, from: i.hostingServer, to: b, km: Math.round(distanceKm(byName.get(i.hostingServer)!.site, byName.get(b)!.site)) })),
     ),
     instances: instances.map((i) => {
-      const rpo = worstCaseRpo(topology, i, plans);
+      const rpo = instanceRpo(topology, i, plans);
       return {
         name: i.name,
         client: i.client,
         hostingServer: i.hostingServer,
         backupServers: [...i.backupServers],
-        rpoHours: { files: rpo.filesHours, database: rpo.databaseHours },
+        rpoHours: { files: rpo.filesHours, database: rpo.databaseHours, dumps: rpo.dumpsHours },
+        databaseFrom: rpo.databaseFrom,
         dump: {},
         mirrors: i.backupServers.map((server) => ({ server })),
       };
@@ -273,7 +282,9 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
   const instances = snapshot.instances.map((inst): InstanceState => {
     const reasons: string[] = [];
     const rpo = inst.rpoHours;
-    const fmt = (h: number) => `${h.toFixed(1)} h`;
+    const dumpsRpo = rpo.dumps ?? rpo.database;
+    const byBinlogs = inst.databaseFrom === "binlogs";
+    const fmt = (h: number) => (h < 1 ? `${Math.round(h * 60)} min` : `${h.toFixed(1)} h`);
     // hosting server
     let hostingStatus: Freshness = "ok";
     const hosting = servers.get(inst.hostingServer);
@@ -290,9 +301,9 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
     } else if (dumpAge === undefined) {
       hostingStatus = "unknown";
       reasons.push(`no dump on ${inst.hostingServer}`);
-    } else if (dumpAge > rpo.database) {
+    } else if (dumpAge > dumpsRpo) {
       hostingStatus = "stale";
-      reasons.push(`newest dump ${fmt(dumpAge)} old > database RPO ${fmt(rpo.database)}`);
+      reasons.push(`newest dump ${fmt(dumpAge)} old > ${byBinlogs ? "dump cycle" : "database RPO"} ${fmt(dumpsRpo)}`);
     }
     // backup servers
     const mirrors = inst.mirrors.map((m): MirrorState => {
@@ -315,10 +326,10 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       } else if (filesAge === undefined) {
         status = "unknown";
         r.push(`no complete mirror on ${m.server}`);
-      } else if (filesAge > rpo.files || (databaseAge ?? Infinity) > rpo.database) {
+      } else if (filesAge > rpo.files || (databaseAge ?? Infinity) > dumpsRpo) {
         status = "stale";
         if (filesAge > rpo.files) r.push(`mirror on ${m.server} ${fmt(filesAge)} old > files RPO ${fmt(rpo.files)}`);
-        if ((databaseAge ?? Infinity) > rpo.database) r.push(`newest dump on ${m.server} ${databaseAge === undefined ? "missing" : `${fmt(databaseAge)} old`} > database RPO ${fmt(rpo.database)}`);
+        if ((databaseAge ?? Infinity) > dumpsRpo) r.push(`newest dump on ${m.server} ${databaseAge === undefined ? "missing" : `${fmt(databaseAge)} old`} > ${byBinlogs ? "dump cycle" : "database RPO"} ${fmt(dumpsRpo)}`);
       }
       // Binlogs (point in time): a chain the pull calls broken, or a pull that stopped reporting,
       // makes the copy stale: its database is then only as fresh as its newest dump.
@@ -339,6 +350,19 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
         }
         if (binlog.newestRecoverableUtc && isoMs(binlog.newestRecoverableUtc) !== undefined) recoverableAt = new Date(isoMs(binlog.newestRecoverableUtc)!).toISOString();
       }
+      // With binlogs shipped, the database RPO is minutes: the copy is judged by its newest
+      // recoverable second, and a backup server that holds no binlog status is not up to it.
+      if (byBinlogs && server?.state !== "lost" && !m.error && !binlog?.error) {
+        const recoverableAge = hoursSince(t, isoMs(recoverableAt));
+        if (recoverableAge === undefined || recoverableAge > rpo.database) {
+          r.push(
+            binlog === undefined
+              ? `binlogs of ${inst.hostingServer} on ${m.server}: no status (dolibarr-binlog-pull@${inst.hostingServer} has not reported), so no second past the newest dump is recoverable there`
+              : `newest recoverable second on ${m.server} ${recoverableAge === undefined ? "unknown" : `${fmt(recoverableAge)} old`} > database RPO ${fmt(rpo.database)}`,
+          );
+          if (status === "ok") status = "stale";
+        }
+      }
       return {
         server: m.server,
         status,
@@ -358,12 +382,18 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       .map((m) => m.recoverableAt!)
       .sort()
       .pop();
+    const recoverableAge = hoursSince(t, isoMs(recoverable));
     // The instance is as fresh as its freshest copy; a failing or stale mirror is still reported.
     let copies: Freshness;
     if (filesAge === undefined) copies = mirrors.some((m) => m.status === "failing") ? "failing" : "unknown";
-    else if (filesAge > rpo.files || (databaseAge ?? Infinity) > rpo.database) copies = "stale";
+    else if (filesAge > rpo.files || (databaseAge ?? Infinity) > dumpsRpo || (byBinlogs && (recoverableAge ?? Infinity) > rpo.database)) copies = "stale";
     else copies = "ok";
-    if (copies === "stale") reasons.push(`freshest copy: files ${fmt(filesAge!)} (RPO ${fmt(rpo.files)}), database ${databaseAge === undefined ? "none" : fmt(databaseAge)} (RPO ${fmt(rpo.database)})`);
+    if (copies === "stale") {
+      const database = byBinlogs
+        ? `database: newest recoverable second ${recoverableAge === undefined ? "none" : `${fmt(recoverableAge)} old`} (RPO ${fmt(rpo.database)}), newest dump ${databaseAge === undefined ? "none" : fmt(databaseAge)} (dump cycle ${fmt(dumpsRpo)})`
+        : `database ${databaseAge === undefined ? "none" : fmt(databaseAge)} (RPO ${fmt(rpo.database)})`;
+      reasons.push(`freshest copy: files ${fmt(filesAge!)} (RPO ${fmt(rpo.files)}), ${database}`);
+    }
     for (const m of mirrors) reasons.push(...m.reasons);
     const status = worst([hostingStatus, copies, ...mirrors.map((m) => (m.status === "ok" ? "ok" : m.status === "stale" ? "stale" : m.status))]);
     return {
@@ -376,6 +406,7 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       ...(databaseAge !== undefined ? { databaseAgeHours: databaseAge } : {}),
       ...(recoverable !== undefined ? { recoverableAt: recoverable } : {}),
       rpoHours: rpo,
+      ...(inst.databaseFrom ? { databaseFrom: inst.databaseFrom } : {}),
       mirrors,
       reasons,
     };

@@ -41,7 +41,7 @@ describe("check report", () => {
     }
     // Replications start after the 30-min dump window, spread per instance, every 6 h.
     assert.match(text, /replicates 0[01]:[0-5]\d 0[67]:[0-5]\d 1[23]:[0-5]\d 1[89]:[0-5]\d/);
-    assert.match(text, /worst-case RPO: files 3\.00 h \(max 8 h\), database 1[23]\.\d\d h \(max 14 h\)/);
+    assert.match(text, /worst-case RPO: files 3\.00 h \(max 8 h\), database 1[23]\.\d\d h \(dumps, max 14 h\)/);
   });
   it("lists violations with rule id and severity; exit code 1 on mandatory only", () => {
     const t = makeTopology({

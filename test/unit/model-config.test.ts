@@ -49,7 +49,7 @@ describe("parseFleetConfig / parseClientConfig (values from pulumi.Config)", () 
   it("merges a partial policy with the defaults", () => {
     const fleet = parseFleetConfig({ ...fleetValues(), policy: { minDistanceKm: 250, maxRpoHours: { files: 4 } } }, src("fleet"));
     assert.equal(fleet.policy.minDistanceKm, 250);
-    assert.deepEqual(fleet.policy.maxRpoHours, { files: 4, database: DEFAULT_POLICY.maxRpoHours.database });
+    assert.deepEqual(fleet.policy.maxRpoHours, { files: 4, database: DEFAULT_POLICY.maxRpoHours.database, databaseWithBinlogs: DEFAULT_POLICY.maxRpoHours.databaseWithBinlogs });
     assert.equal(fleet.policy.minBackupServers, 2);
   });
   it("reads providerDiversity false (an unquoted YAML 1.1 off) as off", () => {

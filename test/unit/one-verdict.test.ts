@@ -84,12 +84,20 @@ const fleetArb = fc.record({
   timeZone: fc.option(fc.constantFrom("UTC", "Europe/Berlin", "Europe/London", "America/New_York"), { freq: 3 }),
   dumpVerification: fc.option(fc.constantFrom("frames", "full"), { freq: 3 }),
   snapshots: onceIn(6, fc.record({ keepHours: fc.constantFrom(12, 24, 48), maxSnapshots: fc.constantFrom(40, 60) })),
+  // binlogs off on a hosting server in about half the cases (its database RPO is then the dumps'),
+  // and a lag limit that breaks the 15-min bound now and then
+  binlogOff: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+  maxLagSeconds: fc.option(fc.constantFrom(120, 300, 900, 1200), { freq: 3 }),
   policy: fc.record({
     maxDumpMinutes: fc.option(fc.integer({ min: 1, max: 8 }), { freq: 4 }),
     dumpWindowMinutes: fc.integer({ min: 20, max: 45 }),
     providerDiversity: fc.constantFrom("required", "advisory", "advisory", "off"),
     minDistanceKm: fc.constantFrom(100, 100, 100, 300),
-    maxRpoHours: fc.record({ files: fc.integer({ min: 6, max: 13 }), database: fc.constantFrom(13, 13.5, 14, 14, 15, 16) }),
+    maxRpoHours: fc.record({
+      files: fc.integer({ min: 6, max: 13 }),
+      database: fc.constantFrom(13, 13.5, 14, 14, 15, 16),
+      databaseWithBinlogs: fc.option(fc.constantFrom(0.1, 0.25, 0.5), { freq: 3 }),
+    }),
   }),
 });
 
@@ -114,6 +122,7 @@ const caseArb: fc.Arbitrary<Case> = fc
       role: "hosting",
       ...s,
       ssh: { host: `203.0.113.${10 + i}`, hostKey: KEYS.rbxHost },
+      ...(f.binlogOff[i] ? { binlog: { enabled: false } } : {}),
     }));
     const backups = f.backups.map((b, i) => ({
       name: `bk-${i}`,
@@ -124,7 +133,11 @@ const caseArb: fc.Arbitrary<Case> = fc
     }));
     const policy: Record<string, unknown> = { ...f.policy };
     if (policy.maxDumpMinutes === null) delete policy.maxDumpMinutes;
+    const maxRpoHours: Record<string, unknown> = { ...f.policy.maxRpoHours };
+    if (maxRpoHours.databaseWithBinlogs === null) delete maxRpoHours.databaseWithBinlogs;
+    policy.maxRpoHours = maxRpoHours;
     const fleet: Record<string, unknown> = { stackKind: "fleet", servers: [...hosting, ...backups], policy };
+    if (f.maxLagSeconds !== null) fleet.binlog = { maxLagSeconds: f.maxLagSeconds };
     for (const k of ["maxConcurrentDumps", "timeZone", "dumpVerification", "snapshots"] as const) if (f[k] !== null) fleet[k] = f[k];
     let n = 0;
     const clientValues = clients.map((instances, c) => ({
@@ -314,11 +327,18 @@ async function verdicts(c: Case): Promise<Verdicts> {
   }
 }
 
+/** The verdicts without the binlog.off advisories, after checking all three give one per instance of `instances`. */
+function withoutBinlogOff(v: Verdicts, instances: number): Verdicts {
+  const strip = (xs: Verdict) => xs.filter((k) => !k.startsWith("binlog.off "));
+  for (const [who, xs] of Object.entries(v)) assert.equal((xs as Verdict).filter((k) => k.startsWith("binlog.off ") && k.endsWith(" advisory")).length, instances, `${who}: binlog.off advisories\n${(xs as Verdict).join("\n")}`);
+  return { offline: strip(v.offline), program: strip(v.program), pack: strip(v.pack) };
+}
+
 // ---- the properties -----------------------------------------------------------------------------
 
 describe("one verdict: offline check, program and policy pack", () => {
   it("find the same (rule, instance, severity) violations on generated fleets and clients", async () => {
-    const seen = { mandatory: 0, clean: 0, rpo: 0 };
+    const seen = { mandatory: 0, clean: 0, rpo: 0, binlogOff: 0 };
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const v = await verdicts(c);
@@ -327,16 +347,18 @@ describe("one verdict: offline check, program and policy pack", () => {
         if (v.offline.some((k) => k.endsWith(" mandatory"))) seen.mandatory++;
         else seen.clean++;
         if (v.offline.some((k) => k.startsWith("rpo.max "))) seen.rpo++;
+        if (v.offline.some((k) => k.startsWith("binlog.off "))) seen.binlogOff++;
       }),
       { numRuns: Number(process.env.DBK_VERDICT_RUNS ?? 40), includeErrorInReport: true },
     );
     // the generated cases are worth something only if the verdicts vary
-    assert.ok(seen.mandatory > 0 && seen.clean > 0 && seen.rpo > 0, `verdicts did not vary: ${JSON.stringify(seen)}`);
+    assert.ok(seen.mandatory > 0 && seen.clean > 0 && seen.rpo > 0 && seen.binlogOff > 0, `verdicts did not vary: ${JSON.stringify(seen)}`);
   });
 
   it("the lab's 50-instance client: a dump queue of 4 at once drains in the window, for all three", async () => {
     // scripts/lab/stacks.ts labFleetConfig: maxConcurrentDumps 4 and maxDumpMinutes 2; 50 instances
     // dumping at 00:00 and 12:00 on one hosting server drain in ceil(50 / 4) x 2 = 26 min ≤ 30.
+    // Binlogs off: the database RPO is then the dumps', which the queue delays.
     const lab: Case = {
       preview: false,
       fleet: {
@@ -344,7 +366,7 @@ describe("one verdict: offline check, program and policy pack", () => {
         maxConcurrentDumps: 4,
         policy: { maxDumpMinutes: 2 },
         servers: [
-          { name: "lab-host-ionos-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "10.77.0.11", hostKey: KEYS.fraHost } },
+          { name: "lab-host-ionos-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "10.77.0.11", hostKey: KEYS.fraHost }, binlog: { enabled: false } },
           { name: "lab-backup-ovh-waw", role: "backup", provider: "ovh", site: "waw", ssh: { host: "10.77.0.21", hostKey: KEYS.sbgHost } },
           { name: "lab-backup-ionos-lhr", role: "backup", provider: "ionos", site: "gb/lhr", ssh: { host: "10.77.0.22", hostKey: KEYS.sbgHost } },
         ],
@@ -365,21 +387,26 @@ describe("one verdict: offline check, program and policy pack", () => {
         },
       ],
     };
-    const v = await verdicts(lab);
+    const v = withoutBinlogOff(await verdicts(lab), 50);
     assert.deepEqual(v, { offline: [], program: [], pack: [] });
     // 3 min a dump: ceil(50 / 4) x 3 = 39 min, 9 min past the window: rpo.max for all three
     const over: Case = JSON.parse(JSON.stringify(lab)) as Case;
     (over.fleet.policy as Record<string, unknown>).maxDumpMinutes = 3;
-    const w = await verdicts(over);
+    const w = withoutBinlogOff(await verdicts(over), 50);
     assert.ok(w.offline.some((k) => k.startsWith("rpo.max ")), w.offline.join("\n"));
     assert.deepEqual(w.program, w.offline);
     assert.deepEqual(w.pack, w.offline);
+    // With the binlogs on, the database RPO is the shipping lag's: the late dumps break no RPO, for all three.
+    const shipped: Case = JSON.parse(JSON.stringify(over)) as Case;
+    delete (shipped.fleet.servers as Array<Record<string, unknown>>)[0]!.binlog;
+    assert.deepEqual(await verdicts(shipped), { offline: [], program: [], pack: [] });
   });
 
   it("two clients on one hosting server: the dumps of the other client stack queue with this one's", async () => {
     // The offline check sees both clients' dumps in one queue; so must each client's program and pack.
     const servers = [
-      { name: "web-0", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: KEYS.rbxHost } },
+      // binlogs off: the dump queue decides the database RPO
+      { name: "web-0", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: KEYS.rbxHost }, binlog: { enabled: false } },
       { name: "bk-0", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.20", hostKey: KEYS.sbgHost } },
       { name: "bk-1", role: "backup", provider: "ovh", site: "waw", ssh: { host: "198.51.100.21", hostKey: KEYS.sbgHost } },
     ];
@@ -402,7 +429,7 @@ describe("one verdict: offline check, program and policy pack", () => {
       fleet: { stackKind: "fleet", servers, maxConcurrentDumps: 6, policy: { maxDumpMinutes: 5, dumpWindowMinutes: 20, maxRpoHours: { files: 8, database: 12.75 } } },
       clients: [client("acme", 18), client("beta", 18)],
     };
-    const v = await verdicts(c);
+    const v = withoutBinlogOff(await verdicts(c), 36);
     assert.ok(v.offline.length > 0 && v.offline.every((k) => k.startsWith("rpo.max ")), v.offline.join("\n"));
     assert.deepEqual(v.program, v.offline);
     assert.deepEqual(v.pack, v.offline);

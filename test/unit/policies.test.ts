@@ -66,6 +66,7 @@ describe("the pack", () => {
       "schedule-staggered",
       "rpo-max",
       "retention-snapshots",
+      "binlog-off",
       "binlog-server-id",
       "access-restricted-ssh",
       "component-properties",

@@ -9,6 +9,7 @@ import { DUMP_PRIVILEGES, dropDumpAccountScript, dumpAccountName, dumpAccountPas
 import fc from "fast-check";
 import { buildTopology } from "../../infra/model/topology";
 import { computeRpo, planInstance } from "../../infra/model/schedule";
+import { binlogSettingsOf } from "../../infra/model/binlog";
 import type { ClientStack, Fleet, Instance, Topology } from "../../infra/model/types";
 import { runClient } from "../../infra/program/client";
 import type { FleetView } from "../../infra/program/fleet-outputs";
@@ -97,7 +98,8 @@ describe("client stack", () => {
       fleetStack: "fleet",
       client: "acme",
       instance: JSON.parse(JSON.stringify(erp)),
-      hostingServer: { name: "web-rbx", role: "hosting", provider: "ovh", site: fleet.servers[0]!.site, address: "203.0.113.10" },
+      // the hosting server's binlogs: rpo.max and binlog.off read them in the pack
+      hostingServer: { name: "web-rbx", role: "hosting", provider: "ovh", site: fleet.servers[0]!.site, address: "203.0.113.10", binlog: fleet.servers[0]!.binlog },
       backupServers: ["bk-sbg", "bk-txl"].map((n) => {
         const s = fleet.servers.find((x) => x.name === n)!;
         return { name: n, role: "backup", provider: s.provider, site: s.site, address: s.ssh.host };
@@ -268,11 +270,15 @@ describe("client stack", () => {
     assert.deepEqual(erp.dumpTimes, ["00:00", "12:00"]);
     const plans = planInstance(fleet, instance(client, "acme-erp"), { minuteOffset: OFFSET });
     const rpo = computeRpo(topology, "acme-erp", plans);
-    assert.deepEqual(erp.rpoHours, { files: Number(rpo.filesHours.toFixed(2)), database: Number(rpo.databaseHours.toFixed(2)) });
+    // binlogs on (the default): the database RPO is the shipping lag's bound, the dumps' is kept beside it
+    const lagHours = binlogSettingsOf(fleet).maxLagSeconds / 3600;
+    assert.deepEqual(erp.rpoHours, { files: Number(rpo.filesHours.toFixed(2)), database: Number(lagHours.toFixed(2)), dumps: Number(rpo.databaseHours.toFixed(2)) });
+    assert.equal(erp.databaseRpoFrom, "binlogs");
     assert.equal(backups[0]!.replicationTimes.length, 4);
     assert.equal((await peek(outputs.minuteOffset)).value, OFFSET);
     const text = (await peek(outputs.summary)).value as string;
     assert.match(text, /instance acme-erp: hosted on web-rbx \(ovh:rbx, Roubaix\)/);
+    assert.match(text, new RegExp(`database ${Math.round(lagHours * 60)} min \\(binlogs shipped, max 15 min; newest dump on a backup server ≤ 1[23]\\.\\d\\d h old\\)`));
     assert.match(text, /mirror on bk-txl \(ionos:de\/txl, Berlin, \d+(\.\d)? km away\) at \d\d:\d\d/);
   });
 });

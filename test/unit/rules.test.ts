@@ -1,11 +1,13 @@
 // Every rule: a passing case, failing cases, and the boundaries (exactly N km passes).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { binlogSettingsOf, DEFAULT_BINLOG_MAX_LAG_SECONDS, derivedServerId } from "../../infra/model/binlog";
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
 import { distanceKm } from "../../infra/model/geo";
 import { planReplications } from "../../infra/model/schedule";
 import type { Topology, Violation } from "../../infra/model/types";
-import { checkRule, checkTopology, hasMandatory, RULE_IDS, RULES, ruleById } from "../../infra/rules";
+import { checkRule, checkTopology, createRuleContext, hasMandatory, RULE_IDS, RULES, ruleById } from "../../infra/rules";
+import { rpoOf } from "../../infra/rules/context";
 import {
   catalogueSite,
   cloneTopology,
@@ -43,6 +45,7 @@ describe("rules list", () => {
       "schedule.staggered",
       "rpo.max",
       "retention.snapshots",
+      "binlog.off",
       "binlog.server-id",
     ]);
     for (const r of RULES) {
@@ -327,6 +330,72 @@ describe("rpo.max", () => {
     const t = cloneTopology(exampleTopology());
     t.clients[0]!.instances[0]!.backupServers = [];
     assert.ok(checkRule("rpo.max", t).some((v) => /never/.test(v.message)));
+  });
+});
+
+/** The topology with binlogs on (and so shipped) on every hosting server, or off on `off`. */
+function withBinlogs(t: Topology, off: string[] = []): Topology {
+  const out = cloneTopology(t);
+  for (const s of out.fleet.servers) if (s.role === "hosting") s.binlog = { enabled: !off.includes(s.name), serverId: derivedServerId(s.name), serverIdDeclared: false };
+  return out;
+}
+
+describe("rpo.max with binlogs shipped (database RPO from the shipping lag)", () => {
+  it("the database RPO is the lag limit, in minutes, and what the dumps give no longer decides it", () => {
+    const t = withBinlogs(exampleTopology());
+    t.clients[0]!.instances[0]!.schedule.dumpTimes = [0]; // one dump a day: ≈ 24.7 h without binlogs
+    assert.deepEqual(checkRule("rpo.max", t), []);
+    const ctx = createRuleContext(t);
+    const rpo = rpoOf(ctx, t.clients[0]!.instances[0]!);
+    assert.equal(rpo.databaseFrom, "binlogs");
+    assert.equal(rpo.databaseHours, DEFAULT_BINLOG_MAX_LAG_SECONDS / 3600);
+    assert.ok(rpo.dumpsHours > 24.5 && rpo.dumpsHours < 25, String(rpo.dumpsHours));
+  });
+  it("a lag limit beyond maxRpoHours.databaseWithBinlogs is mandatory, says both and what to change; the bound itself passes", () => {
+    const t = withBinlogs(exampleTopology());
+    t.fleet.binlog = { ...binlogSettingsOf(t.fleet), maxLagSeconds: 16 * 60 };
+    const vs = checkRule("rpo.max", t);
+    assert.equal(vs.length, 3, vs.map((v) => v.message).join("\n")); // every instance of the example
+    assert.ok(vs.every((v) => v.severity === "mandatory"));
+    assert.match(vs[0]!.message, /worst-case database RPO 16 min \(binlogs of web-\w+ pulled every 60 s by bk-\w+, bk-\w+, alerted beyond binlog\.maxLagSeconds 960 s\); required ≤ 15 min \(maxRpoHours\.databaseWithBinlogs\): lower the fleet's binlog\.maxLagSeconds/);
+    t.fleet.binlog.maxLagSeconds = 15 * 60;
+    assert.deepEqual(checkRule("rpo.max", t), []);
+    t.fleet.policy.maxRpoHours.databaseWithBinlogs = 14 / 60;
+    assert.equal(checkRule("rpo.max", t).length, 3);
+  });
+  it("binlogs off on one hosting server: its instances keep the dumps' RPO and bound, the others the binlogs'", () => {
+    const t = withBinlogs(exampleTopology(), ["web-rbx"]);
+    for (const i of t.clients.flatMap((c) => c.instances)) i.schedule.dumpTimes = [0];
+    const ctx = createRuleContext(t);
+    const onRbx = t.clients.flatMap((c) => c.instances).filter((i) => i.hostingServer === "web-rbx").map((i) => i.name).sort();
+    assert.ok(onRbx.length > 0);
+    for (const i of t.clients.flatMap((c) => c.instances)) assert.equal(rpoOf(ctx, i).databaseFrom, onRbx.includes(i.name) ? "dumps" : "binlogs", i.name);
+    assert.deepEqual(checkRule("rpo.max", t).map((v) => v.instance).sort(), onRbx);
+  });
+  it("an instance no backup server replicates has no binlogs shipped either: never", () => {
+    const t = withBinlogs(exampleTopology());
+    t.clients[0]!.instances[0]!.backupServers = [];
+    const rpo = rpoOf(createRuleContext(t), t.clients[0]!.instances[0]!);
+    assert.equal(rpo.databaseFrom, "dumps");
+    assert.ok(checkRule("rpo.max", t).some((v) => v.instance === t.clients[0]!.instances[0]!.name && /database RPO ∞/.test(v.message)));
+  });
+});
+
+describe("binlog.off", () => {
+  it("names, as advisory, each instance of a hosting server whose binlogs the fleet turned off, with its dump-cycle RPO", () => {
+    const t = withBinlogs(exampleTopology(), ["web-rbx"]);
+    const vs = checkRule("binlog.off", t);
+    const onRbx = t.clients.flatMap((c) => c.instances).filter((i) => i.hostingServer === "web-rbx");
+    assert.deepEqual(vs.map((v) => v.instance).sort(), onRbx.map((i) => i.name).sort());
+    assert.ok(vs.every((v) => v.severity === "advisory" && v.servers?.join() === "web-rbx"));
+    assert.match(vs[0]!.message, /binary logs are off on web-rbx \(servers\[\]\.binlog\.enabled: false in the fleet stack file\).*worst-case database RPO 12\.\d\d h instead of minutes/);
+  });
+  it("says nothing with binlogs on, for a server without binlog settings (an older fleet state), or a lost one", () => {
+    assert.deepEqual(checkRule("binlog.off", withBinlogs(exampleTopology())), []);
+    assert.deepEqual(checkRule("binlog.off", exampleTopology()), []);
+    const t = withBinlogs(exampleTopology(), ["web-rbx"]);
+    t.fleet.servers.find((s) => s.name === "web-rbx")!.state = "lost";
+    assert.deepEqual(checkRule("binlog.off", t), []);
   });
 });
 

@@ -189,6 +189,45 @@ describe("binlogs: the newest recoverable second (db column)", () => {
     );
   });
 
+  it("property, binlogs shipped (database RPO minutes): a copy is stale exactly when its newest recoverable second is older than that RPO, its chain is broken, its pull silent, or it holds no binlog status; its dump only bounds the dump cycle", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.record({ ok: fc.boolean(), lag: fc.integer({ min: 0, max: 1200 }), checkedAgo: fc.integer({ min: 0, max: 2 * BINLOG_STATUS_MAX_AGE_SECONDS }) }), { freq: 6 }), { minLength: 2, maxLength: 2 }),
+        fc.constantFrom(1, 1, 6, 14),
+        (facts, dumpH) => {
+          const servers = [...new Set(exampleTopology().clients.flatMap((c) => c.instances.flatMap((i) => i.backupServers)))];
+          const byServer = new Map(servers.map((name, k) => [name, facts[k % facts.length] ?? undefined]));
+          const snapshot = withBinlogs((name) => {
+            const f = byServer.get(name);
+            return f ? { ok: f.ok, checkedAt: secondsAgo(f.checkedAgo), newestRecoverableUtc: secondsAgo(f.checkedAgo + f.lag), lagSeconds: f.lag, maxLagSeconds: 300, problems: f.ok ? [] : ["a gap"] } : undefined;
+          });
+          for (const i of snapshot.instances) {
+            i.databaseFrom = "binlogs";
+            i.rpoHours = { files: i.rpoHours.files, database: 300 / 3600, dumps: i.rpoHours.database };
+            i.dump.newestDump = stampAgo(dumpH);
+            i.mirrors = i.mirrors.map((m) => ({ ...m, complete: { ...m.complete!, newestDump: stampAgo(dumpH) } }));
+          }
+          const r = assess(snapshot);
+          for (const inst of r.instances) {
+            const dumpsLate = dumpH > inst.rpoHours.dumps!;
+            for (const m of inst.mirrors) {
+              const f = byServer.get(m.server);
+              const age = f ? f.checkedAgo + f.lag : undefined;
+              const fresh = f !== undefined && f.ok && f.checkedAgo <= BINLOG_STATUS_MAX_AGE_SECONDS && age! <= 300;
+              assert.equal(m.status, fresh && !dumpsLate ? "ok" : "stale", `${inst.name} on ${m.server}: ${JSON.stringify(f)} dump ${dumpH} h: ${m.reasons.join("; ")}`);
+              if (f === undefined) assert.ok(m.reasons.some((x) => /no status \(dolibarr-binlog-pull@/.test(x)), m.reasons.join("; "));
+              else if (age! > 300) assert.ok(m.reasons.some((x) => /newest recoverable second on .* old > database RPO 5 min/.test(x)), m.reasons.join("; "));
+            }
+            const ages = inst.mirrors.map((m) => byServer.get(m.server)).filter((f) => f !== undefined).map((f) => f!.checkedAgo + f!.lag);
+            if (ages.length === 0 || Math.min(...ages) > 300 || dumpsLate) assert.notEqual(inst.status, "ok", `${inst.name}: ${inst.reasons.join("; ")}`);
+            if (inst.mirrors.every((m) => m.status === "ok")) assert.equal(inst.status, "ok", inst.reasons.join("; "));
+          }
+        },
+      ),
+      { numRuns: 200, includeErrorInReport: true },
+    );
+  });
+
   it("without binlogs nothing changes: no db value, same verdict", () => {
     const r = assess(snapshotAt(1, 1));
     assert.ok(r.instances.every((i) => i.recoverableAt === undefined && i.status === "ok"));
