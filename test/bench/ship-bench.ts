@@ -5,7 +5,9 @@
 // 127.0.0.1, the backup server's rendered pull config. Two cases, each in alternating pairs
 // (test/bench/method.ts):
 //   full:        ~80 MB of binlog in several files, fetched from nothing (mirror and work state removed before each pair);
-//   incremental: the steady state: ~2 MB written ahead of each pair (a busy minute), then both fetch it.
+//   incremental: the steady state: ~2 MB written ahead of each pair (a minute's writes), then both
+//                fetch it; then ~14 MB ahead of each pair (a busy minute: a 16 MiB file closed at
+//                almost every pull, so its SHA-256 too).
 //   A: dolibarr-binlog-pull (the real script: index, listing, fetch, SHA256SUMS, chain check, status);
 //   B: rsync -a of the same directory over the same SSH path (same key, same rrsync), into its own copy.
 // Measured per run: CPU time of both ends (cpuacct cgroups: one the command joins before it execs,
@@ -98,7 +100,7 @@ export interface ShipCaseResult {
   wallRatio: number;
 }
 
-export async function runShipBench(opts: { fullMb?: number; appendMb?: number; fullPairs?: number; appendPairs?: number } = {}): Promise<Record<string, ShipCaseResult> | undefined> {
+export async function runShipBench(opts: { fullMb?: number; appendMb?: number; fullPairs?: number; appendPairs?: number; busyMb?: number; busyPairs?: number } = {}): Promise<Record<string, ShipCaseResult> | undefined> {
   const why = labUnavailable();
   if (why) {
     console.log(`ship bench skipped: ${why}`);
@@ -217,32 +219,35 @@ export async function runShipBench(opts: { fullMb?: number; appendMb?: number; f
     assertSameFiles(binlogDir, bareDir, "bare rsync");
     results.full = report("first full fetch", full, () => fullBytes / MB);
 
-    // --- incremental: write, pull, write, pull (the mirror and the copy kept from the last full pair) ---
-    const appendMb = opts.appendMb ?? 2;
-    const grown: number[] = [];
-    let last = dirBytes(binlogDir);
-    let rotations = 0;
-    const filesBefore = files;
-    const inc = await compareAB({
-      title: `incremental: ${appendMb} MB written ahead of each pair`,
-      a: { name: "dolibarr-binlog-pull", run: pull },
-      b: { name: "bare rsync -a", run: bare },
-      before: async () => {
-        await write(appendMb);
-        const now = dirBytes(binlogDir);
-        grown.push((now - last) / MB);
-        last = now;
-      },
-      warmup: 1,
-      rounds: opts.appendPairs ?? 9,
-      maxRounds: opts.appendPairs ?? 9,
-      counterTargets: { cpuMs: 1.1, bytes: 1.1 },
-    });
-    rotations = fs.readdirSync(binlogDir).filter((f) => /^binlog\.\d{6}$/.test(f)).length - filesBefore;
-    assertSameFiles(binlogDir, mirrorDir, "pull");
-    assertSameFiles(binlogDir, bareDir, "bare rsync");
-    // grown[0] is the warm-up pair's
-    results.incremental = report(`incremental (${rotations} rotation(s) during the pairs)`, inc, (k) => grown[k + 1]!);
+    // --- incremental: write, pull, write, pull (the mirror and the copy kept from the last pairs) ---
+    const incremental = async (key: string, appendMb: number, pairs: number) => {
+      const grown: number[] = [];
+      let last = dirBytes(binlogDir);
+      const filesBefore = fs.readdirSync(binlogDir).filter((f) => /^binlog\.\d{6}$/.test(f)).length;
+      const inc = await compareAB({
+        title: `incremental: ${appendMb} MB written ahead of each pair`,
+        a: { name: "dolibarr-binlog-pull", run: pull },
+        b: { name: "bare rsync -a", run: bare },
+        before: async () => {
+          await write(appendMb);
+          const now = dirBytes(binlogDir);
+          grown.push((now - last) / MB);
+          last = now;
+        },
+        warmup: 1,
+        rounds: pairs,
+        maxRounds: pairs,
+        counterTargets: { cpuMs: 1.1, bytes: 1.1 },
+      });
+      const rotations = fs.readdirSync(binlogDir).filter((f) => /^binlog\.\d{6}$/.test(f)).length - filesBefore;
+      assertSameFiles(binlogDir, mirrorDir, "pull");
+      assertSameFiles(binlogDir, bareDir, "bare rsync");
+      // grown[0] is the warm-up pair's
+      results[key] = report(`${key} (${rotations} rotation(s) during the pairs)`, inc, (k) => grown[k + 1]!);
+    };
+    // a minute of an ordinary server, then a busy one (a rotation at almost every pull: its SHA-256 too)
+    await incremental("incremental", opts.appendMb ?? 2, opts.appendPairs ?? 9);
+    await incremental("incremental, busy", opts.busyMb ?? 14, opts.busyPairs ?? 5);
     const status = JSON.parse(fs.readFileSync(path.join(lab.backup.varLib, "status", `binlog-${HOSTING}.json`), "utf8")) as { ok: boolean; problems: string[] };
     if (!status.ok) throw new Error(`the pull's chain is not ok: ${status.problems.join("; ")}`);
     return results;
