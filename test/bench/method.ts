@@ -63,15 +63,7 @@ export function benchSession(): BenchSession {
       } catch {
         /* best effort */
       }
-      // The lab's daemons may take a moment to exit after their SIGTERM.
-      for (let i = 0; i < 50; i++) {
-        try {
-          fs.rmdirSync(d);
-          break;
-        } catch {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-        }
-      }
+      removeCgroup(d);
       session = undefined;
     },
   };
@@ -79,6 +71,18 @@ export function benchSession(): BenchSession {
     `bench session: nice ${nice ?? "unchanged (not root)"}, CPU time ${d ? `accounted in cgroup ${d}` : "not accounted (no cpuacct cgroup)"}`,
   );
   return session;
+}
+
+/** Removes a cgroup directory once its processes are gone (the lab's daemons may take a moment to exit after their SIGTERM). */
+export function removeCgroup(dir: string): void {
+  for (let i = 0; i < 50; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return;
+    } catch {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
 }
 
 /** Ends the session, if one was started. */

@@ -9,12 +9,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DUMP_PRIVILEGES } from "../../infra/components/instance";
-import { parseFleetConfig } from "../../infra/model/parse";
-import { renderBinlogDropIn } from "../../infra/render/binlog";
-import { renderEnvFile } from "../../infra/render/files";
 import { serverScriptPath } from "../../infra/render/repo";
-import { startConfMariaDb } from "../support/binlog-mariadb";
+import { dumpUserSql, dumpWithPosition, startBinlogSource } from "../support/binlog-mariadb";
 import { mustRun } from "../support/jobs-exec";
 import { startMariaDb } from "../support/jobs-mariadb";
 
@@ -33,41 +29,15 @@ export async function runReplayBench(opts: { transactions?: number; pairs?: numb
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-replay-bench-"));
   const binlogDir = path.join(root, "binlogs");
-  fs.mkdirSync(binlogDir, { recursive: true });
-  const fleet = parseFleetConfig(
-    {
-      servers: [
-        { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-        { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
-      ],
-      binlog: { dir: binlogDir },
-    },
-    { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" },
-  );
-  fs.mkdirSync(path.join(root, "src", "conf.d"), { recursive: true });
-  fs.writeFileSync(path.join(root, "src", "conf.d", "60-dolibarr-backup-binlog.cnf"), renderBinlogDropIn(fleet, fleet.servers[0]!)!);
-  const [src, target] = await Promise.all([startConfMariaDb(path.join(root, "src")), startMariaDb(path.join(root, "target"))]);
+  const [src, target] = await Promise.all([startBinlogSource(path.join(root, "src"), binlogDir), startMariaDb(path.join(root, "target"))]);
   try {
     await src.query(`CREATE DATABASE ${DB}; CREATE DATABASE other_client;
       CREATE TABLE ${DB}.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), total DECIMAL(24,8), note TEXT, tms TIMESTAMP DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP) ENGINE=InnoDB;
       CREATE TABLE ${DB}.llx_societe (rowid INT PRIMARY KEY, nom VARCHAR(60), address TEXT) ENGINE=InnoDB;
       CREATE TABLE other_client.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), note TEXT) ENGINE=InnoDB;
-      CREATE USER dump@localhost; GRANT ${DUMP_PRIVILEGES.join(", ")} ON ${DB}.* TO dump@localhost; GRANT SELECT ON mysql.proc TO dump@localhost;
+      ${dumpUserSql(DB)}
       INSERT INTO ${DB}.llx_societe (rowid, nom, address) SELECT seq, CONCAT('Société ', seq), REPEAT('rue ', 20) FROM ${DB}.seq_1_to_2000;`);
-    const etc = path.join(root, "etc");
-    fs.mkdirSync(path.join(etc, "instances"), { recursive: true });
-    const opt = path.join(etc, "instances", "bench.my.cnf");
-    fs.writeFileSync(opt, `[client]\nsocket=${src.socket}\nuser=dump\n`, { mode: 0o600 });
-    fs.writeFileSync(
-      path.join(etc, "instances", "bench.env"),
-      renderEnvFile("bench", { INSTANCE: "bench", DB_NAME: DB, DUMP_DIR: path.join(root, "dumps"), RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "", MYSQL_OPTION_FILE: opt, DUMP_BINLOG_POSITION: 1 }),
-    );
-    await mustRun(serverScriptPath("dolibarr-dump"), ["bench"], {
-      env: { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: path.join(root, "state"), DOLIBARR_BACKUP_LOCK_DIR: path.join(root, "lock") },
-    });
-    const dumps = fs.readdirSync(path.join(root, "dumps"));
-    const dump = path.join(root, "dumps", dumps.find((f) => f.endsWith(".sql.zst"))!);
-    const posFile = path.join(root, "dumps", dumps.find((f) => f.endsWith(".pos"))!);
+    const { dump, pos: posFile } = await dumpWithPosition(root, src, "bench", DB);
     const pos = Object.fromEntries(fs.readFileSync(posFile, "utf8").split("\n").filter(Boolean).map((l) => l.split("\t") as [string, string]));
 
     // the load: transactions of a few rows each (an ERP's), the other client's writes in between

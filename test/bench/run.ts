@@ -9,6 +9,7 @@ import { runPackBench } from "./pack-bench";
 import { runReplayBench } from "./replay-bench";
 import { runReplicateBench } from "./replicate-bench";
 import { runRestoreBench } from "./restore-bench";
+import { runShipBench } from "./ship-bench";
 
 interface Bench {
   name: string;
@@ -22,6 +23,7 @@ export const BENCHES: Bench[] = [
   { name: "replication wrapper vs bare rsync -aHAX mirror + hard-link snapshot (> 20,000 files, 1% changed, needs root)", run: () => runReplicateBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
   { name: "point-in-time replay vs bare mariadb-binlog | mariadb (s per MB of binlog, ratio ≤ 1.10, needs root)", run: () => runReplayBench() },
+  { name: "binlog shipping vs bare rsync -a over the same SSH path (CPU of both ends and bytes per MB of binlog, full and incremental, ratios ≤ 1.10, needs root)", run: () => runShipBench() },
   { name: "deployment with the real engine on the lab: fleet, clients of 10, 50 and 100 instances, 20 client stacks at once (needs the lab)", run: () => runDeployBench() },
 ];
 

@@ -10,12 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DUMP_PRIVILEGES } from "../../infra/components/instance";
-import { parseFleetConfig } from "../../infra/model/parse";
-import { renderBinlogDropIn } from "../../infra/render/binlog";
-import { renderEnvFile } from "../../infra/render/files";
 import { serverScriptPath } from "../../infra/render/repo";
-import { type ConfMariaDb, startConfMariaDb } from "../support/binlog-mariadb";
+import { type ConfMariaDb, dumpUserSql, dumpWithPosition, startBinlogSource } from "../support/binlog-mariadb";
 import { mustRun, run, sleep } from "../support/jobs-exec";
 import { type MariaDb, startMariaDb } from "../support/jobs-mariadb";
 import { skipUnlessCi } from "../support/prerequisites";
@@ -61,20 +57,7 @@ describe("dump position and binlog replay (real MariaDB)", { skip: skipUnlessCi(
     run(serverScriptPath("dolibarr-binlog-replay"), ["--database", DB, "--defaults-file", target.optionFile, ...args], { env: { ...process.env, TZ: "Europe/Paris" } });
 
   before(async () => {
-    const fleet = parseFleetConfig(
-      {
-        servers: [
-          { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-          { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
-        ],
-        binlog: { dir: binlogDir },
-      },
-      { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" },
-    );
-    fs.mkdirSync(binlogDir, { recursive: true });
-    fs.mkdirSync(path.join(root, "src", "conf.d"), { recursive: true });
-    fs.writeFileSync(path.join(root, "src", "conf.d", "60-dolibarr-backup-binlog.cnf"), renderBinlogDropIn(fleet, fleet.servers[0]!)!);
-    [src, target] = await Promise.all([startConfMariaDb(path.join(root, "src")), startMariaDb(path.join(root, "target"))]);
+    [src, target] = await Promise.all([startBinlogSource(path.join(root, "src"), binlogDir), startMariaDb(path.join(root, "target"))]);
     assert.equal((await src.query("SELECT @@log_bin, @@binlog_format")).trim(), "1\tROW");
 
     // The instance's database, a second database on the same server, and the dump account the
@@ -86,27 +69,13 @@ describe("dump position and binlog replay (real MariaDB)", { skip: skipUnlessCi(
       CREATE TABLE other_client.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30)) ENGINE=InnoDB;
       INSERT INTO ${DB}.llx_const VALUES ('MAIN_VERSION', '18.0.4');
       INSERT INTO other_client.llx_facture (ref) VALUES ('O-1');
-      CREATE USER dump@localhost; GRANT ${DUMP_PRIVILEGES.join(", ")} ON ${DB}.* TO dump@localhost; GRANT SELECT ON mysql.proc TO dump@localhost;`);
+      ${dumpUserSql(DB)}`);
     for (let i = 1; i <= 200; i++) {
       await src.query(`INSERT INTO ${DB}.llx_facture (ref, total, note) VALUES ('F${i}', ${i}.5, REPEAT('é', ${i})); INSERT INTO ${DB}.llx_societe (rowid, nom) VALUES (${i}, 'Société ${i}')`);
     }
 
     // dolibarr-dump with DUMP_BINLOG_POSITION=1, as renderHostingInstance writes it for a hosting server with binlogs on.
-    const etc = path.join(root, "etc");
-    fs.mkdirSync(path.join(etc, "instances"), { recursive: true });
-    const opt = path.join(etc, "instances", "shop.my.cnf");
-    fs.writeFileSync(opt, `[client]\nsocket=${src.socket}\nuser=dump\n`, { mode: 0o600 });
-    fs.writeFileSync(
-      path.join(etc, "instances", "shop.env"),
-      renderEnvFile("test", { INSTANCE: "shop", DB_NAME: DB, DUMP_DIR: path.join(root, "dumps"), RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "", MYSQL_OPTION_FILE: opt, DUMP_BINLOG_POSITION: 1 }),
-    );
-    const d = await run(serverScriptPath("dolibarr-dump"), ["shop"], {
-      env: { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: path.join(root, "state"), DOLIBARR_BACKUP_LOCK_DIR: path.join(root, "lock") },
-    });
-    assert.equal(d.code, 0, d.stderr);
-    const files = fs.readdirSync(path.join(root, "dumps"));
-    dump = path.join(root, "dumps", files.find((f) => f.endsWith(".sql.zst"))!);
-    pos = path.join(root, "dumps", files.find((f) => f.endsWith(".pos"))!);
+    ({ dump, pos } = await dumpWithPosition(root, src, "shop", DB));
     otherAtDump = await src.query("SELECT GROUP_CONCAT(ref ORDER BY rowid) FROM other_client.llx_facture");
 
     // After the dump: changes of every kind to the instance, writes to the other database (also

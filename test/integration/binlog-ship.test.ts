@@ -72,6 +72,22 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
       assert.ok(fs.readFileSync(path.join(mirrorDir, f)).equals(fs.readFileSync(path.join(binlogDir, f))), `${what}: ${f} identical to the source`);
     }
   };
+  /**
+   * Waits until the source's newest file stopped growing for 1.2 s: after a rotation MariaDB appends
+   * a Binlog_checkpoint event to the new file once InnoDB flushed its log (every second with
+   * innodb_flush_log_at_trx_commit=2), with no write of ours; a pull quicker than that held the
+   * file 40 bytes short of the source when compared after it.
+   */
+  const settled = async () => {
+    const newest = () => path.join(binlogDir, fs.readFileSync(path.join(binlogDir, "binlog.index"), "utf8").trim().split("\n").at(-1)!.replace(/^.*\//, ""));
+    let last = -1;
+    let since = Date.now();
+    for (const until = Date.now() + 10_000; Date.now() < until; await sleep(100)) {
+      const size = fs.statSync(newest()).size;
+      if (size !== last) [last, since] = [size, Date.now()];
+      else if (Date.now() - since >= 1200) return;
+    }
+  };
   const write = async (rows: number, bytes = 200) => {
     await q(`INSERT INTO dolibarr_shop.llx_facture (ref, note) SELECT CONCAT('F', seq), REPEAT('x', ${bytes}) FROM dolibarr_shop.seq_1_to_${rows}`);
   };
@@ -181,6 +197,7 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
       await sleep(300 + ((i * 577) % 1400));
       job.kill("SIGKILL");
       await job.done;
+      if (i % 2 === 1) await settled();
       const here = path.join(mirrorDir, active);
       if (fs.existsSync(here) && fs.statSync(here).size < fs.statSync(path.join(binlogDir, active)).size) midTransfer++;
       const { status } = await okPull();
@@ -194,6 +211,9 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
       assert.equal(new Set(sums.map((l) => l.split(/\s+/)[1])).size, sums.length, "each closed file recorded once");
     }
     measured.push(`killed pulls: ${midTransfer} of ${rounds} kills left a shorter active file, all repaired`);
+    // the pull's SSH master (one connection for its rsync calls) dies with the killed process group
+    const masters = await run("pgrep", ["-f", "--", `-M -S ${lab.backup.env.TMPDIR}/dbk-binlog-pull`]);
+    assert.equal(masters.code, 1, `SSH masters of killed pulls still run:\n${masters.stdout}`);
     assert.ok(midTransfer >= 1, "at least one kill fell inside a transfer");
   });
 
@@ -204,6 +224,7 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
       await q("FLUSH BINARY LOGS");
     }
     await write(10);
+    await settled();
     const { status } = await okPull();
     await assertIdentical("after the outage");
     assert.equal(status.ok, true, status.problems.join("; "));

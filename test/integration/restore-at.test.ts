@@ -13,12 +13,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DUMP_PRIVILEGES } from "../../infra/components/instance";
-import { parseFleetConfig } from "../../infra/model/parse";
-import { renderBinlogDropIn } from "../../infra/render/binlog";
 import { renderEnvFile } from "../../infra/render/files";
 import { serverScriptPath } from "../../infra/render/repo";
-import { type ConfMariaDb, startConfMariaDb } from "../support/binlog-mariadb";
+import { type ConfMariaDb, dumpUserSql, jobEnv, startBinlogSource } from "../support/binlog-mariadb";
 import { prng } from "../support/dolibarr-fixture";
 import { run, sleep, type RunResult } from "../support/jobs-exec";
 import { type MariaDb, startMariaDb } from "../support/jobs-mariadb";
@@ -122,7 +119,7 @@ describe("dolibarr-restore --at: a database to a chosen second (real MariaDB, bi
     rows.forEach((r, k) => (out[TABLES[k]!] = r.split("\t")[1]!));
     return out;
   };
-  const env = (extra: Record<string, string> = {}) => ({ ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: path.join(root, "state"), DOLIBARR_BACKUP_LOCK_DIR: path.join(root, "lock"), ...extra });
+  const env = (extra: Record<string, string> = {}) => jobEnv(root, extra);
   const writeEnv = (binlogPosition: 0 | 1) =>
     fs.writeFileSync(
       path.join(etc, "instances", "shop.env"),
@@ -161,25 +158,12 @@ describe("dolibarr-restore --at: a database to a chosen second (real MariaDB, bi
   };
 
   before(async () => {
-    const fleet = parseFleetConfig(
-      {
-        servers: [
-          { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-          { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
-        ],
-        binlog: { dir: binlogDir },
-      },
-      { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" },
-    );
-    fs.mkdirSync(binlogDir, { recursive: true });
-    fs.mkdirSync(path.join(root, "src", "conf.d"), { recursive: true });
-    fs.writeFileSync(path.join(root, "src", "conf.d", "60-dolibarr-backup-binlog.cnf"), renderBinlogDropIn(fleet, fleet.servers[0]!)!);
     sshd = await startSshd(path.join(root, "sshd"));
     keyFile = path.join(root, "client", "id_ed25519");
     fs.writeFileSync(sshd.extraKeysFile("root"), `${await generateKey(keyFile, "restore-at-test")}\n`);
     knownHosts = path.join(root, "known_hosts");
     fs.writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
-    [src, target] = await Promise.all([startConfMariaDb(path.join(root, "src")), startMariaDb(path.join(root, "target"))]);
+    [src, target] = await Promise.all([startBinlogSource(path.join(root, "src"), binlogDir), startMariaDb(path.join(root, "target"))]);
     serverId = (await src.query("SELECT @@server_id")).trim();
 
     await src.query(`CREATE DATABASE ${DB}; CREATE DATABASE other_client;
@@ -188,7 +172,7 @@ describe("dolibarr-restore --at: a database to a chosen second (real MariaDB, bi
       CREATE TABLE ${DB}.llx_const (name VARCHAR(60) PRIMARY KEY, value TEXT) ENGINE=InnoDB;
       CREATE TABLE other_client.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30)) ENGINE=InnoDB;
       INSERT INTO ${DB}.llx_const VALUES ('MAIN_VERSION', '18.0.4');
-      CREATE USER dump@localhost; GRANT ${DUMP_PRIVILEGES.join(", ")} ON ${DB}.* TO dump@localhost; GRANT SELECT ON mysql.proc TO dump@localhost;`);
+      ${dumpUserSql(DB)}`);
     for (let i = 1; i <= 40; i++) await src.query(`INSERT INTO ${DB}.llx_societe (rowid, nom) VALUES (${i}, 'Société ${i}'); INSERT INTO ${DB}.llx_facture (ref, total) VALUES ('INIT${i}', ${i})`);
     // the target: a database of another client (the same name as the source's other database) and one the refusals must leave alone
     await target.query(`CREATE DATABASE other_client; CREATE TABLE other_client.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30)); INSERT INTO other_client.llx_facture (ref) VALUES ('target-own');

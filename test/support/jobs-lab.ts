@@ -90,8 +90,10 @@ export class JobsLab {
   /**
    * `binlogDir`: the hosting server's MariaDB writes binlogs there (ROW, GTIDs, server_id 7) and the
    * fleet has them on for it (dumps record their position, the export and the pull configs follow).
+   * `startDb`: starts the hosting server's MariaDB instead (e.g. startBinlogSource, the fleet's
+   * drop-in writing into binlogDir); it is stopped by close().
    */
-  static async create(opts: { bufferPoolMb?: number; binlogDir?: string } = {}): Promise<JobsLab> {
+  static async create(opts: { bufferPoolMb?: number; binlogDir?: string; startDb?: (dir: string) => Promise<MariaDb> } = {}): Promise<JobsLab> {
     await removeStaleLabUsers();
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-lab-"));
     fs.chmodSync(root, 0o755);
@@ -116,7 +118,8 @@ export class JobsLab {
       ? [`--log-bin=${opts.binlogDir}/binlog`, `--log-bin-index=${opts.binlogDir}/binlog.index`, "--server-id=7", "--gtid-domain-id=7", "--binlog-format=ROW", "--binlog-row-image=FULL", "--sync-binlog=1"]
       : [];
     if (opts.binlogDir) fs.mkdirSync(opts.binlogDir, { recursive: true, mode: 0o750 });
-    const [db, sshd] = await Promise.all([startMariaDb(path.join(root, "mariadb"), { ...opts, extraArgs: binlogArgs }), startSshd(path.join(root, "sshd"))]);
+    const dbDir = path.join(root, "mariadb");
+    const [db, sshd] = await Promise.all([opts.startDb ? opts.startDb(dbDir) : startMariaDb(dbDir, { bufferPoolMb: opts.bufferPoolMb, extraArgs: binlogArgs }), startSshd(path.join(root, "sshd"))]);
     const backupKey = path.join(backup.etc, "ssh", "id_ed25519");
     fs.mkdirSync(path.dirname(backupKey), { recursive: true, mode: 0o700 });
     await generateKey(backupKey, "itest-backup");
