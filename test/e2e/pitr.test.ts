@@ -202,6 +202,9 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
     console.log(`restore --at '${utc(T)}' from ${from} onto ${TARGET}: ${r.seconds.toFixed(1)} s`);
     assert.match(r.stdout, new RegExp(`^point in time: asked ${utc(T).replace(" UTC", "")} UTC`, "m"));
     console.log(r.stdout.split("\n").filter((l) => /^(point in time|dump|binlog range|replay):/.test(l)).join("\n"));
+    // pitr_point was made after the dump: A can only come from the binlogs (CREATE, INSERT, UPDATE at least).
+    const applied = Number(/^replay: applied \((\d+) transaction/m.exec(r.stdout)?.[1] ?? 0);
+    assert.ok(applied >= 3, `the replay applied ${applied} transaction(s):\n${r.stdout}`);
     const rows = sql(TARGET, "SELECT id, note FROM pitr_point ORDER BY id");
     assert.equal(rows, "1\tA\n", `pitr_point restored to ${utc(T)}: A and only A`);
     assert.equal(checksums(env, TARGET, DB), atT, `every table's CHECKSUM TABLE on ${TARGET} equals the source's at ${utc(T)}`);
