@@ -106,7 +106,7 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
 
   /** The instance's restored copy on the target goes (database, Dolibarr's account, trees). */
   function forgetTargetCopy(): void {
-    sshOk(env, labHost(env, TARGET), `mariadb -e "DROP DATABASE IF EXISTS \\\`${DB}\\\`; DROP USER IF EXISTS '${DB}'@'localhost'" && rm -rf -- '${instance.codeRoot}' '${instance.documentsDir}'`);
+    sshOk(env, labHost(env, TARGET), `mariadb -e "DROP DATABASE IF EXISTS \\\`${DB}\\\`; DROP USER IF EXISTS '${DB}'@'localhost'" && rm -rf -- '${instance.codeRoot}' '${instance.documentsDir}' && { rmdir --ignore-fail-on-non-empty -- '${path.dirname(instance.codeRoot)}' '${path.dirname(instance.documentsDir)}' 2>/dev/null || true; }`);
   }
   /** The test's own tables on the source go (they are not part of the seeded instance). */
   function forgetProbeTables(): void {
