@@ -27,11 +27,6 @@ export function maxBinlogDatabaseRpoHours(policy: Pick<FleetPolicy, "maxRpoHours
   return policy.maxRpoHours.databaseWithBinlogs ?? DEFAULT_POLICY.maxRpoHours.databaseWithBinlogs!;
 }
 
-/** The bound that applies to the instance's database RPO, hours. */
-export function maxDatabaseRpoHours(policy: Pick<FleetPolicy, "maxRpoHours">, from: DatabaseRpoSource): number {
-  return from === "binlogs" ? maxBinlogDatabaseRpoHours(policy) : policy.maxRpoHours.database;
-}
-
 /**
  * Whether the instance's database is shipped as binlogs: its hosting server is in the fleet, not lost,
  * with binlogs on, and at least one backup server replicates the instance (each backup server that
