@@ -115,22 +115,34 @@ export function ensureStack(env: LabEnv, stack: string): void {
   if (pulumi(env, ["stack", "select", stack]).status !== 0) pulumiOk(env, ["stack", "init", stack]);
 }
 
+/** ssh's arguments for a shell command on a lab host, with the lab's key and known_hosts (and `options`, e.g. -o ServerAliveInterval=2). */
+export function sshArgs(env: LabEnv, host: LabHost, command: string, options: string[] = []): string[] {
+  return [
+    "-i", path.join(env.labDir, "id_ed25519"),
+    "-o", `UserKnownHostsFile=${path.join(env.labDir, "known_hosts")}`,
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", "BatchMode=yes",
+    "-o", "ConnectTimeout=10",
+    ...options,
+    "-p", String(host.sshPort),
+    `${host.sshUser}@${host.ip}`,
+    command,
+  ];
+}
+
 /** Runs a shell command on a lab host over SSH with the lab's key and known_hosts. */
 export function ssh(env: LabEnv, host: LabHost, command: string, options: { input?: string } = {}): RunResult {
-  return run(
-    "ssh",
-    [
-      "-i", path.join(env.labDir, "id_ed25519"),
-      "-o", `UserKnownHostsFile=${path.join(env.labDir, "known_hosts")}`,
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "BatchMode=yes",
-      "-o", "ConnectTimeout=10",
-      "-p", String(host.sshPort),
-      `${host.sshUser}@${host.ip}`,
-      command,
-    ],
-    { input: options.input, timeoutMs: 10 * 60 * 1000 },
-  );
+  return run("ssh", sshArgs(env, host, command), { input: options.input, timeoutMs: 10 * 60 * 1000 });
+}
+
+/** CHECKSUM TABLE … EXTENDED of every base table of a database on a lab host: "table checksum" lines, sorted. */
+export function tableChecksums(env: LabEnv, host: string, db: string): string {
+  const tables = sshOk(env, labHost(env, host), `mariadb -N -B -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='${db}' AND TABLE_TYPE='BASE TABLE' ORDER BY TABLE_NAME"`)
+    .split("\n")
+    .filter(Boolean);
+  if (tables.length === 0) throw new Error(`no table in ${db} on ${host}`);
+  const out = sshOk(env, labHost(env, host), `mariadb -N -B -e "CHECKSUM TABLE ${tables.map((t) => `\\\`${db}\\\`.\\\`${t}\\\``).join(", ")} EXTENDED"`);
+  return out.trim().split("\n").sort().join("\n");
 }
 
 /**

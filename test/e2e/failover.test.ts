@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, treeDigest } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, tableChecksums, treeDigest } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { PUSH_STATE_DIR } from "../../infra/render/push";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
@@ -19,16 +19,6 @@ import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeSta
 const DEAD = "lab-host-ovh-rbx";
 const TARGET = "lab-host-ionos-fra";
 const FROM = "lab-backup-ovh-waw";
-
-/** CHECKSUM TABLE of every base table of a database on a lab host, "table checksum" lines. */
-function checksums(env: LabEnv, host: string, db: string): string {
-  const tables = sshOk(env, labHost(env, host), `mariadb -N -B -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='${db}' AND TABLE_TYPE='BASE TABLE' ORDER BY TABLE_NAME"`)
-    .split("\n")
-    .filter(Boolean);
-  assert.ok(tables.length > 0, `no table in ${db} on ${host}`);
-  const out = sshOk(env, labHost(env, host), `mariadb -N -B -e "CHECKSUM TABLE ${tables.map((t) => `\\\`${db}\\\`.\\\`${t}\\\``).join(", ")} EXTENDED"`);
-  return out.trim().split("\n").sort().join("\n");
-}
 
 describe("failover onto another hosting host after the loss of one", () => {
   // A project copy with its own stacks and state: the repository's example stacks declare
@@ -73,7 +63,7 @@ describe("failover onto another hosting host after the loss of one", () => {
       recorded.set(i.name, {
         code: treeDigest(env, labHost(env, FROM), `${mirror}/code`),
         documents: treeDigest(env, labHost(env, FROM), `${mirror}/documents`),
-        checksums: checksums(env, DEAD, i.database.name),
+        checksums: tableChecksums(env, DEAD, i.database.name),
       });
     }
   });
@@ -113,7 +103,7 @@ describe("failover onto another hosting host after the loss of one", () => {
       const want = recorded.get(i.name)!;
       assert.equal(treeDigest(env, labHost(env, TARGET), i.codeRoot), want.code, `${i.name}: code (custom/, conf/conf.php) differs`);
       assert.equal(treeDigest(env, labHost(env, TARGET), i.documentsDir), want.documents, `${i.name}: documents differ`);
-      assert.equal(checksums(env, TARGET, i.database.name), want.checksums, `${i.name}: CHECKSUM TABLE differs`);
+      assert.equal(tableChecksums(env, TARGET, i.database.name), want.checksums, `${i.name}: CHECKSUM TABLE differs`);
       assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password`, "m"));
       // Dolibarr's login, as its conf.php says, on the new host: the password on stdin.
       const login = ssh(env, labHost(env, TARGET), `IFS= read -r MYSQL_PWD; export MYSQL_PWD; mariadb --no-defaults -u ${user} -D ${i.database.name} -N -e 'SELECT COUNT(*) FROM llx_facture'`, { input: `${pass}\n` });

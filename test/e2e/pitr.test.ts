@@ -19,7 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, pulumi, type RunResult, ssh, sshOk } from "../../scripts/lab/driver";
+import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, pulumi, type RunResult, ssh, sshArgs, sshOk, tableChecksums } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK, type LabHost } from "../../scripts/lab/stacks";
 import { binlogStatusPath } from "../../infra/render/paths";
@@ -37,10 +37,13 @@ const WRITE_MS = 140_000 + Math.floor(Math.random() * 30_000);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const utc = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
 
+/** A session to a host killed without warning ends within ~6 s instead of waiting for TCP. */
+const KEEPALIVE = ["-o", "ServerAliveInterval=2", "-o", "ServerAliveCountMax=3"];
+
 /** ssh() without blocking the event loop (the writer's acknowledgements are timed while it runs). */
 function sshAsync(env: LabEnv, host: LabHost, command: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ssh", sshArgs(env, host, command), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("ssh", sshArgs(env, host, command, KEEPALIVE), { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -48,31 +51,6 @@ function sshAsync(env: LabEnv, host: LabHost, command: string): Promise<RunResul
     child.on("error", reject);
     child.on("close", (code) => resolve({ status: code ?? 1, stdout, stderr }));
   });
-}
-
-function sshArgs(env: LabEnv, host: LabHost, command: string): string[] {
-  return [
-    "-i", path.join(env.labDir, "id_ed25519"),
-    "-o", `UserKnownHostsFile=${path.join(env.labDir, "known_hosts")}`,
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=10",
-    "-o", "ServerAliveInterval=2",
-    "-o", "ServerAliveCountMax=3",
-    "-p", String(host.sshPort),
-    `${host.sshUser}@${host.ip}`,
-    command,
-  ];
-}
-
-/** CHECKSUM TABLE of every base table of a database on a lab host, "table checksum" lines, sorted. */
-function checksums(env: LabEnv, host: string, db: string): string {
-  const tables = sshOk(env, labHost(env, host), `mariadb -N -B -e "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA='${db}' AND TABLE_TYPE='BASE TABLE' ORDER BY TABLE_NAME"`)
-    .split("\n")
-    .filter(Boolean);
-  assert.ok(tables.length > 0, `no table in ${db} on ${host}`);
-  const out = sshOk(env, labHost(env, host), `mariadb -N -B -e "CHECKSUM TABLE ${tables.map((t) => `\\\`${db}\\\`.\\\`${t}\\\``).join(", ")} EXTENDED"`);
-  return out.trim().split("\n").sort().join("\n");
 }
 
 interface BinlogStatus {
@@ -182,7 +160,7 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
     // The whole second after A's acknowledgement: A is stamped at or before it (its commit was before
     // the ack), B after it (sent once that second is over).
     const T = (Math.floor(ackA / 1000) + 1) * 1000;
-    const atT = checksums(env, HOSTING, DB);
+    const atT = tableChecksums(env, HOSTING, DB);
     // B goes once the second after T has begun and at least 2 s after A.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, Math.max(T + 1000 + 200, ackA + 2000) - Date.now()));
     const sentB = Date.now();
@@ -207,7 +185,7 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
     assert.ok(applied >= 3, `the replay applied ${applied} transaction(s):\n${r.stdout}`);
     const rows = sql(TARGET, "SELECT id, note FROM pitr_point ORDER BY id");
     assert.equal(rows, "1\tA\n", `pitr_point restored to ${utc(T)}: A and only A`);
-    assert.equal(checksums(env, TARGET, DB), atT, `every table's CHECKSUM TABLE on ${TARGET} equals the source's at ${utc(T)}`);
+    assert.equal(tableChecksums(env, TARGET, DB), atT, `every table's CHECKSUM TABLE on ${TARGET} equals the source's at ${utc(T)}`);
     forgetTargetCopy();
   });
 
@@ -219,7 +197,7 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
     /** The local time each id's acknowledgement arrived. */
     const acked = new Map<number, number>();
     const started = Date.now();
-    writer = spawn("ssh", sshArgs(env, source, loop), { stdio: ["ignore", "pipe", "pipe"] });
+    writer = spawn("ssh", sshArgs(env, source, loop, KEEPALIVE), { stdio: ["ignore", "pipe", "pipe"] });
     let buffer = "";
     let writerErr = "";
     writer.stdout!.on("data", (d: Buffer) => {
