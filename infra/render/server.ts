@@ -37,7 +37,9 @@ import { readServerScript } from "./repo";
 import {
   DUMP_SERVICE,
   DUMP_TIMER,
+  BINLOG_PULL_TIMER,
   EXPORT_SERVICE,
+  templateInstancesStopLine,
   REPLICATE_SERVICE,
   REPLICATE_TIMER,
   dumpServiceUnit,
@@ -86,6 +88,10 @@ function serverByName(fleet: Fleet, name: string, role?: Server["role"]): Server
 
 function unitFile(name: string, content: string): ServerFile {
   return { path: unitPath(name), content, mode: "0644" };
+}
+
+function unitFileNames(files: readonly ServerFile[]): string[] {
+  return files.filter((f) => f.path.startsWith(`${PATHS.unitDir}/`)).map((f) => f.path.slice(PATHS.unitDir.length + 1));
 }
 
 function scriptFile(path: string, name: Parameters<typeof readServerScript>[0], mode = "0755"): ServerFile {
@@ -146,6 +152,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
         binlogHeartbeatCreateLine(server),
       ]),
       delete: script([
+        templateInstancesStopLine(unitFileNames(files)),
         binlogHeartbeatDeleteLine(server),
         binlogDeleteLine(server),
         ...notifyDeleteLines(),
@@ -191,9 +198,12 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       `install -d -m 0700 ${shq(`${fleet.mirrorRoot}/.binlogs`)}`,
       backupKeyScript(server.name),
       "systemctl daemon-reload",
+      // Running pull timers take a changed second of the minute (a backup server added) now.
+      `systemctl try-restart '${BINLOG_PULL_TIMER.replace("@.", "@*.")}' 2>/dev/null || true`,
       ...notifyCreateLines(fleet),
     ]),
     delete: script([
+      templateInstancesStopLine(unitFileNames(files)),
       ...notifyDeleteLines(),
       ...files.map((f) => `rm -f -- ${shq(f.path)}`),
       "systemctl daemon-reload || true",

@@ -26,6 +26,21 @@ export const NOTIFY_LINGER_SECONDS = 3;
 /** Minutes between two safety-net sweeps of the spool (dolibarr-notify-sweep.timer). */
 export const NOTIFY_SWEEP_MINUTES = 5;
 
+/**
+ * The delete line of a bundle that removes template units (`name@.timer`, given as file names): every
+ * instance of them still loaded is stopped and disabled first, timers before services. A client
+ * stack destroyed after its fleet, or never (its state lost), would otherwise leave enabled timers
+ * whose service is gone: a failed unit at every tick, and a server systemd calls degraded.
+ */
+export function templateInstancesStopLine(unitFileNames: readonly string[]): string | undefined {
+  const patterns = unitFileNames
+    .filter((n) => /^[a-z0-9-]+@\.(timer|path|service)$/.test(n))
+    .sort((a, b) => Number(b.endsWith(".timer")) - Number(a.endsWith(".timer")))
+    .map((n) => `'${n.replace("@.", "@*.")}'`);
+  if (patterns.length === 0) return undefined;
+  return `for u in $(systemctl list-units --all --plain --no-legend ${patterns.join(" ")} 2>/dev/null | awk '{print $1}'); do systemctl disable --no-reload --now "$u" 2>/dev/null || true; systemctl reset-failed "$u" 2>/dev/null || true; done`;
+}
+
 /** Every job unit alerts when it fails, whatever the reason (killed, timed out, crashed). */
 const ON_FAILURE = "OnFailure=dolibarr-notify@%n.service";
 
@@ -145,17 +160,21 @@ PrivateTmp=yes
 }
 
 /**
- * Every BINLOG_PULL_SECONDS, to the second (AccuracySec=1s: systemd's default of a minute would
- * make the lag up to twice as long). Enabled per hosting server by the client stacks' replication
- * bundles while an instance of that hosting server is mirrored here.
+ * Every BINLOG_PULL_SECONDS, at `second` of the minute (binlogPullSecond: the backup servers of a
+ * fleet pull at different seconds; a wall-clock calendar keeps them apart, where timers counted from
+ * their start would run in step after one deploy), to the second (AccuracySec=1s: systemd's
+ * default of a minute would make the lag up to twice as long). A pull still running at the next
+ * second skips it. Enabled per hosting server by the client stacks' replication bundles while an
+ * instance of that hosting server is mirrored here. The calendar fires once a minute, which is
+ * BINLOG_PULL_SECONDS.
  */
-export function binlogPullTimerUnit(): string {
+export function binlogPullTimerUnit(second: number): string {
+  if (!Number.isInteger(second) || second < 0 || second >= BINLOG_PULL_SECONDS) throw new Error(`binlog pull timer: second ${second} is not within 0..${BINLOG_PULL_SECONDS - 1}`);
   return `[Unit]
-Description=Dolibarr binlog pulls of hosting server %i, every ${BINLOG_PULL_SECONDS} s
+Description=Dolibarr binlog pulls of hosting server %i, every ${BINLOG_PULL_SECONDS} s at second ${second}
 
 [Timer]
-OnActiveSec=5s
-OnUnitActiveSec=${BINLOG_PULL_SECONDS}s
+OnCalendar=*-*-* *:*:${String(second).padStart(2, "0")}
 AccuracySec=1s
 
 [Install]

@@ -88,6 +88,24 @@ describe("renderServerBase", () => {
     assert.throws(() => backupKeyCommand(server("web1")), /not a backup server/);
   });
 
+  it("a destroy of the base first stops and disables every instance of each template it removes, timers first", () => {
+    for (const name of ["web1", "bk-fra"]) {
+      const b = renderServerBase(fleet, server(name));
+      const templates = b.files.map((f) => f.path).filter((p) => /^\/etc\/systemd\/system\/[a-z0-9-]+@\.(timer|service)$/.test(p));
+      assert.ok(templates.length >= 3, `${name}: templates ${templates.join(", ")}`);
+      const stop = b.delete.split("\n").find((l) => l.includes("systemctl list-units --all"));
+      assert.ok(stop, `${name}: no line stops the templates' instances:\n${b.delete}`);
+      for (const t of templates) {
+        const pattern = `'${t.slice("/etc/systemd/system/".length).replace("@.", "@*.")}'`;
+        assert.ok(stop.includes(pattern), `${name}: ${pattern} not stopped on delete: ${stop}`);
+        assert.ok(b.delete.indexOf(stop) < b.delete.indexOf(`rm -f -- ${t}`), `${name}: ${t} removed before its instances stop`);
+      }
+      const order = [...stop.matchAll(/'([a-z0-9-]+)@\*\.(timer|service)'/g)].map((m) => m[2]);
+      assert.deepEqual(order, [...order].sort((a, b) => Number(b === "timer") - Number(a === "timer")), `${name}: timers stop before services`);
+      assert.match(stop, /systemctl disable --no-reload --now "\$u"/);
+    }
+  });
+
   it("knownHostsLine brackets non-standard ports and drops the key comment", () => {
     assert.equal(knownHostsLine(server("web2")), "[203.0.113.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxx");
     assert.equal(knownHostsLine(server("bk-fra")), undefined);
