@@ -3,6 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackFiles } from "../../infra/model";
+import { binlogOf } from "../../infra/model/binlog";
+import { isLost } from "../../infra/model/defaults";
 import type { Instance, Topology } from "../../infra/model/types";
 import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
 import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, withEngine } from "./driver";
@@ -69,6 +71,33 @@ export function runReplications(env: LabEnv, topology: Topology): void {
   }
 }
 
+/**
+ * One binlog pull on each backup server for each hosting server whose binlogs it pulls, started once
+ * the replications are over: the newest recoverable second counts from the newest mirrored dump, so a
+ * pull that read the mirror before the replication brought that dump reports none yet (until its
+ * next run, a minute later). A pull the timer is running may have read the mirror too early: it
+ * ends first.
+ */
+export function runBinlogPulls(env: LabEnv, topology: Topology): void {
+  const pulls = new Map<string, Set<string>>();
+  for (const instance of instances(topology)) {
+    const hosting = topology.fleet.servers.find((s) => s.name === instance.hostingServer);
+    if (!hosting || isLost(hosting) || !binlogOf(hosting)) continue;
+    for (const backup of instance.backupServers) pulls.set(backup, (pulls.get(backup) ?? new Set()).add(hosting.name));
+  }
+  for (const [backup, hostingServers] of pulls) {
+    const host = labHost(env, backup);
+    for (const hosting of hostingServers) {
+      const unit = `dolibarr-binlog-pull@${hosting}.service`;
+      for (const until = Date.now() + 120_000; sshOk(env, host, `systemctl show -P ActiveState ${unit}`).trim() === "activating"; ) {
+        if (Date.now() > until) throw new Error(`${unit} on ${backup} still runs after 120 s`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+      }
+      sshOk(env, host, `systemctl start ${unit}`);
+    }
+  }
+}
+
 export function instances(topology: Topology): Instance[] {
   return topology.clients.flatMap((c) => c.instances);
 }
@@ -88,16 +117,19 @@ export interface MirrorCheck {
  * source. The lab's timers run on the real schedule (the 00:00 Europe/Paris dumps fire at 23:00 UTC), so
  * a scheduled job may change a source between the pull and the comparison: the round is then run
  * again, up to `rounds` times. A mirror that differs from a source that stood still is reported at once.
+ * The binlog pulls run last (see runBinlogPulls).
  */
 export function replicateAndVerify(env: LabEnv, topology: Topology, rounds = 3): MirrorCheck[] {
   for (let round = 1; ; round++) {
     const before = sourceDigests(env, topology);
     runReplications(env, topology);
     const checks = verifyMirrors(env, topology);
-    if (checks.every((c) => c.identical) || round === rounds) return checks;
-    const after = sourceDigests(env, topology);
+    const after = checks.every((c) => c.identical) || round === rounds ? before : sourceDigests(env, topology);
     const moved = [...before].filter(([key, digest]) => after.get(key) !== digest).map(([key]) => key);
-    if (moved.length === 0) return checks;
+    if (moved.length === 0) {
+      runBinlogPulls(env, topology);
+      return checks;
+    }
     console.log(`a source changed while it was replicated (${moved.join(", ")}): replicating again (round ${round + 1} of ${rounds})`);
   }
 }

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { labEnv, labHost, labHosts, labScript, projectCopy, ssh, sshOk, tableChecksums, treeDigest } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, ssh, sshOk, tableChecksums, treeDigest } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { PUSH_STATE_DIR } from "../../infra/render/push";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
@@ -69,8 +69,14 @@ describe("failover onto another hosting host after the loss of one", () => {
   });
 
   after(() => {
-    // Back to the lab as it was: the destroyed host rebuilt.
+    // Back to the lab as it was: the destroyed host rebuilt, then this test's stacks destroyed (the
+    // clients, then the fleet), as every lab test leaves the hosts: their state goes with `work`,
+    // and timers, exports and pull configs left on the hosts would run for the tests that follow.
     labScript(env, ["up"]);
+    for (const stack of [...LAB_CLIENTS.map((c) => c.stack), LAB_FLEET_STACK]) {
+      const r = pulumi(env, ["destroy", "--yes", "--skip-preview", "--stack", stack]);
+      if (r.status !== 0) console.error(`pulumi destroy ${stack} failed:\n${r.stdout}\n${r.stderr}`);
+    }
     forgetMovedInstances();
     fs.rmSync(work, { recursive: true, force: true });
   });
