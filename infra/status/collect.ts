@@ -185,6 +185,9 @@ export function parseServerReport(output: string): ServerReport {
       if (typeof v.ok === "boolean") b.ok = v.ok;
       if (str(v.checkedAt)) b.checkedAt = str(v.checkedAt)!;
       if (str(v.newestRecoverableUtc)) b.newestRecoverableUtc = str(v.newestRecoverableUtc)!;
+      if (v.recoverableByInstance && typeof v.recoverableByInstance === "object" && !Array.isArray(v.recoverableByInstance)) {
+        b.recoverableByInstance = Object.fromEntries(Object.entries(v.recoverableByInstance as Record<string, unknown>).filter((e): e is [string, string] => str(e[1]) !== undefined));
+      }
       if (num(v.lagSeconds) !== undefined) b.lagSeconds = num(v.lagSeconds)!;
       if (num(v.maxLagSeconds) !== undefined) b.maxLagSeconds = num(v.maxLagSeconds)!;
       if (Array.isArray(v.problems)) b.problems = v.problems.filter((x): x is string => typeof x === "string");
@@ -297,11 +300,23 @@ export async function collect(topology: Topology, snapshot: StatusSnapshot, opti
         if (server.role === "hosting") facts.dump = error ? { error } : report!.dumps.get(inst.name) ?? {};
         else {
           const i = facts.mirrors.findIndex((m) => m.server === server.name);
-          const binlog = error ? undefined : report!.binlogs.get(inst.hostingServer);
+          const binlog = error ? undefined : binlogOfInstance(report!.binlogs.get(inst.hostingServer), inst.name);
           if (i >= 0) facts.mirrors[i] = { server: server.name, ...(error ? { error } : report!.mirrors.get(inst.name) ?? {}), ...(binlog ? { binlog } : {}) };
         }
       }
     }),
   );
   return out;
+}
+
+/**
+ * One instance's view of its hosting server's binlog status: its own newest recoverable second when
+ * the pull wrote one per instance (an instance without a replayable dump yet blanks only its own),
+ * else the hosting server's (pulls of an older release).
+ */
+export function binlogOfInstance(status: BinlogFacts | undefined, instance: string): BinlogFacts | undefined {
+  if (!status?.recoverableByInstance) return status;
+  const { recoverableByInstance, newestRecoverableUtc: _all, ...rest } = status;
+  const own = recoverableByInstance[instance];
+  return { ...rest, ...(own !== undefined ? { newestRecoverableUtc: own } : {}) };
 }

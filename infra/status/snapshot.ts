@@ -62,6 +62,8 @@ export interface BinlogFacts {
   checkedAt?: string;
   /** The newest second a restore (`dolibarr-restore --at`) can reach from the instances' newest dumps. */
   newestRecoverableUtc?: string;
+  /** Each instance's newest recoverable second, as the pull writes it (collect keeps only the instance's own). */
+  recoverableByInstance?: Record<string, string>;
   lagSeconds?: number;
   maxLagSeconds?: number;
   problems?: string[];
@@ -358,7 +360,9 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
           r.push(
             binlog === undefined
               ? `binlogs of ${inst.hostingServer} on ${m.server}: no status (dolibarr-binlog-pull@${inst.hostingServer} has not reported), so no second past the newest dump is recoverable there`
-              : `newest recoverable second on ${m.server} ${recoverableAge === undefined ? "unknown" : `${fmt(recoverableAge)} old`} > database RPO ${fmt(rpo.database)}`,
+              : recoverableAge === undefined
+                ? `no second of ${inst.name} is recoverable on ${m.server} yet: none of its dumps there starts in the binlogs held (before its first replication), or the chain is broken`
+                : `newest recoverable second on ${m.server} ${fmt(recoverableAge)} old > database RPO ${fmt(rpo.database)}`,
           );
           if (status === "ok") status = "stale";
         }

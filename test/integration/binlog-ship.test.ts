@@ -24,6 +24,7 @@ type Status = {
   newestEventUtc: string;
   newestEventEpoch: number | null;
   newestRecoverableUtc: string;
+  recoverableByInstance: Record<string, string>;
   lagSeconds: number | null;
   files: number;
   bytes: number;
@@ -325,6 +326,22 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     const after = (await okPull()).status;
     assert.deepEqual(after.gaps, lost);
     assert.doesNotMatch(after.problems.join("\n"), /out of reach/);
+    assert.equal(after.newestRecoverableUtc, after.newestEventUtc);
+  });
+
+  it("an instance with no replayable dump here yet blanks its own recoverable second only, until its first dump is mirrored", async () => {
+    await lab.addInstance("late", { tree: { documents: 2 }, database: false });
+    await q("CREATE DATABASE dolibarr_late; CREATE TABLE dolibarr_late.llx_const (rowid INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(30)); INSERT INTO dolibarr_late.llx_const (name) VALUES ('MAIN_VERSION_LAST_INSTALL')");
+    await write(5);
+    const before = (await okPull()).status;
+    assert.deepEqual(Object.keys(before.recoverableByInstance), ["shop"], JSON.stringify(before));
+    assert.equal(before.recoverableByInstance.shop, before.newestEventUtc);
+    assert.equal(before.newestRecoverableUtc, "", "no second is recoverable for every instance");
+    assert.equal((await lab.dump("late")).code, 0);
+    assert.equal((await lab.replicate("late")).code, 0);
+    await write(5);
+    const after = (await okPull()).status;
+    assert.deepEqual(after.recoverableByInstance, { shop: after.newestEventUtc, late: after.newestEventUtc });
     assert.equal(after.newestRecoverableUtc, after.newestEventUtc);
   });
 });

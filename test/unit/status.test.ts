@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { parseHealth, parseServerReport, serverScript } from "../../infra/status/collect";
+import { binlogOfInstance, parseHealth, parseServerReport, serverScript } from "../../infra/status/collect";
 import { renderHtml, renderJson, renderTable } from "../../infra/status/render";
 import { assess, assessServer, BINLOG_STATUS_MAX_AGE_SECONDS, snapshotSkeleton, SPOOL_MAX_AGE_MINUTES, stampMs, type BinlogFacts, type ServerHealth, type StatusServer, type StatusSnapshot } from "../../infra/status/snapshot";
 import { exampleTopology } from "../support/topology";
@@ -262,6 +262,21 @@ describe("binlogs: the newest recoverable second (db column)", () => {
     assert.deepEqual(report.binlogs.get(hostings[0]!), { ok: false, checkedAt: "2026-11-25T09:59:30Z", newestRecoverableUtc: "2026-11-25T09:40:00Z", lagSeconds: 1170, maxLagSeconds: 300, problems: ["lag 1170s beyond the limit of 300s"] });
     assert.equal(report.binlogs.has("other-host"), false, "no status file: binlogs off or not shipped yet");
     assert.match(report.binlogs.get("third-host")!.error!, /binlog-third-host\.json is not valid JSON/);
+  });
+
+  it("each instance is judged by its own recoverable second: one without a replayable dump yet does not blank the others", () => {
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const status = { ok: true, checkedAt: "2026-11-25T09:59:30Z", newestRecoverableUtc: "", recoverableByInstance: { "acme-erp": "2026-11-25T09:59:20Z", bad: 7 }, lagSeconds: 10, maxLagSeconds: 300, problems: [] };
+    const report = parseServerReport([`binlog-status web1 ${b64(JSON.stringify(status))}`, "end-of-report"].join("\n"));
+    const parsed = report.binlogs.get("web1")!;
+    assert.deepEqual(parsed.recoverableByInstance, { "acme-erp": "2026-11-25T09:59:20Z" }, "non-string values are dropped");
+    assert.equal(binlogOfInstance(parsed, "acme-erp")!.newestRecoverableUtc, "2026-11-25T09:59:20Z");
+    assert.equal(binlogOfInstance(parsed, "acme-formation")!.newestRecoverableUtc, undefined);
+    assert.equal(binlogOfInstance(parsed, "acme-formation")!.recoverableByInstance, undefined, "an instance sees only its own");
+    // a pull of an older release: the hosting server's one second for every instance
+    const old = { ok: true, newestRecoverableUtc: "2026-11-25T09:59:00Z" };
+    assert.equal(binlogOfInstance(old, "acme-formation")!.newestRecoverableUtc, "2026-11-25T09:59:00Z");
+    assert.equal(binlogOfInstance(undefined, "x"), undefined);
   });
 });
 
