@@ -13,7 +13,7 @@
 //                  instance env and the line that enables dolibarr-binlog-pull@<hosting>.timer while
 //                  any instance env of this backup server names that binlog dir, and disables it when
 //                  the last one leaves (binlogPullTimerLine, run by create and delete alike).
-import { binlogOf, binlogSettingsOf } from "../model/binlog";
+import { binlogOf, binlogPullSecond, binlogSettingsOf } from "../model/binlog";
 import { isLost } from "../model/defaults";
 import { hostForRemotePath, isSshHost } from "../model/address";
 import type { Fleet, Server } from "../model/types";
@@ -74,7 +74,7 @@ export function renderBinlogPullEnv(fleet: Fleet, backup: Server, hosting: Serve
 export function binlogPullBaseFiles(fleet: Fleet, backup: Server): ServerFile[] {
   return [
     { path: unitPath(BINLOG_PULL_SERVICE), content: binlogPullServiceUnit(), mode: "0644" },
-    { path: unitPath(BINLOG_PULL_TIMER), content: binlogPullTimerUnit(), mode: "0644" },
+    { path: unitPath(BINLOG_PULL_TIMER), content: binlogPullTimerUnit(binlogPullSecond(fleet, backup.name)), mode: "0644" },
     ...shippedHostingServers(fleet).map((h): ServerFile => ({ path: binlogPullEnvPath(h.name), content: renderBinlogPullEnv(fleet, backup, h), mode: "0644" })),
   ];
 }

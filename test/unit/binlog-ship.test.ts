@@ -34,6 +34,36 @@ function withBinlogs(topo: Topology, servers: Record<string, boolean>): Topology
 const server = (t: Topology, name: string) => t.fleet.servers.find((s) => s.name === name)!;
 const file = (files: { path: string; content: string }[], p: string) => files.find((f) => f.path === p)?.content;
 
+/** The second of the minute a backup server's pull timer fires at, read from its rendered unit. */
+function pullSecond(fleet: Fleet, backup: Server): number {
+  const timer = file(renderServerBase(fleet, backup).files, "/etc/systemd/system/dolibarr-binlog-pull@.timer")!;
+  const m = /^OnCalendar=\*-\*-\* \*:\*:([0-5][0-9])$/m.exec(timer);
+  assert.ok(m, `no per-minute calendar in the pull timer of ${backup.name}:\n${timer}`);
+  assert.doesNotMatch(timer, /^OnUnitActiveSec=|^OnActiveSec=|^RandomizedDelaySec=/m, "a timer counted from its start runs in step with the others after one deploy");
+  return Number(m[1]);
+}
+
+describe("binlog shipping: the backup servers pull at different seconds", () => {
+  it("on generated fleets, every two backup servers are at least 60/N s apart on the minute's circle", () => {
+    const base = sampleTopology();
+    const template = base.fleet.servers.find((s) => s.role === "backup")!;
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/), { minLength: 1, maxLength: 12 }), (names) => {
+        const fleet: Fleet = { ...base.fleet, servers: [...base.fleet.servers.filter((s) => s.role === "hosting"), ...names.map((name): Server => ({ ...template, name }))] };
+        const seconds = names.map((n) => pullSecond(fleet, fleet.servers.find((s) => s.name === n)!));
+        const gap = Math.floor(60 / names.length);
+        for (let i = 0; i < seconds.length; i++) {
+          for (let j = i + 1; j < seconds.length; j++) {
+            const d = Math.abs(seconds[i]! - seconds[j]!);
+            assert.ok(Math.min(d, 60 - d) >= gap, `${names[i]} at :${seconds[i]} and ${names[j]} at :${seconds[j]} (${names.length} backup servers)`);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe("binlog shipping: rendered files", () => {
   const topo = withBinlogs(sampleTopology(), { web1: true, web2: false });
 
@@ -42,7 +72,7 @@ describe("binlog shipping: rendered files", () => {
     const paths = b.files.map((f) => f.path);
     assert.ok(paths.includes(`${PATHS.sbin}/dolibarr-binlog-pull`));
     const timer = file(b.files, "/etc/systemd/system/dolibarr-binlog-pull@.timer")!;
-    assert.match(timer, /^OnUnitActiveSec=60s$/m);
+    assert.match(timer, /^OnCalendar=\*-\*-\* \*:\*:[0-5][0-9]$/m);
     assert.match(timer, /^AccuracySec=1s$/m);
     const service = file(b.files, "/etc/systemd/system/dolibarr-binlog-pull@.service")!;
     assert.match(service, /^ExecStart=\/usr\/local\/sbin\/dolibarr-binlog-pull %i$/m);
