@@ -344,4 +344,42 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     assert.deepEqual(after.recoverableByInstance, { shop: after.newestEventUtc, late: after.newestEventUtc });
     assert.equal(after.newestRecoverableUtc, after.newestEventUtc);
   });
+
+  it("a snapshot keeps, hard-linked, the closed binlogs its dumps need: a restore to a second from it works once the live copy lost them", async () => {
+    const snap = await lab.addInstance("snap", { tree: { documents: 2 }, database: false, snapshotsKeep: 3 });
+    await q("CREATE DATABASE dolibarr_snap; CREATE TABLE dolibarr_snap.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30)) ENGINE=InnoDB; INSERT INTO dolibarr_snap.llx_facture (ref) VALUES ('before')");
+    assert.equal((await lab.dump("snap")).code, 0);
+    await q("FLUSH BINARY LOGS");
+    await sleep(1100);
+    await q("INSERT INTO dolibarr_snap.llx_facture (ref) VALUES ('A')");
+    const afterA = Math.floor(Date.now() / 1000) + 1;
+    await sleep(2100);
+    await q("INSERT INTO dolibarr_snap.llx_facture (ref) VALUES ('B'); FLUSH BINARY LOGS");
+    await okPull();
+    assert.equal((await lab.replicate("snap")).code, 0);
+    const snapshots = fs.readdirSync(path.join(snap.mirror, ".snapshots")).filter((d) => /^\d{8}T\d{6}Z$/.test(d)).sort();
+    const snapshot = snapshots.at(-1)!;
+    const linked = path.join(snap.mirror, ".snapshots", snapshot, "binlogs");
+    const pos = fs.readdirSync(path.join(snap.mirror, "dumps")).filter((f) => f.endsWith(".pos"));
+    const firstFile = /^file\t(.*)$/m.exec(fs.readFileSync(path.join(snap.mirror, "dumps", pos.sort()[0]!), "utf8"))![1]!;
+    const liveSums = fs.readFileSync(path.join(mirrorDir, "SHA256SUMS"), "utf8").trim().split("\n");
+    const wanted = liveSums.filter((l) => l.split(/\s+/)[1]! >= firstFile);
+    assert.ok(wanted.length >= 2, `closed files from ${firstFile}: ${wanted.join(", ")}`);
+    assert.deepEqual(fs.readFileSync(path.join(linked, "SHA256SUMS"), "utf8").trim().split("\n"), wanted, "the snapshot lists the closed files from its oldest dump's on");
+    for (const line of wanted) {
+      const name = line.split(/\s+/)[1]!;
+      assert.equal(fs.statSync(path.join(linked, name)).ino, fs.statSync(path.join(mirrorDir, name)).ino, `${name} is a hard link, not a copy`);
+    }
+    assert.ok(!fs.readdirSync(linked).some((f) => f.split(".")[1]! < firstFile.split(".")[1]!), "no file older than the oldest dump's");
+    // The live copy loses the dump's file (its retention, or a purge here): only the snapshot has it.
+    fs.rmSync(path.join(mirrorDir, firstFile));
+    const at = `${new Date(afterA * 1000).toISOString().slice(0, 19)}Z`;
+    const fromMirror = await lab.restore(["--only", "db", "--database", "snap_mirror", "--at", at, "snap"]);
+    assert.notEqual(fromMirror.code, 0, "the mirror's dump cannot replay without its file");
+    assert.match(fromMirror.stderr, new RegExp(`${firstFile.replace(/\./g, "\\.")} is not in`));
+    const fromSnapshot = await lab.restore(["--only", "db", "--database", "snap_at", "--snapshot", snapshot, "--at", at, "snap"]);
+    assert.equal(fromSnapshot.code, 0, fromSnapshot.stderr);
+    assert.match(fromSnapshot.stderr, /the binlogs of snapshot \d{8}T\d{6}Z first/);
+    assert.equal((await q("SELECT GROUP_CONCAT(ref ORDER BY rowid) FROM snap_at.llx_facture")).trim(), "before,A");
+  });
 });
