@@ -43,3 +43,13 @@ export function isTimeZone(name: string): boolean {
     return false;
   }
 }
+
+/** Hours with two decimals ("12.85 h"); `never` for an infinite duration (nothing ever replicates). */
+export function formatHours(h: number, never: string): string {
+  return Number.isFinite(h) ? `${h.toFixed(2)} h` : never;
+}
+
+/** A duration under an hour in whole minutes ("5 min"), else as formatHours. */
+export function formatMinutesOrHours(h: number, never: string): string {
+  return Number.isFinite(h) && h < 1 ? `${Math.round(h * 60)} min` : formatHours(h, never);
+}

@@ -2,15 +2,15 @@
 import { MAX_MINUTE_OFFSET } from "../model/defaults";
 import { formatIssue, type ConfigError } from "../model/errors";
 import { describeSite } from "../model/sites";
-import { formatTimeOfDay } from "../model/time";
+import { formatHours, formatMinutesOrHours, formatTimeOfDay } from "../model/time";
 import { maxBinlogDatabaseRpoHours, type DatabaseRpoSource } from "../model/rpo";
 import type { Violation } from "../model/types";
 import type { CheckReport, ClientReport, FleetReport, InstanceReport, ServerLine } from "./check";
 
 const times = (ts: readonly number[]): string => ts.map(formatTimeOfDay).join(" ") || "none";
-const hours = (h: number): string => (Number.isFinite(h) ? `${h.toFixed(2)} h` : "never");
+const hours = (h: number): string => formatHours(h, "never");
 const km = (d: number): string => `${Math.round(d)} km`;
-const minutesOrHours = (h: number): string => (Number.isFinite(h) && h < 1 ? `${Math.round(h * 60)} min` : hours(h));
+const minutesOrHours = (h: number): string => formatMinutesOrHours(h, "never");
 
 /**
  * The database part of an instance's worst-case RPO line: from its binlogs when they are shipped

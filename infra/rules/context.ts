@@ -2,6 +2,7 @@
 import { instanceRpo, type InstanceRpo } from "../model/rpo";
 import { planReplications } from "../model/schedule";
 import { describeSite } from "../model/sites";
+import { formatHours, formatMinutesOrHours } from "../model/time";
 import type { ClientStack, Instance, ReplicationPlan, Server, Severity, Topology, Violation } from "../model/types";
 
 export interface RuleContext {
@@ -84,6 +85,5 @@ export function violation(
 }
 
 export const km = (d: number): string => `${d.toFixed(1)} km`;
-export const hours = (h: number): string => (Number.isFinite(h) ? `${h.toFixed(2)} h` : "∞ (never)");
-/** A duration under an hour in whole minutes ("5 min"), else as hours(). */
-export const minutesOrHours = (h: number): string => (Number.isFinite(h) && h < 1 ? `${Math.round(h * 60)} min` : hours(h));
+export const hours = (h: number): string => formatHours(h, "∞ (never)");
+export const minutesOrHours = (h: number): string => formatMinutesOrHours(h, "∞ (never)");
