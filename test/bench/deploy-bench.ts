@@ -27,9 +27,9 @@ interface DeployFigures {
   stateBytes: number;
 }
 
-/** Sessions each host's sshd accepted so far (the count's own session included). */
+/** The deploy's (root's) sessions each host's sshd accepted so far (the count's own session included; not the binlog pulls' dbk-* logins). */
 function acceptedSessions(env: LabEnv): number {
-  return labHosts(env).reduce((n, h) => n + Number(sshOk(env, h, `journalctl ${SSHD_JOURNAL_MATCH.join(" ")} --no-pager -o cat | grep -c 'Accepted publickey' || true`).trim()), 0);
+  return labHosts(env).reduce((n, h) => n + Number(sshOk(env, h, `journalctl ${SSHD_JOURNAL_MATCH.join(" ")} --no-pager -o cat | grep -c 'Accepted publickey for root ' || true`).trim()), 0);
 }
 
 function stateFile(env: LabEnv, stack: string): string {
