@@ -1,6 +1,5 @@
 // Binary logs of the hosting servers' MariaDB, the base of point-in-time recovery (issue 20):
 // the fleet's settings, their defaults and the server_id each hosting server gets. Pure.
-import { isLost } from "./defaults";
 import type { BinlogSettings, Fleet, Server, ServerBinlog } from "./types";
 
 /**
@@ -39,14 +38,15 @@ export const DEFAULT_BINLOG_MAX_LAG_SECONDS = 300;
 export const BINLOG_PULL_SECONDS = 60;
 /**
  * The second of each minute at which a backup server pulls (its timer's OnCalendar): the fleet's
- * backup servers that are not lost spread evenly over the minute, in name order. Two backup servers of one hosting
+ * backup servers spread evenly over the minute, in name order, the lost ones counted too (marking a
+ * server lost must leave the others' pushes as they were). Two backup servers of one hosting
  * server then never pull at the same second: when the hosting server dies, the freshest copy
  * trails it by at most BINLOG_PULL_SECONDS / N (N backup servers in the fleet), where timers started
  * by one deploy would all have run in step and lost the same last minute.
  */
 export function binlogPullSecond(fleet: Pick<Fleet, "servers">, backupServer: string): number {
   const backups = fleet.servers
-    .filter((s) => s.role === "backup" && (!isLost(s) || s.name === backupServer))
+    .filter((s) => s.role === "backup")
     .map((s) => s.name)
     .sort();
   const index = backups.indexOf(backupServer);

@@ -37,7 +37,7 @@ function mayRunOnPullRequest(job: Job): boolean {
   return !/github\.event_name\s*==\s*'(push|schedule|workflow_dispatch)'/.test(cond);
 }
 
-const SECRET_RE = /\bsecrets\s*(\.|\[)|secrets:\s*inherit/;
+const SECRET_RE = /\bsecrets\s*(\.|\[)/;
 const PINNED_RE = /^[^@\s]+@[0-9a-f]{40}$/;
 
 function writes(permissions: unknown): boolean {
@@ -58,7 +58,7 @@ export function auditWorkflow(doc: Workflow): string[] {
     }
     if (job.uses && !job.uses.startsWith("./") && !PINNED_RE.test(job.uses)) problems.push(`job ${name}: ${job.uses} is not pinned by commit`);
     if (!pr || !mayRunOnPullRequest(job)) continue;
-    if (SECRET_RE.test(JSON.stringify({ ...job, if: undefined }))) problems.push(`job ${name} runs on a pull request and reads a secret`);
+    if (job.secrets !== undefined || SECRET_RE.test(JSON.stringify({ ...job, if: undefined }))) problems.push(`job ${name} runs on a pull request and reads a secret`);
     if (job.environment !== undefined) problems.push(`job ${name} runs on a pull request in an environment (${JSON.stringify(job.environment)}): its secrets`);
     if (writes(job.permissions)) problems.push(`job ${name} runs on a pull request with a token that can write`);
     for (const step of job.steps ?? []) {
