@@ -171,7 +171,7 @@ PrivateTmp=yes
 export function binlogPullTimerUnit(second: number): string {
   if (!Number.isInteger(second) || second < 0 || second >= BINLOG_PULL_SECONDS) throw new Error(`binlog pull timer: second ${second} is not within 0..${BINLOG_PULL_SECONDS - 1}`);
   return `[Unit]
-Description=Dolibarr binlog pulls of hosting server %i, every ${BINLOG_PULL_SECONDS} s at second ${second}
+Description=Dolibarr binlog pulls of hosting server %i, every ${BINLOG_PULL_SECONDS} s (at the second of OnCalendar)
 
 [Timer]
 OnCalendar=*-*-* *:*:${String(second).padStart(2, "0")}
