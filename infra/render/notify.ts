@@ -99,5 +99,7 @@ export function notifyDeleteLines(): string[] {
   return [
     `systemctl disable --now ${NOTIFY_SWEEP_TIMER} ${NOTIFY_PATH} 2>/dev/null || true`,
     `systemctl stop ${NOTIFY_SWEEP_SERVICE} 2>/dev/null || true`,
+    // A sweep caught running is killed (SIGTERM: 'signal', a failed oneshot): not a failure of the server.
+    `systemctl reset-failed ${NOTIFY_SWEEP_SERVICE} ${NOTIFY_SERVICE} 2>/dev/null || true`,
   ];
 }
