@@ -110,11 +110,16 @@ export function binlogPullTimer(hostingServer: string): string {
  * timer of the instance's hosting server runs while any instance env here names its binlog dir
  * (BINLOG_DIR='<mirrorRoot>/.binlogs/<hosting>'), and stops when none does any more: the last
  * instance of that hosting server left, or its binlogs were turned off. Idempotent; client stacks
- * sharing a hosting server never disable each other's pulls. The pulled binlogs stay. No reload of its
- * own: the bundle's daemon-reload runs before it (one reload per bundle).
+ * sharing a hosting server never disable each other's pulls; the decisions of bundles applied at
+ * once are serialized, so the last one sees the final set of envs. The pulled binlogs stay. No reload
+ * of its own: the bundle's daemon-reload runs before it (one reload per bundle).
  */
 export function binlogPullTimerLine(fleet: Fleet, hostingServer: string): string {
   const timer = binlogPullTimer(hostingServer);
   const marker = `BINLOG_DIR='${binlogMirrorDir(fleet.mirrorRoot, hostingServer)}'`;
-  return `if grep -qsxF ${shq(marker)} ${PATHS.instancesDir}/*.env; then systemctl enable --no-reload ${timer} && systemctl start ${timer}; else systemctl disable --no-reload --now ${timer} 2>/dev/null || true; fi`;
+  const decide = `if grep -qsxF ${shq(marker)} ${PATHS.instancesDir}/*.env; then systemctl enable --no-reload ${timer} && systemctl start ${timer}; else systemctl disable --no-reload --now ${timer} 2>/dev/null || true; fi`;
+  // One decision at a time per server (a lock on the instances dir itself): the bundles of a client
+  // stack are applied in parallel, and a `start` racing another bundle's `disable --now` of the same
+  // timer was canceled by systemd ("Job ... canceled"), which failed that bundle.
+  return `flock -w 300 ${PATHS.instancesDir} sh -c ${shq(decide)}`;
 }

@@ -143,6 +143,7 @@ describe("binlog shipping: rendered files", () => {
     fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/sh\necho "$*" >>${dir}/calls\n`, { mode: 0o755 });
     const instances = path.join(dir, "instances");
     const line = binlogPullTimerLine(topo.fleet, "web1").split(PATHS.instancesDir).join(instances);
+    assert.match(line, new RegExp(`^flock -w \\d+ ${instances} sh -c `), "bundles applied at once decide one after the other");
     try {
       fc.assert(
         fc.property(fc.array(fc.constantFrom("web1", "web2", "web1x", "none"), { maxLength: 4 }), (hosts) => {
