@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { serverScriptPath } from "../../infra/render/repo";
+import { startConfMariaDb } from "../support/binlog-mariadb";
 import { mustRun, run, sleep, start } from "../support/jobs-exec";
 import { JobsLab, labUnavailable } from "../support/jobs-lab";
 import { skipUnlessCi } from "../support/prerequisites";
@@ -35,6 +36,7 @@ type Status = {
   pullMs: number;
   bytesReceived: number;
   problems: string[];
+  gtidBreaks: string[];
   hostingServer: string;
   backupServer: string;
 };
@@ -89,6 +91,13 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
       else if (Date.now() - since >= 1200) return;
     }
   };
+  /** GTIDLISTS of the mirror: [name, size, opened, list] per file. */
+  const gtidLists = () =>
+    fs
+      .readFileSync(path.join(mirrorDir, "GTIDLISTS"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "));
   const write = async (rows: number, bytes = 200) => {
     await q(`INSERT INTO dolibarr_shop.llx_facture (ref, note) SELECT CONCAT('F', seq), REPEAT('x', ${bytes}) FROM dolibarr_shop.seq_1_to_${rows}`);
   };
@@ -164,6 +173,11 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     assert.deepEqual(sums, index.slice(0, -1).map((f) => `${sha(path.join(binlogDir, f))}  ${f}`));
     assert.equal(fs.statSync(path.join(mirrorDir, index[0]!)).mode & 0o222, 0, "a closed file is read-only");
     assert.deepEqual(fs.readFileSync(path.join(mirrorDir, "binlog.index"), "utf8").trim().split("\n"), index.map((f) => `./${f}`));
+    // each file's Gtid_list read once, beside SHA256SUMS; the first file of a fresh server has none
+    assert.deepEqual(gtidLists().map((l) => l[0]), index);
+    assert.equal(gtidLists()[0]![3], "-");
+    assert.match(gtidLists()[1]![3]!, /^7-7-\d+$/);
+    assert.deepEqual(status.gtidBreaks, []);
     const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
     assert.match(prom, new RegExp(`^dolibarr_backup_binlog_lag_seconds\\{hosting="${HOSTING}",backup="${lab.backupServer}",fleet="itest-fleet"\\} ${status.lagSeconds}$`, "m"));
     assert.match(prom, new RegExp(`^dolibarr_backup_binlog_last_event_timestamp_seconds\\{hosting="${HOSTING}",.*\\} ${status.newestEventEpoch}$`, "m"));
@@ -253,6 +267,56 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     }
   });
 
+  it("a healthy chain of many files and generated write patterns (other domains, DDL, rollbacks, empty files, seq jumps) keeps its GTIDs continuous, each file read once", async () => {
+    clearSpool();
+    for (let i = 0; i < 16; i++) {
+      const k = (i * 7) % 5;
+      if (k === 0) await q(`BEGIN; INSERT INTO dolibarr_shop.llx_facture (ref, note) VALUES ('T${i}', 'a'); UPDATE dolibarr_shop.llx_facture SET note = 'b' WHERE ref = 'T${i}'; COMMIT`);
+      if (k === 1) await q(`SET SESSION gtid_domain_id = ${3 + (i % 2)}; INSERT INTO dolibarr_shop.llx_facture (ref, note) VALUES ('D${i}', 'other domain')`);
+      if (k === 2) await q(`CREATE TABLE dolibarr_shop.t${i} (id INT PRIMARY KEY) ENGINE=InnoDB; DROP TABLE dolibarr_shop.t${i}`);
+      if (k === 3) await q(`BEGIN; INSERT INTO dolibarr_shop.llx_facture (ref, note) VALUES ('R${i}', 'rolled back'); ROLLBACK`);
+      if (k === 4) await write(400 + i * 50, 300);
+      if (i === 9) await q(`SET SESSION gtid_seq_no = 100000 + ${i}; INSERT INTO dolibarr_shop.llx_facture (ref, note) VALUES ('J${i}', 'seq jump')`);
+      if (i % 3 === 0) await q("FLUSH BINARY LOGS");
+      if (i % 5 === 2) await q("FLUSH BINARY LOGS; FLUSH BINARY LOGS"); // an empty file between
+      if (i % 4 === 3) {
+        await write(1); // (a newest file and its predecessor both empty read as "no complete transaction yet")
+        await settled();
+        const { status } = await okPull();
+        assert.equal(status.ok, true, status.problems.join("; "));
+        assert.deepEqual(status.gtidBreaks, []);
+      }
+    }
+    await write(10);
+    await settled();
+    const { status } = await okPull();
+    await assertIdentical("after the patterns");
+    assert.equal(status.ok, true, status.problems.join("; "));
+    assert.deepEqual(status.gtidBreaks, []);
+    const lists = gtidLists();
+    assert.deepEqual(lists.map((l) => l[0]), fs.readdirSync(mirrorDir).filter((f) => /^binlog\.\d+$/.test(f)).sort());
+    const newestList = lists.at(-1)![3]!;
+    for (const d of ["3", "4", "7"]) assert.match(newestList, new RegExp(`(^|,)${d}-7-\\d+`), `domain ${d} in ${newestList}`);
+    assert.match(newestList, /(^|,)7-7-1000\d\d(,|$)/, "the seq jump is in the list");
+    const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
+    assert.match(prom, /^dolibarr_backup_binlog_gtid_breaks\{.*\} 0$/m);
+    assert.deepEqual(alerts(), []);
+    // steady state: a pull with nothing new reads no file's list again (GTIDLISTS untouched)
+    const sidecar = path.join(mirrorDir, "GTIDLISTS");
+    const mtime = fs.statSync(sidecar).mtimeMs;
+    const steady: number[] = [];
+    for (let i = 0; i < 3; i++) steady.push((await okPull()).status.pullMs);
+    assert.equal(fs.statSync(sidecar).mtimeMs, mtime, "no list read again");
+    // the cost: every file's list read (the sidecar removed), and one mariadb-binlog per file
+    fs.rmSync(sidecar);
+    const cold = (await okPull()).status;
+    assert.deepEqual(gtidLists(), lists);
+    const t0 = process.hrtime.bigint();
+    for (const l of lists) await mustRun("mariadb-binlog", ["--stop-position=2048", "--", path.join(mirrorDir, l[0]!)]);
+    const perFile = Number(process.hrtime.bigint() - t0) / 1e6 / lists.length;
+    measured.push(`GTID lists: ${lists.length} files, one read ${perFile.toFixed(1)} ms (wall, mariadb-binlog --stop-position=2048); pull with every list read ${cold.pullMs} ms, steady pulls ${steady.join(", ")} ms`);
+  });
+
   it("a closed file altered here or on the source is reported (changedClosed, alert) and never overwritten", async () => {
     clearSpool();
     const closed = (await sourceIndex()).slice(0, -1);
@@ -329,6 +393,49 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     assert.equal(after.newestRecoverableUtc, after.newestEventUtc);
   });
 
+  it("a file of another MariaDB (a clone: same domain 7, server_id 9, its own seqs) dropped into the mirror breaks the GTID chain: it goes back", async () => {
+    clearSpool();
+    const other = await startConfMariaDb(path.join(lab.root, "other-db"), [`log_bin = ${path.join(lab.root, "other-db", "binlog")}`, "server_id = 9", "gtid_domain_id = 7", "binlog_format = ROW"]);
+    try {
+      await other.query("CREATE DATABASE x; CREATE TABLE x.t (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO x.t VALUES (1); FLUSH BINARY LOGS; INSERT INTO x.t VALUES (2)");
+      const foreign = path.join(lab.root, "other-db", "binlog.000002");
+      assert.match((await mustRun("mariadb-binlog", ["--stop-position=2048", foreign])).stdout, /Gtid list \[7-9-3\]/);
+      await q("FLUSH BINARY LOGS");
+      await write(10);
+      await settled();
+      // (the gap of the test before keeps the chain not ok: no GTID break yet)
+      const before = (await okPull()).status;
+      assert.deepEqual(before.gtidBreaks, []);
+      const names = fs.readdirSync(mirrorDir).filter((f) => /^binlog\.\d+$/.test(f)).sort();
+      // a closed file held is replaced by the other server's (removed, then its number dropped in)
+      const victim = names[2]!;
+      const prevList = gtidLists().find((l) => l[0] === names[1])![3]!;
+      const original = fs.readFileSync(path.join(mirrorDir, victim));
+      const victimList = gtidLists().find((l) => l[0] === victim)![3]!;
+      fs.rmSync(path.join(mirrorDir, victim), { force: true });
+      fs.copyFileSync(foreign, path.join(mirrorDir, victim));
+      const { status } = await okPull();
+      assert.equal(status.ok, false);
+      assert.ok(status.gtidBreaks.includes(victim), status.gtidBreaks.join(" "));
+      const p = status.problems.join("\n");
+      assert.match(prevList, /^7-7-\d+$/);
+      assert.ok(p.includes(`${victim} starts at GTID 7-9-3 but ${names[1]} started at ${prevList}: the chain goes back (a file from another server, or RESET MASTER on itest-hosting)`), p);
+      assert.match(p, new RegExp(`closed file ${victim} changed on this backup server`));
+      assert.ok(before.files > 2);
+      const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
+      assert.match(prom, /^dolibarr_backup_binlog_gtid_breaks\{.*\} [1-9]\d*$/m);
+      // the held file put back: its list is read again (its size changed), the break and the change go
+      fs.rmSync(path.join(mirrorDir, victim), { force: true });
+      fs.writeFileSync(path.join(mirrorDir, victim), original, { mode: 0o440 });
+      const whole = (await okPull()).status;
+      assert.deepEqual(whole.gtidBreaks, []);
+      assert.doesNotMatch(whole.problems.join("\n"), /GTID|changed/);
+      assert.equal(gtidLists().find((l) => l[0] === victim)![3], victimList);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it("an instance with no replayable dump here yet blanks its own recoverable second only, until its first dump is mirrored", async () => {
     await lab.addInstance("late", { tree: { documents: 2 }, database: false });
     await q("CREATE DATABASE dolibarr_late; CREATE TABLE dolibarr_late.llx_const (rowid INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(30)); INSERT INTO dolibarr_late.llx_const (name) VALUES ('MAIN_VERSION_LAST_INSTALL')");
@@ -381,5 +488,40 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     assert.equal(fromSnapshot.code, 0, fromSnapshot.stderr);
     assert.match(fromSnapshot.stderr, /the binlogs of snapshot \d{8}T\d{6}Z first/);
     assert.equal((await q("SELECT GROUP_CONCAT(ref ORDER BY rowid) FROM snap_at.llx_facture")).trim(), "before,A");
+  });
+
+  // Last: RESET MASTER cannot be undone (the older files keep their GTIDs, the new ones start
+  // again from nothing), so the chain stays broken for every test after it.
+  it("RESET MASTER on the source (its GTID state emptied, the active file re-created) breaks the GTID chain: named, ok false, alerted once", async () => {
+    clearSpool();
+    await q("FLUSH BINARY LOGS");
+    await write(10);
+    await settled();
+    // (the chain is not ok here: the snapshot test took files of the live copy; no GTID break yet)
+    const before = (await okPull()).status;
+    assert.deepEqual(before.gtidBreaks, []);
+    clearSpool(); // (that pull may alert the snapshot test's problems)
+    const active = (await sourceIndex()).at(-1)!;
+    const closed = (await sourceIndex()).at(-2)!;
+    const closedList = gtidLists().find((l) => l[0] === closed)![3]!;
+    // the active file re-created under the same name, its GTID list empty
+    await q(`RESET MASTER TO ${Number(active.split(".")[1])}`);
+    assert.deepEqual(await sourceIndex(), [active]);
+    await write(3000, 300); // bigger than our copy: fetched whole again (--append-verify)
+    await settled();
+    const { status } = await okPull();
+    assert.equal(status.ok, false);
+    assert.deepEqual(status.gtidBreaks, [active]);
+    const seq = closedList.split(",").find((g) => g.startsWith("7-"))!;
+    assert.ok(
+      status.problems.some((p) => p.includes(`${active} starts with no GTID of domain 7 but ${closed} started at ${seq}: the chain breaks (a file from another server, or RESET MASTER on itest-hosting)`)),
+      status.problems.join("\n"),
+    );
+    assert.equal(alerts().length, 1);
+    assert.match(alerts()[0]!, /the chain breaks/);
+    const prom = fs.readFileSync(path.join(lab.backup.varLib, "metrics", `dolibarr-backup-binlog-${HOSTING}.prom`), "utf8");
+    assert.match(prom, /^dolibarr_backup_binlog_gtid_breaks\{.*\} 1$/m);
+    await okPull();
+    assert.equal(alerts().length, 1, "alerted once");
   });
 });
