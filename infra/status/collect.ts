@@ -191,6 +191,13 @@ export function parseServerReport(output: string): ServerReport {
       if (num(v.lagSeconds) !== undefined) b.lagSeconds = num(v.lagSeconds)!;
       if (num(v.maxLagSeconds) !== undefined) b.maxLagSeconds = num(v.maxLagSeconds)!;
       if (Array.isArray(v.problems)) b.problems = v.problems.filter((x): x is string => typeof x === "string");
+      if (Array.isArray(v.holes)) {
+        const holes = v.holes
+          .filter((h): h is Record<string, unknown> => !!h && typeof h === "object" && Array.isArray((h as Record<string, unknown>).files))
+          .map((h) => ({ files: (h.files as unknown[]).filter((f): f is string => typeof f === "string"), ...(str(h.fromUtc) ? { fromUtc: str(h.fromUtc)! } : {}), ...(str(h.toUtc) ? { toUtc: str(h.toUtc)! } : {}) }))
+          .filter((h) => h.files.length > 0);
+        if (holes.length) b.holes = holes;
+      }
       binlogs.set(inst, b);
       continue;
     }

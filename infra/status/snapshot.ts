@@ -67,7 +67,19 @@ export interface BinlogFacts {
   lagSeconds?: number;
   maxLagSeconds?: number;
   problems?: string[];
+  /**
+   * Spans no restore can reach: binlog files missing behind every instance's newest dump (the
+   * chain is ok again, restores to now work), from the last transaction before them to the
+   * opening of the file after them ("" when unknown). Shown as a reason, never a worse status.
+   */
+  holes?: BinlogHole[];
   error?: string;
+}
+
+export interface BinlogHole {
+  files: string[];
+  fromUtc?: string;
+  toUtc?: string;
 }
 
 /** What a backup server says about its mirror of one instance. */
@@ -349,6 +361,11 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
         } else if (binlog.ok === false) {
           r.push(`binlogs on ${m.server}: ${(binlog.problems ?? []).join("; ") || "chain not ok"}`);
           if (status === "ok") status = "stale";
+        }
+        // A hole (a gap behind every dump) is reported, not judged: restores to now still work.
+        for (const h of binlog.holes ?? []) {
+          const span = h.files.length > 1 ? `${h.files[0]}..${h.files[h.files.length - 1]}` : (h.files[0] ?? "?");
+          r.push(`binlogs on ${m.server}: no restore possible between ${h.fromUtc || `the end of the file before ${span}`} and ${h.toUtc || `the start of the file after ${span}`} (gap ${span})`);
         }
         if (binlog.newestRecoverableUtc && isoMs(binlog.newestRecoverableUtc) !== undefined) recoverableAt = new Date(isoMs(binlog.newestRecoverableUtc)!).toISOString();
       }

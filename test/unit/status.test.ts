@@ -264,6 +264,38 @@ describe("binlogs: the newest recoverable second (db column)", () => {
     assert.match(report.binlogs.get("third-host")!.error!, /binlog-third-host\.json is not valid JSON/);
   });
 
+  it("a hole (binlogs missing behind every dump) is a reason on the copy, never a worse status; the collector parses it", () => {
+    const b64 = (x: string) => Buffer.from(x).toString("base64");
+    const status = {
+      ok: true,
+      checkedAt: secondsAgo(20),
+      newestRecoverableUtc: secondsAgo(30),
+      lagSeconds: 10,
+      maxLagSeconds: 300,
+      problems: [],
+      holes: [{ files: ["binlog.000022", "binlog.000023"], fromUtc: "2026-11-25T07:09:07Z", toUtc: "2026-11-25T07:09:19Z" }, { files: ["binlog.000030"], fromUtc: "", toUtc: "" }, { files: [] }, "junk"],
+    };
+    const parsed = parseServerReport([`binlog-status web1 ${b64(JSON.stringify(status))}`, "end-of-report"].join("\n")).binlogs.get("web1")!;
+    assert.deepEqual(parsed.holes, [{ files: ["binlog.000022", "binlog.000023"], fromUtc: "2026-11-25T07:09:07Z", toUtc: "2026-11-25T07:09:19Z" }, { files: ["binlog.000030"] }]);
+    for (const byBinlogs of [false, true]) {
+      const snapshot = withBinlogs(() => parsed);
+      if (byBinlogs) for (const i of snapshot.instances) i.databaseFrom = "binlogs";
+      const r = assess(snapshot);
+      assert.equal(r.exitCode, 0);
+      for (const inst of r.instances) {
+        assert.equal(inst.status, "ok", inst.reasons.join("; "));
+        for (const m of inst.mirrors) {
+          assert.equal(m.status, "ok");
+          assert.ok(m.reasons.includes(`binlogs on ${m.server}: no restore possible between 2026-11-25T07:09:07Z and 2026-11-25T07:09:19Z (gap binlog.000022..binlog.000023)`), m.reasons.join("; "));
+          assert.ok(m.reasons.includes(`binlogs on ${m.server}: no restore possible between the end of the file before binlog.000030 and the start of the file after binlog.000030 (gap binlog.000030)`), m.reasons.join("; "));
+        }
+        assert.ok(inst.reasons.some((x) => /no restore possible between 2026-11-25T07:09:07Z/.test(x)));
+      }
+      // the terminal table lists reasons of instances that are not ok only: an ok fleet stays quiet
+      assert.doesNotMatch(renderTable(r), /no restore possible/);
+    }
+  });
+
   it("each instance is judged by its own recoverable second: one without a replayable dump yet does not blank the others", () => {
     const b64 = (x: string) => Buffer.from(x).toString("base64");
     const status = { ok: true, checkedAt: "2026-11-25T09:59:30Z", newestRecoverableUtc: "", recoverableByInstance: { "acme-erp": "2026-11-25T09:59:20Z", bad: 7 }, lagSeconds: 10, maxLagSeconds: 300, problems: [] };
