@@ -22,6 +22,8 @@ fs.chmodSync(binlogDir, 0o750);
 type Status = {
   ok: boolean;
   newestFile: string;
+  oldestFile: string;
+  removedFiles: number;
   newestEventUtc: string;
   newestEventEpoch: number | null;
   newestRecoverableUtc: string;
@@ -543,5 +545,44 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     assert.match(prom, /^dolibarr_backup_binlog_gtid_breaks\{.*\} 1$/m);
     await okPull();
     assert.equal(alerts().length, 1, "alerted once");
+  });
+
+  it("retention takes what lies behind every instance's newest dump: the hole (its partly fetched file too) and the GTID break go with their files", async () => {
+    clearSpool();
+    const instances = ["shop", "late", "snap"];
+    for (const inst of instances) {
+      assert.equal((await lab.dump(inst)).code, 0);
+      assert.equal((await lab.replicate(inst, [], { DBK_NOTIFY_NO_KICK: "1" })).code, 0);
+    }
+    await q("FLUSH BINARY LOGS");
+    await write(10);
+    await settled();
+    const before = (await okPull()).status;
+    assert.ok(before.holes.length > 0 && before.gtidBreaks.length > 0, JSON.stringify(before));
+    const partly = before.holes.flatMap((h) => h.files).filter((f) => fs.existsSync(path.join(mirrorDir, f)));
+    assert.ok(partly.length > 0, "the hole's partly fetched file is held");
+    const newestDumpFile = (inst: string) => {
+      const dumps = path.join(lab.instances.get(inst)!.mirror, "dumps");
+      const pos = fs.readdirSync(dumps).filter((f) => f.endsWith(".pos")).sort().at(-1)!;
+      return /^file\t(.*)$/m.exec(fs.readFileSync(path.join(dumps, pos), "utf8"))![1]!;
+    };
+    const covered = instances.map(newestDumpFile).sort()[0]!;
+    // every file a month old (keepDays 9): all below the oldest of the newest dumps' files may go
+    const old = new Date(Date.now() - 30 * 86_400_000);
+    for (const f of fs.readdirSync(mirrorDir).filter((f) => /^binlog\.\d+$/.test(f))) fs.utimesSync(path.join(mirrorDir, f), old, old);
+    const { status } = await okPull();
+    assert.equal(status.oldestFile, covered, JSON.stringify(status));
+    assert.ok(status.removedFiles > 0);
+    for (const f of partly) assert.equal(fs.existsSync(path.join(mirrorDir, f)), false, `${f} (partly fetched, in the hole) removed`);
+    assert.deepEqual(status.gtidBreaks, []);
+    // the chain is checked before retention runs: the next pull no longer sees the gap
+    const next = (await okPull()).status;
+    assert.deepEqual(next.gaps, []);
+    assert.deepEqual(next.holes, []);
+    assert.deepEqual(next.gtidBreaks, []);
+    const held = fs.readdirSync(mirrorDir).filter((f) => /^binlog\.\d+$/.test(f)).sort();
+    assert.deepEqual(gtidLists().map((l) => l[0]), held, "GTIDLISTS keeps the files held only");
+    // what is left: older kept dumps whose files went with the aged files (the test aged them, not time)
+    for (const p of next.problems) assert.match(p, /which is not here: no replay from that dump/);
   });
 });
