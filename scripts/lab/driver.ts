@@ -161,6 +161,17 @@ export function sshOk(env: LabEnv, host: LabHost, command: string, options: { in
   return result.stdout;
 }
 
+/**
+ * Waits while a oneshot unit on a lab host is running (ActiveState "activating"), polling every
+ * `pollMs`; throws `message` once `timeoutMs` have passed.
+ */
+export function waitWhileActivating(env: LabEnv, host: LabHost, unit: string, timeoutMs: number, message: string, pollMs = 500): void {
+  for (const until = Date.now() + timeoutMs; sshOk(env, host, `systemctl show -P ActiveState ${unit}`).trim() === "activating"; ) {
+    if (Date.now() > until) throw new Error(message);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pollMs);
+  }
+}
+
 /** Runs one of the lab's shell scripts (scripts/lab/lab.sh …). */
 export function labScript(env: LabEnv, args: string[]): RunResult {
   return run("bash", [path.join(env.repo, "scripts/lab/lab.sh"), ...args], {

@@ -3,11 +3,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadStackFiles } from "../../infra/model";
-import { binlogOf } from "../../infra/model/binlog";
-import { isLost } from "../../infra/model/defaults";
 import type { Instance, Topology } from "../../infra/model/types";
+import { shippedHostingServers } from "../../infra/render/binlog-ship";
 import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
-import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, withEngine } from "./driver";
+import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, waitWhileActivating, withEngine } from "./driver";
 import { LAB_CLIENTS, LAB_FLEET_STACK, LabAddressFamily, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const NS = "dolibarr-backup";
@@ -79,20 +78,16 @@ export function runReplications(env: LabEnv, topology: Topology): void {
  * ends first.
  */
 export function runBinlogPulls(env: LabEnv, topology: Topology): void {
+  const shipped = new Set(shippedHostingServers(topology.fleet).map((s) => s.name));
   const pulls = new Map<string, Set<string>>();
-  for (const instance of instances(topology)) {
-    const hosting = topology.fleet.servers.find((s) => s.name === instance.hostingServer);
-    if (!hosting || isLost(hosting) || !binlogOf(hosting)) continue;
-    for (const backup of instance.backupServers) pulls.set(backup, (pulls.get(backup) ?? new Set()).add(hosting.name));
+  for (const instance of instances(topology).filter((i) => shipped.has(i.hostingServer))) {
+    for (const backup of instance.backupServers) pulls.set(backup, (pulls.get(backup) ?? new Set()).add(instance.hostingServer));
   }
   for (const [backup, hostingServers] of pulls) {
     const host = labHost(env, backup);
     for (const hosting of hostingServers) {
       const unit = `dolibarr-binlog-pull@${hosting}.service`;
-      for (const until = Date.now() + 120_000; sshOk(env, host, `systemctl show -P ActiveState ${unit}`).trim() === "activating"; ) {
-        if (Date.now() > until) throw new Error(`${unit} on ${backup} still runs after 120 s`);
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-      }
+      waitWhileActivating(env, host, unit, 120_000, `${unit} on ${backup} still runs after 120 s`);
       sshOk(env, host, `systemctl start ${unit}`);
     }
   }

@@ -19,7 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, pulumi, type RunResult, ssh, sshArgs, sshOk, tableChecksums } from "../../scripts/lab/driver";
+import { labEnv, type LabEnv, labHost, labHosts, labScript, projectCopy, pulumi, type RunResult, ssh, sshArgs, sshOk, tableChecksums, waitWhileActivating } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK, type LabHost } from "../../scripts/lab/stacks";
 import { binlogStatusPath } from "../../infra/render/paths";
@@ -249,10 +249,7 @@ describe("point-in-time recovery on the lab: a chosen second, and the loss when 
     for (const b of BACKUPS) {
       const backup = labHost(env, b);
       // A pull that was transferring when the host died ends first (its ssh times out): what it got counts.
-      for (const until = Date.now() + 150_000; sshOk(env, backup, `systemctl show -P ActiveState dolibarr-binlog-pull@${HOSTING}.service`).trim() === "activating"; ) {
-        assert.ok(Date.now() < until, `the pull of ${HOSTING} on ${b} still runs 150 s after the kill`);
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-      }
+      waitWhileActivating(env, backup, `dolibarr-binlog-pull@${HOSTING}.service`, 150_000, `the pull of ${HOSTING} on ${b} still runs 150 s after the kill`, 1000);
       const status = binlogStatus(b);
       const newestMs = (status.newestEventEpoch ?? 0) * 1000;
       // Every row acknowledged before the second of the newest transaction this backup host holds
