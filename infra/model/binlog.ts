@@ -40,9 +40,10 @@ export const BINLOG_PULL_SECONDS = 60;
  * The second of each minute at which a backup server pulls (its timer's OnCalendar): the fleet's
  * backup servers spread evenly over the minute, in name order, the lost ones counted too (marking a
  * server lost must leave the others' pushes as they were). Two backup servers of one hosting
- * server then never pull at the same second: when the hosting server dies, the freshest copy
- * trails it by at most BINLOG_PULL_SECONDS / N (N backup servers in the fleet), where timers started
- * by one deploy would all have run in step and lost the same last minute.
+ * server then never pull at the same second (they are at least BINLOG_PULL_SECONDS / N apart, N
+ * backup servers in the fleet): when the hosting server dies, the freshest copy trails it by at most
+ * the longest stretch of the minute between its backup servers' seconds, where timers started by
+ * one deploy would all have run in step and lost the same last minute.
  */
 export function binlogPullSecond(fleet: Pick<Fleet, "servers">, backupServer: string): number {
   const backups = fleet.servers
