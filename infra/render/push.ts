@@ -207,6 +207,17 @@ export function pushApplyFile(): ServerFile {
   };
 }
 
+/**
+ * The delete line of a bundle whose removal undoes what the server's other bundles applied (the base
+ * installation: its delete stops and disables the instances of the units it removes). Every bundle's
+ * frame record goes, so the next push of each one applies it in full (files, enables, restarts)
+ * instead of finding its frame "applied already" while its units stay disabled. The paths records
+ * stay: they still say which files a bundle wrote.
+ */
+export function pushRecordsInvalidateLine(): string {
+  return `rm -f -- "\${DOLIBARR_BACKUP_PUSH_STATE:-${PUSH_STATE_DIR}}"/*.sha256`;
+}
+
 /** The sh script run on delete: the bundle's `delete`, its files (unless kept), its records. */
 export function pushDeleteScript(bundle: { delete: string; files: ReadonlyArray<Pick<ServerFile, "path">> }, opts: PushOptions): string {
   const id = pushId(opts.name);

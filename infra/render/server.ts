@@ -7,7 +7,7 @@
 //                  per (hosting server, backup server); knows no instance);
 //   client stack – renderHostingInstance and renderBackupInstance (per-instance config,
 //                  timer drop-ins, export entries).
-import { pushApplyFile } from "./push";
+import { pushApplyFile, pushRecordsInvalidateLine } from "./push";
 import { binlogOf, binlogSettingsOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
@@ -153,6 +153,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       ]),
       delete: script([
         templateInstancesStopLine(unitFileNames(files)),
+        pushRecordsInvalidateLine(),
         binlogHeartbeatDeleteLine(server),
         binlogDeleteLine(server),
         ...notifyDeleteLines(),
@@ -204,6 +205,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     ]),
     delete: script([
       templateInstancesStopLine(unitFileNames(files)),
+      pushRecordsInvalidateLine(),
       ...notifyDeleteLines(),
       ...files.map((f) => `rm -f -- ${shq(f.path)}`),
       "systemctl daemon-reload || true",

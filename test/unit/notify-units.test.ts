@@ -104,7 +104,7 @@ describe("the notifier's units in every server's base", () => {
       assert.ok(reload >= 0 && reload < enable && enable < restart, `${server.name}: daemon-reload, enable, restart in that order`);
       const del = b.delete.split("\n");
       const stop = del.findIndex((l) => l.startsWith(`systemctl disable --now ${NOTIFY_SWEEP_TIMER} ${NOTIFY_PATH}`));
-      assert.ok(stop >= 0 && stop < del.findIndex((l) => l.startsWith("rm -f -- ")), `${server.name}: stopped before its files go`);
+      assert.ok(stop >= 0 && stop < del.findIndex((l) => l.startsWith("rm -f -- /")), `${server.name}: stopped before its files go`);
       // a sweep or a delivery killed by that stop leaves no failed unit behind
       const reset = del.findIndex((l) => l.startsWith("systemctl reset-failed") && l.includes(NOTIFY_SWEEP_SERVICE) && l.includes(NOTIFY_SERVICE));
       assert.ok(reset > del.findIndex((l) => l.startsWith(`systemctl stop ${NOTIFY_SWEEP_SERVICE}`)), `${server.name}: reset-failed after the stop`);

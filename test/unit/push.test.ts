@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { asRoot } from "../../infra/components/remote";
 import type { ServerFile } from "../../infra/render/files";
-import { PUSH_APPLY_PATH, PUSH_FORMAT, framePush, pushApplyCall, pushApplyFile, pushApplyScript, pushDeleteScript, pushId, unframePush, type PushOptions } from "../../infra/render/push";
+import { PUSH_APPLY_PATH, PUSH_FORMAT, framePush, pushApplyCall, pushApplyFile, pushApplyScript, pushDeleteScript, pushId, pushRecordsInvalidateLine, unframePush, type PushOptions } from "../../infra/render/push";
 import { renderServerBase } from "../../infra/render/server";
 import { fleet as fleetOf, server as serverOf, SITES } from "../support/pulumi-mocks-fixtures";
 
@@ -219,5 +219,28 @@ describe("push apply and delete scripts (run with sh)", () => {
     assert.equal(run(asRoot("root", pushApplyScript(bundle, { name: "d" })), framePush(files), state).status, 0);
     assert.equal(run(asRoot("root", pushDeleteScript(bundle, { name: "d", removeFiles: false })), "", state).status, 0);
     assert.ok(files.every((f) => existsSync(f.path)));
+  });
+
+  it("a server's base installation removed (its delete disables every instance of its units), each other bundle's next push applies in full", () => {
+    const f = fleetOf([serverOf("web-rbx", "hosting", SITES.rbx!), serverOf("bk-sbg", "backup", SITES.sbg!)]);
+    for (const s of f.servers) assert.ok(renderServerBase(f, s).delete.split("\n").includes(pushRecordsInvalidateLine()), `${s.name}: base delete forgets the frames applied`);
+    const root = mkdtempSync(join(tmp, "invalidate-"));
+    const state = join(root, "state");
+    const names = Array.from({ length: 12 }, (_, k) => `client-${k}/web-rbx`);
+    const frameOf = (k: number) => framePush([{ path: join(root, `f${k}`), content: `v${k}\n`, mode: "0644", owner: me }]);
+    const apply = (name: string, k: number) => run(asRoot("root", pushApplyCall({ create: `echo ${k} >>'${join(root, `ran${k}`)}'` }, { name })), frameOf(k), state);
+    names.forEach((name, k) => assert.equal(apply(name, k).status, 0));
+    names.forEach((name, k) => assert.match(apply(name, k).stdout, /applied already/, name));
+    const r = run(pushRecordsInvalidateLine(), "", state);
+    assert.equal(r.status, 0, r.stderr);
+    names.forEach((name, k) => {
+      const again = apply(name, k);
+      assert.equal(again.status, 0, again.stderr);
+      assert.doesNotMatch(again.stdout, /applied already/, name);
+      assert.equal(readFileSync(join(root, `ran${k}`), "utf8"), `${k}\n${k}\n`, `${name}: create ran again`);
+    });
+    // the paths records stay: a file that left a bundle meanwhile is still removed on its next push
+    assert.equal(readdirSync(state).filter((n) => n.endsWith(".paths")).length, names.length);
+    assert.equal(run(pushRecordsInvalidateLine(), "", join(root, "no-state")).status, 0, "nothing to forget: no error");
   });
 });
