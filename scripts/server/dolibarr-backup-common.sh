@@ -46,6 +46,23 @@ dbk_load_instance() {
   [[ "${INSTANCE:-}" == "$instance" ]] || dbk_die "$file declares INSTANCE='${INSTANCE:-}', expected '$instance'"
 }
 
+# dbk_conf_db_settings FILE: Dolibarr's database settings in a conf/conf.php, NUL after each:
+# host, port, name, user, pass, encrypted (1 when the password is kept encrypted), prefix
+# (default llx_). PHP assignments at the start of a line, single- or double-quoted; the last
+# one wins, as in PHP.
+# shellcheck disable=SC2016 # perl code, not shell
+dbk_conf_db_settings() {
+  perl -0777 -ne '
+    my %v;
+    while (/^[ \t]*\$dolibarr_main_db_(host|port|name|user|pass|encrypted_pass|prefix)[ \t]*=[ \t]*(?:\x27((?:[^\x27\\]|\\.)*)\x27|"((?:[^"\\\$]|\\.)*)")[ \t]*;/mg) {
+      my ($k, $sq, $dq) = ($1, $2, $3);
+      if (defined $sq) { $sq =~ s/\\([\\\x27])/$1/g; $v{$k} = $sq; }
+      else { my %e = (n => "\n", t => "\t", r => "\r"); $dq =~ s/\\(.)/exists $e{$1} ? $e{$1} : $1/ge; $v{$k} = $dq; }
+    }
+    my $enc = (($v{encrypted_pass} // "") ne "" || ($v{pass} // "") =~ /^(?:crypted|dolcrypt):/) ? 1 : 0;
+    print join("\0", (map { $v{$_} // "" } qw(host port name user pass)), $enc, $v{prefix} // "llx_"), "\0";' -- "$1"
+}
+
 # JSON encoding (no jq on the servers; perl-base is Essential on Debian). Any byte string
 # gives valid JSON: invalid UTF-8 sequences become U+FFFD, control characters (NUL cannot
 # reach here: bash strings end at NUL) and DEL become \u00XX escapes.
