@@ -36,6 +36,7 @@ export const SCRIPT = {
   export: `${PATHS.sbin}/dolibarr-export`,
   replicate: `${PATHS.sbin}/dolibarr-replicate`,
   restore: `${PATHS.sbin}/dolibarr-restore`,
+  drill: `${PATHS.sbin}/dolibarr-drill`,
   notify: `${PATHS.sbin}/dolibarr-notify`,
   binlogSetup: `${PATHS.sbin}/dolibarr-binlog-setup`,
   binlogReplay: `${PATHS.sbin}/dolibarr-binlog-replay`,
@@ -112,11 +113,16 @@ export function replicateStatusPath(instance: string): string {
   return `${PATHS.statusDir}/${instance}.replicate.json`;
 }
 
+/** Backup servers: the last restore drill of an instance (dolibarr-drill). */
+export function drillStatusPath(instance: string): string {
+  return `${PATHS.statusDir}/${instance}.drill.json`;
+}
+
 export function unitPath(unit: string): string {
   return `${PATHS.unitDir}/${unit}`;
 }
 
 /** The drop-in that gives one instance's timer its OnCalendar= lines. */
-export function timerDropInPath(template: "dolibarr-dump" | "dolibarr-replicate", instance: string): string {
+export function timerDropInPath(template: "dolibarr-dump" | "dolibarr-replicate" | "dolibarr-drill", instance: string): string {
   return `${PATHS.unitDir}/${template}@${instance}.timer.d/schedule.conf`;
 }

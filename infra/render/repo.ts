@@ -33,6 +33,7 @@ export const SERVER_SCRIPTS = [
   "dolibarr-export",
   "dolibarr-replicate",
   "dolibarr-restore",
+  "dolibarr-drill",
   "dolibarr-notify",
   "dolibarr-binlog-setup",
   "dolibarr-binlog-replay",

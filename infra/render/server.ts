@@ -12,11 +12,13 @@ import { binlogOf, binlogSettingsOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE } from "../model/safe";
 import { STACK_RE } from "../model/schema";
-import { fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
+import { MAX_MINUTE_OFFSET, fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
+import { planInstance } from "../model/schedule";
 import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
 import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFiles, binlogPullBaseFiles, binlogPullTimerLine } from "./binlog-ship";
-import { checkTimes, onCalendar } from "./calendar";
+import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
+import { drillSlot } from "../model/drill";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
   PATHS,
@@ -42,6 +44,10 @@ import {
   templateInstancesStopLine,
   REPLICATE_SERVICE,
   REPLICATE_TIMER,
+  DRILL_SERVICE,
+  DRILL_TIMER,
+  drillServiceUnit,
+  drillTimerUnit,
   dumpServiceUnit,
   dumpTimerUnit,
   exportServiceUnit,
@@ -56,8 +62,16 @@ export const DEFAULT_MAX_DELETE_PERCENT = 20;
 /** Debian packages each role needs (installed by renderServerBase's create when missing). */
 export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
   hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl"],
+  // MariaDB, PHP-FPM and nginx: the restore drills' (dolibarr-drill runs its own instances of
+  // them; the packages' own services are turned off by the base installation).
+  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl", "mariadb-server", "mariadb-client", "php-fpm", "php-mysql", "nginx"],
 };
+
+/**
+ * The services the drill packages start on installation: stopped and disabled on a backup server
+ * (a web server on port 80 and a database nobody uses are attack surface; the drills start their own).
+ */
+export const DRILL_PACKAGE_SERVICES = ["nginx.service", "php*-fpm.service"] as const;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -172,11 +186,14 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     common,
     scriptFile(SCRIPT.replicate, "dolibarr-replicate"),
     scriptFile(SCRIPT.restore, "dolibarr-restore"),
+    scriptFile(SCRIPT.drill, "dolibarr-drill"),
     scriptFile(SCRIPT.binlogReplay, "dolibarr-binlog-replay"),
     scriptFile(SCRIPT.binlogPull, "dolibarr-binlog-pull"),
     ...binlogPullBaseFiles(fleet, server),
     unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
     unitFile(REPLICATE_TIMER, replicateTimerUnit()),
+    unitFile(DRILL_SERVICE, drillServiceUnit()),
+    unitFile(DRILL_TIMER, drillTimerUnit()),
     {
       path: knownHostsPath,
       content: `# Pinned SSH host keys of the hosting servers of fleet ${fleet.stack} (rendered).\n${hostingKeys.map((l) => `${l}\n`).join("")}`,
@@ -190,6 +207,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     files,
     create: script([
       installPackages("backup"),
+      `systemctl disable --now ${DRILL_PACKAGE_SERVICES.map((u) => `'${u}'`).join(" ")} 2>/dev/null || true`,
       `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir}`,
       `install -d -m 0700 ${PATHS.sshDir}`,
       // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no
@@ -462,6 +480,13 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   const timer = `dolibarr-replicate@${i.name}.timer`;
   // The hosting server's pull timer, on while any instance here names its binlog dir (create and delete).
   const pullLine = binlogPullTimerLine(topology.fleet, hosting.name);
+  // The slot may not depend on the client's minute offset (a file rendered the same for two offsets
+  // is taken as offset-free, see deferredBundle): the offset-0 times, each widened by the largest offset.
+  const unshifted = planInstance(topology.fleet, i, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)?.times ?? plan.times;
+  const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
+  const drillDropIn = timerDropInPath("dolibarr-drill", i.name);
+  const drillTimer = `dolibarr-drill@${i.name}.timer`;
+  const drillCalendar = `${drill.weekday} *-*-* ${String(Math.floor(drill.minute / 60)).padStart(2, "0")}:${String(drill.minute % 60).padStart(2, "0")}:00 ${checkTimeZone(fleetTimeZone(topology.fleet))}`;
   return {
     files: [
       { path: instanceEnvPath(i.name), content: env, mode: "0644" },
@@ -473,17 +498,22 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         ),
         mode: "0644",
       },
+      {
+        path: drillDropIn,
+        content: timerDropIn(`Weekly restore drill of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup: a day and time outside its dumps and this server's replications).`, `OnCalendar=\nOnCalendar=${drillCalendar}\n`),
+        mode: "0644",
+      },
     ],
-    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer}`, `systemctl restart ${timer}`, pullLine]),
+    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer} ${drillTimer}`, `systemctl restart ${timer} ${drillTimer}`, pullLine]),
     delete: script([
-      `systemctl disable --now ${timer} 2>/dev/null || true`,
-      `systemctl stop dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
-      `rm -f -- ${instanceEnvPath(i.name)} ${dropIn}`,
-      `rmdir ${PATHS.unitDir}/${timer}.d 2>/dev/null || true`,
+      `systemctl disable --now ${timer} ${drillTimer} 2>/dev/null || true`,
+      `systemctl stop dolibarr-replicate@${i.name}.service dolibarr-drill@${i.name}.service 2>/dev/null || true`,
+      `rm -f -- ${instanceEnvPath(i.name)} ${dropIn} ${drillDropIn}`,
+      `rmdir ${PATHS.unitDir}/${timer}.d ${PATHS.unitDir}/${drillTimer}.d 2>/dev/null || true`,
       "systemctl daemon-reload",
       // The last instance of its hosting server gone: its binlog pulls stop (the binlogs stay).
       pullLine,
-      `systemctl reset-failed dolibarr-replicate@${i.name}.service 2>/dev/null || true`,
+      `systemctl reset-failed dolibarr-replicate@${i.name}.service dolibarr-drill@${i.name}.service 2>/dev/null || true`,
       // The mirror <mirrorRoot>/<instance> and its snapshots stay (remove them by hand).
     ]),
   };

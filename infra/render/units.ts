@@ -9,6 +9,8 @@ export const DUMP_TIMER = "dolibarr-dump@.timer";
 export const EXPORT_SERVICE = "dolibarr-export@.service";
 export const REPLICATE_SERVICE = "dolibarr-replicate@.service";
 export const REPLICATE_TIMER = "dolibarr-replicate@.timer";
+export const DRILL_SERVICE = "dolibarr-drill@.service";
+export const DRILL_TIMER = "dolibarr-drill@.timer";
 export const BINLOG_PULL_SERVICE = "dolibarr-binlog-pull@.service";
 export const BINLOG_PULL_TIMER = "dolibarr-binlog-pull@.timer";
 export const BINLOG_HEARTBEAT_SERVICE = "dolibarr-binlog-heartbeat.service";
@@ -127,6 +129,42 @@ PrivateTmp=yes
 export function replicateTimerUnit(): string {
   return `[Unit]
 Description=Dolibarr mirror replications of instance %i (times in dolibarr-replicate@%i.timer.d/schedule.conf)
+
+[Timer]
+Persistent=true
+AccuracySec=1min
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+/**
+ * The weekly restore drill of instance %i on this backup server (dolibarr-drill). Not sandboxed:
+ * it starts its own MariaDB, PHP-FPM and nginx as transient units (each at a low CPU and I/O
+ * weight, PHP and MariaDB without network). At a lower weight than the backups themselves.
+ */
+export function drillServiceUnit(): string {
+  return `[Unit]
+Description=Dolibarr restore drill of instance %i (restored, served, checked, timed; then removed)
+After=network-online.target local-fs.target
+ConditionPathExists=${CONFIG}
+${ON_FAILURE}
+
+[Service]
+Type=oneshot
+ExecStart=${SCRIPT.drill} %i
+Nice=15
+CPUWeight=20
+IOWeight=20
+IOSchedulingClass=idle
+TimeoutStartSec=6h
+`;
+}
+
+export function drillTimerUnit(): string {
+  return `[Unit]
+Description=Dolibarr restore drill of instance %i, weekly (day and time in dolibarr-drill@%i.timer.d/schedule.conf)
 
 [Timer]
 Persistent=true

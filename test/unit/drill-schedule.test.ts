@@ -1,0 +1,116 @@
+// The weekly restore drill's slot (infra/model/drill.ts) and its rendering into the backup servers'
+// bundles: outside every dump and replication window, spread over the week, rendered as a timer
+// drop-in that the instance's create enables and its delete removes.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DRILL_DUMP_MARGIN, DRILL_REPLICATION_MARGIN, DRILL_WEEKDAYS, drillCandidates, drillSlot } from "../../infra/model/drill";
+import { DRILL_PACKAGE_SERVICES, SERVER_PACKAGES, renderBackupInstance, renderServerBase } from "../../infra/render/server";
+import { SCRIPT, unitPath } from "../../infra/render/paths";
+import { DRILL_SERVICE, DRILL_TIMER } from "../../infra/render/units";
+import { sampleFleet, sampleInstance, samplePlan, sampleTopology } from "../support/jobs-topology";
+import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
+import { planInstance } from "../../infra/model/schedule";
+
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+/** Minutes from a to b forward on the 24 h clock. */
+const forward = (a: number, b: number) => (((b - a) % 1440) + 1440) % 1440;
+
+function distinctTimes(rand: () => number, n: number): number[] {
+  const set = new Set<number>();
+  while (set.size < n) set.add(Math.floor(rand() * 1440));
+  return [...set].sort((a, b) => a - b);
+}
+
+describe("restore drill slot", () => {
+  it("never starts inside a dump's or a replication's window when the day leaves room (generated schedules)", () => {
+    const rand = rng(21);
+    for (let k = 0; k < 400; k++) {
+      const dumps = distinctTimes(rand, 1 + Math.floor(rand() * 3));
+      const reps = distinctTimes(rand, 1 + Math.floor(rand() * 8));
+      const slot = drillSlot(`inst-${k}`, `bk-${k % 5}`, dumps, reps);
+      assert.ok(DRILL_WEEKDAYS.includes(slot.weekday));
+      assert.ok(Number.isInteger(slot.minute) && slot.minute >= 0 && slot.minute < 1440);
+      if (drillCandidates(dumps, reps).length === 0) continue;
+      for (const d of dumps) assert.ok(forward(slot.minute, d) > DRILL_DUMP_MARGIN.before && forward(d, slot.minute) > DRILL_DUMP_MARGIN.after, `case ${k}: ${slot.minute} near dump ${d}`);
+      for (const r of reps) assert.ok(forward(slot.minute, r) > DRILL_REPLICATION_MARGIN.before && forward(r, slot.minute) > DRILL_REPLICATION_MARGIN.after, `case ${k}: ${slot.minute} near replication ${r}`);
+    }
+  });
+
+  it("is the same for the same instance and server, and spreads 60 instances of a server over the whole week", () => {
+    const dumps = [0, 720];
+    const reps = [130, 430, 730, 1030, 1330];
+    assert.deepEqual(drillSlot("acme-erp", "bk-1", dumps, reps), drillSlot("acme-erp", "bk-1", dumps, reps));
+    const slots = Array.from({ length: 60 }, (_, n) => drillSlot(`client-${n}-erp`, "bk-1", dumps, reps));
+    assert.equal(new Set(slots.map((s) => s.weekday)).size, 7, "every day of the week used");
+    const distinct = new Set(slots.map((s) => `${s.weekday} ${s.minute}`)).size;
+    assert.ok(distinct >= 55, `${distinct} distinct slots of 60: the server-wide lock handles the rest`);
+    const onTwoServers = Array.from({ length: 40 }, (_, n) => [drillSlot(`c${n}`, "bk-a", dumps, reps), drillSlot(`c${n}`, "bk-b", dumps, reps)]);
+    assert.ok(onTwoServers.filter(([a, b]) => a!.weekday === b!.weekday && a!.minute === b!.minute).length <= 2, "an instance's backup servers drill it at different times");
+  });
+
+  it("a day full of replications gives way to the dumps' windows only, then to any time: a slot is always found", () => {
+    const everyHalfHour = Array.from({ length: 48 }, (_, n) => n * 30);
+    const slot = drillSlot("busy", "bk-1", [0, 720], everyHalfHour);
+    assert.ok(forward(slot.minute, 0) > DRILL_DUMP_MARGIN.before && forward(0, slot.minute) > DRILL_DUMP_MARGIN.after);
+    const full = Array.from({ length: 144 }, (_, n) => n * 10);
+    assert.ok(Number.isInteger(drillSlot("busier", "bk-1", full, full).minute));
+  });
+});
+
+describe("restore drill in the rendered bundles", () => {
+  const topology = sampleTopology();
+  const instance = sampleInstance();
+  const plan = samplePlan(instance.name, instance.backupServers[0]!);
+
+  it("the backup server's base carries the script, the units and the packages, and turns the packages' own services off", () => {
+    const backup = sampleFleet().servers.find((s) => s.role === "backup")!;
+    const base = renderServerBase(topology.fleet, backup);
+    const paths = base.files.map((f) => f.path);
+    for (const p of [SCRIPT.drill, unitPath(DRILL_SERVICE), unitPath(DRILL_TIMER)]) assert.ok(paths.includes(p), p);
+    for (const pkg of ["mariadb-server", "php-fpm", "php-mysql", "nginx"]) assert.ok(SERVER_PACKAGES.backup.includes(pkg), pkg);
+    const create = base.create.split("\n");
+    const install = create.findIndex((l) => l.includes("apt-get install"));
+    const off = create.findIndex((l) => l.startsWith("systemctl disable --now") && DRILL_PACKAGE_SERVICES.every((u) => l.includes(`'${u}'`)));
+    assert.ok(install >= 0 && off > install, "the packages' services are turned off after the installation");
+    assert.match(base.delete, /dolibarr-drill@\*\.timer/, "the base's delete stops the drill timers it leaves without a unit");
+  });
+
+  it("the instance's bundle renders its weekly slot as a timer drop-in, enabled by create and removed by delete", () => {
+    const b = renderBackupInstance(topology, instance, plan);
+    const dropIn = b.files.find((f) => f.path.endsWith(`/dolibarr-drill@${instance.name}.timer.d/schedule.conf`));
+    assert.ok(dropIn, "drill drop-in");
+    const unshifted = planInstance(topology.fleet, instance, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)!.times;
+    const slot = drillSlot(instance.name, plan.backupServer, instance.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
+    const hhmm = `${String(Math.floor(slot.minute / 60)).padStart(2, "0")}:${String(slot.minute % 60).padStart(2, "0")}:00`;
+    assert.match(dropIn.content, new RegExp(`^OnCalendar=$\\n^OnCalendar=${slot.weekday} \\*-\\*-\\* ${hhmm} [A-Za-z/_]+$`, "m"));
+    assert.match(b.create, new RegExp(`systemctl enable --no-reload \\S+ dolibarr-drill@${instance.name}\\.timer`));
+    assert.match(b.delete, new RegExp(`systemctl disable --now \\S+ dolibarr-drill@${instance.name}\\.timer`));
+    assert.ok(b.delete.includes(dropIn.path), "the drop-in is removed on delete");
+  });
+
+  it("the slot does not depend on the client's minute offset, and stays outside the shifted replications' windows", () => {
+    for (const inst of [instance, sampleInstance("bistro-erp"), sampleInstance("c-42")]) {
+      for (const backupServer of inst.backupServers) {
+        const dropIns = new Set<string>();
+        for (let offset = 0; offset <= MAX_MINUTE_OFFSET; offset++) {
+          const p = planInstance(topology.fleet, inst, { minuteOffset: offset }).find((x) => x.backupServer === backupServer)!;
+          const file = renderBackupInstance(topology, inst, p).files.find((f) => f.path.includes("/dolibarr-drill@"))!;
+          dropIns.add(file.content);
+          const [, hh, mm] = /OnCalendar=\S+ \S+ (\d\d):(\d\d):00/.exec(file.content)!;
+          const minute = Number(hh) * 60 + Number(mm);
+          for (const r of p.times) assert.ok(forward(minute, r) > DRILL_REPLICATION_MARGIN.before && forward(r, minute) > DRILL_REPLICATION_MARGIN.after, `${inst.name} on ${backupServer}, offset ${offset}: drill ${minute} near replication ${r}`);
+        }
+        assert.equal(dropIns.size, 1, `${inst.name} on ${backupServer}: one drill slot whatever the offset`);
+      }
+    }
+  });
+});
