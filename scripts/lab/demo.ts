@@ -1,7 +1,7 @@
 // `npm run lab`: the whole procedure on real hosts. Deploys the lab fleet (with notifiers pointing at
 // a real HTTP receiver and SMTP sink on a lab host) and clients with the real engine and the policy
 // pack, runs one dump and one replication everywhere, proves every mirror identical to its source,
-// prints a per-client report and the fleet status, forces a failure that reaches the receivers and
+// drills every instance on each of its backup servers (restored, served, checked, timed), prints a per-client report and the fleet status, forces a failure that reaches the receivers and
 // turns the status red, renders the status page in a headless browser, shows a too-close
 // client rejected, and ends with no failed unit on any lab host.
 import { spawnSync } from "node:child_process";
@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { configureLabMta, labNotifications, startLabReceivers } from "../../test/support/notify-lab";
 import { labEnv, labHost, labHosts, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
-import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, replicateAndVerify, runDumps, stackFile } from "./flow";
+import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, replicateAndVerify, runDrills, runDumps, stackFile } from "./flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const started = Date.now();
@@ -65,6 +65,16 @@ function main(): void {
     if (c.difference) console.log(`    ${c.difference.replace(/\n/g, "\n    ")}`);
   }
   if (checks.some((c) => !c.identical)) fail("a mirror differs from its source");
+
+  step("restore drill of every instance on each of its backup servers: restored from the server's own copy into a private MariaDB, served by PHP-FPM and nginx on the loopback, front page checked, every phase timed (the RTO)");
+  const drills = runDrills(env, topology);
+  for (const d of drills) {
+    const s = d.status ?? {};
+    const ms = (k: string) => (typeof s[k] === "number" ? `${((s[k] as number) / 1000).toFixed(1)} s` : "-");
+    console.log(`  ${s.result === "ok" ? "ok    " : "FAILED"}  ${d.instance.padEnd(15)} on ${d.backupServer.padEnd(21)} RTO ${ms("rtoMs").padStart(7)} (restore ${ms("restoreMs")}: database ${ms("databaseMs")}, files ${ms("filesMs")}; serve ${ms("serveMs")}; first page ${ms("firstPageMs")}, HTTP ${String(s.httpStatus ?? "-")})  ${String(s.source ?? "")}`);
+    console.log(`          ${String(s.result === "ok" ? s.checks : s.message)}`);
+  }
+  if (drills.some((d) => d.exitCode !== 0 || d.status?.result !== "ok")) fail("a restore drill failed");
 
   step("report");
   for (const client of LAB_CLIENTS) {

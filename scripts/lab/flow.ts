@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { loadStackFiles } from "../../infra/model";
 import type { Instance, Topology } from "../../infra/model/types";
 import { shippedHostingServers } from "../../infra/render/binlog-ship";
-import { dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
+import { drillStatusPath, dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
 import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, waitWhileActivating, withEngine } from "./driver";
 import { LAB_CLIENTS, LAB_FLEET_STACK, LabAddressFamily, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
@@ -182,6 +182,29 @@ export function jobStatus(env: LabEnv, topology: Topology): Array<{ instance: st
     };
     read(instance.hostingServer, dumpStatusPath(instance.name), "dump");
     for (const backup of instance.backupServers) read(backup, replicateStatusPath(instance.name), "replicate");
+  }
+  return out;
+}
+
+/** A restore drill's status file (dolibarr-drill), as read from its backup server. */
+export interface DrillRecord {
+  instance: string;
+  backupServer: string;
+  /** The unit's exit code (0: served and every check passed). */
+  exitCode: number;
+  status: Record<string, unknown> | null;
+}
+
+/** One restore drill of every instance on each of its backup servers (the timer's unit, run now). */
+export function runDrills(env: LabEnv, topology: Topology): DrillRecord[] {
+  const out: DrillRecord[] = [];
+  for (const instance of instances(topology)) {
+    for (const backup of instance.backupServers) {
+      const host = labHost(env, backup);
+      const run = ssh(env, host, `systemctl start dolibarr-drill@${instance.name}.service`);
+      const read = ssh(env, host, `cat ${drillStatusPath(instance.name)}`);
+      out.push({ instance: instance.name, backupServer: backup, exitCode: run.status ?? -1, status: read.status === 0 ? (JSON.parse(read.stdout) as Record<string, unknown>) : null });
+    }
   }
   return out;
 }

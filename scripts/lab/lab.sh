@@ -57,6 +57,8 @@ BASE_PACKAGES=(
   acl python3 perl openssh-client curl
   # the alert tests' receivers (HTTP in python3, SMTP sink) and the servers' sendmail (msmtp)
   python3-aiosmtpd msmtp
+  # the restore drills on the backup hosts (SERVER_PACKAGES.backup): PHP-FPM and nginx
+  php-fpm php-mysql nginx
 )
 HOST_PACKAGES=(lxc debootstrap bridge-utils openssh-client rsync iproute2 util-linux)
 
@@ -234,6 +236,8 @@ prepare_base() {
   if [[ -f $r/etc/network/interfaces ]]; then
     printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet manual\n' >"$r/etc/network/interfaces"
   fi
+  # the drills start their own PHP-FPM and nginx: the packages' services stay off (no port 80)
+  rm -f "$r"/etc/systemd/system/multi-user.target.wants/nginx.service "$r"/etc/systemd/system/multi-user.target.wants/php*-fpm.service
   rm -f "$r/usr/sbin/policy-rc.d"
   rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/log/*.log "$r"/root/.bash_history
 }

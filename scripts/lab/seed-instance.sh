@@ -55,14 +55,26 @@ put() { # put PATH  (content on stdin)
   cat >"$1"
 }
 mkdir -p "$code"
+# A front that boots as Dolibarr does (so a restore drill fails here for Dolibarr's reasons): it
+# reads conf/conf.php, logs in to its database with those credentials (an error is PHP's uncaught
+# mysqli exception: HTTP 500 and the PHP error log), reads MAIN_VERSION_LAST_INSTALL from llx_const
+# and counts the documents under $dolibarr_main_data_root (an unreadable directory is a warning).
 put "$code/index.php" <<'EOF'
 <?php
 /* Copyright (C) 2001-2024 Dolibarr contributors — lab stand-in */
 define('NOCSRFCHECK', 1);
 require 'main.inc.php';
-llxHeader('', $langs->trans("HomeArea"));
-print load_fiche_titre($langs->trans("HomeArea"), '', 'home');
-llxFooter();
+$res = $db->query("SELECT value FROM ".MAIN_DB_PREFIX."const WHERE name = 'MAIN_VERSION_LAST_INSTALL'");
+$row = $res->fetch_row();
+$version = $row ? $row[0] : '';
+$documents = 0;
+$walk = new RecursiveIteratorIterator(new RecursiveDirectoryIterator($dolibarr_main_data_root, FilesystemIterator::SKIP_DOTS));
+foreach ($walk as $file) { if ($file->isFile()) $documents++; }
+$h = function ($s) { return htmlspecialchars((string) $s, ENT_QUOTES, 'UTF-8'); };
+header('Content-Type: text/html; charset=UTF-8');
+print '<!DOCTYPE html><html><head><title>Login @ '.$h(DOL_VERSION).'</title></head><body>';
+print '<h1>'.$h(DOL_APPLICATION_TITLE).' '.$h($version).'</h1>';
+print '<p class="documents">'.$documents.' documents</p></body></html>';
 $db->close();
 EOF
 put "$code/main.inc.php" <<'EOF'
@@ -74,7 +86,10 @@ EOF
 put "$code/master.inc.php" <<'EOF'
 <?php
 require_once 'filefunc.inc.php';
-$db = getDoliDBInstance($conf->db->type, $conf->db->host, $conf->db->user, $conf->db->pass, $conf->db->name, (int) $conf->db->port);
+define('MAIN_DB_PREFIX', isset($dolibarr_main_db_prefix) ? $dolibarr_main_db_prefix : 'llx_');
+mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
+$db = new mysqli($dolibarr_main_db_host, $dolibarr_main_db_user, $dolibarr_main_db_pass, $dolibarr_main_db_name, (int) $dolibarr_main_db_port);
+$db->set_charset('utf8mb4');
 EOF
 put "$code/filefunc.inc.php" <<'EOF'
 <?php

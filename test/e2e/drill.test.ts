@@ -1,0 +1,169 @@
+// The restore drill on the lab (issue 21): a client deployed by the real engine, its instance dumped
+// and replicated, then drilled on each of its backup hosts by the deployed unit: restored from the
+// host's own copy into a private MariaDB, served by PHP-FPM and nginx on the loopback, the front
+// page fetched and checked against the database's version, timed. Then the copy broken in the ways
+// a drill must catch (a conf.php PHP cannot parse, a PHP extension missing, a dump that does not
+// load, a drill root too small): each drill fails with a clear message and leaves nothing running,
+// mounted or on disk. A replication started during a drill is not delayed by it.
+// Runs in a project copy of its own (own stacks/ and state).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { labEnv, labHost, projectCopy, pulumi, ssh, sshOk } from "../../scripts/lab/driver";
+import { deploy, failedUnitsReport, labTopology, prepareLabStacks, replicateAndVerify, runDrills, runDumps } from "../../scripts/lab/flow";
+import { LAB_CLIENTS, LAB_FLEET_STACK, type LabHost } from "../../scripts/lab/stacks";
+import { drillStatusPath } from "../../infra/render/paths";
+
+const bistro = LAB_CLIENTS.find((c) => c.client === "bistro")!;
+const INSTANCE = "bistro-erp";
+
+describe("restore drills on the lab", { concurrency: false }, () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-e2e-drill-"));
+  const env = labEnv({ repo: projectCopy(fs.mkdtempSync(path.join(work, "project-"))), stateDir: fs.mkdtempSync(path.join(work, "state-")) });
+  let backup: LabHost;
+  let mirror = "";
+
+  const status = (host: LabHost) => JSON.parse(sshOk(env, host, `cat ${drillStatusPath(INSTANCE)}`)) as Record<string, unknown>;
+  /** Runs the drill unit; the unit failed is reset so that the next test starts clean. */
+  const drill = (host: LabHost) => {
+    const r = ssh(env, host, `systemctl start dolibarr-drill@${INSTANCE}.service`);
+    if (r.status !== 0) sshOk(env, host, `systemctl reset-failed dolibarr-drill@${INSTANCE}.service`);
+    return { code: r.status, status: status(host) };
+  };
+  /** Nothing of a drill left: no transient unit, no process, no work dir, no mount. */
+  const nothingLeft = (host: LabHost, root = "/var/lib/dolibarr-backup/drill") => {
+    const units = sshOk(env, host, "systemctl list-units --all --plain --no-legend 'dbk-drill-*' | awk '{print $1}'").trim();
+    assert.equal(units, "", `${host.name}: drill units left`);
+    assert.equal(sshOk(env, host, `test -e ${root}/${INSTANCE} && echo left || true`).trim(), "", `${host.name}: drill dir left`);
+    assert.equal(sshOk(env, host, `pgrep -f -- '${root}/${INSTANCE}' || true`).trim(), "", `${host.name}: a drill process left`);
+    assert.equal(sshOk(env, host, `grep -c -- ' ${root}/' /proc/self/mounts || true`).trim(), "0", `${host.name}: a mount left`);
+  };
+
+  before(() => {
+    const files = prepareLabStacks(env, [bistro]);
+    const up = deploy(env, "up", files);
+    assert.equal(up.status, 0, `pulumi up failed:\n${up.stdout}\n${up.stderr}`);
+    const topology = labTopology(env, [bistro]);
+    runDumps(env, topology);
+    assert.ok(replicateAndVerify(env, topology, 1).every((c) => c.identical), "every mirror identical before the drills");
+    const instance = topology.clients.flatMap((c) => c.instances).find((i) => i.name === INSTANCE)!;
+    backup = labHost(env, instance.backupServers[0]!);
+    mirror = `${topology.fleet.mirrorRoot}/${INSTANCE}`;
+  });
+
+  after(() => {
+    for (const stack of [bistro.stack, LAB_FLEET_STACK]) {
+      const r = pulumi(env, ["destroy", "--yes", "--skip-preview", "--stack", stack]);
+      if (r.status !== 0) console.error(`pulumi destroy ${stack} failed:\n${r.stdout}\n${r.stderr}`);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the deployed timer is weekly, on each backup host", () => {
+    const topology = labTopology(env, [bistro]);
+    for (const name of topology.clients.flatMap((c) => c.instances).find((i) => i.name === INSTANCE)!.backupServers) {
+      const host = labHost(env, name);
+      assert.equal(sshOk(env, host, `systemctl is-enabled dolibarr-drill@${INSTANCE}.timer`).trim(), "enabled", name);
+      assert.match(sshOk(env, host, `systemctl cat dolibarr-drill@${INSTANCE}.timer`), /^OnCalendar=(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \*-\*-\* \d\d:\d0:00 \S+$/m, name);
+    }
+  });
+
+  test("each backup host restores, serves and checks the instance from its own copy, timed, and leaves nothing behind", () => {
+    const drills = runDrills(env, labTopology(env, [bistro]));
+    assert.equal(drills.length, 2);
+    for (const d of drills) {
+      const s = d.status!;
+      assert.equal(d.exitCode, 0, JSON.stringify(s));
+      assert.equal(s.result, "ok", JSON.stringify(s));
+      assert.equal(s.httpStatus, 200);
+      assert.equal(s.version, "18.0.4", "the version of the database's llx_const, shown by the page");
+      assert.match(String(s.source), /^snapshot \d{8}T\d{6}Z$/);
+      for (const k of ["restoreMs", "databaseMs", "filesMs", "serveMs", "firstPageMs", "rtoMs"]) assert.ok(typeof s[k] === "number" && (s[k] as number) >= 0, `${k}: ${s[k]}`);
+      assert.equal(s.rtoMs, (s.restoreMs as number) + (s.serveMs as number) + (s.firstPageMs as number));
+      assert.match(String(s.checks), /database: \d+ tables identical to the dump; documents and code identical to the copy; Dolibarr's database account: .* logs in .*; front page: HTTP 200, Dolibarr 18\.0\.4; PHP error log: empty/);
+      const host = labHost(env, d.backupServer);
+      nothingLeft(host);
+      assert.ok(Number(sshOk(env, host, `wc -l < /var/lib/dolibarr-backup/drills/${INSTANCE}.jsonl`).trim()) >= 1, "the drill's history");
+      assert.match(sshOk(env, host, `cat /var/lib/prometheus/node-exporter/dolibarr-backup-drill-${INSTANCE}.prom`), /^dolibarr_backup_last_success\{[^}]*backup_job="drill"[^}]*\} 1$/m);
+      console.log(`drill of ${INSTANCE} on ${d.backupServer}: RTO ${s.rtoMs} ms (restore ${s.restoreMs}: database ${s.databaseMs}, files ${s.filesMs}; serve ${s.serveMs}; first page ${s.firstPageMs})`);
+    }
+  });
+
+  test("a replication started during a drill runs alongside it: neither waits for the other", () => {
+    sshOk(env, backup, `systemctl start --no-block dolibarr-drill@${INSTANCE}.service`);
+    const until = Date.now() + 30_000;
+    while (ssh(env, backup, "systemctl list-units --plain --no-legend 'dbk-drill-*-db.service' | grep -q .").status !== 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    const t0 = Date.now();
+    sshOk(env, backup, `systemctl start dolibarr-replicate@${INSTANCE}.service`);
+    const replicationMs = Date.now() - t0;
+    const drillStillRunning = ssh(env, backup, `systemctl is-active --quiet dolibarr-drill@${INSTANCE}.service`).status === 0;
+    while (ssh(env, backup, `systemctl is-active --quiet dolibarr-drill@${INSTANCE}.service`).status === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    assert.equal(status(backup).result, "ok", JSON.stringify(status(backup)));
+    console.log(`replication during a drill: ${replicationMs} ms (drill still running when it ended: ${drillStillRunning})`);
+    assert.ok(drillStillRunning, "the replication ended while the drill was still running: it did not wait for it");
+    nothingLeft(backup);
+  });
+
+  test("a conf.php that PHP cannot parse: HTTP 500, PHP's error named, nothing left", () => {
+    // A newer snapshot of the copy with a broken conf.php (the mirror and the older snapshots untouched).
+    const fake = "29991231T000000Z";
+    try {
+      // (the seeded conf.php has no closing tag: what follows is PHP)
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && printf 'this is not PHP(;\\n' >> ${mirror}/.snapshots/${fake}/code/conf/conf.php`);
+      const r = drill(backup);
+      assert.notEqual(r.code, 0);
+      assert.equal(r.status.result, "failed");
+      assert.equal(r.status.source, `snapshot ${fake}`);
+      assert.match(String(r.status.message), /^the front page answered HTTP 500; PHP logged: .*PHP Parse error/, String(r.status.message));
+      nothingLeft(backup);
+    } finally {
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
+  });
+
+  test("a PHP extension missing (mysqli): HTTP 500, the missing class named, nothing left", () => {
+    try {
+      sshOk(env, backup, "phpdismod -s fpm mysqli");
+      const r = drill(backup);
+      assert.notEqual(r.code, 0);
+      assert.match(String(r.status.message), /front page answered HTTP 500; PHP logged: .*(mysqli|mysqli_report)/, String(r.status.message));
+      nothingLeft(backup);
+    } finally {
+      sshOk(env, backup, "phpenmod -s fpm mysqli");
+    }
+  });
+
+  test("a dump that does not load: the restore's error named, nothing left", () => {
+    const fake = "29991231T000000Z";
+    try {
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && d=$(ls ${mirror}/.snapshots/${fake}/dumps/*.sql.zst | sort | tail -n 1) && head -c 2000 "$d" > "$d.cut" && mv "$d.cut" "$d"`);
+      const r = drill(backup);
+      assert.notEqual(r.code, 0);
+      assert.match(String(r.status.message), /^the restore failed \(exit \d+\): .+/, String(r.status.message));
+      nothingLeft(backup);
+    } finally {
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
+  });
+
+  test("a drill root too small for the copy: refused before anything is written, with the sizes", () => {
+    const root = "/mnt/dbk-drill-tiny";
+    try {
+      sshOk(env, backup, `mkdir -p ${root} && mount -t tmpfs -o size=16m tmpfs ${root}`);
+      const r = ssh(env, backup, `/usr/local/sbin/dolibarr-drill --work-root ${root} ${INSTANCE}`);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /not enough room in \/mnt\/dbk-drill-tiny for the drill: it needs about \d+ MiB .*, \d+ MiB free/);
+      assert.equal(status(backup).result, "failed");
+      assert.equal(sshOk(env, backup, `ls -A ${root}`).trim(), "", "nothing written");
+      nothingLeft(backup, root);
+    } finally {
+      ssh(env, backup, `umount ${root}; rmdir ${root}`);
+    }
+  });
+
+  test("no lab host is left with a failed unit", () => {
+    assert.equal(failedUnitsReport(env), undefined);
+  });
+});
