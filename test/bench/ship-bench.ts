@@ -8,7 +8,7 @@
 //   incremental: the steady state: ~2 MB written ahead of each pair (a minute's writes), then both
 //                fetch it; then ~14 MB ahead of each pair (a busy minute: a 16 MiB file closed at
 //                almost every pull, so its SHA-256 too).
-//   A: dolibarr-binlog-pull (the real script: index, listing, fetch, SHA256SUMS, chain check, status);
+//   A: dolibarr-binlog-pull (the real script: index, listing and fetch in one rsync call, SHA256SUMS, chain check, status);
 //   B: rsync -a of the same directory over the same SSH path (same key, same rrsync), into its own copy.
 // Measured per run: CPU time of both ends (cpuacct cgroups: one the command joins before it execs,
 // one holding the lab's sshd, whose per-connection children, rrsync and the sending rsync inherit
