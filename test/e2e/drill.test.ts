@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { labEnv, labHost, projectCopy, pulumi, ssh, sshOk } from "../../scripts/lab/driver";
+import { labEnv, labHost, projectCopy, pulumi, ssh, sshOk, waitWhileActivating } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, labTopology, prepareLabStacks, replicateAndVerify, runDrills, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_FLEET_STACK, type LabHost } from "../../scripts/lab/stacks";
 import { drillStatusPath } from "../../infra/render/paths";
@@ -26,8 +26,13 @@ describe("restore drills on the lab", { concurrency: false }, () => {
   let mirror = "";
 
   const status = (host: LabHost) => JSON.parse(sshOk(env, host, `cat ${drillStatusPath(INSTANCE)}`)) as Record<string, unknown>;
+  /** Waits while a drill runs on the host (a start of a running oneshot would wait for it and take its result). */
+  const waitDrill = (host: LabHost) => waitWhileActivating(env, host, `dolibarr-drill@${INSTANCE}.service`, 300_000, `the drill of ${INSTANCE} on ${host.name} still runs after 300 s`);
+  /** A oneshot runs while "activating" (is-active says so only once it is done). */
+  const drillRuns = (host: LabHost) => sshOk(env, host, `systemctl show -P ActiveState dolibarr-drill@${INSTANCE}.service`).trim() === "activating";
   /** Runs the drill unit; the unit failed is reset so that the next test starts clean. */
   const drill = (host: LabHost) => {
+    waitDrill(host);
     const r = ssh(env, host, `systemctl start dolibarr-drill@${INSTANCE}.service`);
     if (r.status !== 0) sshOk(env, host, `systemctl reset-failed dolibarr-drill@${INSTANCE}.service`);
     return { code: r.status, status: status(host) };
@@ -37,7 +42,8 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     const units = sshOk(env, host, "systemctl list-units --all --plain --no-legend 'dbk-drill-*' | awk '{print $1}'").trim();
     assert.equal(units, "", `${host.name}: drill units left`);
     assert.equal(sshOk(env, host, `test -e ${root}/${INSTANCE} && echo left || true`).trim(), "", `${host.name}: drill dir left`);
-    assert.equal(sshOk(env, host, `pgrep -f -- '${root}/${INSTANCE}' || true`).trim(), "", `${host.name}: a drill process left`);
+    // ([/]: the pattern does not match the shell that runs pgrep)
+    assert.equal(sshOk(env, host, `pgrep -f -- '[/]${root.slice(1)}/${INSTANCE}' || true`).trim(), "", `${host.name}: a drill process left`);
     assert.equal(sshOk(env, host, `grep -c -- ' ${root}/' /proc/self/mounts || true`).trim(), "0", `${host.name}: a mount left`);
   };
 
@@ -92,18 +98,37 @@ describe("restore drills on the lab", { concurrency: false }, () => {
   });
 
   test("a replication started during a drill runs alongside it: neither waits for the other", () => {
-    sshOk(env, backup, `systemctl start --no-block dolibarr-drill@${INSTANCE}.service`);
-    const until = Date.now() + 30_000;
-    while (ssh(env, backup, "systemctl list-units --plain --no-legend 'dbk-drill-*-db.service' | grep -q .").status !== 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    const t0 = Date.now();
-    sshOk(env, backup, `systemctl start dolibarr-replicate@${INSTANCE}.service`);
-    const replicationMs = Date.now() - t0;
-    const drillStillRunning = ssh(env, backup, `systemctl is-active --quiet dolibarr-drill@${INSTANCE}.service`).status === 0;
-    while (ssh(env, backup, `systemctl is-active --quiet dolibarr-drill@${INSTANCE}.service`).status === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
-    assert.equal(status(backup).result, "ok", JSON.stringify(status(backup)));
-    console.log(`replication during a drill: ${replicationMs} ms (drill still running when it ended: ${drillStillRunning})`);
-    assert.ok(drillStillRunning, "the replication ended while the drill was still running: it did not wait for it");
-    nothingLeft(backup);
+    // The drill held in its first page for 12 s (a newer snapshot whose front sleeps first), so that
+    // the replication surely runs inside it.
+    const fake = "29991231T000000Z";
+    const replicate = () => {
+      const t0 = Date.now();
+      sshOk(env, backup, `systemctl start dolibarr-replicate@${INSTANCE}.service`);
+      return Date.now() - t0;
+    };
+    try {
+      const alone = replicate();
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(12);' ${mirror}/.snapshots/${fake}/code/index.php`);
+      sshOk(env, backup, `systemctl start --no-block dolibarr-drill@${INSTANCE}.service`);
+      const until = Date.now() + 60_000;
+      while (ssh(env, backup, "systemctl list-units --plain --no-legend 'dbk-drill-*-web.service' | grep -q .").status !== 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+      const during = replicate();
+      assert.ok(drillRuns(backup), "the drill still runs when the replication has ended");
+      waitDrill(backup);
+      const s = status(backup);
+      assert.equal(s.result, "ok", JSON.stringify(s));
+      assert.equal(s.source, `snapshot ${fake}`);
+      assert.ok((s.firstPageMs as number) >= 12_000, `the first page took ${s.firstPageMs} ms: its time is measured`);
+      assert.equal(JSON.parse(sshOk(env, backup, `cat /var/lib/dolibarr-backup/status/${INSTANCE}.replicate.json`)).result, "ok");
+      console.log(`replication alone ${alone} ms, during a drill ${during} ms`);
+      // No lock is shared: the replication during the drill takes about as long as alone (CPU and
+      // disk shared, at the drill's lower weights), never the rest of the drill.
+      assert.ok(during < alone + 8_000, `the replication during the drill took ${during} ms, ${alone} ms alone`);
+      nothingLeft(backup);
+    } finally {
+      waitDrill(backup);
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
   });
 
   test("a conf.php that PHP cannot parse: HTTP 500, PHP's error named, nothing left", () => {
@@ -113,7 +138,7 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       // (the seeded conf.php has no closing tag: what follows is PHP)
       sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && printf 'this is not PHP(;\\n' >> ${mirror}/.snapshots/${fake}/code/conf/conf.php`);
       const r = drill(backup);
-      assert.notEqual(r.code, 0);
+      assert.notEqual(r.code, 0, JSON.stringify(r.status));
       assert.equal(r.status.result, "failed");
       assert.equal(r.status.source, `snapshot ${fake}`);
       assert.match(String(r.status.message), /^the front page answered HTTP 500; PHP logged: .*PHP Parse error/, String(r.status.message));
