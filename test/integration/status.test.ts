@@ -13,6 +13,7 @@ import type { Server, Topology } from "../../infra/model/types";
 import { collect } from "../../infra/status/collect";
 import { FRESHNESS_COLORS, renderHtml } from "../../infra/status/render";
 import { assess, snapshotSkeleton, type StatusSnapshot } from "../../infra/status/snapshot";
+import { failedDrill, okDrill } from "../support/drills";
 import { JobsLab, labUnavailable } from "../support/jobs-lab";
 import { generateKey } from "../support/jobs-sshd";
 import { exampleTopology } from "../support/topology";
@@ -58,6 +59,8 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
     assert.equal(a.mirrors[0]!.snapshotCount, 1);
     assert.equal(a.mirrors[0]!.lastRun?.result, "ok");
     const report = assess(snap);
+    // never drilled, but its copy is minutes old: not due yet
+    assert.match(report.instances.find((i) => i.name === "stat-a")!.drills[0]!.notes.join(";"), /not drilled yet on itest\d+: its copy is \d+ min old/);
     assert.equal(report.instances.find((i) => i.name === "stat-a")!.status, "ok");
     const b = report.instances.find((i) => i.name === "stat-b")!;
     assert.equal(b.status, "unknown");
@@ -65,6 +68,25 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
     assert.equal(report.exitCode, 1);
     // a day later nothing has run: stale
     assert.equal(assess(snap, new Date(Date.now() + 30 * 3_600_000)).instances.find((i) => i.name === "stat-a")!.status, "stale");
+  });
+
+  it("reads the drill files a drill job leaves on the backup server: the last drill, the history's newest success", async () => {
+    const backup = topology.fleet.servers.find((s) => s.role === "backup")!;
+    const ok = okDrill("stat-a", backup.name, Date.now() - 3 * 86_400_000);
+    const failed = failedDrill("stat-a", backup.name, Date.now() - 3_600_000, "conf.php: Access denied for user 'dolibarr'@'localhost'");
+    fs.mkdirSync(path.join(lab.backup.varLib, "drills"), { recursive: true });
+    fs.writeFileSync(path.join(lab.backup.varLib, "drills", "stat-a.jsonl"), `${JSON.stringify(ok)}\n${JSON.stringify(failed)}\n`);
+    fs.writeFileSync(path.join(lab.backup.varLib, "status", "stat-a.drill.json"), `${JSON.stringify(failed)}\n`);
+    try {
+      const snap = await collect(topology, snapshotSkeleton(topology, new Date(), "Europe/Paris"), { privateKeyFile: keyFile, stateDirOf });
+      assert.deepEqual(snap.instances.find((i) => i.name === "stat-a")!.drills, [{ server: backup.name, last: failed, lastOk: ok }]);
+      const a = assess(snap).instances.find((i) => i.name === "stat-a")!;
+      assert.equal(a.status, "failing");
+      assert.match(a.reasons.join("\n"), /last drill on itest\d+ failed 1\.0 h ago \(newest successful drill 3\.0 d ago\): conf\.php: Access denied/);
+    } finally {
+      fs.rmSync(path.join(lab.backup.varLib, "drills"), { recursive: true, force: true });
+      fs.rmSync(path.join(lab.backup.varLib, "status", "stat-a.drill.json"), { force: true });
+    }
   });
 
   it("reads each server's health: its spool's oldest event (stuck after 10 min), and systemd (none runs here: unknown)", async () => {
@@ -182,6 +204,7 @@ function realLookingSnapshot(): StatusSnapshot {
     i.dump = { newestDump: stamp(ago(10)), dumpCount: 14, lastRun: { result: "ok", finishedAt: ago(10).toISOString() } };
     i.mirrors = i.mirrors.map((m) => ({ server: m.server, complete: { finishedAt: ago(1.5).toISOString(), newestDump: stamp(ago(10)), entries: 700 }, newestSnapshot: stamp(ago(1.5)), snapshotCount: 7, lastRun: { result: "ok" } }));
   }
+  for (const i of s.instances) i.drills = i.mirrors.map((m) => ({ server: m.server, last: okDrill(i.name, m.server, ago(30).getTime()) }));
   s.instances[1]!.mirrors[1]!.complete!.finishedAt = ago(40).toISOString();
   s.instances[2]!.dump.lastRun = { result: "failed", message: "dump of dolibarr_globex_erp failed: Access denied" };
   return s;
