@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import { formatAge, formatDuration, formatUtc } from "../drills/format";
 import type { DrillState } from "../drills/judge";
+import { escapeHtml } from "../report/html";
 import type { Freshness, InstanceState, StatusReport } from "./snapshot";
 
 export const FRESHNESS_COLORS: Record<Freshness, string> = {
@@ -96,7 +97,7 @@ export function renderJson(report: StatusReport): string {
   return JSON.stringify({ fleet: report.snapshot.fleet, collectedAt: report.snapshot.collectedAt, ok: report.exitCode === 0, instances: report.instances, servers: report.servers, snapshot: report.snapshot }, null, 2);
 }
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = escapeHtml;
 
 type GeoModule = typeof import("d3-geo");
 // TypeScript compiles import() to require() in CommonJS; d3-geo 3 is an ES module only.

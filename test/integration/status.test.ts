@@ -7,15 +7,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import type { Server, Topology } from "../../infra/model/types";
+import { findChromium } from "../../scripts/chromium";
 import { collect } from "../../infra/status/collect";
 import { FRESHNESS_COLORS, renderHtml } from "../../infra/status/render";
 import { assess, snapshotSkeleton, type StatusSnapshot } from "../../infra/status/snapshot";
 import { failedDrill, okDrill } from "../support/drills";
 import { JobsLab, labUnavailable } from "../support/jobs-lab";
 import { generateKey } from "../support/jobs-sshd";
+import { countPixels, decodePng, rgbOf } from "../support/png";
 import { exampleTopology } from "../support/topology";
 
 const skipLab = labUnavailable();
@@ -141,57 +142,7 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
 
 // ---- the page in a real browser -----------------------------------------------------------------
 
-function chromium(): string | undefined {
-  for (const c of ["chromium", "chromium-browser"]) if (spawnSync("bash", ["-c", `command -v ${c}`]).status === 0) return c;
-  return undefined;
-}
-const browser = chromium();
-
-/** Decodes an 8-bit RGB/RGBA PNG (what Chromium writes) into pixels. */
-function decodePng(buf: Buffer): { width: number; height: number; pixel(x: number, y: number): [number, number, number] } {
-  assert.equal(buf.subarray(1, 4).toString("latin1"), "PNG");
-  let pos = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Buffer[] = [];
-  while (pos < buf.length) {
-    const len = buf.readUInt32BE(pos);
-    const type = buf.subarray(pos + 4, pos + 8).toString("latin1");
-    const data = buf.subarray(pos + 8, pos + 8 + len);
-    if (type === "IHDR") {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      assert.equal(data[8], 8, "8-bit PNG");
-      channels = data[9] === 6 ? 4 : data[9] === 2 ? 3 : 0;
-      assert.ok(channels, `PNG color type ${data[9]}`);
-    } else if (type === "IDAT") idat.push(data);
-    pos += 12 + len;
-  }
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const out = Buffer.alloc(height * stride);
-  for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)]!;
-    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? out[y * stride + x - channels]! : 0;
-      const b = y > 0 ? out[(y - 1) * stride + x]! : 0;
-      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels]! : 0;
-      let v = line[x]!;
-      if (f === 1) v += a;
-      else if (f === 2) v += b;
-      else if (f === 3) v += Math.floor((a + b) / 2);
-      else if (f === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      out[y * stride + x] = v & 0xff;
-    }
-  }
-  return { width, height, pixel: (x, y) => [out[y * stride + x * channels]!, out[y * stride + x * channels + 1]!, out[y * stride + x * channels + 2]!] };
-}
+const browser = findChromium();
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 const ago = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -247,20 +198,14 @@ describe("the status page in a real headless browser", { skip: process.env.CI ==
     assert.equal(r.status, 0, r.stderr);
     const img = decodePng(fs.readFileSync(png));
     assert.equal(img.width, 1000);
-    const hex = (c: string): [number, number, number] => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
-    const near = (p: [number, number, number], q: [number, number, number]) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]) < 30;
-    const count = (c: [number, number, number], y0: number, y1: number) => {
-      let n = 0;
-      for (let y = y0; y < y1; y++) for (let x = 0; x < img.width; x++) if (near(img.pixel(x, y), c)) n++;
-      return n;
-    };
+    const count = (c: [number, number, number], y0: number, y1: number) => countPixels(img, c, y0, y1);
     // the map area (below the title, 620 px tall): land, sea, and each status color present
     const mapTop = 80;
     const mapBottom = mapTop + 620;
     assert.ok(count([0xf4, 0xf1, 0xe8], mapTop, mapBottom) > 50_000, "land drawn");
     assert.ok(count([0xdb, 0xe9, 0xf4], mapTop, mapBottom) > 10_000, "sea drawn");
-    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(hex(FRESHNESS_COLORS[status]), mapTop, mapBottom) > 20, `${status} color on the map`);
+    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(rgbOf(FRESHNESS_COLORS[status]), mapTop, mapBottom) > 20, `${status} color on the map`);
     // and the table below shows them too
-    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(hex(FRESHNESS_COLORS[status]), mapBottom, img.height) > 100, `${status} color in the table`);
+    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(rgbOf(FRESHNESS_COLORS[status]), mapBottom, img.height) > 100, `${status} color in the table`);
   });
 });
