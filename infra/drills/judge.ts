@@ -55,7 +55,7 @@ const DAY_MS = 86_400_000;
 export const DRILL_FUTURE_TOLERANCE_MS = 3_600_000;
 
 /** Why a record cannot be taken as one of this instance's drills, or undefined. */
-function recordProblem(r: DrillRecord, instance: string, now: number): string | undefined {
+export function drillRecordProblem(r: DrillRecord, instance: string, now: number): string | undefined {
   if (r.instance !== undefined && r.instance !== instance) return `is for instance ${JSON.stringify(r.instance)}`;
   if (r.result === undefined) return "has no result";
   if (r.result !== "ok" && r.result !== "failed") return `has result ${JSON.stringify(r.result)} (expected "ok" or "failed")`;
@@ -79,7 +79,7 @@ export function judgeDrill(facts: DrillFacts, context: DrillContext, settings: D
   const at = (r: DrillRecord) => Date.parse(r.finishedAt!);
   let lastOk: DrillRecord | undefined;
   if (facts.last) {
-    const problem = recordProblem(facts.last, context.instance, now);
+    const problem = drillRecordProblem(facts.last, context.instance, now);
     if (problem) {
       state.status = "unknown";
       state.reasons.push(`the last drill's status on ${s} ${problem}`);
@@ -90,7 +90,7 @@ export function judgeDrill(facts: DrillFacts, context: DrillContext, settings: D
     }
   }
   if (facts.lastOk) {
-    const problem = recordProblem(facts.lastOk, context.instance, now);
+    const problem = drillRecordProblem(facts.lastOk, context.instance, now);
     if (problem) state.warnings.push(`the newest successful drill in the history on ${s} ${problem}: not counted`);
     else if (facts.lastOk.result === "ok" && (lastOk === undefined || at(facts.lastOk) > at(lastOk))) lastOk = facts.lastOk;
   }

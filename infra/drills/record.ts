@@ -100,18 +100,24 @@ export interface ParsedDrillHistory {
   records: DrillRecord[];
   /** One line per unreadable line or dropped key. */
   problems: string[];
+  /** Lines that are no record at all (not JSON, not an object). */
+  unreadableLines: number;
 }
 
 /** A history file (JSON lines); blank lines are skipped, an unreadable line is named and skipped. */
 export function parseDrillHistory(text: string, what: string): ParsedDrillHistory {
   const records: DrillRecord[] = [];
   const problems: string[] = [];
+  let unreadableLines = 0;
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     const p = parseDrillRecord(line, `${what} line ${i + 1}`);
     if (p.record) records.push(p.record);
-    else problems.push(p.error!);
+    else {
+      problems.push(p.error!);
+      unreadableLines++;
+    }
     problems.push(...p.problems);
   });
-  return { records, problems };
+  return { records, problems, unreadableLines };
 }

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { DrillFacts } from "../drills/judge";
-import { DRILL_MAX_READ_BYTES, drillHistoryFile, drillStatusFile, parseDrillRecord } from "../drills/record";
+import { DRILL_MAX_READ_BYTES, drillHistoryFile, drillStatusFile, parseDrillHistory, parseDrillRecord, type ParsedDrillHistory } from "../drills/record";
 import { isLost } from "../model/defaults";
 import { drillSettingsOf } from "../model/drills";
 import type { Instance, Server, Topology } from "../model/types";
@@ -35,14 +35,17 @@ export interface CollectOptions {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** The script's helpers: item KIND NAME FILE (a file, base64), list KIND NAME DIR PATTERN (names in a directory). */
+const SCRIPT_HELPERS = [
+  "set -u",
+  'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+  // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
+  'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+];
+
 /** The read-only script run on one server for its instances (hosting: dumps; backup: mirrors). */
 export function serverScript(topology: Topology, server: Server, stateDir: string = PATHS.stateDir): string {
-  const lines = [
-    "set -u",
-    'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
-    // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
-    'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
-  ];
+  const lines = [...SCRIPT_HELPERS];
   const drills = server.role === "backup" && drillSettingsOf(topology.fleet).enabled;
   if (drills) lines.push(...drillFunctions());
   for (const inst of instancesOn(topology, server)) {
@@ -50,14 +53,12 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
       lines.push(`item dump-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.dump.json`)}`);
       lines.push(`list dumps ${inst.name} ${q(inst.dumpDir)} ${q(`${inst.database.name}-????????T??????Z.sql.*`)}`);
     } else {
-      const mirror = `${topology.fleet.mirrorRoot}/${inst.name}`;
-      lines.push(`item complete ${inst.name} ${q(`${mirror}/.complete`)}`);
-      lines.push(`list snapshots ${inst.name} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`);
+      lines.push(...copyLines(topology, inst.name));
       lines.push(`item replicate-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.replicate.json`)}`);
       if (drills) {
         lines.push(`bounded drill-status ${inst.name} ${q(drillStatusFile(stateDir, inst.name))}`);
         lines.push(`newest_ok drill-last-ok ${inst.name} ${q(drillHistoryFile(stateDir, inst.name))}`);
-        lines.push(`born mirror-born ${inst.name} ${q(mirror)}`);
+        lines.push(`born mirror-born ${inst.name} ${q(`${topology.fleet.mirrorRoot}/${inst.name}`)}`);
       }
     }
   }
@@ -67,6 +68,28 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
     }
   }
   lines.push(...healthScript(`${stateDir}/notify/spool`));
+  lines.push("echo end-of-report");
+  return lines.join("\n") + "\n";
+}
+
+/** A backup server's copy of one instance: its .complete marker and its snapshots' names. */
+function copyLines(topology: Topology, instance: string): string[] {
+  const mirror = `${topology.fleet.mirrorRoot}/${instance}`;
+  return [`item complete ${instance} ${q(`${mirror}/.complete`)}`, `list snapshots ${instance} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`];
+}
+
+/**
+ * The read-only script that reads, on one backup server, the whole drill history of each of
+ * `instances` (the client reports) and what dates its copy there: the .complete marker, the
+ * snapshots, the mirror's birth time. Parsed by parseServerReport (its `histories`).
+ */
+export function drillHistoryScript(topology: Topology, instances: readonly string[], stateDir: string = PATHS.stateDir): string {
+  const lines = [...SCRIPT_HELPERS, ...drillFunctions()];
+  for (const inst of instances) {
+    lines.push(...copyLines(topology, inst));
+    lines.push(`born mirror-born ${inst} ${q(`${topology.fleet.mirrorRoot}/${inst}`)}`);
+    lines.push(`bounded drill-history ${inst} ${q(drillHistoryFile(stateDir, inst))}`);
+  }
   lines.push("echo end-of-report");
   return lines.join("\n") + "\n";
 }
@@ -164,6 +187,8 @@ export interface ServerReport {
   binlogs: Map<string, BinlogFacts>;
   /** By instance: its drills on this backup server (only with the fleet's drills on). */
   drills: Map<string, Omit<DrillFacts, "server">>;
+  /** By instance: its whole drill history on this backup server (drillHistoryScript only). */
+  histories: Map<string, ParsedDrillHistory>;
   health?: ServerHealth;
 }
 
@@ -190,6 +215,7 @@ export function parseServerReport(output: string): ServerReport {
   const mirrors = new Map<string, Omit<MirrorFacts, "server">>();
   const binlogs = new Map<string, BinlogFacts>();
   const drills = new Map<string, Omit<DrillFacts, "server">>();
+  const histories = new Map<string, ParsedDrillHistory>();
   const lines = output.split("\n");
   if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
   const health = new Map<string, string>();
@@ -242,6 +268,10 @@ export function parseServerReport(output: string): ServerReport {
       drills.set(inst, d);
       continue;
     }
+    if (kind === "drill-history") {
+      if (text !== undefined) histories.set(inst, parseDrillHistory(text, `drills/${inst}.jsonl`));
+      continue;
+    }
     if (kind === "mirror-born") {
       const epoch = Number((text ?? "").trim());
       if (Number.isSafeInteger(epoch) && epoch > 0) mirrors.set(inst, { ...mirrors.get(inst), bornAt: new Date(epoch * 1000).toISOString() });
@@ -282,7 +312,7 @@ export function parseServerReport(output: string): ServerReport {
     }
   }
   const h = parseHealth(health);
-  return { dumps, mirrors, binlogs, drills, ...(h ? { health: h } : {}) };
+  return { dumps, mirrors, binlogs, drills, histories, ...(h ? { health: h } : {}) };
 }
 
 /** Runs `script` on the server with bash over SSH; resolves with stdout, rejects with a message. */
