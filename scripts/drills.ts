@@ -12,17 +12,13 @@ import { buildClientReport } from "../infra/drills/report";
 import { renderClientReport } from "../infra/drills/report-html";
 import type { Topology } from "../infra/model/types";
 import { findChromium, printToPdf } from "./chromium";
-import { FLEET_OPTIONS_USAGE, loadFleets, parseFleetArgs, repoRoot, UsageError, withFleetKey } from "./fleet-access";
+import { runCommand, UsageError, withUsage } from "./command";
+import { FLEET_OPTIONS_USAGE, loadFleets, parseFleetArgs, repoRoot, withFleetKey } from "./fleet-access";
 
 const USAGE = `usage: npm run drills -- [--client NAME] [--out DIR] [--no-pdf] ${FLEET_OPTIONS_USAGE}
   Reads, over SSH, the restore drills of the client's instances on each of their backup servers and
   writes DIR/<client>-drills.html (default DIR .drills/), and its PDF where chromium is installed.
   Without --client: a report for every client of the fleet.`;
-
-function usage(message: string): number {
-  process.stderr.write(`drills: ${message}\n${USAGE}\n`);
-  return 2;
-}
 
 /** The clients to report on, each with its fleet; a client named but found nowhere (or in two fleets) is a usage error. */
 function clientsToReport(topologies: readonly Topology[], client: string | undefined): Array<{ topology: Topology; client: string }> {
@@ -36,7 +32,7 @@ function clientsToReport(topologies: readonly Topology[], client: string | undef
 
 export async function main(argv: readonly string[]): Promise<number> {
   const repo = repoRoot();
-  try {
+  return withUsage("drills", USAGE, async () => {
     const args = parseFleetArgs(argv, { "--client": true, "--out": true, "--no-pdf": false });
     if (args.help) {
       process.stdout.write(USAGE + "\n");
@@ -75,18 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
     return exit;
-  } catch (e) {
-    if (e instanceof UsageError) return usage(e.message);
-    throw e;
-  }
+  });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`drills: ${(err as Error).stack ?? err}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runCommand("drills", main);

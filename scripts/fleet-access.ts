@@ -10,14 +10,12 @@ import { isConfigError } from "../infra/model/errors";
 import { loadStacksDir } from "../infra/model/load";
 import type { Topology } from "../infra/model/types";
 import { formatConfigError } from "../infra/report/text";
+import { UsageError } from "./command";
 
 /** The repository (the stacks dir and .status/ are found from it). */
 export function repoRoot(): string {
   return process.env.DOLIBARR_BACKUP_PROJECT || path.resolve(__dirname, "../..");
 }
-
-/** A usage problem the script reports with its usage text (exit 2). */
-export class UsageError extends Error {}
 
 /** The options every such script takes: where the stacks are, which fleet, how to log in. */
 export interface FleetOptions {

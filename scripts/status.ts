@@ -11,21 +11,17 @@ import { fleetTimeZone } from "../infra/model/defaults";
 import { collect } from "../infra/status/collect";
 import { renderHtml, renderJson, renderTable } from "../infra/status/render";
 import { assess, snapshotSkeleton } from "../infra/status/snapshot";
-import { FLEET_OPTIONS_USAGE, loadFleets, parseFleetArgs, repoRoot, UsageError, withFleetKey } from "./fleet-access";
+import { runCommand, withUsage } from "./command";
+import { FLEET_OPTIONS_USAGE, loadFleets, parseFleetArgs, repoRoot, withFleetKey } from "./fleet-access";
 
 const USAGE = `usage: npm run status -- [--json] [--html FILE] ${FLEET_OPTIONS_USAGE}
   Reads, over SSH, the last dump of every instance, its last complete mirror and snapshot and its last
   restore drill on each backup server; compares their ages with the instance's worst-case RPO and the
   fleet's drills.staleDays. Exit 1 when any instance is stale, failing or unknown. The page goes to FILE (default .status/<fleet>.html).`;
 
-function usage(message: string): number {
-  process.stderr.write(`status: ${message}\n${USAGE}\n`);
-  return 2;
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const repo = repoRoot();
-  try {
+  return withUsage("status", USAGE, async () => {
     const args = parseFleetArgs(argv, { "--json": false, "--html": true });
     if (args.help) {
       process.stdout.write(USAGE + "\n");
@@ -51,18 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
     }
     return exit;
-  } catch (e) {
-    if (e instanceof UsageError) return usage(e.message);
-    throw e;
-  }
+  });
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`status: ${(err as Error).stack ?? err}\n`);
-      process.exit(2);
-    },
-  );
-}
+if (require.main === module) runCommand("status", main);

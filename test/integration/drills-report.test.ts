@@ -2,7 +2,6 @@
 // over a real sshd (the status's SSH path), and the report opened in headless Chromium (Debian's
 // chromium): what the browser shows (DOM text, pixels of the failed drill's row) and its PDF.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,7 +10,7 @@ import { collectDrillHistories, type DrillHistoryFacts } from "../../infra/drill
 import { buildClientReport } from "../../infra/drills/report";
 import { renderClientReport } from "../../infra/drills/report-html";
 import type { Server, Topology } from "../../infra/model/types";
-import { findChromium, printToPdf } from "../../scripts/chromium";
+import { findChromium, printToPdf, runHeadless } from "../../scripts/chromium";
 import { failedDrill, okDrill } from "../support/drills";
 import { JobsLab, labUnavailable } from "../support/jobs-lab";
 import { generateKey } from "../support/jobs-sshd";
@@ -87,8 +86,7 @@ describe("a client report in headless Chromium", { skip: process.env.CI === "tru
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const run = (args: string[]) =>
-    spawnSync(browser!, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${path.join(dir, "profile")}`, ...args, `file://${page}`], { encoding: "utf8", timeout: 120_000 });
+  const run = (args: string[]) => runHeadless(browser!, page, args, path.join(dir, "profile"));
 
   it("the DOM the browser builds: the client, both instances, their sites, the RTO figures, the failed drill marked", () => {
     const r = run(["--dump-dom"]);

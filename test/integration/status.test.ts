@@ -3,13 +3,12 @@
 // dump and replication); and the page, opened in a real headless browser (Debian's chromium),
 // shows the map, the links with their distances and every instance in its freshness color.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Server, Topology } from "../../infra/model/types";
-import { findChromium } from "../../scripts/chromium";
+import { findChromium, runHeadless } from "../../scripts/chromium";
 import { collect } from "../../infra/status/collect";
 import { FRESHNESS_COLORS, renderHtml } from "../../infra/status/render";
 import { assess, snapshotSkeleton, type StatusSnapshot } from "../../infra/status/snapshot";
@@ -171,8 +170,7 @@ describe("the status page in a real headless browser", { skip: process.env.CI ==
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const run = (args: string[]) =>
-    spawnSync(browser!, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${path.join(dir, "profile")}`, ...args, `file://${page}`], { encoding: "utf8", timeout: 120_000 });
+  const run = (args: string[]) => runHeadless(browser!, page, args, path.join(dir, "profile"));
 
   it("the DOM the browser builds: countries, sites, links with distances, instances and rows by status", () => {
     const r = run(["--dump-dom"]);

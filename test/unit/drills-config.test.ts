@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { DEFAULT_DRILL_SETTINGS, DRILL_LIMITS, drillSettingsOf } from "../../infra/model/drills";
 import { ConfigError } from "../../infra/model/errors";
 import { parseFleetConfig } from "../../infra/model/parse";
+import { assertRefused } from "../support/config-errors";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
 const servers = [
@@ -14,15 +15,6 @@ const servers = [
 ];
 const fleetWithDrills = (drills: unknown) => parseFleetConfig(drills === undefined ? { servers } : { servers, drills }, src);
 
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("fleet key drills", () => {
   it("defaults: on, 60 min maximum RTO, stale after 8 days", () => {
@@ -54,11 +46,7 @@ describe("fleet key drills", () => {
       [{ staleAfter: 8 }, /drills\.staleAfter: unknown key "staleAfter"; expected only the keys enabled, maxRtoMinutes, staleDays/],
       [true, /drills: expected a mapping/],
     ];
-    for (const [drills, re] of cases) {
-      const e = configError(() => fleetWithDrills(drills));
-      assert.match(e.message, re);
-      assert.match(e.message, /stacks\/Pulumi\.fleet\.yaml/);
-    }
+    assertRefused(cases, fleetWithDrills, /stacks\/Pulumi\.fleet\.yaml/);
   });
 
   it("property: every whole number in the bounds is accepted, every one outside refused", () => {
