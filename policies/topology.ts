@@ -110,6 +110,8 @@ const fleetSettingsShape = {
   metrics: z.object({ textfileDir: z.string() }).optional(),
   // maxLagSeconds: absent from the outputs of a stack deployed before it existed (the default then).
   binlog: z.object({ dir: z.string().min(1), keepDays: z.number(), maxFileMB: z.number(), maxLagSeconds: z.number().default(DEFAULT_BINLOG_MAX_LAG_SECONDS) }).optional(),
+  // absent from the outputs of a stack deployed before drills existed (the defaults then)
+  drills: z.object({ enabled: z.boolean(), maxRtoMinutes: z.number(), staleDays: z.number() }).optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 

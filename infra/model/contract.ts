@@ -67,6 +67,7 @@ export const FLEET_SETTING_KEYS: Readonly<Record<keyof FleetSettings, true>> = O
   dumpVerification: true,
   metrics: true,
   binlog: true,
+  drills: true,
 } satisfies Record<keyof FleetSettings, true>);
 
 /** The FleetSettings of a fleet (plain data; fields the fleet leaves unset are left out). */

@@ -6,6 +6,7 @@ export * from "./geo";
 export * from "./time";
 export * from "./defaults";
 export * from "./binlog";
+export * from "./drills";
 export * from "./notifications";
 export * from "./errors";
 export { parseFleetConfig, parseClientConfig, fleetFromValues, clientFromValues, type ConfigValues } from "./parse";

@@ -18,6 +18,7 @@ import {
 } from "./defaults";
 import { isIpAddress } from "./address";
 import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, DEFAULT_BINLOG_MAX_LAG_SECONDS, defaultBinlogKeepDays, derivedServerId } from "./binlog";
+import { DEFAULT_DRILL_SETTINGS } from "./drills";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
 import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
@@ -181,6 +182,11 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     ...(notifications ? { notifications } : {}),
     ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
     binlog,
+    drills: {
+      enabled: v.drills?.enabled ?? DEFAULT_DRILL_SETTINGS.enabled,
+      maxRtoMinutes: v.drills?.maxRtoMinutes ?? DEFAULT_DRILL_SETTINGS.maxRtoMinutes,
+      staleDays: v.drills?.staleDays ?? DEFAULT_DRILL_SETTINGS.staleDays,
+    },
   };
   attachLocator(fleet, source.locate);
   return fleet;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { isSshHost, sourceAddressProblem } from "./address";
 import { SERVER_ID_MAX } from "./binlog";
 import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
+import { DRILL_LIMITS } from "./drills";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
 import { SAFE_DATABASE_RE, SAFE_PATH_HINT, SAFE_PATH_RE } from "./safe";
@@ -209,6 +210,24 @@ export const fleetValuesSchema = z.strictObject({
         .int({ error: "expected whole seconds (e.g. 300)" })
         .min(60, { error: "expected at least 60 seconds: the backup servers pull every minute and the heartbeat writes every 30 s, so a smaller limit alerts on a healthy chain" })
         .max(86400, { error: "expected at most 86400 seconds (a day): past that the database RPO is the dumps' anyway" })
+        .optional(),
+    })
+    .optional(),
+  // The backup servers' weekly restore drills, as the status and the client reports judge them (model/drills.ts).
+  drills: z
+    .strictObject({
+      enabled: z.boolean({ error: "expected true or false (false: no drill runs and the status judges none)" }).optional(),
+      maxRtoMinutes: z
+        .number({ error: "expected whole minutes (e.g. 60)" })
+        .int({ error: "expected whole minutes (e.g. 60)" })
+        .min(DRILL_LIMITS.maxRtoMinutes.min, { error: `expected at least ${DRILL_LIMITS.maxRtoMinutes.min} minute` })
+        .max(DRILL_LIMITS.maxRtoMinutes.max, { error: `expected at most ${DRILL_LIMITS.maxRtoMinutes.max} minutes (a day)` })
+        .optional(),
+      staleDays: z
+        .number({ error: "expected whole days (e.g. 8)" })
+        .int({ error: "expected whole days (e.g. 8)" })
+        .min(DRILL_LIMITS.staleDays.min, { error: `expected at least ${DRILL_LIMITS.staleDays.min} days: the drills run weekly, so a shorter limit calls a healthy drill stale before its next run` })
+        .max(DRILL_LIMITS.staleDays.max, { error: `expected at most ${DRILL_LIMITS.staleDays.max} days (a year)` })
         .optional(),
     })
     .optional(),

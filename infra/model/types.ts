@@ -85,6 +85,16 @@ export interface BinlogSettings {
   maxLagSeconds: number;
 }
 
+/** The weekly restore drills of the backup servers (fleet key `drills`, model/drills.ts). */
+export interface DrillSettings {
+  /** false: no drill runs, and the status judges none. */
+  enabled: boolean;
+  /** A drill whose measured RTO (restore + serve + first page) is above this is a warning. */
+  maxRtoMinutes: number;
+  /** A backup server's newest successful drill of an instance older than this makes it stale. */
+  staleDays: number;
+}
+
 export type ServerState = "active" | "lost";
 
 /** Fleet-wide thresholds of the rules; each has a default (see model/defaults.ts). */
@@ -151,6 +161,8 @@ export interface Fleet {
   metrics?: { textfileDir: string };
   /** Binary logs of the hosting servers (model/binlog.ts binlogSettingsOf fills the defaults in). */
   binlog?: BinlogSettings;
+  /** Restore drills on the backup servers (model/drills.ts drillSettingsOf fills the defaults in). */
+  drills?: DrillSettings;
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */

@@ -3,7 +3,9 @@
 // remote.Command pins them), running one read-only script that prints what the jobs left behind:
 //  - hosting server: <status>/<instance>.dump.json and the dump files of the instance's dumpDir;
 //  - backup server: <mirror>/.complete, <mirror>/.snapshots/*, <status>/<instance>.replicate.json,
-//    and <status>/binlog-<hosting>.json for each hosting server it pulls binlogs from;
+//    <status>/binlog-<hosting>.json for each hosting server it pulls binlogs from, and, with the
+//    fleet's drills on, <status>/<instance>.drill.json, the newest successful line of
+//    <state>/drills/<instance>.jsonl and the mirror directory's birth time;
 //  - every server: its health: `systemctl is-system-running`, the failed units, the notifier's
 //    units (dolibarr-notify.path, .service, the sweep timer and service) and its spool's oldest event.
 // Nothing is written on the servers. The parsing (parseServerReport) is pure.
@@ -11,7 +13,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { DrillFacts } from "../drills/judge";
+import { DRILL_MAX_READ_BYTES, drillHistoryFile, drillStatusFile, parseDrillHistory, parseDrillRecord, type ParsedDrillHistory } from "../drills/record";
 import { isLost } from "../model/defaults";
+import { drillSettingsOf } from "../model/drills";
 import type { Instance, Server, Topology } from "../model/types";
 import { PATHS } from "../render/paths";
 import { NOTIFY_WATCHED_UNITS } from "../render/units";
@@ -30,23 +35,31 @@ export interface CollectOptions {
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** The script's helpers: item KIND NAME FILE (a file, base64), list KIND NAME DIR PATTERN (names in a directory). */
+const SCRIPT_HELPERS = [
+  "set -u",
+  'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+  // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
+  'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
+];
+
 /** The read-only script run on one server for its instances (hosting: dumps; backup: mirrors). */
 export function serverScript(topology: Topology, server: Server, stateDir: string = PATHS.stateDir): string {
-  const lines = [
-    "set -u",
-    'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
-    // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
-    'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
-  ];
+  const lines = [...SCRIPT_HELPERS];
+  const drills = server.role === "backup" && drillSettingsOf(topology.fleet).enabled;
+  if (drills) lines.push(...drillFunctions());
   for (const inst of instancesOn(topology, server)) {
     if (server.role === "hosting") {
       lines.push(`item dump-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.dump.json`)}`);
       lines.push(`list dumps ${inst.name} ${q(inst.dumpDir)} ${q(`${inst.database.name}-????????T??????Z.sql.*`)}`);
     } else {
-      const mirror = `${topology.fleet.mirrorRoot}/${inst.name}`;
-      lines.push(`item complete ${inst.name} ${q(`${mirror}/.complete`)}`);
-      lines.push(`list snapshots ${inst.name} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`);
+      lines.push(...copyLines(topology, inst.name));
       lines.push(`item replicate-status ${inst.name} ${q(`${stateDir}/status/${inst.name}.replicate.json`)}`);
+      if (drills) {
+        lines.push(`bounded drill-status ${inst.name} ${q(drillStatusFile(stateDir, inst.name))}`);
+        lines.push(`newest_ok drill-last-ok ${inst.name} ${q(drillHistoryFile(stateDir, inst.name))}`);
+        lines.push(`born mirror-born ${inst.name} ${q(`${topology.fleet.mirrorRoot}/${inst.name}`)}`);
+      }
     }
   }
   if (server.role === "backup") {
@@ -57,6 +70,42 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
   lines.push(...healthScript(`${stateDir}/notify/spool`));
   lines.push("echo end-of-report");
   return lines.join("\n") + "\n";
+}
+
+/** A backup server's copy of one instance: its .complete marker and its snapshots' names. */
+function copyLines(topology: Topology, instance: string): string[] {
+  const mirror = `${topology.fleet.mirrorRoot}/${instance}`;
+  return [`item complete ${instance} ${q(`${mirror}/.complete`)}`, `list snapshots ${instance} ${q(`${mirror}/.snapshots`)} '????????T??????Z'`];
+}
+
+/**
+ * The read-only script that reads, on one backup server, the whole drill history of each of
+ * `instances` (the client reports) and what dates its copy there: the .complete marker, the
+ * snapshots, the mirror's birth time. Parsed by parseServerReport (its `histories`).
+ */
+export function drillHistoryScript(topology: Topology, instances: readonly string[], stateDir: string = PATHS.stateDir): string {
+  const lines = [...SCRIPT_HELPERS, ...drillFunctions()];
+  for (const inst of instances) {
+    lines.push(...copyLines(topology, inst));
+    lines.push(`born mirror-born ${inst} ${q(`${topology.fleet.mirrorRoot}/${inst}`)}`);
+    lines.push(`bounded drill-history ${inst} ${q(drillHistoryFile(stateDir, inst))}`);
+  }
+  lines.push("echo end-of-report");
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The drill part's helpers: a file read up to DRILL_MAX_READ_BYTES (a broken or hostile file cannot
+ * flood the report), the history's newest line the drill job wrote with result ok (its JSON is
+ * compact: `"result":"ok"` only appears unescaped as that key; the line is parsed and judged
+ * again), and a directory's birth time (stat %W: 0 where the filesystem records none).
+ */
+function drillFunctions(): string[] {
+  return [
+    `bounded() { if [ -r "$3" ]; then printf '%s %s %s\\n' "$1" "$2" "$(head -c ${DRILL_MAX_READ_BYTES} -- "$3" | base64 -w0)"; else printf '%s %s -\\n' "$1" "$2"; fi; }`,
+    `newest_ok() { if [ -r "$3" ]; then printf '%s %s %s\\n' "$1" "$2" "$(grep -F -- '"result":"ok"' "$3" | tail -n 1 | head -c ${DRILL_MAX_READ_BYTES} | base64 -w0)"; else printf '%s %s -\\n' "$1" "$2"; fi; }`,
+    `born() { printf '%s %s %s\\n' "$1" "$2" "$(stat -c %W -- "$3" 2>/dev/null | base64 -w0)"; }`,
+  ];
 }
 
 /** The health part of the server script: systemd's state, its failed units, the notifier, the spool. */
@@ -136,6 +185,10 @@ export interface ServerReport {
   mirrors: Map<string, Omit<MirrorFacts, "server">>;
   /** By hosting server: the binlogs this backup server pulls from it (only the files that exist). */
   binlogs: Map<string, BinlogFacts>;
+  /** By instance: its drills on this backup server (only with the fleet's drills on). */
+  drills: Map<string, Omit<DrillFacts, "server">>;
+  /** By instance: its whole drill history on this backup server (drillHistoryScript only). */
+  histories: Map<string, ParsedDrillHistory>;
   health?: ServerHealth;
 }
 
@@ -161,6 +214,8 @@ export function parseServerReport(output: string): ServerReport {
   const dumps = new Map<string, DumpFacts>();
   const mirrors = new Map<string, Omit<MirrorFacts, "server">>();
   const binlogs = new Map<string, BinlogFacts>();
+  const drills = new Map<string, Omit<DrillFacts, "server">>();
+  const histories = new Map<string, ParsedDrillHistory>();
   const lines = output.split("\n");
   if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
   const health = new Map<string, string>();
@@ -201,6 +256,27 @@ export function parseServerReport(output: string): ServerReport {
       binlogs.set(inst, b);
       continue;
     }
+    if (kind === "drill-status" || kind === "drill-last-ok") {
+      if (text === undefined || text.trim() === "") continue;
+      const d = drills.get(inst) ?? {};
+      const parsed = parseDrillRecord(text, kind === "drill-status" ? `${inst}.drill.json` : `the newest ok line of drills/${inst}.jsonl`);
+      // An unreadable status file leaves the last drill unknown; an unreadable history line only loses the newest success.
+      if (parsed.error && kind === "drill-status") d.error = parsed.error;
+      else if (parsed.error) d.problems = [...(d.problems ?? []), parsed.error];
+      if (parsed.record) d[kind === "drill-status" ? "last" : "lastOk"] = parsed.record;
+      if (parsed.problems.length) d.problems = [...(d.problems ?? []), ...parsed.problems];
+      drills.set(inst, d);
+      continue;
+    }
+    if (kind === "drill-history") {
+      if (text !== undefined) histories.set(inst, parseDrillHistory(text, `drills/${inst}.jsonl`));
+      continue;
+    }
+    if (kind === "mirror-born") {
+      const epoch = Number((text ?? "").trim());
+      if (Number.isSafeInteger(epoch) && epoch > 0) mirrors.set(inst, { ...mirrors.get(inst), bornAt: new Date(epoch * 1000).toISOString() });
+      continue;
+    }
     if (kind === "dump-status" || kind === "dumps") {
       const d = dumps.get(inst) ?? {};
       if (kind === "dump-status") {
@@ -223,7 +299,10 @@ export function parseServerReport(output: string): ServerReport {
       } else if (kind === "snapshots") {
         const stamps = (text ?? "").split("\n").filter((s) => /^\d{8}T\d{6}Z$/.test(s)).sort();
         m.snapshotCount = stamps.length;
-        if (stamps.length) m.newestSnapshot = stamps[stamps.length - 1]!;
+        if (stamps.length) {
+          m.newestSnapshot = stamps[stamps.length - 1]!;
+          m.oldestSnapshot = stamps[0]!;
+        }
       } else {
         const j = parseJson(text, `${inst}.replicate.json`);
         if (j.error) m.error = j.error;
@@ -233,7 +312,7 @@ export function parseServerReport(output: string): ServerReport {
     }
   }
   const h = parseHealth(health);
-  return { dumps, mirrors, binlogs, ...(h ? { health: h } : {}) };
+  return { dumps, mirrors, binlogs, drills, histories, ...(h ? { health: h } : {}) };
 }
 
 /** Runs `script` on the server with bash over SSH; resolves with stdout, rejects with a message. */
@@ -309,6 +388,9 @@ export async function collect(topology: Topology, snapshot: StatusSnapshot, opti
           const i = facts.mirrors.findIndex((m) => m.server === server.name);
           const binlog = error ? undefined : binlogOfInstance(report!.binlogs.get(inst.hostingServer), inst.name);
           if (i >= 0) facts.mirrors[i] = { server: server.name, ...(error ? { error } : report!.mirrors.get(inst.name) ?? {}), ...(binlog ? { binlog } : {}) };
+          // A silent server's drills: the mirror's error says why, the drills are judged unknown.
+          const d = facts.drills?.findIndex((x) => x.server === server.name) ?? -1;
+          if (d >= 0) facts.drills![d] = { server: server.name, ...(error ? {} : report!.drills.get(inst.name) ?? {}) };
         }
       }
     }),

@@ -4,6 +4,9 @@
 // their distances and every instance colored by freshness, then the table. Pure functions of the
 // report (the HTML one is async only because d3-geo is an ES module).
 import * as fs from "node:fs";
+import { formatAge, formatDuration, formatUtc } from "../drills/format";
+import type { DrillState } from "../drills/judge";
+import { escapeHtml } from "../report/html";
 import type { Freshness, InstanceState, StatusReport } from "./snapshot";
 
 export const FRESHNESS_COLORS: Record<Freshness, string> = {
@@ -46,6 +49,8 @@ export function renderTable(report: StatusReport): string {
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   const bad = report.instances.filter((i) => i.status !== "ok");
   for (const i of bad) for (const r of i.reasons) lines.push(`  ${i.name}: ${r}`);
+  for (const i of report.instances) for (const w of i.warnings) lines.push(`  ${i.name}: warning: ${w}`);
+  lines.push(...drillLines(report));
   // The servers' own items: systemd and the notifier.
   const servers = report.servers.filter((s) => s.checked);
   const badServers = servers.filter((s) => s.status !== "ok");
@@ -61,12 +66,38 @@ export function renderTable(report: StatusReport): string {
   return lines.join("\n");
 }
 
+/** One drill's cells: the last drill (result and age), the newest success's age and its RTO. */
+function drillCells(d: DrillState): { last: string; lastOk: string; rto: string } {
+  return {
+    last: d.last ? `${d.last.result} ${formatAge(d.last.ageMs)} ago` : "none",
+    lastOk: d.lastOk ? `${formatAge(d.lastOk.ageMs)} ago` : "none",
+    rto: d.lastOk?.rtoMs !== undefined ? formatDuration(d.lastOk.rtoMs) : "—",
+  };
+}
+
+/** The table's drill section: one line per instance and backup server. */
+function drillLines(report: StatusReport): string[] {
+  const settings = report.snapshot.drills;
+  if (!settings) return [];
+  if (!settings.enabled) return ["", "drills: off (fleet key drills.enabled: false)"];
+  const rows = [["instance", "backup server", "drill", "last drill", "last success", "RTO"]];
+  for (const i of report.instances) {
+    for (const d of i.drills) {
+      const c = drillCells(d);
+      rows.push([i.name, d.server, d.status.toUpperCase(), c.last, c.lastOk, c.rto]);
+    }
+  }
+  if (rows.length === 1) return [];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return ["", `drills (restore on each backup server; stale after ${settings.staleDays} d, maximum RTO ${settings.maxRtoMinutes} min):`, ...rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd()}`)];
+}
+
 /** `npm run status -- --json`: the report as plain data. */
 export function renderJson(report: StatusReport): string {
   return JSON.stringify({ fleet: report.snapshot.fleet, collectedAt: report.snapshot.collectedAt, ok: report.exitCode === 0, instances: report.instances, servers: report.servers, snapshot: report.snapshot }, null, 2);
 }
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const esc = escapeHtml;
 
 type GeoModule = typeof import("d3-geo");
 // TypeScript compiles import() to require() in CommonJS; d3-geo 3 is an ES module only.
@@ -168,6 +199,27 @@ export async function renderHtml(report: StatusReport, options: { width?: number
     )
     .join("\n");
   const counts = (["ok", "stale", "failing", "unknown"] as Freshness[]).map((f) => `<span class="count" data-status="${f}" style="background:${FRESHNESS_COLORS[f]}">${report.instances.filter((i) => i.status === f).length} ${f}</span>`).join(" ");
+  const drillSettings = snap.drills;
+  const drillRows = report.instances
+    .flatMap((i) =>
+      i.drills.map((d) => {
+        const c = drillCells(d);
+        const why = [...d.reasons, ...d.warnings.map((w) => `warning: ${w}`), ...d.notes];
+        return `<tr data-instance="${esc(i.name)}" data-server="${esc(d.server)}" data-status="${d.status}"${d.warnings.length ? ' data-warning="true"' : ""}>
+<td>${esc(i.name)}</td><td>${esc(d.server)}</td><td class="status" style="background:${FRESHNESS_COLORS[d.status]}">${d.status}</td><td${d.last ? ` title="${esc(formatUtc(d.last.finishedAt))}"` : ""}>${esc(c.last)}</td><td${d.lastOk ? ` title="${esc(formatUtc(d.lastOk.finishedAt))}"` : ""}>${esc(c.lastOk)}</td><td class="rto">${esc(c.rto)}</td><td class="reasons">${esc(why.join("; "))}</td></tr>`;
+      }),
+    )
+    .join("\n");
+  const drillSection = !drillSettings
+    ? ""
+    : !drillSettings.enabled
+      ? `<h2>Restore drills</h2>\n<p id="drills-off">off (fleet key drills.enabled: false)</p>`
+      : `<h2>Restore drills</h2>
+<p>each backup server restores, serves and checks its own copy weekly; stale after ${drillSettings.staleDays} days, maximum RTO ${drillSettings.maxRtoMinutes} min</p>
+<table id="drills"><thead><tr><th>instance</th><th>backup server</th><th>drill</th><th>last drill</th><th>last success</th><th>RTO</th><th>why</th></tr></thead>
+<tbody>
+${drillRows}
+</tbody></table>`;
   const serverRows = report.servers
     .filter((s) => s.checked)
     .map(
@@ -221,6 +273,7 @@ ${instSvg}
 <tbody>
 ${rows}
 </tbody></table>
+${drillSection}
 <h2>Servers: systemd and notifier</h2>
 <table id="servers"><thead><tr><th>server</th><th>role</th><th>status</th><th>why</th></tr></thead>
 <tbody>

@@ -2,10 +2,12 @@
 // collect.ts), and how fresh each instance is against its computed worst-case RPO (assess).
 // Pure: the collection and the rendering (render.ts) are separate, so tests feed real-looking
 // snapshots to both.
+import { judgeDrill, type DrillFacts, type DrillState } from "../drills/judge";
+import { drillSettingsOf } from "../model/drills";
 import { distanceKm } from "../model/geo";
 import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
 import { planReplications } from "../model/schedule";
-import type { Server, Topology } from "../model/types";
+import type { DrillSettings, Server, Topology } from "../model/types";
 
 /** A server as the status page shows it. */
 export interface StatusServer {
@@ -89,6 +91,10 @@ export interface MirrorFacts {
   complete?: { finishedAt?: string; newestDump?: string; entries?: number };
   /** Newest snapshot's stamp (.snapshots/<stamp>). */
   newestSnapshot?: string;
+  /** Oldest snapshot's stamp: the copy is at least that old (a drill is due once it is staleDays old). */
+  oldestSnapshot?: string;
+  /** When the mirror directory was created (its birth time, where the filesystem records one), ISO UTC. */
+  bornAt?: string;
   snapshotCount?: number;
   /** The last run's status file (<instance>.replicate.json). */
   lastRun?: { result?: string; finishedAt?: string; message?: string; warnings?: string };
@@ -112,6 +118,8 @@ export interface InstanceFacts {
   databaseFrom?: DatabaseRpoSource;
   dump: DumpFacts;
   mirrors: MirrorFacts[];
+  /** What each backup server says about its restore drills of the instance (absent: drills off, or an older snapshot). */
+  drills?: DrillFacts[];
 }
 
 /** Everything collected from one fleet at one moment. */
@@ -122,6 +130,8 @@ export interface StatusSnapshot {
   servers: StatusServer[];
   links: Array<{ instance: string; from: string; to: string; km: number }>;
   instances: InstanceFacts[];
+  /** The fleet's drill settings the drills are judged by (absent in older snapshots: no drill judged). */
+  drills?: DrillSettings;
 }
 
 export type Freshness = "ok" | "stale" | "failing" | "unknown";
@@ -154,7 +164,11 @@ export interface InstanceState {
   rpoHours: InstanceFacts["rpoHours"];
   databaseFrom?: DatabaseRpoSource;
   mirrors: MirrorState[];
+  /** The restore drills, one per backup server that was asked (none when the fleet's drills are off). */
+  drills: DrillState[];
   reasons: string[];
+  /** Worth reading without making the instance worse than ok: an RTO above the maximum, a dropped key. */
+  warnings: string[];
 }
 
 /** A server's own items: its systemd and its notifier. */
@@ -249,6 +263,7 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
   const plans = planReplications(topology);
   const byName = new Map(topology.fleet.servers.map((s) => [s.name, s]));
   const instances = topology.clients.flatMap((c) => c.instances);
+  const drills = drillSettingsOf(topology.fleet);
   return {
     fleet: topology.fleet.stack,
     collectedAt: collectedAt.toISOString(),
@@ -276,8 +291,10 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
         databaseFrom: rpo.databaseFrom,
         dump: {},
         mirrors: i.backupServers.map((server) => ({ server })),
+        ...(drills.enabled ? { drills: i.backupServers.map((server) => ({ server })) } : {}),
       };
     }),
+    drills,
   };
 }
 
@@ -287,7 +304,9 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
  *  - stale: the freshest copy of the files, or of the database (the newest dump a complete mirror
  *    holds), on any backup server is older than the instance's worst-case RPO; or the newest dump on
  *    the hosting server is older than the database RPO;
- *  - unknown: nothing could be read (server unreachable, no status yet).
+ *  - unknown: nothing could be read (server unreachable, no status yet);
+ *  - with the fleet's drills on, each backup server's restore drills too (drills/judge.ts): a
+ *    failed last drill is failing, a newest success older than drills.staleDays stale.
  * A backup server's own mirror is judged the same way (the map colors each link).
  */
 export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.collectedAt)): StatusReport {
@@ -416,7 +435,9 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       reasons.push(`freshest copy: files ${fmt(filesAge!)} (RPO ${fmt(rpo.files)}), ${database}`);
     }
     for (const m of mirrors) reasons.push(...m.reasons);
-    const status = worst([hostingStatus, copies, ...mirrors.map((m) => (m.status === "ok" ? "ok" : m.status === "stale" ? "stale" : m.status))]);
+    const drills = assessDrills(inst, snapshot, t);
+    for (const d of drills) reasons.push(...d.reasons);
+    const status = worst([hostingStatus, copies, ...mirrors.map((m) => m.status), ...drills.map((d) => d.status)]);
     return {
       name: inst.name,
       client: inst.client,
@@ -429,9 +450,31 @@ export function assess(snapshot: StatusSnapshot, now: Date = new Date(snapshot.c
       rpoHours: rpo,
       ...(inst.databaseFrom ? { databaseFrom: inst.databaseFrom } : {}),
       mirrors,
+      drills,
       reasons,
+      warnings: drills.flatMap((d) => d.warnings),
     };
   });
   const serverStates = snapshot.servers.map(assessServer);
   return { snapshot, instances, servers: serverStates, exitCode: instances.every((i) => i.status === "ok") && serverStates.every((s) => s.status === "ok") ? 0 : 1 };
+}
+
+/**
+ * The drills of one instance, one per backup server that answered: a lost server drills nothing
+ * (its mirror is failing already), an unreadable mirror or a silent server leaves the drills
+ * unknown (the mirror's reason says why). A server's copy dates from its mirror's birth time or
+ * its oldest snapshot, whichever is older.
+ */
+function assessDrills(inst: InstanceFacts, snapshot: StatusSnapshot, now: number): DrillState[] {
+  const settings = snapshot.drills;
+  if (!settings?.enabled || !inst.drills) return [];
+  const servers = new Map(snapshot.servers.map((s) => [s.name, s]));
+  return inst.drills.flatMap((facts): DrillState[] => {
+    if (servers.get(facts.server)?.state === "lost") return [];
+    const mirror = inst.mirrors.find((m) => m.server === facts.server);
+    if (mirror?.error) return [{ server: facts.server, status: "unknown", reasons: [], warnings: [], notes: [`${facts.server}: ${mirror.error}`] }];
+    const since = [isoMs(mirror?.bornAt), stampMs(mirror?.oldestSnapshot)].filter((x): x is number => x !== undefined);
+    const context = { instance: inst.name, hasCopy: mirror?.complete?.finishedAt !== undefined, ...(since.length ? { copySinceMs: Math.min(...since) } : {}) };
+    return [judgeDrill(facts, context, settings, now)];
+  });
 }

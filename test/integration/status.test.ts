@@ -3,18 +3,19 @@
 // dump and replication); and the page, opened in a real headless browser (Debian's chromium),
 // shows the map, the links with their distances and every instance in its freshness color.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import type { Server, Topology } from "../../infra/model/types";
+import { findChromium, runHeadless } from "../../scripts/chromium";
 import { collect } from "../../infra/status/collect";
 import { FRESHNESS_COLORS, renderHtml } from "../../infra/status/render";
 import { assess, snapshotSkeleton, type StatusSnapshot } from "../../infra/status/snapshot";
+import { failedDrill, okDrill } from "../support/drills";
 import { JobsLab, labUnavailable } from "../support/jobs-lab";
 import { generateKey } from "../support/jobs-sshd";
+import { countPixels, decodePng, rgbOf } from "../support/png";
 import { exampleTopology } from "../support/topology";
 
 const skipLab = labUnavailable();
@@ -58,6 +59,8 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
     assert.equal(a.mirrors[0]!.snapshotCount, 1);
     assert.equal(a.mirrors[0]!.lastRun?.result, "ok");
     const report = assess(snap);
+    // never drilled, but its copy is minutes old: not due yet
+    assert.match(report.instances.find((i) => i.name === "stat-a")!.drills[0]!.notes.join(";"), /not drilled yet on itest\d+: its copy is \d+ min old/);
     assert.equal(report.instances.find((i) => i.name === "stat-a")!.status, "ok");
     const b = report.instances.find((i) => i.name === "stat-b")!;
     assert.equal(b.status, "unknown");
@@ -65,6 +68,25 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
     assert.equal(report.exitCode, 1);
     // a day later nothing has run: stale
     assert.equal(assess(snap, new Date(Date.now() + 30 * 3_600_000)).instances.find((i) => i.name === "stat-a")!.status, "stale");
+  });
+
+  it("reads the drill files a drill job leaves on the backup server: the last drill, the history's newest success", async () => {
+    const backup = topology.fleet.servers.find((s) => s.role === "backup")!;
+    const ok = okDrill("stat-a", backup.name, Date.now() - 3 * 86_400_000);
+    const failed = failedDrill("stat-a", backup.name, Date.now() - 3_600_000, "conf.php: Access denied for user 'dolibarr'@'localhost'");
+    fs.mkdirSync(path.join(lab.backup.varLib, "drills"), { recursive: true });
+    fs.writeFileSync(path.join(lab.backup.varLib, "drills", "stat-a.jsonl"), `${JSON.stringify(ok)}\n${JSON.stringify(failed)}\n`);
+    fs.writeFileSync(path.join(lab.backup.varLib, "status", "stat-a.drill.json"), `${JSON.stringify(failed)}\n`);
+    try {
+      const snap = await collect(topology, snapshotSkeleton(topology, new Date(), "Europe/Paris"), { privateKeyFile: keyFile, stateDirOf });
+      assert.deepEqual(snap.instances.find((i) => i.name === "stat-a")!.drills, [{ server: backup.name, last: failed, lastOk: ok }]);
+      const a = assess(snap).instances.find((i) => i.name === "stat-a")!;
+      assert.equal(a.status, "failing");
+      assert.match(a.reasons.join("\n"), /last drill on itest\d+ failed 1\.0 h ago \(newest successful drill 3\.0 d ago\): conf\.php: Access denied/);
+    } finally {
+      fs.rmSync(path.join(lab.backup.varLib, "drills"), { recursive: true, force: true });
+      fs.rmSync(path.join(lab.backup.varLib, "status", "stat-a.drill.json"), { force: true });
+    }
   });
 
   it("reads each server's health: its spool's oldest event (stuck after 10 min), and systemd (none runs here: unknown)", async () => {
@@ -119,57 +141,7 @@ describe("collector against a real sshd and the real jobs' files", { skip: proce
 
 // ---- the page in a real browser -----------------------------------------------------------------
 
-function chromium(): string | undefined {
-  for (const c of ["chromium", "chromium-browser"]) if (spawnSync("bash", ["-c", `command -v ${c}`]).status === 0) return c;
-  return undefined;
-}
-const browser = chromium();
-
-/** Decodes an 8-bit RGB/RGBA PNG (what Chromium writes) into pixels. */
-function decodePng(buf: Buffer): { width: number; height: number; pixel(x: number, y: number): [number, number, number] } {
-  assert.equal(buf.subarray(1, 4).toString("latin1"), "PNG");
-  let pos = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Buffer[] = [];
-  while (pos < buf.length) {
-    const len = buf.readUInt32BE(pos);
-    const type = buf.subarray(pos + 4, pos + 8).toString("latin1");
-    const data = buf.subarray(pos + 8, pos + 8 + len);
-    if (type === "IHDR") {
-      width = data.readUInt32BE(0);
-      height = data.readUInt32BE(4);
-      assert.equal(data[8], 8, "8-bit PNG");
-      channels = data[9] === 6 ? 4 : data[9] === 2 ? 3 : 0;
-      assert.ok(channels, `PNG color type ${data[9]}`);
-    } else if (type === "IDAT") idat.push(data);
-    pos += 12 + len;
-  }
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const out = Buffer.alloc(height * stride);
-  for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)]!;
-    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? out[y * stride + x - channels]! : 0;
-      const b = y > 0 ? out[(y - 1) * stride + x]! : 0;
-      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels]! : 0;
-      let v = line[x]!;
-      if (f === 1) v += a;
-      else if (f === 2) v += b;
-      else if (f === 3) v += Math.floor((a + b) / 2);
-      else if (f === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      }
-      out[y * stride + x] = v & 0xff;
-    }
-  }
-  return { width, height, pixel: (x, y) => [out[y * stride + x * channels]!, out[y * stride + x * channels + 1]!, out[y * stride + x * channels + 2]!] };
-}
+const browser = findChromium();
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 const ago = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -182,6 +154,7 @@ function realLookingSnapshot(): StatusSnapshot {
     i.dump = { newestDump: stamp(ago(10)), dumpCount: 14, lastRun: { result: "ok", finishedAt: ago(10).toISOString() } };
     i.mirrors = i.mirrors.map((m) => ({ server: m.server, complete: { finishedAt: ago(1.5).toISOString(), newestDump: stamp(ago(10)), entries: 700 }, newestSnapshot: stamp(ago(1.5)), snapshotCount: 7, lastRun: { result: "ok" } }));
   }
+  for (const i of s.instances) i.drills = i.mirrors.map((m) => ({ server: m.server, last: okDrill(i.name, m.server, ago(30).getTime()) }));
   s.instances[1]!.mirrors[1]!.complete!.finishedAt = ago(40).toISOString();
   s.instances[2]!.dump.lastRun = { result: "failed", message: "dump of dolibarr_globex_erp failed: Access denied" };
   return s;
@@ -197,8 +170,7 @@ describe("the status page in a real headless browser", { skip: process.env.CI ==
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const run = (args: string[]) =>
-    spawnSync(browser!, ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", `--user-data-dir=${path.join(dir, "profile")}`, ...args, `file://${page}`], { encoding: "utf8", timeout: 120_000 });
+  const run = (args: string[]) => runHeadless(browser!, page, args, path.join(dir, "profile"));
 
   it("the DOM the browser builds: countries, sites, links with distances, instances and rows by status", () => {
     const r = run(["--dump-dom"]);
@@ -224,20 +196,14 @@ describe("the status page in a real headless browser", { skip: process.env.CI ==
     assert.equal(r.status, 0, r.stderr);
     const img = decodePng(fs.readFileSync(png));
     assert.equal(img.width, 1000);
-    const hex = (c: string): [number, number, number] => [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)];
-    const near = (p: [number, number, number], q: [number, number, number]) => Math.abs(p[0] - q[0]) + Math.abs(p[1] - q[1]) + Math.abs(p[2] - q[2]) < 30;
-    const count = (c: [number, number, number], y0: number, y1: number) => {
-      let n = 0;
-      for (let y = y0; y < y1; y++) for (let x = 0; x < img.width; x++) if (near(img.pixel(x, y), c)) n++;
-      return n;
-    };
+    const count = (c: [number, number, number], y0: number, y1: number) => countPixels(img, c, y0, y1);
     // the map area (below the title, 620 px tall): land, sea, and each status color present
     const mapTop = 80;
     const mapBottom = mapTop + 620;
     assert.ok(count([0xf4, 0xf1, 0xe8], mapTop, mapBottom) > 50_000, "land drawn");
     assert.ok(count([0xdb, 0xe9, 0xf4], mapTop, mapBottom) > 10_000, "sea drawn");
-    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(hex(FRESHNESS_COLORS[status]), mapTop, mapBottom) > 20, `${status} color on the map`);
+    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(rgbOf(FRESHNESS_COLORS[status]), mapTop, mapBottom) > 20, `${status} color on the map`);
     // and the table below shows them too
-    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(hex(FRESHNESS_COLORS[status]), mapBottom, img.height) > 100, `${status} color in the table`);
+    for (const status of ["ok", "stale", "failing"] as const) assert.ok(count(rgbOf(FRESHNESS_COLORS[status]), mapBottom, img.height) > 100, `${status} color in the table`);
   });
 });

@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { DEFAULT_BINLOG_DIR, derivedServerId, SERVER_ID_MAX } from "../../infra/model/binlog";
-import { ConfigError } from "../../infra/model/errors";
 import { parseFleetConfig } from "../../infra/model/parse";
 import { buildTopology } from "../../infra/model/topology";
 import type { Fleet } from "../../infra/model/types";
@@ -15,6 +14,7 @@ import { parseEnvFile } from "../../infra/render/files";
 import { renderHostingInstance, renderServerBase } from "../../infra/render/server";
 import { parseClientConfig } from "../../infra/model/parse";
 import { checkRule } from "../../infra/rules";
+import { assertRefused } from "../support/config-errors";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
 const backup = { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } };
@@ -28,15 +28,6 @@ const hosting = (name: string, i: number, binlog?: Record<string, unknown>) => (
 });
 const fleetOf = (values: Record<string, unknown>): Fleet => parseFleetConfig(values, src);
 
-function configError(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 const setting = (text: string, key: string): string | undefined => new RegExp(`^${key} = (\\S+)$`, "m").exec(text)?.[1];
 
@@ -74,11 +65,7 @@ describe("binlog fleet keys", () => {
       [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: "5m" } }, /binlog\.maxLagSeconds: .*(seconds|number)/],
       [{ servers: [hosting("web-a", 0), backup], binlog: { maxLagSeconds: 90.5 } }, /binlog\.maxLagSeconds: .*(whole|integer)/],
     ];
-    for (const [values, re] of cases) {
-      const e = configError(() => fleetOf(values));
-      assert.match(e.message, re);
-      assert.match(e.message, /stacks\/Pulumi\.fleet\.yaml/);
-    }
+    assertRefused(cases, fleetOf, /stacks\/Pulumi\.fleet\.yaml/);
   });
 
   it("derivedServerId: an integer in 1..2^32-1, a function of the name only", () => {

@@ -22,6 +22,7 @@ import { renderBackupInstance, renderHostingAccess, renderServerBase } from "../
 import { accessProblems } from "../../infra/rules/access";
 import { planReplications } from "../../infra/model/schedule";
 import { FAKE_SECURE, clientYaml, fleetYaml, removeDir, writeStacksDir } from "../support/stacks";
+import { configError } from "../support/config-errors";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CLI = path.join(ROOT, "dist", "scripts", "check.js");
@@ -37,15 +38,6 @@ function stacks(files: Record<string, string>): string {
 function check(dir: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, "--stacks-dir", dir], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
 }
 
 const FLEET = "Pulumi.fleet.yaml";

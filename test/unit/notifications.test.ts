@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { inspect } from "node:util";
-import { isConfigError, ConfigError } from "../../infra/model/errors";
 import { parseFleetConfig } from "../../infra/model/parse";
 import { parseStackFileText } from "../../infra/model/load";
 import type { Fleet } from "../../infra/model/types";
@@ -23,6 +22,7 @@ import {
 } from "../../infra/render";
 import { isSecretValue, plainOccurrences, reveal, settle, setupMocks, type MockRecorder } from "../support/pulumi-mocks";
 import { FLEET_SOURCE, PRIVATE_KEY, fleetCommandStdout, fleetValues } from "../support/pulumi-mocks-fixtures";
+import { configError } from "../support/config-errors";
 
 const PING = "https://hc-ping.example/ping-key-SECRET-1234";
 const HOOK = "https://hooks.example/services/T0/B0/webhook-SECRET-5678?token=abc";
@@ -40,15 +40,6 @@ function fleetWith(n: Record<string, unknown> | undefined, metrics?: Record<stri
   return parseFleetConfig({ ...fleetValues(), ...(n ? { notifications: n } : {}), ...(metrics ? { metrics } : {}) }, FLEET_SOURCE);
 }
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (isConfigError(e)) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("notifications config", () => {
   it("parses the notifiers with their defaults", () => {

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { binlogOfInstance, parseHealth, parseServerReport, serverScript } from "../../infra/status/collect";
 import { renderHtml, renderJson, renderTable } from "../../infra/status/render";
 import { assess, assessServer, BINLOG_STATUS_MAX_AGE_SECONDS, snapshotSkeleton, SPOOL_MAX_AGE_MINUTES, stampMs, type BinlogFacts, type ServerHealth, type StatusServer, type StatusSnapshot } from "../../infra/status/snapshot";
+import { okDrill } from "../support/drills";
 import { exampleTopology } from "../support/topology";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
@@ -26,6 +27,8 @@ function snapshotAt(dumpH: number, mirrorH: number): StatusSnapshot {
       snapshotCount: 7,
       lastRun: { result: "ok", finishedAt: isoAgo(mirrorH) },
     }));
+    // drilled yesterday on each backup server
+    i.drills = i.mirrors.map((m) => ({ server: m.server, last: okDrill(i.name, m.server, NOW.getTime() - 24 * 3_600_000) }));
   }
   return s;
 }
