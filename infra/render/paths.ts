@@ -1,6 +1,7 @@
 // Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
 // Pulumi program, the tests and docs/server-jobs.md agree.
 import { BACKUP_USER_PREFIX } from "../model/defaults";
+import { drillStatusFile } from "../drills/record";
 
 export const PATHS = {
   /** The jobs' executables. */
@@ -115,7 +116,7 @@ export function replicateStatusPath(instance: string): string {
 
 /** Backup servers: the last restore drill of an instance (dolibarr-drill). */
 export function drillStatusPath(instance: string): string {
-  return `${PATHS.statusDir}/${instance}.drill.json`;
+  return drillStatusFile(PATHS.stateDir, instance);
 }
 
 export function unitPath(unit: string): string {

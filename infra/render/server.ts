@@ -18,7 +18,8 @@ import type { Fleet, Instance, ReplicationPlan, Server, Topology } from "../mode
 import { binlogBaseFiles, binlogCreateLine, binlogDeleteLine } from "./binlog";
 import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFiles, binlogPullBaseFiles, binlogPullTimerLine } from "./binlog-ship";
 import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
-import { drillSlot } from "../model/drill";
+import { drillSlot } from "../model/drill-slot";
+import { drillSettingsOf } from "../model/drills";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
   PATHS,
@@ -486,6 +487,7 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
   const drillDropIn = timerDropInPath("dolibarr-drill", i.name);
   const drillTimer = `dolibarr-drill@${i.name}.timer`;
+  const drills = drillSettingsOf(topology.fleet).enabled;
   const drillCalendar = `${drill.weekday} *-*-* ${String(Math.floor(drill.minute / 60)).padStart(2, "0")}:${String(drill.minute % 60).padStart(2, "0")}:00 ${checkTimeZone(fleetTimeZone(topology.fleet))}`;
   return {
     files: [
@@ -498,13 +500,22 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
         ),
         mode: "0644",
       },
-      {
-        path: drillDropIn,
-        content: timerDropIn(`Weekly restore drill of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup: a day and time outside its dumps and this server's replications).`, `OnCalendar=\nOnCalendar=${drillCalendar}\n`),
-        mode: "0644",
-      },
+      ...(drills
+        ? [
+            {
+              path: drillDropIn,
+              content: timerDropIn(`Weekly restore drill of ${i.name} on ${plan.backupServer} (rendered by dolibarr-backup: a day and time outside its dumps and this server's replications).`, `OnCalendar=\nOnCalendar=${drillCalendar}\n`),
+              mode: "0644",
+            },
+          ]
+        : []),
     ],
-    create: script(["systemctl daemon-reload", `systemctl enable --no-reload ${timer} ${drillTimer}`, `systemctl restart ${timer} ${drillTimer}`, pullLine]),
+    create: script([
+      "systemctl daemon-reload",
+      // Drills turned off (fleet drills.enabled: false): the timer goes, its drop-in left the bundle.
+      ...(drills ? [`systemctl enable --no-reload ${timer} ${drillTimer}`, `systemctl restart ${timer} ${drillTimer}`] : [`systemctl enable --no-reload ${timer}`, `systemctl restart ${timer}`, `systemctl disable --now ${drillTimer} 2>/dev/null || true`]),
+      pullLine,
+    ]),
     delete: script([
       `systemctl disable --now ${timer} ${drillTimer} 2>/dev/null || true`,
       `systemctl stop dolibarr-replicate@${i.name}.service dolibarr-drill@${i.name}.service 2>/dev/null || true`,

@@ -3,12 +3,13 @@
 // drop-in that the instance's create enables and its delete removes.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DRILL_DUMP_MARGIN, DRILL_REPLICATION_MARGIN, DRILL_WEEKDAYS, drillCandidates, drillSlot } from "../../infra/model/drill";
+import { DRILL_DUMP_MARGIN, DRILL_REPLICATION_MARGIN, DRILL_WEEKDAYS, drillCandidates, drillSlot } from "../../infra/model/drill-slot";
 import { DRILL_PACKAGE_SERVICES, SERVER_PACKAGES, renderBackupInstance, renderServerBase } from "../../infra/render/server";
 import { SCRIPT, unitPath } from "../../infra/render/paths";
 import { DRILL_SERVICE, DRILL_TIMER } from "../../infra/render/units";
 import { sampleFleet, sampleInstance, samplePlan, sampleTopology } from "../support/jobs-topology";
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
+import { DEFAULT_DRILL_SETTINGS } from "../../infra/model/drills";
 import { planInstance } from "../../infra/model/schedule";
 
 function rng(seed: number): () => number {
@@ -95,6 +96,15 @@ describe("restore drill in the rendered bundles", () => {
     assert.match(b.create, new RegExp(`systemctl enable --no-reload \\S+ dolibarr-drill@${instance.name}\\.timer`));
     assert.match(b.delete, new RegExp(`systemctl disable --now \\S+ dolibarr-drill@${instance.name}\\.timer`));
     assert.ok(b.delete.includes(dropIn.path), "the drop-in is removed on delete");
+  });
+
+  it("drills turned off in the fleet: no drop-in, and create turns a timer an earlier deploy enabled off", () => {
+    const off = { ...topology, fleet: { ...topology.fleet, drills: { ...DEFAULT_DRILL_SETTINGS, enabled: false } } };
+    const b = renderBackupInstance(off, instance, plan);
+    assert.deepEqual(b.files.filter((f) => f.path.includes("dolibarr-drill@")), []);
+    assert.match(b.create, new RegExp(`^systemctl disable --now dolibarr-drill@${instance.name}\\.timer`, "m"));
+    assert.doesNotMatch(b.create, /systemctl (enable|restart) .*dolibarr-drill@/);
+    assert.match(b.create, new RegExp(`systemctl restart dolibarr-replicate@${instance.name}\\.timer`), "the replication timer as before");
   });
 
   it("the slot does not depend on the client's minute offset, and stays outside the shifted replications' windows", () => {

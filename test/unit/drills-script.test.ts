@@ -10,7 +10,8 @@ import { after, describe, it } from "node:test";
 
 const repo = path.resolve(__dirname, "../../..");
 const script = path.join(repo, "dist/scripts/drills.js");
-const drills = (args: string[]) => spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), ...args], { encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_SSH_KEY: "" } });
+// --stack: the checkout's stacks/ may also hold the lab's (npm run lab writes them there).
+const drills = (args: string[]) => spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), "--stack", "fleet", ...args], { encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_SSH_KEY: "" } });
 
 describe("npm run drills", () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-drills-out-"));
@@ -44,7 +45,7 @@ describe("npm run drills", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-no-chromium-"));
     try {
       fs.symlinkSync(spawnSync("bash", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "bash"));
-      const r = spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), "--client", "globex", "--out", out, "--ssh-key", "/dev/null"], { encoding: "utf8", env: { PATH: bin } });
+      const r = spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), "--stack", "fleet", "--client", "globex", "--out", out, "--ssh-key", "/dev/null"], { encoding: "utf8", env: { PATH: bin } });
       assert.match(r.stdout, /^no PDF: chromium is not installed \(apt-get install chromium\); the HTML reports print as well from a browser$/m);
       assert.ok(fs.existsSync(path.join(out, "globex-drills.html")));
       assert.ok(!fs.existsSync(path.join(out, "globex-drills.pdf")));
