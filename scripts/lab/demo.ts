@@ -76,6 +76,12 @@ function main(): void {
   }
   if (drills.some((d) => d.exitCode !== 0 || d.status?.result !== "ok")) fail("a restore drill failed");
 
+  step("the drill report of each client (npm run drills): HTML to hand to the client, and its PDF");
+  const reportDir = path.join(env.labDir, "drills");
+  const reports = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/drills.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--out", reportDir], { encoding: "utf8", timeout: 300_000 });
+  process.stdout.write(reports.stdout.replace(/^/gm, "  "));
+  if (reports.status !== 0) fail(`npm run drills failed (exit ${reports.status}):\n${reports.stderr}`);
+
   step("report");
   for (const client of LAB_CLIENTS) {
     const summary = pulumiOk(env, ["stack", "output", "summary", "--stack", client.stack]).trimEnd();
