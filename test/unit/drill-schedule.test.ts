@@ -11,16 +11,7 @@ import { sampleFleet, sampleInstance, samplePlan, sampleTopology } from "../supp
 import { MAX_MINUTE_OFFSET } from "../../infra/model/defaults";
 import { DEFAULT_DRILL_SETTINGS } from "../../infra/model/drills";
 import { planInstance } from "../../infra/model/schedule";
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from "../support/rng";
 
 /** Minutes from a to b forward on the 24 h clock. */
 const forward = (a: number, b: number) => (((b - a) % 1440) + 1440) % 1440;

@@ -12,6 +12,7 @@ import type { ServerFile } from "../../infra/render/files";
 import { PUSH_APPLY_PATH, PUSH_FORMAT, framePush, pushApplyCall, pushApplyFile, pushApplyScript, pushDeleteScript, pushId, pushRecordsInvalidateLine, unframePush, type PushOptions } from "../../infra/render/push";
 import { renderServerBase } from "../../infra/render/server";
 import { fleet as fleetOf, server as serverOf, SITES } from "../support/pulumi-mocks-fixtures";
+import { rng } from "../support/rng";
 
 const tmp = mkdtempSync(join(tmpdir(), "dbk-push-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -25,17 +26,6 @@ writeFileSync(join(lib, "push-apply"), pushApplyFile().content);
 function run(script: string, stdin: string, state: string, pushLib = lib): { status: number; stdout: string; stderr: string } {
   const r = spawnSync("sh", ["-c", script], { input: stdin, encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_PUSH_STATE: state, DOLIBARR_BACKUP_PUSH_LIB: pushLib } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A deterministic pseudo-random generator (tests must be reproducible). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
 }
 
 const PIECES = ["a", "Z", " ", "\n", "\r\n", "'", '"', "`", "$HOME", "\\", "%s", "é", "🦆", "\t", "end\n", `${PUSH_FORMAT}\n`, "file 0644 root:root 3 /x\n", "\u0000"];
