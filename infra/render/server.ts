@@ -74,6 +74,12 @@ export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
  */
 export const DRILL_PACKAGE_SERVICES = ["nginx.service", "php*-fpm.service"] as const;
 
+/** The create line that turns them off: `disable` takes unit names, not patterns, so they are listed first. */
+function drillPackageServicesOffLine(): string {
+  const patterns = DRILL_PACKAGE_SERVICES.map((u) => `'${u}'`).join(" ");
+  return `for u in $(systemctl list-unit-files --plain --no-legend ${patterns} 2>/dev/null | awk '{print $1}'); do systemctl disable --now "$u" 2>/dev/null || true; done`;
+}
+
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 function checkName(what: string, name: string): void {
@@ -208,7 +214,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     files,
     create: script([
       installPackages("backup"),
-      `systemctl disable --now ${DRILL_PACKAGE_SERVICES.map((u) => `'${u}'`).join(" ")} 2>/dev/null || true`,
+      drillPackageServicesOffLine(),
       `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir}`,
       `install -d -m 0700 ${PATHS.sshDir}`,
       // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no

@@ -4,6 +4,8 @@
 // Each test names the failure class it covers; see docs/server-jobs.md.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -206,6 +208,28 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
       assert.equal(await tableDigests(target, `${name}_r`), await tableDigests(lab.db, li.dbName), `seed ${seed}`);
       assert.equal(await floatValues(target, `${name}_r`), await floatValues(lab.db, li.dbName), `seed ${seed}`);
     }
+  });
+
+  it("a dump written by a compromised hosting server cannot run the client's commands on the server that loads it (\\! shell, \\. file)", async () => {
+    const name = "hostile";
+    const li = await lab.addInstance(name, { tree: { documents: 3, codeFiles: 3 }, database: false });
+    await createDolibarrSchema(lab.db, li.dbName, { tables: 3, rows: 5, bigBlobMb: 0, seed: 31, collation: "utf8mb4_general_ci" });
+    ok(await lab.dump(name), "dump");
+    ok(await lab.replicate(name), "replicate");
+    const dumps = path.join(li.mirror, "dumps");
+    const dump = path.join(dumps, fs.readdirSync(dumps).filter((f) => f.endsWith(".sql.zst")).sort().pop()!);
+    const marks = [0, 1, 2].map((k) => path.join(os.tmpdir(), `dbk-hostile-${process.pid}-${k}`));
+    const text = spawnSync("zstd", ["-dc", dump], { encoding: "utf8", maxBuffer: 1 << 28 }).stdout;
+    // at the start, between two statements, and inside the data section; without the sandbox line
+    // that mariadb-dump writes first (an attacker writing the dump leaves it out)
+    const lines = text.split("\n").filter((l) => !/enable the sandbox mode/.test(l));
+    assert.notEqual(lines.length, text.split("\n").length, "the dump had its sandbox line");
+    lines.splice(1, 0, `\\! touch ${marks[0]}`);
+    lines.splice(Math.floor(lines.length / 2), 0, `\\! touch ${marks[1]}`, `system touch ${marks[2]}`);
+    fs.writeFileSync(dump, spawnSync("zstd", ["-q", "-c"], { input: lines.join("\n"), maxBuffer: 1 << 28 }).stdout);
+    const r = await lab.restore(["--only", "db", "--force", "--database", `${name}_r`, "--mysql-option-file", target.optionFile, name]);
+    for (const m of marks) assert.ok(!fs.existsSync(m), `${m}: a command of the dump ran (restore exit ${r.code})`);
+    assert.notEqual(r.code, 0, "the altered dump does not load as if nothing happened");
   });
 
   it("database, every column type at its limits: generated tables (seeded: types, NULLs, keys in every position, no key, duplicates, a 64 MiB row) restore bit-exact onto a default server, and the check says so", async () => {

@@ -71,7 +71,7 @@ describe("restore drill in the rendered bundles", () => {
     for (const pkg of ["mariadb-server", "php-fpm", "php-mysql", "nginx"]) assert.ok(SERVER_PACKAGES.backup.includes(pkg), pkg);
     const create = base.create.split("\n");
     const install = create.findIndex((l) => l.includes("apt-get install"));
-    const off = create.findIndex((l) => l.startsWith("systemctl disable --now") && DRILL_PACKAGE_SERVICES.every((u) => l.includes(`'${u}'`)));
+    const off = create.findIndex((l) => l.startsWith("for u in $(systemctl list-unit-files") && l.includes("systemctl disable --now \"$u\"") && DRILL_PACKAGE_SERVICES.every((u) => l.includes(`'${u}'`)));
     assert.ok(install >= 0 && off > install, "the packages' services are turned off after the installation");
     assert.match(base.delete, /dolibarr-drill@\*\.timer/, "the base's delete stops the drill timers it leaves without a unit");
   });
