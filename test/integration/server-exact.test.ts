@@ -211,7 +211,7 @@ describe("exact restores, resilient mirrors (issue 11)", { skip, timeout: 1_200_
   });
 
   it("a dump written by a compromised hosting server cannot run the client's commands on the server that loads it (\\! shell, \\. file)", async () => {
-    const name = "hostile";
+    const name = "hostiledump";
     const li = await lab.addInstance(name, { tree: { documents: 3, codeFiles: 3 }, database: false });
     await createDolibarrSchema(lab.db, li.dbName, { tables: 3, rows: 5, bigBlobMb: 0, seed: 31, collation: "utf8mb4_general_ci" });
     ok(await lab.dump(name), "dump");
