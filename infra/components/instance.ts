@@ -5,6 +5,7 @@
 // Destroying it disables and removes exactly these; dumps and mirrors stay.
 import { createHash, createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { databaseNameProblem } from "../model/safe";
 import { planInstance } from "../model/schedule";
 import type { ClientStack, Instance, ReplicationPlan, Server, Topology } from "../model/types";
 import type * as command from "@pulumi/command";
@@ -46,6 +47,8 @@ const PASSWORD_SLOT = "\u0000password\u0000";
 
 /** The account statements with a slot for the password. */
 function dumpAccountSqlTemplate(instance: Instance): string {
+  const dbProblem = databaseNameProblem(instance.database.name);
+  if (dbProblem) throw new Error(`dump account of ${instance.name}: database ${dbProblem}`);
   const user = `'${dumpAccountName(instance.name)}'@'localhost'`;
   return [
     `CREATE USER IF NOT EXISTS ${user} IDENTIFIED BY '${PASSWORD_SLOT}';`,

@@ -20,7 +20,7 @@ import { isIpAddress } from "./address";
 import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, DEFAULT_BINLOG_MAX_LAG_SECONDS, defaultBinlogKeepDays, derivedServerId } from "./binlog";
 import { DEFAULT_DRILL_SETTINGS } from "./drills";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
-import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
+import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
 import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
@@ -156,8 +156,9 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
   });
   const pathRoots = v.pathRoots ? [...v.pathRoots] : [...DEFAULT_PATH_ROOTS];
   (v.pathRoots ?? []).forEach((root, i) => {
-    const problem = rootProblem(root);
-    if (problem) issues.add(source, ["pathRoots", i], problem);
+    // a root with <client>: checked here with a neutral name, and for each client's name by the topology
+    const problem = rootProblem(root.split(CLIENT_PLACEHOLDER).join("client"));
+    if (problem) issues.add(source, ["pathRoots", i], root.includes(CLIENT_PLACEHOLDER) ? `${problem} (with <client> as "client")` : problem);
   });
   const mirrorRoot = v.mirrorRoot ?? DEFAULT_MIRROR_ROOT;
   // The mirror root is on the backup servers: any directory of its own, outside the system's.

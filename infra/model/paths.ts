@@ -10,16 +10,27 @@
  * Default allowed roots for Debian web hosting: where Dolibarr instances, their documents and dumps
  * live in practice (the Debian `dolibarr` package puts its code in /usr/share/dolibarr and its
  * documents in /var/lib/dolibarr; the project's default dump directories are under /var/backups/dolibarr).
+ * Not /home nor /opt: below them are users' homes (their SSH keys, their mail) and other software,
+ * which a config must not be able to hand to the jobs (a read ACL for the backup users, a mirror on
+ * every backup server) by default; a fleet that keeps instances there says so (fleet key pathRoots).
+ * The server jobs hold the same list (DBK_DEFAULT_PATH_ROOTS in dolibarr-backup-common.sh) for an
+ * instance config rendered without PATH_ROOTS.
  */
 export const DEFAULT_PATH_ROOTS: readonly string[] = Object.freeze([
   "/var/www",
   "/srv",
-  "/home",
-  "/opt",
   "/var/lib/dolibarr",
   "/usr/share/dolibarr",
   "/var/backups/dolibarr",
 ]);
+
+/** In an allowed root, what stands for the client's name: "/var/www/<client>" is /var/www/acme for client acme's instances. */
+export const CLIENT_PLACEHOLDER = "<client>";
+
+/** The allowed roots of one client's instances: the fleet's roots with <client> replaced by its name, each once. */
+export function rootsForClient(roots: readonly string[], client: string): string[] {
+  return [...new Set(roots.map((r) => r.split(CLIENT_PLACEHOLDER).join(client)))];
+}
 
 /**
  * System directories (FHS and Debian): none of them, and none of their ancestors ("/", "/var"), may be
@@ -110,12 +121,16 @@ export function pathProblem(p: string, roots: readonly string[], ownDirs: readon
   const problem = systemPathProblem(p, ownDirs);
   if (problem !== undefined) return problem;
   if (!roots.some((r) => isBelow(p, r))) {
-    return `${p} is not below an allowed root; expected a directory below one of ${roots.join(", ")} (fleet key pathRoots)`;
+    return `${p} is not below an allowed root; expected a directory below one of ${roots.join(", ")} (fleet key pathRoots, <client> standing for the client's name)`;
   }
   return undefined;
 }
 
-/** What is wrong with an allowed root itself: "/", a system tree, an ancestor of a system directory. */
+/**
+ * What is wrong with an allowed root itself: "/", a system tree, an ancestor of a system directory.
+ * A root holding <client> is checked as a client's name would make it (rootsForClient): the fleet
+ * checks it with a neutral name, the topology once per client.
+ */
 export function rootProblem(root: string): string | undefined {
   if (root === "/") return "/ cannot be an allowed root; expected directories such as /var/www or /srv";
   const ancestor = SYSTEM_DIRS.find((s) => s !== root && isBelow(s, root));

@@ -22,6 +22,25 @@ export function unsafePathProblem(p: unknown): string | undefined {
 /** MariaDB database names this project accepts: an unquoted identifier of letters, digits and '_'. */
 export const SAFE_DATABASE_RE = /^[A-Za-z0-9_]{1,64}$/;
 
+/**
+ * MariaDB's own databases: never an instance's. The dump account of `mysql` would read every
+ * account's password hash, a restore with --force would overwrite the server's accounts, and these
+ * names are the same database whatever their case on some servers (information_schema always).
+ */
+export const SYSTEM_DATABASES: readonly string[] = Object.freeze(["mysql", "sys", "information_schema", "performance_schema"]);
+/** The project's own database on every hosting server with binlogs on (dolibarr-binlog-setup's heartbeat). */
+export const PROJECT_DATABASES: readonly string[] = Object.freeze(["dolibarr_backup_heartbeat"]);
+
+/** What makes `name` wrong as an instance's database beyond its shape (a system or project database, any case); undefined when fine. */
+export function databaseNameProblem(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (SYSTEM_DATABASES.includes(lower)) {
+    return `${name} is a MariaDB system database (${SYSTEM_DATABASES.join(", ")}, in any case); expected the instance's own database (e.g. dolibarr_acme)`;
+  }
+  if (PROJECT_DATABASES.includes(lower)) return `${name} is the project's own database (the binlog heartbeat); expected the instance's own database (e.g. dolibarr_acme)`;
+  return undefined;
+}
+
 /** Keys that reach or replace an object's prototype when a program assigns or reads them. */
 export const UNSAFE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 

@@ -8,7 +8,7 @@ import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
 import { DRILL_LIMITS } from "./drills";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
-import { SAFE_DATABASE_RE, SAFE_PATH_HINT, SAFE_PATH_RE } from "./safe";
+import { SAFE_DATABASE_RE, SAFE_PATH_HINT, SAFE_PATH_RE, databaseNameProblem } from "./safe";
 import { isTimeOfDay, isTimeZone } from "./time";
 
 /** Server, client and instance names: used in unit names, Unix paths and mirror paths. */
@@ -46,6 +46,17 @@ const absPath = () =>
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     });
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** An allowed root: an absolute path as absPath, where <client> may stand for the client's name (model/paths.ts). */
+const ROOT_RE = /^(?:\/(?!\.\.?(?:\/|$))(?:[A-Za-z0-9._@+-]|<client>)+)+$/;
+const rootPath = () =>
+  z
+    .string()
+    .regex(ROOT_RE, `${PATH_HINT}; <client> may stand for the client's name (e.g. /var/www/<client>)`)
+    .superRefine((value, ctx) => {
+      // as long as the longest client name (63) makes it
+      const problem = pathLengthProblem(value.split("<client>").join("x".repeat(63)));
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
 
 /** A secret: `{secure: <ciphertext>}` in a stack file, or the decrypted string from the engine. */
 const secureValue = z.strictObject({
@@ -182,8 +193,8 @@ export const fleetValuesSchema = z.strictObject({
       suspiciousChangePercent: int(1, 100).optional(),
     })
     .optional(),
-  /** Directories below which instance directories and mirror roots may be (model/paths.ts). */
-  pathRoots: z.array(absPath()).min(1).max(64).optional(),
+  /** Directories below which instance directories may be, <client> standing for the client's name (model/paths.ts). */
+  pathRoots: z.array(rootPath()).min(1).max(64).optional(),
   timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone name (e.g. "Europe/Paris", "UTC")' }).optional(),
   maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
   dumpVerification: z.enum(DUMP_VERIFICATIONS, { error: `expected one of ${DUMP_VERIFICATIONS.join(", ")}` }).optional(),
@@ -246,7 +257,13 @@ export const instanceSchema = z.strictObject({
   name: name(),
   hostingServer: name(),
   database: z.strictObject({
-    name: z.string().regex(DB_RE, "expected a MariaDB database name of letters, digits and '_' (e.g. dolibarr_acme)"),
+    name: z
+      .string()
+      .regex(DB_RE, "expected a MariaDB database name of letters, digits and '_' (e.g. dolibarr_acme)")
+      .superRefine((value, ctx) => {
+        const problem = DB_RE.test(value) ? databaseNameProblem(value) : undefined;
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
   }),
   codeRoot: absPath(),
   documentsDir: absPath(),

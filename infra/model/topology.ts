@@ -2,7 +2,7 @@
 import { pullFamilyProblem, sourceAddressesOf } from "./address";
 import { findCollisions, INSTANCE_DIR_KEYS } from "./collisions";
 import { IssueCollector, locatorOf, type ConfigSource } from "./errors";
-import { DEFAULT_PATH_ROOTS, PROJECT_DIRS, pathProblem } from "./paths";
+import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, pathProblem, rootProblem, rootsForClient } from "./paths";
 import type { ClientStack, Fleet, Server, Topology } from "./types";
 
 /**
@@ -23,7 +23,7 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
   const names = (role: Server["role"]) =>
     fleet.servers.filter((s) => s.role === role).map((s) => s.name).join(", ") || "(none)";
   const instanceOwner = new Map<string, string>();
-  const roots = fleet.pathRoots ?? DEFAULT_PATH_ROOTS;
+  const fleetRoots = fleet.pathRoots ?? DEFAULT_PATH_ROOTS;
   const ownDirs = [...PROJECT_DIRS, fleet.mirrorRoot];
   const clientOwner = new Map<string, string>();
 
@@ -37,6 +37,15 @@ export function topologyFrom(fleet: Fleet, clients: readonly ClientStack[], issu
     if (otherClient !== undefined) {
       issues.add(src, ["client"], `client "${client.client}" is already declared in ${otherClient}; expected one stack per client`);
     } else clientOwner.set(client.client, client.file);
+    // The fleet's roots as this client's name makes them (<client>): one that becomes a system
+    // directory for this name (/var/<client> for client "lib") is refused here, on the client's name.
+    const roots: string[] = [];
+    fleetRoots.forEach((template, r) => {
+      const [root] = rootsForClient([template], client.client);
+      const problem = template.includes(CLIENT_PLACEHOLDER) ? rootProblem(root!) : undefined;
+      if (problem) issues.add(src, ["client"], `the fleet's pathRoots[${r}] ${template} (${fleet.file}) is ${root} for client "${client.client}": ${problem} for this client's name`);
+      else roots.push(root!);
+    });
 
     client.instances.forEach((inst, i) => {
       const owner = instanceOwner.get(inst.name);

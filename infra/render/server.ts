@@ -10,7 +10,8 @@
 import { pushApplyFile, pushRecordsInvalidateLine } from "./push";
 import { binlogOf, binlogSettingsOf } from "../model/binlog";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
-import { SAFE_DATABASE_RE } from "../model/safe";
+import { SAFE_DATABASE_RE, databaseNameProblem } from "../model/safe";
+import { DEFAULT_PATH_ROOTS, rootsForClient } from "../model/paths";
 import { STACK_RE } from "../model/schema";
 import { MAX_MINUTE_OFFSET, fleetDumpVerification, fleetMaxConcurrentDumps, fleetTimeZone, isLost, snapshotRetentionOf } from "../model/defaults";
 import { planInstance } from "../model/schedule";
@@ -351,6 +352,8 @@ function checkInstance(instance: Instance): void {
   if (!SAFE_DATABASE_RE.test(instance.database.name)) {
     throw new Error(`instance ${instance.name}: database name ${JSON.stringify(instance.database.name)} cannot be written into SQL, a shell command or an env file: expected letters, digits and '_' (1 to 64)`);
   }
+  const dbProblem = databaseNameProblem(instance.database.name);
+  if (dbProblem) throw new Error(`instance ${instance.name}: database ${dbProblem}`);
   for (const b of instance.backupServers) checkName("backup server", b);
   checkTimes(instance.schedule.dumpTimes, `instance ${instance.name} dump times`);
 }
@@ -364,6 +367,17 @@ export function maxDumpAgeHours(dumpTimes: readonly number[]): number {
     gap = Math.max(gap, next - t[i]!);
   }
   return Math.ceil(gap / 60) + 2;
+}
+
+/**
+ * The allowed roots of an instance's directories, as its hosting server's jobs check them again
+ * (PATH_ROOTS of its env: dolibarr-export and dolibarr-dump refuse a directory that resolves
+ * outside them). The fleet's pathRoots with <client> replaced by the instance's client.
+ */
+export function instancePathRoots(fleet: Fleet, instance: Instance): string[] {
+  const roots = rootsForClient(fleet.pathRoots ?? DEFAULT_PATH_ROOTS, instance.client);
+  roots.forEach((r, k) => checkAbsolutePath(`pathRoots[${k}] of instance ${instance.name}`, r));
+  return roots;
 }
 
 /**
@@ -386,6 +400,7 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       CODE_ROOT: i.codeRoot,
       DOCUMENTS_DIR: i.documentsDir,
       DUMP_DIR: i.dumpDir,
+      PATH_ROOTS: instancePathRoots(topology.fleet, i).join(" "),
       RETENTION_DAYS: i.schedule.retentionDays,
       DUMPS_PER_DAY: i.schedule.dumpTimes.length,
       BACKUP_SERVERS: i.backupServers.join(" "),
