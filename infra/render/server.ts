@@ -426,7 +426,9 @@ export function renderHostingInstance(topology: Topology, instance: Instance): S
       },
     ],
     create: script([
-      `install -d -m 0750 ${shq(i.dumpDir)}`,
+      // No `install -d` of the dump dir here: dolibarr-export apply (the reload below) makes it, once
+      // it checked that it and its parents are root's (a parent a user can write could swap it for a
+      // symbolic link, and install -m would chmod where that points).
       // One reload per bundle (its cost grows with the server's units, and 50 instances deploy
       // one after another): the enables only add the symlinks, the reload above made the units known.
       "systemctl daemon-reload",

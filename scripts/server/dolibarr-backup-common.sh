@@ -35,6 +35,15 @@ dbk_check_name() {
   fi
 }
 
+# dbk_check_database WHAT NAME: dies when NAME is a system database of MariaDB (any case) or the
+# project's heartbeat (infra/model/safe.ts SYSTEM_DATABASES, PROJECT_DATABASES): never an instance's.
+dbk_check_database() {
+  case "${2,,}" in
+    mysql | sys | information_schema | performance_schema | dolibarr_backup_heartbeat)
+      dbk_die "$1 '$2' is a system database of MariaDB (or the project's heartbeat): expected an instance's own database" ;;
+  esac
+}
+
 # Loads <conf dir>/instances/<instance>.env (KEY=VALUE lines written by the renderer).
 dbk_load_instance() {
   local instance="$1"
@@ -420,4 +429,189 @@ dbk_float_digest_sql() {
   [[ -n "${4:-}" ]] || printf "SELECT "
   printf "COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0) FROM \`%s\`" \
     "$id" "$txt" "$id" "$ex" "$t"
+}
+
+# --- directories root changes: checked before anything touches them -------------------------------
+# The jobs run as root and change an instance's directories (a recursive read ACL, a read-only bind
+# mount exported to the backup servers, dumps written, trees restored). A directory reached through
+# a path that someone else can change could be swapped, between two runs or during one, for a
+# symbolic link to /root or /etc, or for another user's tree. The rule (docs/security.md):
+#   - the path is absolute, without '//', '.' or '..' and, for an instance's configured directories,
+#     below one of its allowed roots (PATH_ROOTS, the fleet's pathRoots);
+#   - every directory from / down to the path's parent is owned by root or by the path's own owner,
+#     and is writable by neither its group nor others (a root-owned sticky directory, /tmp, excepted:
+#     there only an entry's owner can move it);
+#   - the path itself is not a symbolic link; a symbolic link on the way must be owned by one of
+#     those users, in such a directory, and lead (with everything after it) inside the allowed root;
+#   - dumps: the directory itself is root's (owned by root, writable by neither group nor others);
+#   - a directory still to be made (dumps, restore targets) is made in a directory of root or of
+#     its owner that neither group nor others can write (sticky or not: they could make the entry first).
+# Usage: perl -e "$DBK_PATH_PL" MODE ROOT PATH [PINNED]
+#   MODE tree (must exist, any owner) | dump (root's own, may be missing) | target (may be missing);
+#   ROOT the allowed root PATH must be and stay below ("/" for none); PINNED /proc/self/fd/N of the
+#   directory opened beforehand: the one checked, and the one the job then works on.
+# Prints "REAL<TAB>OWNER UID" (REAL: the real path of PATH, or of its nearest existing ancestor),
+# or one line saying what is wrong, exit 1. Self-contained: dolibarr-restore runs it on its target.
+# shellcheck disable=SC2016 # perl code, not shell
+DBK_PATH_PL='
+use strict; use warnings; use Cwd ();
+my ($mode, $root, $p, $pinned) = @ARGV;
+sub bad { print "$_[0]\n"; exit 1 }
+sub who { my $u = shift; my $n = getpwuid $u; return defined $n ? "$n (uid $u)" : "uid $u" }
+sub writers { my $m = shift; return join(" and ", ($m & 020 ? ("its group") : ()), ($m & 002 ? ("others") : ())) }
+sub below { my ($a, $b, $strict) = @_; return $b eq "/" ? !($strict && $a eq "/") : ($a eq $b ? !$strict : index($a, "$b/") == 0) }
+my $shape = qr{^(?:/(?!\.\.?(?:/|$))[^/\0]+)+$};
+bad("expected an absolute path without \x27//\x27, \x27.\x27 or \x27..\x27 and no trailing \x27/\x27") unless defined $p && $p =~ $shape;
+bad("its allowed root $root is not such a path") unless $root eq "/" || $root =~ $shape;
+bad("not below the allowed root $root") unless below($p, $root, 1);
+my @c = split m{/}, substr($p, 1);
+my @pre = map { "/" . join("/", @c[0 .. $_]) } 0 .. $#c;
+my $nr = $root eq "/" ? 0 : scalar(() = $root =~ m{/}g);
+my $n = scalar @pre;
+# every existing prefix, resolved
+my (@real, @links, $m);
+for ($m = 0; $m < $n; $m++) {
+  my $q = $pre[$m];
+  my @l = lstat $q or last;
+  if (-l _) {
+    my $to = readlink $q; $to = "?" unless defined $to;
+    bad("$q is a symbolic link (to $to): expected the directory itself (declare its real path)") if $m == $n - 1;
+    push @links, [$q, $to, $l[4]];
+  }
+  my $r = Cwd::abs_path($q);
+  bad("$q leads nowhere (a symbolic link to something that does not exist)") unless defined $r && -e $r;
+  bad("$q is not a directory") unless -d $r;
+  $real[$m] = $r;
+}
+my $exists = $m == $n;
+my $q = $m > 0 ? $real[$m - 1] : "/";
+if (defined $pinned) {
+  bad("$p was not opened") unless $exists;
+  my $open = readlink $pinned;
+  bad("$p was deleted while it was being checked") if !defined $open || $open =~ / \(deleted\)$/;
+  my @a = stat $pinned; my @b = stat $q;
+  bad("$p changed while it was being checked (it led to $q, the directory opened was $open)") unless $open eq $q && @a && @b && "$a[0]:$a[1]" eq "$b[0]:$b[1]";
+}
+my @qs = stat $q or bad("$q cannot be read: $!");
+my $owner = $mode eq "dump" ? 0 : $qs[4];
+my %trusted = (0 => 1, $owner => 1);
+my $them = $owner == 0 ? "not by root" : "neither by root nor by " . who($owner) . ", the owner of $p";
+if ($exists && $mode eq "dump") {
+  bad("$p is owned by " . who($qs[4]) . ": the dumps are root\x27s, expected a directory owned by root (chown root: $p)") if $qs[4] != 0;
+  bad(sprintf("%s is writable by %s (mode %04o): the dumps are root\x27s, expected chmod go-w %s", $p, writers($qs[2]), $qs[2] & 07777, $p)) if $qs[2] & 022;
+}
+if (!$exists) {
+  bad("$q, where $pre[$m] would be made, is owned by " . who($qs[4]) . ", not by root") if !$trusted{$qs[4]};
+  bad(sprintf("%s, where %s would be made, is writable by %s (mode %04o): another user could make it first", $q, $pre[$m], writers($qs[2]), $qs[2] & 07777)) if $qs[2] & 022;
+}
+# the declared place: the allowed root and everything from it down, resolved
+if ($root ne "/") {
+  if ($m >= $nr) {
+    my $rr = $real[$nr - 1];
+    my $as = $rr eq $root ? $root : "$root (that is $rr)";
+    for my $k ($nr .. $m - 1) {
+      bad("$pre[$k] leads to $real[$k], outside the allowed root $as") unless below($real[$k], $rr, $k == $n - 1);
+    }
+  } else {
+    bad("$pre[$_] is a symbolic link above the allowed root $root, which does not exist yet") for grep { $real[$_] ne $pre[$_] } 0 .. $m - 1;
+  }
+}
+bad("$pre[$m] does not exist") if !$exists && $mode eq "tree";
+# every directory from / down: root or the owner, writable by neither group nor others
+my %dirs = ("/" => 1);
+for my $k (0 .. $m - 1) {
+  next if $k == $m - 1;
+  my $d = $real[$k];
+  while (1) { $dirs{$d} = 1; last if $d eq "/"; $d =~ s{/[^/]+$}{}; $d = "/" if $d eq ""; }
+}
+{ my $d = $q; while ($d ne "/") { $d =~ s{/[^/]+$}{}; $d = "/" if $d eq ""; $dirs{$d} = 1; } }
+for my $d (sort { length($a) <=> length($b) || $a cmp $b } keys %dirs) {
+  my @s = stat $d or bad("$d cannot be read: $!");
+  bad("$d is owned by " . who($s[4]) . ", $them: that user could swap $p") unless $trusted{$s[4]};
+  next unless $s[2] & 022;
+  next if ($s[2] & 01000) && $s[4] == 0;
+  bad(sprintf("%s is writable by %s (mode %04o): another user could swap %s; expected chmod go-w %s", $d, writers($s[2]), $s[2] & 07777, $p, $d));
+}
+for my $l (@links) {
+  bad("$l->[0] is a symbolic link (to $l->[1]) owned by " . who($l->[2]) . ", $them") unless $trusted{$l->[2]};
+}
+print "$q\t$owner\n";
+'
+
+# The allowed roots of an instance config rendered without PATH_ROOTS (infra/model/paths.ts
+# DEFAULT_PATH_ROOTS, which a unit test holds in step).
+DBK_DEFAULT_PATH_ROOTS="/var/www /srv /var/lib/dolibarr /usr/share/dolibarr /var/backups/dolibarr"
+
+# dbk_root_of PATH: the allowed root (PATH_ROOTS of the instance, else DBK_DEFAULT_PATH_ROOTS)
+# PATH is below, the narrowest when several are; returns 1 when none is.
+dbk_root_of() {
+  local r best=""
+  for r in ${PATH_ROOTS:-$DBK_DEFAULT_PATH_ROOTS}; do
+    if [[ "$1" == "$r"/* && ${#r} -gt ${#best} ]]; then best="$r"; fi
+  done
+  [[ -n "$best" ]] || return 1
+  printf '%s' "$best"
+}
+
+# shellcheck disable=SC2034 # read by the scripts that source this file
+DBK_PATH_PROBLEM=""
+# dbk_check_dir KEY MODE PATH [FD]: may this job change PATH, the instance's config key KEY (MODE,
+# FD: see DBK_PATH_PL; ROOT from PATH_ROOTS, or "/" for BINLOG_SOURCE_DIR, a fleet setting)?
+# Returns 0, or 1 with DBK_PATH_PROBLEM: "instance I, KEY PATH: what is wrong".
+dbk_check_dir() {
+  local key="$1" mode="$2" path="$3" fd="${4:-}" root=/ out
+  if [[ "$key" != BINLOG_SOURCE_DIR ]] && ! root="$(dbk_root_of "$path")"; then
+    DBK_PATH_PROBLEM="instance ${DBK_INSTANCE:-?}, $key $path: not below an allowed root (${PATH_ROOTS:-$DBK_DEFAULT_PATH_ROOTS}; fleet key pathRoots): refused"
+    return 1
+  fi
+  if ! out="$(perl -e "$DBK_PATH_PL" "$mode" "$root" "$path" ${fd:+"/proc/self/fd/$fd"} 2>&1)"; then
+    DBK_PATH_PROBLEM="instance ${DBK_INSTANCE:-?}, $key $path refused: ${out:-the path check failed}"
+    return 1
+  fi
+  return 0
+}
+
+# dbk_pin_dir VAR KEY MODE PATH: opens the directory PATH (a directory only: "PATH/."), checks it
+# (dbk_check_dir) and sets VAR to its file descriptor: the job then works on that directory through
+# /proc/self/fd/N (cd, mount), whatever happens to the path afterwards. Returns 1 (DBK_PATH_PROBLEM)
+# when the path is no directory or is refused; nothing stays open then.
+dbk_pin_dir() {
+  local -n dbk_pin_fd="$1"
+  local dbk_pin_key="$2" dbk_pin_mode="$3" dbk_pin_path="$4" dbk_pin_new
+  # (the group's 2>/dev/null is the group's only: exec's own would silence the job for good)
+  if ! { exec {dbk_pin_new}<"$dbk_pin_path/."; } 2>/dev/null; then
+    if [[ -e "$dbk_pin_path" || -L "$dbk_pin_path" ]]; then
+      DBK_PATH_PROBLEM="instance ${DBK_INSTANCE:-?}, $dbk_pin_key $dbk_pin_path is not a directory"
+    else
+      DBK_PATH_PROBLEM="instance ${DBK_INSTANCE:-?}, $dbk_pin_key $dbk_pin_path does not exist"
+    fi
+    return 1
+  fi
+  if ! dbk_check_dir "$dbk_pin_key" "$dbk_pin_mode" "$dbk_pin_path" "$dbk_pin_new"; then
+    exec {dbk_pin_new}<&-
+    return 1
+  fi
+  # shellcheck disable=SC2034 # the caller's variable (nameref)
+  dbk_pin_fd="$dbk_pin_new"
+}
+
+# dbk_make_dump_dir KEY PATH: checks PATH as root's own directory (mode dump) and makes what is
+# missing of it, one directory at a time (0755, the last 0750): nothing is made through a path
+# another user can change. Returns 1 with DBK_PATH_PROBLEM.
+# shellcheck disable=SC2034 # DBK_PATH_PROBLEM is read by the callers
+dbk_make_dump_dir() {
+  local key="$1" path="$2" d todo=()
+  dbk_check_dir "$key" dump "$path" || return 1
+  [[ -d "$path" ]] && return 0
+  # what is missing of PATH, from the top (what exists above it was checked: root's only)
+  d="$path"
+  while [[ -n "$d" && ! -e "$d" && ! -L "$d" ]]; do
+    todo=("$d" "${todo[@]}")
+    d="${d%/*}"
+  done
+  for d in "${todo[@]}"; do
+    if [[ "$d" == "$path" ]]; then mkdir -m 0750 -- "$d"; else mkdir -m 0755 -- "$d"; fi ||
+      { DBK_PATH_PROBLEM="instance ${DBK_INSTANCE:-?}, $key $path: mkdir $d failed"; return 1; }
+  done
+  dbk_check_dir "$key" dump "$path"
 }

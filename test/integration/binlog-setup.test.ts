@@ -100,7 +100,7 @@ describe("dolibarr-binlog-setup (real MariaDB)", { skip: skipUnlessCi(process.ge
     fs.mkdirSync(path.join(etc, "instances"), { recursive: true });
     fs.writeFileSync(
       path.join(etc, "instances", "fresh.env"),
-      renderEnvFile("test", { INSTANCE: "fresh", DB_NAME: "fresh", DUMP_DIR: path.join(root, "dumps"), MYSQL_OPTION_FILE: db.optionFile, DUMP_BINLOG_POSITION: 1 }),
+      renderEnvFile("test", { INSTANCE: "fresh", DB_NAME: "fresh", DUMP_DIR: path.join(root, "dumps"), PATH_ROOTS: root, MYSQL_OPTION_FILE: db.optionFile, DUMP_BINLOG_POSITION: 1 }),
     );
     const env = { ...process.env, DOLIBARR_BACKUP_CONF_DIR: etc, DOLIBARR_BACKUP_STATE_DIR: path.join(root, "state"), DOLIBARR_BACKUP_LOCK_DIR: path.join(root, "lock") };
     const d = await run(serverScriptPath("dolibarr-dump"), ["fresh"], { env });

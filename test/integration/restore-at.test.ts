@@ -124,7 +124,7 @@ describe("dolibarr-restore --at: a database to a chosen second (real MariaDB, bi
     fs.writeFileSync(
       path.join(etc, "instances", "shop.env"),
       renderEnvFile("test", {
-        INSTANCE: "shop", DB_NAME: DB, DUMP_DIR: dumpsDir, RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "",
+        INSTANCE: "shop", DB_NAME: DB, DUMP_DIR: dumpsDir, PATH_ROOTS: path.dirname(dumpsDir), RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "",
         MYSQL_OPTION_FILE: path.join(etc, "instances", "shop.my.cnf"), DUMP_BINLOG_POSITION: binlogPosition,
         MIRROR_ROOT: path.dirname(mirror), BINLOG_DIR: binlogDir,
       }),

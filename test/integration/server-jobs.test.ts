@@ -211,7 +211,7 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     const gone = await run(lab.script("dolibarr-export"), ["refresh", "swap"], { env: lab.hosting.env });
     fs.renameSync(`${live}.keep`, live);
     assert.notEqual(gone.code, 0, "a refresh with its documents directory gone succeeded");
-    assert.match(gone.stderr, new RegExp(`documents source ${live.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not a directory`));
+    assert.match(gone.stderr, new RegExp(`instance swap, DOCUMENTS_DIR \\(documentsDir\\) ${live.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} does not exist`));
     await lab.exportCmd("refresh", "swap");
     ok(await lab.replicate("swap"), "replication once the directory is back");
   });

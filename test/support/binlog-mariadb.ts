@@ -124,7 +124,7 @@ export async function dumpWithPosition(root: string, src: ConfMariaDb, instance:
   fs.writeFileSync(opt, `[client]\nsocket=${src.socket}\nuser=dump\n`, { mode: 0o600 });
   fs.writeFileSync(
     path.join(etc, "instances", `${instance}.env`),
-    renderEnvFile("test", { INSTANCE: instance, DB_NAME: database, DUMP_DIR: path.join(root, "dumps"), RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "", MYSQL_OPTION_FILE: opt, DUMP_BINLOG_POSITION: 1 }),
+    renderEnvFile("test", { INSTANCE: instance, DB_NAME: database, DUMP_DIR: path.join(root, "dumps"), PATH_ROOTS: root, RETENTION_DAYS: 7, DUMPS_PER_DAY: 2, BACKUP_SERVERS: "", MYSQL_OPTION_FILE: opt, DUMP_BINLOG_POSITION: 1 }),
   );
   await mustRun(serverScriptPath("dolibarr-dump"), [instance], { env: jobEnv(root) });
   const files = fs.readdirSync(path.join(root, "dumps"));

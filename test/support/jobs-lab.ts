@@ -183,6 +183,9 @@ export class JobsLab {
         maxRpoHours: { files: 24, database: 24 },
       },
       mirrorRoot: this.mirrorRoot,
+      // The hosting side's instance trees and dumps are below it (the jobs refuse any directory
+      // that resolves outside the instance's PATH_ROOTS).
+      pathRoots: [path.join(this.root, "hosting")],
       // Relocated into the lab like every state path (never the machine's node_exporter dir).
       metrics: { textfileDir: `${PATHS.stateDir}/metrics` },
       ...(this.binlogDir ? { binlog: { dir: this.binlogDir, keepDays: 9, maxFileMB: 64, maxLagSeconds: 300 } } : {}),
@@ -208,9 +211,10 @@ export class JobsLab {
   /** Creates an instance: tree, database, rendered config on both sides, export applied. */
   async addInstance(
     name: string,
-    opts: { tree?: TreeOptions; database?: DatabaseOptions | false; snapshotsKeep?: number; dumpDir?: string; times?: number[] } = {},
+    opts: { tree?: TreeOptions; database?: DatabaseOptions | false; snapshotsKeep?: number; dumpDir?: string; times?: number[]; base?: string } = {},
   ): Promise<LabInstance> {
-    const base = path.join(this.root, "hosting", "srv", name);
+    // `base`: the directory holding its htdocs and documents (default hosting/srv/<name>)
+    const base = opts.base ?? path.join(this.root, "hosting", "srv", name);
     const tree = createDolibarrTree(base, opts.tree);
     const dbName = `dolibarr_${name.replace(/[^A-Za-z0-9]/g, "_")}`;
     if (opts.database !== false) await createDolibarrDatabase(this.db, dbName, opts.database || {});

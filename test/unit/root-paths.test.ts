@@ -5,6 +5,8 @@
 // trees) are refused, each naming the file, the line and the key. The server jobs' own check of the
 // same paths on disk is test/integration/root-paths.test.ts.
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import { ConfigError } from "../../infra/model/errors";
@@ -15,6 +17,7 @@ import { instancePathRoots, renderHostingInstance } from "../../infra/render/ser
 import { sampleInstance, sampleTopology } from "../support/jobs-topology";
 import { fleetYaml, removeDir, writeStacksDir } from "../support/stacks";
 
+const ROOT = path.resolve(__dirname, "..", "..", "..");
 const FLEET = "Pulumi.fleet.yaml";
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -166,6 +169,13 @@ describe("allowed roots: narrower defaults, per client with <client>", () => {
       refusedAt({ [FLEET]: fleetYaml(), "Pulumi.client-acme.yaml": clientFile("acme", { codeRoot: p }) }, "Pulumi.client-acme.yaml", "codeRoot", /not below an allowed root/);
       assert.equal(load({ [FLEET]: fleetYaml("  dolibarr-backup:pathRoots: [/home, /opt, /var/lib/dolibarr, /var/backups/dolibarr]\n"), "Pulumi.client-acme.yaml": clientFile("acme", { codeRoot: p }) }), undefined, p);
     }
+  });
+
+  it("the server jobs' default roots are the model's (an instance env rendered without PATH_ROOTS)", () => {
+    const common = fs.readFileSync(path.join(ROOT, "scripts/server/dolibarr-backup-common.sh"), "utf8");
+    const m = /^DBK_DEFAULT_PATH_ROOTS="([^"]*)"$/m.exec(common);
+    assert.ok(m, "DBK_DEFAULT_PATH_ROOTS in dolibarr-backup-common.sh");
+    assert.deepEqual(m[1]!.split(" "), [...DEFAULT_PATH_ROOTS]);
   });
 
   const PER_CLIENT = "  dolibarr-backup:pathRoots: [/var/www/<client>, /var/lib/dolibarr/<client>, /var/backups/dolibarr]\n";
