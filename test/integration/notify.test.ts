@@ -365,7 +365,7 @@ describe("alerts and metrics of the server jobs", { skip, timeout: 600_000, conc
     });
     assert.ok(exact > 50 && exact < 400, `both valid (${exact}) and invalid UTF-8 cases`);
 
-    // 2) Through the real dump job and the notifiers: hostile database names echoed by mariadb-dump's error.
+    // 2) Through the real dump job and the notifiers: hostile database names echoed by the dump's error.
     const env = path.join(lab.hosting.etc, "instances", "broken.env");
     const good = fs.readFileSync(env, "utf8");
     const names = [Buffer.from('db"\\\u001b[31m\u0007\ttab\rcr'), Buffer.from([0x64, 0x62, 0xff, 0xfe, 0x01, 0x7f, 0x22, 0x7d]), Buffer.from("db😀\u2028\"}{'$(id)`")];
