@@ -94,16 +94,23 @@ function printfWithPassword(template: string): string {
 /**
  * Script of the dump account command. Its stdin is the password (one line, letters and digits):
  * it creates or updates the account (the statements of dumpAccountSql), grants the right to read
- * the routines' bodies (--routines): SHOW CREATE ROUTINE on the database (MariaDB >= 11.3), else
- * SELECT on mysql.proc (MariaDB 10.x, e.g. Debian 12's 10.11), then writes the 0600 option file
- * (optionFileContent). MariaDB's own messages are withheld (they may quote the statement, so the
- * password): only its error code is shown, and the command's output holds no secret.
+ * the routines' bodies (--routines): SHOW CREATE ROUTINE on the database (MariaDB >= 11.3), and
+ * then takes back a SELECT on mysql.proc that the account still holds from a 10.x server (every
+ * database's routines); else (MariaDB 10.x, e.g. Debian 12's 10.11, which has no such privilege)
+ * SELECT on mysql.proc, the least that works there: measured on 10.11 (test/integration/root-paths.test.ts),
+ * EXECUTE or ALTER ROUTINE on the database, or a column grant on mysql.proc, make mariadb-dump fail
+ * ("insufficient privileges to SHOW CREATE PROCEDURE"), and no routine privilege at all makes it
+ * leave every routine out and exit 0. Then it writes the 0600 option file (optionFileContent).
+ * MariaDB's own messages are withheld (they may quote the statement, so the password): only its
+ * error code is shown, and the command's output holds no secret.
  */
 export function dumpAccountScript(instance: Instance): string {
   const name = instance.name;
   const user = `'${dumpAccountName(name)}'@'localhost'`;
   const routines = `GRANT SHOW CREATE ROUTINE ON \`${instance.database.name}\`.* TO ${user}`;
   const proc = `GRANT SELECT ON mysql.proc TO ${user}`;
+  const showGrants = `SHOW GRANTS FOR ${user}`;
+  const revokeProc = `REVOKE SELECT ON mysql.proc FROM ${user}`;
   const file = mysqlOptionFilePath(name);
   return [
     `IFS= read -r pw || true`,
@@ -114,7 +121,11 @@ export function dumpAccountScript(instance: Instance): string {
     `  echo "dump account of ${name}: MariaDB refused the account statements (\${code:-no error code}); its message is withheld, it may quote the password" >&2`,
     `  exit 1`,
     `fi`,
-    `"$m" --batch -e ${shq(routines)} 2>/dev/null || "$m" --batch -e ${shq(proc)}`,
+    `if "$m" --batch -e ${shq(routines)} 2>/dev/null; then`,
+    `  if "$m" --batch --skip-column-names -e ${shq(showGrants)} | grep -q ${shq("ON `mysql`.`proc` TO")}; then "$m" --batch -e ${shq(revokeProc)}; fi`,
+    `else`,
+    `  "$m" --batch -e ${shq(proc)}`,
+    `fi`,
     `mkdir -p -- ${shq(dirname(file))}`,
     `t=$(mktemp ${shq(dirname(file))}/.dbk-push.XXXXXX)`,
     `trap 'rm -f -- "$t"' EXIT`,

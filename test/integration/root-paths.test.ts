@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { dumpAccountName, dumpAccountScript } from "../../infra/components/instance";
+import { asRoot } from "../../infra/components/remote";
+import { mysqlOptionFilePath } from "../../infra/render";
 import { growDatabase } from "../support/dolibarr-fixture";
 import { mustRun, run, sh, sleep, type RunResult } from "../support/jobs-exec";
 import { JobsLab, labUnavailable, type LabInstance } from "../support/jobs-lab";
@@ -188,6 +191,18 @@ describe("root checks what it touches", { skip, timeout: 600_000 }, () => {
       fs.chownSync(li.dumpDir, 0, 0);
       fs.chmodSync(li.dumpDir, 0o750);
     }
+    // a system database named by a hand-edited config: refused as a run (status, alert), nothing dumped
+    const envFile = path.join(lab.hosting.etc, "instances", "dumpowner.env");
+    const rendered = fs.readFileSync(envFile, "utf8");
+    for (const db of ["mysql", "MySQL", "information_schema", "Performance_Schema", "sys"]) {
+      fs.writeFileSync(envFile, rendered.replace(/^DB_NAME=.*$/m, `DB_NAME='${db}'`));
+      const r = await lab.dump("dumpowner");
+      assert.equal(r.code, 1, `${db}: dumped`);
+      assert.match(r.stderr, new RegExp(`dump of ${db} refused: DB_NAME in dumpowner's config is a system database of MariaDB`));
+      assert.equal(lab.dumpStatus("dumpowner").result, "failed");
+      assert.deepEqual(fs.readdirSync(li.dumpDir), [], `${db}: something was dumped`);
+    }
+    fs.writeFileSync(envFile, rendered);
     // missing: made by root, 0750, every directory above it root's
     fs.rmdirSync(li.dumpDir);
     ok(await lab.dump("dumpowner"), "dump into a directory made anew");
@@ -295,6 +310,60 @@ describe("root checks what it touches", { skip, timeout: 600_000 }, () => {
     assert.deepEqual(fs.readdirSync(path.join(victim, "htdocs"), { recursive: true }).sort(), before, "the link's target was written");
     // the same restore into directories of root's own goes through
     ok(await lab.restore(["--code-dir", path.join(area, "ok", "htdocs"), "--documents-dir", path.join(area, "ok", "documents"), "--database", "restoreme_target", "restoreme"]), "restore into root's directories");
+    await dropInstance(li);
+  });
+
+  it("the dump account and other databases' routines: measured on this MariaDB (10.11 needs SELECT on mysql.proc, which shows every database's; 11.3+ does with SHOW CREATE ROUTINE on its own)", async () => {
+    const li = await lab.addInstance("routines", { tree: { documents: 5 }, database: { societes: 5, invoices: 5, blobs: 1 } });
+    await lab.db.query(`CREATE DATABASE other_tenant; CREATE PROCEDURE other_tenant.their_secret() SELECT 'their-secret-marker-42';`);
+    // The account as the client stack makes it: the real script, run as root against this lab's MariaDB.
+    const optionFile = path.join(lab.hosting.etc, "instances", "routines.my.cnf");
+    const script = dumpAccountScript(li.instance).split(path.dirname(mysqlOptionFilePath("routines"))).join(path.dirname(optionFile));
+    assert.ok(!script.includes("/etc/dolibarr-backup"), "the script writes into the lab only");
+    // its `mariadb` reaches this lab's server (as root over its socket)
+    const bin = path.join(lab.root, "account-bin");
+    fs.mkdirSync(bin, { recursive: true });
+    const real = (await mustRun("sh", ["-c", "command -v mariadb"])).stdout.trim();
+    fs.writeFileSync(path.join(bin, "mariadb"), `#!/bin/sh\nexec ${real} --defaults-extra-file=${lab.db.optionFile} "$@"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    await mustRun("sh", ["-c", asRoot("root", script)], { env, input: "Secret123abc\n" });
+    fs.appendFileSync(optionFile, `socket=${lab.db.socket}\n`);
+    const user = `'${dumpAccountName("routines")}'@'localhost'`;
+    const grants = await lab.db.query(`SHOW GRANTS FOR ${user}`);
+    const asDump = (sql: string) => run("mariadb", [`--defaults-extra-file=${optionFile}`, "--batch", "--skip-column-names", "-e", sql]);
+    const dumpText = async () => (await mustRun("zstd", ["-dc", path.join(li.dumpDir, lab.dumps("routines").pop()!)])).stdout;
+    const [major, minor] = (await lab.db.query("SELECT VERSION()")).trim().split(/[.-]/).map(Number) as [number, number];
+    const hasShowCreateRoutine = major > 11 || (major === 11 && minor >= 3);
+    const theirs = await asDump("SHOW CREATE PROCEDURE other_tenant.their_secret");
+    ok(await lab.dump("routines"), "dump as the dump account");
+    assert.match(await dumpText(), /PROCEDURE `llx_total_client`/, "its own routines are in its dump");
+    if (hasShowCreateRoutine) {
+      // MariaDB 11.3+: the database's own grant; the account reads no other database's routines
+      assert.match(grants, /SHOW CREATE ROUTINE ON `dolibarr_routines`/);
+      assert.doesNotMatch(grants, /`mysql`\.`proc`/, grants);
+      assert.doesNotMatch(theirs.stdout, /their-secret-marker-42/, "the dump account read another database's routine");
+    } else {
+      // MariaDB 10.x (Debian 12: 10.11): no SHOW CREATE ROUTINE privilege at all ...
+      const grant = await run("mariadb", [`--defaults-extra-file=${lab.db.optionFile}`, "-e", `GRANT SHOW CREATE ROUTINE ON dolibarr_routines.* TO ${user}`]);
+      assert.notEqual(grant.code, 0);
+      assert.match(grant.stderr, /ERROR 1064/);
+      // ... so the account holds SELECT on mysql.proc, and with it every database's routines
+      assert.match(grants, /GRANT SELECT ON `mysql`\.`proc` TO/, grants);
+      assert.match(theirs.stdout, /their-secret-marker-42/, "on 10.x SELECT on mysql.proc shows another database's routine: if not, this MariaDB may allow less");
+      // less does not work: with EXECUTE and ALTER ROUTINE on its own database the dump fails ...
+      await lab.db.query(`REVOKE SELECT ON mysql.proc FROM ${user}; GRANT EXECUTE, ALTER ROUTINE ON dolibarr_routines.* TO ${user};`);
+      await sleep(1100);
+      const partial = await lab.dump("routines");
+      assert.equal(partial.code, 1, "a dump without SELECT on mysql.proc succeeded");
+      assert.match(partial.stderr, /insufficient privileges to SHOW CREATE PROCEDURE/);
+      // ... and with no routine privilege it leaves every routine out and succeeds (mariadb-dump exits 0)
+      await lab.db.query(`REVOKE EXECUTE, ALTER ROUTINE ON dolibarr_routines.* FROM ${user};`);
+      await sleep(1100);
+      ok(await lab.dump("routines"), "dump without any routine privilege");
+      assert.doesNotMatch(await dumpText(), /PROCEDURE `llx_total_client`/, "the routines were dumped without a privilege on them");
+      await lab.db.query(`GRANT SELECT ON mysql.proc TO ${user};`);
+    }
+    await lab.db.query("DROP DATABASE other_tenant");
     await dropInstance(li);
   });
 });

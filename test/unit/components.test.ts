@@ -105,8 +105,11 @@ describe("running as root", () => {
 describe("MariaDB dump account", () => {
   const inst = { name: "acme-erp", database: { name: "dolibarr_acme" } } as Instance;
 
-  /** A fake `mariadb` that logs its arguments and stdin, and fails on `fail` in its arguments. */
-  function fakeMariadb(fail: string | undefined): { dir: string; log: string } {
+  /**
+   * A fake `mariadb` that logs its arguments and stdin, fails on `fail` in its arguments, and
+   * answers SHOW GRANTS with `grants`.
+   */
+  function fakeMariadb(fail: string | undefined, grants = ""): { dir: string; log: string } {
     const dir = mkdtempSync(join(tmp, "bin-"));
     const log = join(dir, "log");
     writeFileSync(
@@ -115,6 +118,7 @@ describe("MariaDB dump account", () => {
 printf 'ARGS:%s\\n' "$*" >>${shq(log)}
 case "$*" in *-e*) ;; *) sed 's/^/STDIN:/' >>${shq(log)} ;; esac
 ${fail ? `case "$*" in *${shq(fail)}*) echo "ERROR 1064: unknown privilege" >&2; exit 1 ;; esac` : ""}
+case "$*" in *"SHOW GRANTS"*) printf '%s' ${shq(grants)} ;; esac
 exit 0
 `,
     );
@@ -138,13 +142,35 @@ exit 0
         const lines = readFileSync(log, "utf8").trim().split("\n");
         assert.equal(lines[0], "ARGS:--batch");
         assert.deepEqual(lines.filter((l) => l.startsWith("STDIN:")), dumpAccountSql(inst, password).trim().split("\n").map((l) => `STDIN:${l}`));
-        assert.equal(lines[lines.length - 1], `ARGS:--batch -e ${expected}`);
+        assert.equal(lines.filter((l) => l.startsWith("ARGS:--batch -e GRANT ")).pop(), `ARGS:--batch -e ${expected}`);
         assert.ok(lines.filter((l) => l.includes(password)).every((l) => l.startsWith("STDIN:")), "the password only on stdin");
         const written = join(root, optionFile);
         assert.equal(readFileSync(written, "utf8"), optionFileContent(inst, password));
         assert.equal((statSync(written).mode & 0o777).toString(8), "600");
         assert.ok(!r.stdout.includes(password) && !r.stderr.includes(password));
       }
+    }
+  });
+
+  it("where SHOW CREATE ROUTINE exists (MariaDB 11.3+), takes back the SELECT on mysql.proc an account kept from 10.x; on 10.x grants it", () => {
+    const user = "'dbk_acme-erp'@'localhost'";
+    const held = "GRANT USAGE ON *.* TO `dbk_acme-erp`@`localhost`\nGRANT SELECT ON `mysql`.`proc` TO `dbk_acme-erp`@`localhost`\nGRANT SELECT, SHOW CREATE ROUTINE ON `dolibarr_acme`.* TO `dbk_acme-erp`@`localhost`\n";
+    const fresh = "GRANT USAGE ON *.* TO `dbk_acme-erp`@`localhost`\nGRANT SELECT, SHOW CREATE ROUTINE ON `dolibarr_acme`.* TO `dbk_acme-erp`@`localhost`\n";
+    for (const [fail, grants, revoked, granted] of [
+      [undefined, held, true, false],
+      [undefined, fresh, false, false],
+      ["SHOW CREATE ROUTINE", "", false, true],
+    ] as const) {
+      const { dir, log } = fakeMariadb(fail, grants);
+      const root = mkdtempSync(join(tmp, "root-"));
+      const optionFile = mysqlOptionFilePath(inst.name);
+      const script = dumpAccountScript(inst).split(dirname(optionFile)).join(join(root, dirname(optionFile)));
+      const r = sh(asRoot("root", script), "Secret123\n", { PATH: `${dir}:${process.env.PATH}` });
+      assert.equal(r.status, 0, r.stderr);
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      assert.equal(lines.includes(`ARGS:--batch -e REVOKE SELECT ON mysql.proc FROM ${user}`), revoked, lines.join("\n"));
+      assert.equal(lines.includes(`ARGS:--batch -e GRANT SELECT ON mysql.proc TO ${user}`), granted, lines.join("\n"));
+      assert.equal(lines.some((l) => l.includes("SHOW GRANTS")), fail === undefined);
     }
   });
 
