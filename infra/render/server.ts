@@ -20,6 +20,7 @@ import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFi
 import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
 import { drillSlot } from "../model/drill-slot";
 import { drillSettingsOf } from "../model/drills";
+import { formatTimeOfDay } from "../model/time";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
   PATHS,
@@ -481,6 +482,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       // Binlogs on: where this backup server keeps the hosting server's binlogs (dolibarr-binlog-pull,
       // read by dolibarr-restore --at), and the retention the pulls keep them for at least.
       ...(shipped ? { BINLOG_DIR: binlogMirrorDir(topology.fleet.mirrorRoot, hosting.name), RETENTION_DAYS: i.schedule.retentionDays } : {}),
+      // dolibarr-drill is gone by the instance's next dump (its window and the replications after it).
+      DRILL_STOP_AT: [...new Set(i.schedule.dumpTimes)].sort((a, b) => a - b).map(formatTimeOfDay).join(" "),
+      DRILL_TIME_ZONE: checkTimeZone(fleetTimeZone(topology.fleet)),
     },
   );
   const dropIn = timerDropInPath("dolibarr-replicate", i.name);
@@ -490,10 +494,11 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   // The slot may not depend on the client's minute offset (a file rendered the same for two offsets
   // is taken as offset-free, see deferredBundle): the offset-0 times, each widened by the largest offset.
   const unshifted = planInstance(topology.fleet, i, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)?.times ?? plan.times;
-  const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
+  const drillSettings = drillSettingsOf(topology.fleet);
+  const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET, drillSettings.maxRtoMinutes);
   const drillDropIn = timerDropInPath("dolibarr-drill", i.name);
   const drillTimer = `dolibarr-drill@${i.name}.timer`;
-  const drills = drillSettingsOf(topology.fleet).enabled;
+  const drills = drillSettings.enabled;
   const drillCalendar = `${drill.weekday} *-*-* ${String(Math.floor(drill.minute / 60)).padStart(2, "0")}:${String(drill.minute % 60).padStart(2, "0")}:00 ${checkTimeZone(fleetTimeZone(topology.fleet))}`;
   return {
     files: [

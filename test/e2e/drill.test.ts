@@ -2,8 +2,8 @@
 // and replicated, then drilled on each of its backup hosts by the deployed unit: restored from the
 // host's own copy into a private MariaDB, served by PHP-FPM and nginx on the loopback, the front
 // page fetched and checked against the database's version, timed. Then the copy broken in the ways
-// a drill must catch (a conf.php PHP cannot parse, a PHP extension missing, a dump that does not
-// load, a drill root too small): each drill fails with a clear message and leaves nothing running,
+// a drill must catch (a conf.php PHP cannot parse, a conf.php whose password or user is not the
+// account's, a PHP extension missing, a dump that does not load, a drill root too small): each drill fails with a clear message and leaves nothing running,
 // mounted or on disk. A replication started during a drill is not delayed by it.
 // Runs in a project copy of its own (own stacks/ and state).
 import { after, before, describe, test } from "node:test";
@@ -144,6 +144,50 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       assert.match(String(r.status.message), /^the front page answered HTTP 500; PHP logged: .*PHP Parse error/, String(r.status.message));
       nothingLeft(backup);
     } finally {
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
+  });
+
+  test("a conf.php whose password, or user, is not the hosting server's account: the restore names it, nothing served, nothing left", () => {
+    // The account is recreated from the dump's manifest (the hosting server's hash), not from conf.php.
+    const fake = "29991231T000000Z";
+    const cases: [string, RegExp][] = [
+      [`s/^\\$dolibarr_main_db_pass\\s*=.*$/\\$dolibarr_main_db_pass='not-the-password';/m`, /database account: DIFFERS \(\S+ cannot log in with conf\/conf\.php's password \(an existing account keeps its own\); the one made here has the hosting server's password hash/],
+      [`s/^\\$dolibarr_main_db_user\\s*=.*$/\\$dolibarr_main_db_user='nobody_here';/m`, /database account: DIFFERS \(conf\/conf\.php names nobody_here, but the dump's manifest records the account of \S+ on the hosting server/],
+    ];
+    for (const [edit, expected] of cases) {
+      try {
+        sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && perl -0777 -i -pe '${edit.replace(/'/g, "'\\''")}' ${mirror}/.snapshots/${fake}/code/conf/conf.php`);
+        const r = drill(backup);
+        assert.notEqual(r.code, 0, `${JSON.stringify(r.status)}\n${sshOk(env, backup, `grep -h '^account' ${mirror}/.snapshots/${fake}/dumps/*.manifest; grep -n 'db_pass\\|db_user' ${mirror}/.snapshots/${fake}/code/conf/conf.php; ls ${mirror}/.snapshots/${fake}/dumps`)}`);
+        assert.equal(r.status.source, `snapshot ${fake}`);
+        assert.match(String(r.status.message), /^the restore failed \(exit 1\): /, String(r.status.message));
+        assert.match(String(r.status.message), expected, String(r.status.message));
+        assert.equal(r.status.httpStatus, undefined, "nothing was served");
+        nothingLeft(backup);
+      } finally {
+        sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+      }
+    }
+  });
+
+  test("a drill still running at the instance's next dump is stopped there, says so, and leaves nothing", () => {
+    // The next dump moved to 2 minutes from now (the instance config's DRILL_STOP_AT), a front that
+    // takes 5 minutes to answer: the drill stops at the dump's time.
+    const fake = "29991231T000000Z";
+    const envFile = `/etc/dolibarr-backup/instances/${INSTANCE}.env`;
+    try {
+      sshOk(env, backup, `cp -a ${envFile} ${envFile}.keep && . ${envFile} && at=$(TZ="$DRILL_TIME_ZONE" date -d '+2 min' +%H:%M) && sed -i "s/^DRILL_STOP_AT=.*/DRILL_STOP_AT='$at'/" ${envFile} && grep -q "^DRILL_STOP_AT='$at'" ${envFile}`);
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(300);' ${mirror}/.snapshots/${fake}/code/index.php`);
+      const r = drill(backup);
+      assert.notEqual(r.code, 0, JSON.stringify(r.status));
+      assert.match(String(r.status.message), /^the front page did not answer before the drill's deadline \(the instance's next dump at \d\d:\d\d \(.+\)\): stopped$/, String(r.status.message));
+      const took = Number(r.status.durationSeconds);
+      assert.ok(took >= 55 && took <= 130, `the drill ran ${took} s, its deadline was 1 to 2 minutes away`);
+      assert.ok(Date.parse(String(r.status.finishedAt)) <= Date.parse(String(r.status.deadlineAt)) + 5_000, `finished ${r.status.finishedAt}, deadline ${r.status.deadlineAt}`);
+      nothingLeft(backup);
+    } finally {
+      ssh(env, backup, `mv -f ${envFile}.keep ${envFile}`);
       sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
     }
   });
