@@ -53,7 +53,11 @@ case "${1:-}" in
     t0="$(now_ms)"
     "$BENCH/bin/dolibarr-drill" --work-root "$BENCH/work" --max-minutes 120 "$inst" >/dev/null 2>"$BENCH/drill.err" || { cat "$BENCH/drill.err" >&2; exit 1; }
     echo "drill $(($(now_ms) - t0))"
-    sed -nE 's/.*"restoreMs":([0-9]+).*"databaseMs":([0-9]+),"filesMs":([0-9]+).*"serveMs":([0-9]+).*"firstPageMs":([0-9]+).*"rtoMs":([0-9]+).*/phases restore \1 database \2 files \3 serve \4 firstpage \5 rto \6/p' "$BENCH/state/status/$inst.drill.json"
+    phases=""
+    for k in restoreMs databaseMs filesMs serveMs firstPageMs rtoMs; do
+      phases+=" $k $(grep -oE "\"$k\":[0-9]+" "$BENCH/state/status/$inst.drill.json" | cut -d: -f2)"
+    done
+    echo "phases${phases}"
     sync
     echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
     rm -rf "$BENCH/bare"
