@@ -421,3 +421,311 @@ dbk_float_digest_sql() {
   printf "COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0), COALESCE(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS('|', %s%s)), 15), 16, 10) AS UNSIGNED)), 0) FROM \`%s\`" \
     "$id" "$txt" "$id" "$ex" "$t"
 }
+
+# --- the received-hash manifest (dolibarr-replicate writes it, dolibarr-drill checks the copy) ---
+# MIRROR/.sha256, beside .complete (never inside code/, documents/, dumps/: those are the client's
+# data; rsync's filter '- /*' keeps it out of every transfer and from --delete). NUL-terminated
+# records, sorted by path (bytes), any file name safe:
+#   "#dolibarr-backup sha256 manifest 1" NUL
+#   "SHA256HEX SIZE MTIME_NS PATH" NUL ...      PATH relative to the mirror (code/…, documents/…, dumps/…)
+#   "#end COUNT" NUL                            (a cut file is told from a short one)
+# One entry per regular file of code/, documents/ and dumps/. An entry is what the replication
+# RECEIVED: dolibarr-replicate hashes only the files a run received (its itemize log), the files
+# without an entry, and any whose size or mtime no longer match their entry (rsync sends such a
+# file again anyway); every other entry is kept as it was, so a file changed in place on this
+# server (same size and mtime: rsync does not see it) keeps the hash of what was received.
+# `tr '\0' '\n' <.sha256` reads it. Files of 1 MiB and more are hashed by openssl when installed
+# (its SHA extensions: several times quicker), the others by perl's Digest::SHA in one process.
+# shellcheck disable=SC2016 # perl code, not shell
+DBK_MANIFEST_PL='
+use strict; use warnings;
+use Digest::SHA (); use POSIX ();
+my $HEADER = "#dolibarr-backup sha256 manifest 1";
+my $BIG = 1 << 20;
+my $openssl;
+sub openssl_path {
+  return $openssl if defined $openssl;
+  $openssl = "";
+  for my $d (split /:/, $ENV{PATH} // "") { if ($d ne "" && -x "$d/openssl") { $openssl = "$d/openssl"; last; } }
+  return $openssl;
+}
+# A path for a message: valid UTF-8 kept; control characters, C1, line/paragraph separators, bidi
+# controls, backslash, double quote and invalid bytes as \xHH (one line, nothing a terminal obeys).
+my $printable = qr/[\x20\x21\x23-\x5b\x5d-\x7e]|\xc2[\xa0-\xbf]|[\xc3-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|\xe2(?!\x80[\xa8-\xae]|\x81[\xa6-\xa9])[\x80-\xbf][\x80-\xbf]|[\xe1\xe3-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
+sub esc { my $s = shift; $s =~ s/($printable)|(.)/defined $1 ? $1 : sprintf("\\x%02x", ord $2)/gse; return "\"$s\""; }
+# find %T@ ("SECONDS.NANOSECONDS0") as integer nanoseconds.
+sub ns_of {
+  my $t = shift;
+  if ($t =~ /^(\d+)\.(\d+)\z/) { my $v = $1 . substr($2 . "000000000", 0, 9); $v =~ s/^0+(?=\d)//; return $v; }
+  $t =~ s/\.//; return $t;
+}
+# walk DIR PREFIX \%out: every regular file below DIR as "PREFIX/rel" => [size, mtime_ns].
+sub walk {
+  my ($dir, $prefix, $out) = @_;
+  return unless -d $dir;
+  $dir = "./$dir" unless $dir =~ m{^/};
+  open(my $p, "-|", "find", $dir, "-type", "f", "-printf", "%s %T\@ %P\\0") or die "find $dir: $!\n";
+  local $/ = "\0";
+  while (defined(my $r = <$p>)) {
+    chomp $r;
+    $r =~ /^(\d+) (\S+) (.+)\z/s or die "find $dir printed an unexpected record\n";
+    $out->{"$prefix/$3"} = [$1, ns_of($2)];
+  }
+  close $p or die "find $dir failed (exit " . ($? >> 8) . ")\n";
+}
+sub sha_of { # (hex, undef) or (undef, why)
+  my ($path, $size) = @_;
+  open(my $fh, "<:raw", $path) or return (undef, "$!");
+  if ($size >= $BIG && openssl_path() ne "") {
+    my $pid = open(my $o, "-|");
+    if (defined $pid) {
+      if (!$pid) { open(STDIN, "<&", $fh) or POSIX::_exit(127); exec($openssl, "dgst", "-sha256", "-r") or POSIX::_exit(127); }
+      local $/ = "\n";
+      my $line = <$o>;
+      my $done = close $o;
+      return ($1, undef) if $done && defined $line && $line =~ /^([0-9a-f]{64})[ \n]/;
+      seek($fh, 0, 0) or return (undef, "seek: $!");
+    }
+  }
+  my $d = Digest::SHA->new(256);
+  eval { $d->addfile($fh); 1 } or return (undef, "read error: " . ($@ =~ s/\s+\z//r));
+  return ($d->hexdigest, undef);
+}
+sub bad_path { my $p = shift; return $p =~ m{(?:^|/)\.{1,2}(?:/|\z)|//|/\z}; }
+sub read_manifest { # (\%entries, undef) or (undef, why)
+  my $file = shift;
+  open(my $fh, "<:raw", $file) or return (undef, "cannot be read: $!");
+  local $/ = "\0";
+  my $h = <$fh>;
+  return (undef, "is empty") unless defined $h;
+  return (undef, "does not start with its header") unless $h eq "$HEADER\0";
+  my (%e, $end);
+  while (defined(my $r = <$fh>)) {
+    return (undef, "has records after its end") if defined $end;
+    return (undef, "is cut (its last record has no NUL)") unless chomp($r);
+    if ($r =~ /^#end (\d+)\z/) { $end = $1; next; }
+    $r =~ /^([0-9a-f]{64}) (\d+) (-?\d+) ((?:code|documents|dumps)\/.+)\z/s && !bad_path($4) or return (undef, "has a malformed record");
+    return (undef, "lists " . esc($4) . " twice") if exists $e{$4};
+    $e{$4} = [$1, $2, $3];
+  }
+  return (undef, "is cut (no end record)") unless defined $end;
+  return (undef, "says $end records but holds " . scalar(keys %e)) unless $end == keys %e;
+  return (\%e, undef);
+}
+sub write_manifest {
+  my ($out, $e) = @_;
+  open(my $o, ">:raw", $out) or die "$out: $!\n";
+  print $o "$HEADER\0" or die "$out: $!\n";
+  for my $p (sort keys %$e) { my $x = $e->{$p}; print $o "$x->[0] $x->[1] $x->[2] $p\0" or die "$out: $!\n"; }
+  print $o "#end " . scalar(keys %$e) . "\0" or die "$out: $!\n";
+  close $o or die "$out: $!\n";
+}
+my $mode = shift @ARGV // "";
+if ($mode eq "update") {
+  my ($mirror, $received, $out) = @ARGV;
+  die "usage: update MIRROR RECEIVED OUT\n" unless defined $out;
+  my %recv;
+  { local $/ = "\0"; open(my $r, "<:raw", $received) or die "$received: $!\n"; while (defined(my $n = <$r>)) { chomp $n; $recv{$n} = 1; } }
+  my ($old, $state) = (undef, "created");
+  if (-e "$mirror/.sha256" || -l "$mirror/.sha256") {
+    my $why;
+    ($old, $why) = read_manifest("$mirror/.sha256");
+    $state = $old ? "updated" : "rebuilt: the previous manifest $why";
+  }
+  my %now;
+  walk("$mirror/$_", $_, \%now) for qw(code documents dumps);
+  my %new;
+  my ($hashed, $bytes, $kept) = (0, 0, 0);
+  for my $p (keys %now) {
+    my ($size, $mt) = @{$now{$p}};
+    my $o = $old ? $old->{$p} : undef;
+    if ($o && !$recv{$p} && $o->[1] eq $size && $o->[2] eq $mt) { $new{$p} = $o; $kept++; next; }
+    my ($h, $err) = sha_of("$mirror/$p", $size);
+    die "cannot read " . esc("$mirror/$p") . ": $err\n" unless defined $h;
+    $new{$p} = [$h, $size, $mt];
+    $hashed++;
+    $bytes += $size;
+  }
+  my $dropped = $old ? scalar(grep { !exists $now{$_} } keys %$old) : 0;
+  write_manifest($out, \%new);
+  print "files\t" . scalar(keys %new) . "\nhashed\t$hashed\nhashedBytes\t$bytes\nkept\t$kept\ndropped\t$dropped\nstate\t$state\n";
+} elsif ($mode eq "check") {
+  my %opt = (percent => 1, min => 20);
+  my (@files, @trees);
+  while (@ARGV) {
+    my $a = shift @ARGV;
+    if ($a =~ /^--(previous|percent|min|seed|file)\z/) {
+      die "--$1 needs a value\n" unless @ARGV;
+      if ($1 eq "file") { push @files, shift @ARGV; } else { $opt{$1} = shift @ARGV; }
+    } elsif ($a =~ /^-/) { die "unknown option $a\n"; }
+    elsif (!defined $opt{manifest}) { $opt{manifest} = $a; }
+    else { push @trees, $a; }
+  }
+  die "usage: check [--previous F] [--percent P] [--min N] [--seed N] [--file REL=PATH]... MANIFEST TREE=DIR...\n" unless defined $opt{manifest} && @trees;
+  die "--percent takes a number from 0 to 100, got \x27$opt{percent}\x27\n" unless $opt{percent} =~ /^\d+(?:\.\d+)?\z/ && $opt{percent} <= 100;
+  die "--min takes a whole number, got \x27$opt{min}\x27\n" unless $opt{min} =~ /^\d+\z/;
+  my ($m, $why) = read_manifest($opt{manifest});
+  if (!$m) { print "damaged\t$why\n"; exit 1; }
+  my $prev;
+  if (defined $opt{previous} && -e $opt{previous}) {
+    my $pwhy;
+    ($prev, $pwhy) = read_manifest($opt{previous});
+    print "note\tthe last drill\x27s copy of the manifest $pwhy: no changed files to add\n" unless $prev;
+  }
+  my (%copy, %root);
+  for my $t (@trees) {
+    my ($name, $dir) = split /=/, $t, 2;
+    die "a tree is code=DIR, documents=DIR or dumps=DIR, got \x27$t\x27\n" unless defined $dir && $name =~ /^(?:code|documents|dumps)\z/;
+    die "$name: $dir is not a directory\n" unless -d $dir;
+    $root{$name} = $dir;
+    walk($dir, $name, \%copy);
+  }
+  my @universe = sort grep { m{^([^/]+)/} && exists $root{$1} } keys %$m;
+  my (@missing, @changed, @statdiff, @rest);
+  for my $p (@universe) {
+    my ($c, $e) = ($copy{$p}, $m->{$p});
+    if (!$c) { push @missing, $p; next; }
+    if ($prev && (!$prev->{$p} || join(" ", @{$prev->{$p}}) ne join(" ", @$e))) { push @changed, $p; }
+    elsif ($c->[0] ne $e->[1] || $c->[1] ne $e->[2]) { push @statdiff, $p; }
+    else { push @rest, $p; }
+  }
+  my @extra = sort grep { !exists $m->{$_} } keys %copy;
+  my $n = @universe;
+  my $k = POSIX::ceil($n * $opt{percent} / 100 - 1e-9);
+  $k = $opt{min} if $k < $opt{min};
+  $k = @rest if $k > @rest;
+  srand($opt{seed}) if defined $opt{seed};
+  for my $i (0 .. $k - 1) { my $j = $i + int(rand(@rest - $i)); @rest[$i, $j] = @rest[$j, $i]; }
+  my @sample = sort @rest[0 .. $k - 1];
+  my ($bad, $hashed, $bytes) = (0, 0, 0);
+  my $copy_path = sub { my $p = shift; my ($t, $r) = split m{/}, $p, 2; return "$root{$t}/$r"; };
+  for my $p (@changed, @statdiff, @sample) {
+    my ($h, $err) = sha_of($copy_path->($p), $copy{$p}[0]);
+    $hashed++;
+    $bytes += $copy{$p}[0];
+    if (!defined $h) { print "unreadable\t" . esc($p) . "\t$err\n"; $bad++; }
+    elsif ($h ne $m->{$p}[0]) { print "mismatch\t" . esc($p) . "\t$m->{$p}[0]\t$h\n"; $bad++; }
+  }
+  print "missing\t" . esc($_) . "\t$m->{$_}[0]\n" for @missing;
+  print "extra\t" . esc($_) . "\n" for @extra;
+  $bad += @missing + @extra;
+  for my $f (@files) {
+    my ($rel, $path) = split /=/, $f, 2;
+    die "--file takes REL=PATH, got \x27$f\x27\n" unless defined $path;
+    if (!$m->{$rel}) { print "unlisted\t" . esc($rel) . "\n"; $bad++; next; }
+    my ($h, $err) = sha_of($path, -s $path // 0);
+    if (!defined $h) { print "unreadable\t" . esc($rel) . "\t$err\n"; $bad++; }
+    elsif ($h ne $m->{$rel}[0]) { print "mismatch\t" . esc($rel) . "\t$m->{$rel}[0]\t$h\n"; $bad++; }
+    else { print "file\t" . esc($rel) . "\n"; }
+  }
+  printf "files\t%d\nsampled\t%d\nchanged\t%d\nstatdiff\t%d\nhashed\t%d\nhashedBytes\t%d\nprevious\t%d\n", $n, $k, scalar(@changed), scalar(@statdiff), $hashed, $bytes, $prev ? 1 : 0;
+  exit($bad ? 1 : 0);
+} else { die "usage: update|check ...\n"; }
+'
+
+# dbk_manifest_update MIRROR RECEIVED OUT: the new manifest of MIRROR into OUT (MIRROR/.sha256 is
+# the old one; RECEIVED lists, NUL-terminated, the mirror-relative paths the run received). Prints
+# "KEY<TAB>VALUE" lines: files, hashed, hashedBytes, kept, dropped, state (created, updated, or
+# "rebuilt: <why>" when the old one was unreadable). Fails (nothing written to OUT that counts)
+# when a file cannot be read.
+dbk_manifest_update() {
+  perl -e "$DBK_MANIFEST_PL" update "$@"
+}
+
+# dbk_manifest_check [--previous FILE] [--percent P] [--min N] [--seed N] [--file REL=PATH]...
+#                    MANIFEST TREE=DIR...
+# Checks a copy (each TREE, code or documents, at DIR) against MANIFEST: the copy must hold exactly
+# the manifest's files of those trees (a file missing or extra is a failure), and the SHA-256 of
+# these files must equal the manifest's: every file whose entry differs from the one in --previous
+# (the manifest of the last successful drill: the files received since), every file whose size or
+# mtime in the copy differ from its entry, and a random sample of the others of
+# max(ceil(P % of the trees' files), N) (default 1 % and 20), capped at all. Each --file REL=PATH:
+# the file at PATH must equal the entry REL. Prints "KEY<TAB>VALUE" lines (files, sampled, changed,
+# statdiff, hashed, hashedBytes, previous) and one line per failure (mismatch PATH EXPECTED FOUND,
+# missing PATH EXPECTED, extra PATH, unlisted PATH, unreadable PATH WHY, damaged WHY; PATH quoted,
+# escaped: one line, no control character); "file PATH" per --file that matched; "note TEXT".
+# Exit 0 when all matched, 1 on a failure, 2 (perl's die: 255) on a usage error.
+dbk_manifest_check() {
+  perl -e "$DBK_MANIFEST_PL" check "$@"
+}
+
+# dbk_check_documents --label LABEL --work DIR [--manifest FILE] [--previous FILE] [--percent P]
+#                     [--min N] [--seed N] [--dump-file REL=PATH]... TREE=DIR...
+# The restore drill's check of a restored copy (each TREE: code=DIR, documents=DIR) against the
+# received-hash manifest FILE of the copy it came from (LABEL: "snapshot S" or "the mirror"), with
+# dbk_manifest_check; --previous is the manifest of the last successful drill. Sets:
+#   DBK_CHECK_LINES   the drill's check lines ("documents: 37 of 3650 files (...) equal their
+#                     SHA-256 as received", "dump: …"); without a manifest, the line saying it
+#                     is skipped (a mirror older than the manifest: the next replication writes it)
+#   DBK_CHECK_FIELDS  status fields: manifestFiles, sampledFiles, changedSinceDrillFiles,
+#                     hashedFiles, hashedBytes, hashMs
+#   DBK_CHECK_FAILURE the failure's message (one line: the first file, escaped, its expected and
+#                     found hash, how many more), empty when none
+# and returns 1 on a failure (every failure logged, up to 50). DIR (--work) holds its outputs.
+# shellcheck disable=SC2034 # the DBK_CHECK_* results are read by dolibarr-drill
+dbk_check_documents() {
+  local label="" work="" manifest="" args=() trees=()
+  DBK_CHECK_LINES=() DBK_CHECK_FIELDS=() DBK_CHECK_FAILURE=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --label) label="$2"; shift 2 ;;
+      --work) work="$2"; shift 2 ;;
+      --manifest) manifest="$2"; shift 2 ;;
+      --previous | --percent | --min | --seed) args+=("$1" "$2"); shift 2 ;;
+      --dump-file) args+=(--file "$2"); shift 2 ;;
+      *) trees+=("$1"); shift ;;
+    esac
+  done
+  [[ -n "$work" && -d "$work" ]] || { DBK_CHECK_FAILURE="dbk_check_documents: --work DIR is required"; return 1; }
+  if [[ -z "$manifest" || ! -e "$manifest" ]]; then
+    DBK_CHECK_LINES=("documents: no received-hash manifest yet (written by the next replication)")
+    dbk_log "WARNING: ${label:-the copy} has no received-hash manifest (.sha256) yet: its files are not checked against what the replication received"
+    return 0
+  fi
+  local out="$work/hashes.out" err="$work/hashes.err" rc=0 t0
+  t0="${EPOCHREALTIME//[!0-9]/}"
+  dbk_manifest_check "${args[@]}" "$manifest" "${trees[@]}" >"$out" 2>"$err" || rc=$?
+  local kind a b c files=0 sampled=0 changed=0 statdiff=0 hashed=0 bytes=0 previous=0 dumps=() problems=()
+  while IFS=$'\t' read -r kind a b c; do
+    case "$kind" in
+      files) files="$a" ;;
+      sampled) sampled="$a" ;;
+      changed) changed="$a" ;;
+      statdiff) statdiff="$a" ;;
+      hashed) hashed="$a" ;;
+      hashedBytes) bytes="$a" ;;
+      previous) previous="$a" ;;
+      file) a="${a#\"}" a="${a%\"}"; dumps+=("${a#dumps/}") ;;
+      note) dbk_log "WARNING: $a" ;;
+      mismatch) problems+=("$a: SHA-256 expected $b (as received), found $c in the restored copy") ;;
+      missing) problems+=("$a (SHA-256 $b as received) is missing from the restored copy") ;;
+      extra) problems+=("$a is in the restored copy but not in the received-hash manifest (never received)") ;;
+      unlisted) problems+=("$a is in $label but not in the received-hash manifest (never received)") ;;
+      unreadable) problems+=("$a could not be read ($b)") ;;
+      damaged) problems+=("the received-hash manifest of $label $a") ;;
+    esac
+  done <"$out"
+  DBK_CHECK_FIELDS=(manifestFiles="$files" sampledFiles="$sampled" changedSinceDrillFiles="$changed" hashedFiles="$hashed" hashedBytes="$bytes"
+    hashMs="$(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))")
+  if [[ ${#problems[@]} -gt 0 ]]; then
+    local p more=""
+    for p in "${problems[@]:0:50}"; do dbk_log "DIFFERS: $p"; done
+    [[ ${#problems[@]} -eq 1 ]] || more=" (and $((${#problems[@]} - 1)) more: see the drill's log)"
+    DBK_CHECK_FAILURE="documents: ${problems[0]}$more: the copy on this backup server ($label) differs from what the replication received (bit rot, or a change made on this server)"
+    return 1
+  fi
+  if [[ $rc -ne 0 ]]; then
+    DBK_CHECK_FAILURE="the check of the restored files against the received-hash manifest failed (exit $rc): $(tail -n 2 "$err" | tr '\n' ' ')"
+    return 1
+  fi
+  local why="sample $sampled + $changed changed since the last drill"
+  [[ "$previous" == 1 ]] || why="sample $sampled; no earlier drill here to compare with"
+  [[ "$statdiff" == 0 ]] || why+=" + $statdiff whose size or time differ from the manifest"
+  DBK_CHECK_LINES=("documents: $hashed of $files files ($why) equal their SHA-256 as received")
+  if [[ ${#dumps[@]} -eq 1 ]]; then
+    DBK_CHECK_LINES+=("dump: ${dumps[0]} equals its SHA-256 as received")
+  elif [[ ${#dumps[@]} -gt 1 ]]; then
+    DBK_CHECK_LINES+=("dump: ${dumps[0]} and its $((${#dumps[@]} - 1)) companion file(s) equal their SHA-256 as received")
+  fi
+  return 0
+}
