@@ -430,10 +430,10 @@ dbk_float_digest_sql() {
 #   "SHA256HEX SIZE MTIME_NS PATH" NUL ...      PATH relative to the mirror (code/…, documents/…, dumps/…)
 #   "#end COUNT" NUL                            (a cut file is told from a short one)
 # One entry per regular file of code/, documents/ and dumps/. An entry is what the replication
-# RECEIVED: dolibarr-replicate hashes only the files a run received (its itemize log), the files
-# without an entry, and any whose size or mtime no longer match their entry (rsync sends such a
-# file again anyway); every other entry is kept as it was, so a file changed in place on this
-# server (same size and mtime: rsync does not see it) keeps the hash of what was received.
+# RECEIVED: dolibarr-replicate hashes only the files a run received (its itemize log) and drops
+# those it replaced or deleted (its trash); every other entry is kept as it was, so a file changed
+# in place on this server (same size and mtime: rsync does not see it) keeps the hash of what was
+# received. The trees are walked only without a manifest to start from, or after a run that died.
 # `tr '\0' '\n' <.sha256` reads it. Files of 1 MiB and more are hashed by openssl when installed
 # (its SHA extensions: several times quicker), the others by perl's Digest::SHA in one process.
 # shellcheck disable=SC2016 # perl code, not shell
@@ -459,19 +459,44 @@ sub ns_of {
   if ($t =~ /^(\d+)\.(\d+)\z/) { my $v = $1 . substr($2 . "000000000", 0, 9); $v =~ s/^0+(?=\d)//; return $v; }
   $t =~ s/\.//; return $t;
 }
-# walk DIR PREFIX \%out: every regular file below DIR as "PREFIX/rel" => [size, mtime_ns].
+# A path of a tree, or not ("." or ".." parts, "//", a trailing "/"): cheap tests first.
+sub bad_path { my $p = shift; return (index($p, "/.") >= 0 || index($p, "//") >= 0 || substr($p, -1) eq "/") && $p =~ m{/\.\.?(?:/|\z)|//|/\z}; }
+# Records of find -printf "%s %T@ %p\0" (or %P) as { prefix . path => "size mtime_ns" }.
+sub read_find {
+  my ($p, $cut, $prefix, $out) = @_;
+  local $/ = "\0";
+  while (defined(my $r = <$p>)) {
+    chomp $r;
+    my $i = index($r, " ");
+    my $j = index($r, " ", $i + 1);
+    die "find printed an unexpected record\n" if $i < 1 || $j < 0;
+    $out->{$prefix . substr($r, $j + 1 + $cut)} = substr($r, 0, $i) . " " . ns_of(substr($r, $i + 1, $j - $i - 1));
+  }
+}
+# walk DIR PREFIX \%out: every regular file below DIR as "PREFIX/rel" => "size mtime_ns".
 sub walk {
   my ($dir, $prefix, $out) = @_;
   return unless -d $dir;
   $dir = "./$dir" unless $dir =~ m{^/};
   open(my $p, "-|", "find", $dir, "-type", "f", "-printf", "%s %T\@ %P\\0") or die "find $dir: $!\n";
-  local $/ = "\0";
-  while (defined(my $r = <$p>)) {
-    chomp $r;
-    $r =~ /^(\d+) (\S+) (.+)\z/s or die "find $dir printed an unexpected record\n";
-    $out->{"$prefix/$3"} = [$1, ns_of($2)];
-  }
+  read_find($p, 0, "$prefix/", $out);
   close $p or die "find $dir failed (exit " . ($? >> 8) . ")\n";
+}
+# stat_ns MIRROR \@paths: { path => "size mtime_ns" } of those that are regular files (one find).
+sub stat_ns {
+  my ($mirror, $paths) = @_;
+  my %out;
+  return \%out unless @$paths;
+  require File::Temp;
+  my $list = File::Temp->new(TEMPLATE => "dbk-manifest-XXXXXX", TMPDIR => 1);
+  binmode $list;
+  my $base = $mirror =~ m{^/} ? $mirror : "./$mirror";
+  print $list "$base/$_\0" for @$paths;
+  close $list or die "a temp file: $!\n";
+  open(my $p, "-|", "find", "-files0-from", $list->filename, "-maxdepth", "0", "-type", "f", "-printf", "%s %T\@ %p\\0") or die "find: $!\n";
+  read_find($p, length("$base/"), "", \%out);
+  close $p; # (a file gone meanwhile: find says so and exits 1; it is left out)
+  return \%out;
 }
 sub sha_of { # (hex, undef) or (undef, why)
   my ($path, $size) = @_;
@@ -491,64 +516,120 @@ sub sha_of { # (hex, undef) or (undef, why)
   eval { $d->addfile($fh); 1 } or return (undef, "read error: " . ($@ =~ s/\s+\z//r));
   return ($d->hexdigest, undef);
 }
-sub bad_path { my $p = shift; return $p =~ m{(?:^|/)\.{1,2}(?:/|\z)|//|/\z}; }
+# An entry is the string "SHA256 SIZE MTIME_NS" (what the record holds before its path).
+sub sha_e { substr($_[0], 0, 64) }
+sub size_e { my $e = shift; substr($e, 65, index($e, " ", 65) - 65) }
+sub stat_e { substr($_[0], 65) } # "SIZE MTIME_NS"
 sub read_manifest { # (\%entries, undef) or (undef, why)
   my $file = shift;
   open(my $fh, "<:raw", $file) or return (undef, "cannot be read: $!");
-  local $/ = "\0";
-  my $h = <$fh>;
-  return (undef, "is empty") unless defined $h;
-  return (undef, "does not start with its header") unless $h eq "$HEADER\0";
-  my (%e, $end);
-  while (defined(my $r = <$fh>)) {
-    return (undef, "has records after its end") if defined $end;
-    return (undef, "is cut (its last record has no NUL)") unless chomp($r);
-    if ($r =~ /^#end (\d+)\z/) { $end = $1; next; }
-    $r =~ /^([0-9a-f]{64}) (\d+) (-?\d+) ((?:code|documents|dumps)\/.+)\z/s && !bad_path($4) or return (undef, "has a malformed record");
-    return (undef, "lists " . esc($4) . " twice") if exists $e{$4};
-    $e{$4} = [$1, $2, $3];
+  my $all = do { local $/; <$fh> };
+  return (undef, "is empty") if !defined $all || $all eq "";
+  return (undef, "does not start with its header") unless substr($all, 0, length($HEADER) + 1) eq "$HEADER\0";
+  return (undef, "is cut (its last record has no NUL)") unless substr($all, -1) eq "\0";
+  my @r = split /\0/, $all, -1;
+  pop @r;
+  shift @r;
+  my $end = pop @r;
+  return (undef, "is cut (no end record)") unless defined $end && $end =~ /^#end (\d+)\z/;
+  my $n = $1;
+  my %e;
+  for my $r (@r) {
+    return (undef, "has a malformed record") unless $r =~ /\A[0-9a-f]{64} [0-9]+ -?[0-9]+ (?:code|documents|dumps)\//;
+    my $j = index($r, " ", index($r, " ", 65) + 1);
+    my $p = substr($r, $j + 1);
+    return (undef, "has a malformed record") if bad_path($p);
+    return (undef, "lists " . esc($p) . " twice") if exists $e{$p};
+    $e{$p} = substr($r, 0, $j);
   }
-  return (undef, "is cut (no end record)") unless defined $end;
-  return (undef, "says $end records but holds " . scalar(keys %e)) unless $end == keys %e;
+  return (undef, "says $n records but holds " . scalar(keys %e)) unless $n == keys %e;
   return (\%e, undef);
 }
 sub write_manifest {
   my ($out, $e) = @_;
   open(my $o, ">:raw", $out) or die "$out: $!\n";
-  print $o "$HEADER\0" or die "$out: $!\n";
-  for my $p (sort keys %$e) { my $x = $e->{$p}; print $o "$x->[0] $x->[1] $x->[2] $p\0" or die "$out: $!\n"; }
-  print $o "#end " . scalar(keys %$e) . "\0" or die "$out: $!\n";
+  print $o join("\0", $HEADER, (map { "$e->{$_} $_" } sort keys %$e), "#end " . scalar(keys %$e)), "\0" or die "$out: $!\n";
   close $o or die "$out: $!\n";
 }
 my $mode = shift @ARGV // "";
 if ($mode eq "update") {
-  my ($mirror, $received, $out) = @ARGV;
-  die "usage: update MIRROR RECEIVED OUT\n" unless defined $out;
-  my %recv;
-  { local $/ = "\0"; open(my $r, "<:raw", $received) or die "$received: $!\n"; while (defined(my $n = <$r>)) { chomp $n; $recv{$n} = 1; } }
+  my $walk = 0;
+  if (@ARGV && $ARGV[0] eq "--walk") { $walk = 1; shift @ARGV; }
+  my ($mirror, $list, $out) = @ARGV;
+  die "usage: update [--walk] MIRROR LIST OUT\n" unless defined $out;
+  # LIST: "KIND PATH" NUL records. R: a file the run received ("R?": a candidate name, counted only
+  # when it is a regular file); T: a file the run replaced or deleted (in its trash); D: a directory
+  # the run created or changed.
+  my (%recv, @trash, @dirs);
+  {
+    open(my $r, "<:raw", $list) or die "$list: $!\n";
+    my $all = do { local $/; <$r> } // "";
+    for my $rec (split /\0/, $all) {
+      my ($k, $p) = $rec =~ /\A(R\??|T|D) (.+)\z/s or next;
+      next if $p ne "." && bad_path($p);
+      if ($k eq "D") { push @dirs, $p; next; }
+      next unless $p =~ m{\A(?:code|documents|dumps)/};
+      if ($k eq "T") { push @trash, $p; next; }
+      if ($k eq "R?") { my @st = lstat("$mirror/$p"); next unless @st && -f _; }
+      $recv{$p} = 1;
+    }
+  }
   my ($old, $state) = (undef, "created");
   if (-e "$mirror/.sha256" || -l "$mirror/.sha256") {
     my $why;
     ($old, $why) = read_manifest("$mirror/.sha256");
     $state = $old ? "updated" : "rebuilt: the previous manifest $why";
   }
-  my %now;
-  walk("$mirror/$_", $_, \%now) for qw(code documents dumps);
+  # No manifest to start from: every file of the trees is looked at.
+  $walk = 1 unless $old;
   my %new;
   my ($hashed, $bytes, $kept) = (0, 0, 0);
-  for my $p (keys %now) {
-    my ($size, $mt) = @{$now{$p}};
-    my $o = $old ? $old->{$p} : undef;
-    if ($o && !$recv{$p} && $o->[1] eq $size && $o->[2] eq $mt) { $new{$p} = $o; $kept++; next; }
+  my @hash;
+  if ($walk) {
+    my %now;
+    walk("$mirror/$_", $_, \%now) for qw(code documents dumps);
+    for my $p (keys %now) {
+      my $o = $old ? $old->{$p} : undef;
+      if (defined $o && !$recv{$p} && stat_e($o) eq $now{$p}) { $new{$p} = $o; next; }
+      push @hash, $p;
+    }
+  } else {
+    %new = %$old;
+    # what the run replaced or deleted: hashed again when a file is there now, else dropped
+    for my $p (@trash) { delete $new{$p}; push @hash, $p; }
+    push @hash, keys %recv;
+    # a file in a directory the run changed that has no entry (a name its log did not give right)
+    for my $d (@dirs) {
+      next unless $d =~ m{\A(?:code|documents|dumps)(?:/|\z)};
+      opendir(my $dh, "$mirror/$d") or next;
+      for my $n (readdir $dh) {
+        next if $n eq "." || $n eq "..";
+        my $p = "$d/$n";
+        next if exists $new{$p} || $recv{$p};
+        my @st = lstat("$mirror/$p");
+        push @hash, $p if @st && -f _;
+      }
+      closedir $dh;
+    }
+  }
+  # The files to hash: their size and mtime first (one find), then their content (a file gone or
+  # not a regular file has no entry; one that cannot be read fails the update).
+  my %seen;
+  @hash = grep { !$seen{$_}++ } @hash;
+  my $st = stat_ns($mirror, \@hash);
+  for my $p (sort @hash) {
+    if (!defined $st->{$p}) { delete $new{$p}; next; }
+    my ($size) = split / /, $st->{$p}, 2;
     my ($h, $err) = sha_of("$mirror/$p", $size);
     die "cannot read " . esc("$mirror/$p") . ": $err\n" unless defined $h;
-    $new{$p} = [$h, $size, $mt];
+    $new{$p} = "$h $st->{$p}";
     $hashed++;
     $bytes += $size;
   }
-  my $dropped = $old ? scalar(grep { !exists $now{$_} } keys %$old) : 0;
+  $kept = keys(%new) - $hashed;
+  my $dropped = $old ? scalar(grep { !exists $new{$_} } keys %$old) : 0;
   write_manifest($out, \%new);
-  print "files\t" . scalar(keys %new) . "\nhashed\t$hashed\nhashedBytes\t$bytes\nkept\t$kept\ndropped\t$dropped\nstate\t$state\n";
+  print "files\t" . scalar(keys %new) . "\nhashed\t$hashed\nhashedBytes\t$bytes\nkept\t$kept\ndropped\t$dropped\nstate\t$state\nwalked\t$walk\n";
 } elsif ($mode eq "check") {
   my %opt = (percent => 1, min => 20);
   my (@files, @trees);
@@ -584,9 +665,9 @@ if ($mode eq "update") {
   my (@missing, @changed, @statdiff, @rest);
   for my $p (@universe) {
     my ($c, $e) = ($copy{$p}, $m->{$p});
-    if (!$c) { push @missing, $p; next; }
-    if ($prev && (!$prev->{$p} || join(" ", @{$prev->{$p}}) ne join(" ", @$e))) { push @changed, $p; }
-    elsif ($c->[0] ne $e->[1] || $c->[1] ne $e->[2]) { push @statdiff, $p; }
+    if (!defined $c) { push @missing, $p; next; }
+    if ($prev && (!defined $prev->{$p} || $prev->{$p} ne $e)) { push @changed, $p; }
+    elsif ($c ne stat_e($e)) { push @statdiff, $p; }
     else { push @rest, $p; }
   }
   my @extra = sort grep { !exists $m->{$_} } keys %copy;
@@ -600,22 +681,23 @@ if ($mode eq "update") {
   my ($bad, $hashed, $bytes) = (0, 0, 0);
   my $copy_path = sub { my $p = shift; my ($t, $r) = split m{/}, $p, 2; return "$root{$t}/$r"; };
   for my $p (@changed, @statdiff, @sample) {
-    my ($h, $err) = sha_of($copy_path->($p), $copy{$p}[0]);
+    my $size = (split / /, $copy{$p})[0];
+    my ($h, $err) = sha_of($copy_path->($p), $size);
     $hashed++;
-    $bytes += $copy{$p}[0];
+    $bytes += $size;
     if (!defined $h) { print "unreadable\t" . esc($p) . "\t$err\n"; $bad++; }
-    elsif ($h ne $m->{$p}[0]) { print "mismatch\t" . esc($p) . "\t$m->{$p}[0]\t$h\n"; $bad++; }
+    elsif ($h ne sha_e($m->{$p})) { print "mismatch\t" . esc($p) . "\t" . sha_e($m->{$p}) . "\t$h\n"; $bad++; }
   }
-  print "missing\t" . esc($_) . "\t$m->{$_}[0]\n" for @missing;
+  print "missing\t" . esc($_) . "\t" . sha_e($m->{$_}) . "\n" for @missing;
   print "extra\t" . esc($_) . "\n" for @extra;
   $bad += @missing + @extra;
   for my $f (@files) {
     my ($rel, $path) = split /=/, $f, 2;
     die "--file takes REL=PATH, got \x27$f\x27\n" unless defined $path;
-    if (!$m->{$rel}) { print "unlisted\t" . esc($rel) . "\n"; $bad++; next; }
+    if (!defined $m->{$rel}) { print "unlisted\t" . esc($rel) . "\n"; $bad++; next; }
     my ($h, $err) = sha_of($path, -s $path // 0);
     if (!defined $h) { print "unreadable\t" . esc($rel) . "\t$err\n"; $bad++; }
-    elsif ($h ne $m->{$rel}[0]) { print "mismatch\t" . esc($rel) . "\t$m->{$rel}[0]\t$h\n"; $bad++; }
+    elsif ($h ne sha_e($m->{$rel})) { print "mismatch\t" . esc($rel) . "\t" . sha_e($m->{$rel}) . "\t$h\n"; $bad++; }
     else { print "file\t" . esc($rel) . "\n"; }
   }
   printf "files\t%d\nsampled\t%d\nchanged\t%d\nstatdiff\t%d\nhashed\t%d\nhashedBytes\t%d\nprevious\t%d\n", $n, $k, scalar(@changed), scalar(@statdiff), $hashed, $bytes, $prev ? 1 : 0;
@@ -623,11 +705,17 @@ if ($mode eq "update") {
 } else { die "usage: update|check ...\n"; }
 '
 
-# dbk_manifest_update MIRROR RECEIVED OUT: the new manifest of MIRROR into OUT (MIRROR/.sha256 is
-# the old one; RECEIVED lists, NUL-terminated, the mirror-relative paths the run received). Prints
-# "KEY<TAB>VALUE" lines: files, hashed, hashedBytes, kept, dropped, state (created, updated, or
-# "rebuilt: <why>" when the old one was unreadable). Fails (nothing written to OUT that counts)
-# when a file cannot be read.
+# dbk_manifest_update [--walk] MIRROR LIST OUT: the new manifest of MIRROR into OUT (MIRROR/.sha256
+# is the old one). LIST: NUL-terminated "KIND PATH" records, PATH relative to the mirror: R a file
+# the run received ("R?": a candidate name, counted only when it is a regular file), T a file it
+# replaced or deleted (its trash), D a directory it created or changed. R files are hashed; T
+# entries dropped, or hashed when a file stands there again; a regular file of a D directory without
+# an entry is hashed; every other entry is kept. With --walk, or without a manifest to start from,
+# the trees are walked instead: R files, files without an entry and files whose size or mtime
+# differ from it are hashed, the others keep their entry, entries of files gone are dropped.
+# Prints "KEY<TAB>VALUE" lines: files, hashed, hashedBytes, kept, dropped, walked (0 or 1), state
+# (created, updated, or "rebuilt: <why>" when the old one was unreadable). Fails when a file cannot
+# be read.
 dbk_manifest_update() {
   perl -e "$DBK_MANIFEST_PL" update "$@"
 }

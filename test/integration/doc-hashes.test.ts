@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { addHostileTree, addRawNames, listFiles, touchDocuments } from "../support/dolibarr-fixture";
-import { mustRun, run, type RunResult } from "../support/jobs-exec";
+import { mustRun, run, type RunResult, waitFor } from "../support/jobs-exec";
 import { JobsLab, type LabInstance, labUnavailable } from "../support/jobs-lab";
 import { skipUnlessCi } from "../support/prerequisites";
 import { rng } from "../support/rng";
@@ -75,6 +75,11 @@ function walkRaw(root: string, parts: readonly string[]): Tree {
   };
   for (const p of parts) if (fs.existsSync(path.join(root, p))) visit(B(path.join(root, p)), B(p));
   return out;
+}
+
+/** What a replication tells the manifest update (itemized_names manifest, then its trash): "R path" received, "T path" replaced or deleted, "D dir" changed. */
+function runList(records: ReadonlyArray<readonly ["R" | "R?" | "T" | "D", string]>): Buffer {
+  return Buffer.concat(records.map(([k, p]) => Buffer.concat([B(`${k} ${p}`), Buffer.from([0])])));
 }
 
 /** The manifest's path escaping undone: "\xHH" is a byte, nothing else is escaped. */
@@ -222,6 +227,10 @@ describe("received-hash manifest: written by the replication (issue 21)", { skip
 
   it("a steady run hashes only what it received: a file changed in place in the mirror (same size and mtime) keeps its received hash, and the check of its restored copy names it", async () => {
     const before = readManifest(manifestFile());
+    // deletions on the source, a hostile name among them: their entries must go (the run's trash lists them)
+    const deleted = [...listFiles(path.join(li.tree.documentsDir, "facture")).slice(0, 2), listFiles(path.join(li.tree.documentsDir, "hostile")).find((f) => f.includes("\n"))!];
+    for (const f of deleted) fs.rmSync(f);
+    const deletedKeys = deleted.map((f) => Buffer.from(`documents/${path.relative(li.tree.documentsDir, f)}`).toString("latin1"));
     touchDocuments(li.tree.documentsDir, 0.01, 31);
     // hostile names received again: new content on the source (the hard link's group too)
     const changedRaw = raw.filter((_, i) => i % 2 === 0);
@@ -245,6 +254,7 @@ describe("received-hash manifest: written by the replication (issue 21)", { skip
     for (const r of changedRaw) assert.equal(m.get(r.toString("latin1"))!.sha, real.get(r.toString("latin1"))!.sha);
     for (const [p, e] of m) if (!changed.includes(p)) assert.deepEqual(e, before.get(p), `kept as it was: ${JSON.stringify(p)}`);
     for (const p of before.keys()) if (!real.has(p)) assert.ok(!m.has(p), `gone from the mirror, gone from the manifest: ${JSON.stringify(p)}`);
+    for (const k of deletedKeys) assert.ok(before.has(k) && !real.has(k) && !m.has(k), `deleted on the source: ${JSON.stringify(k)} dropped`);
 
     // the restore compares the copy with the snapshot it came from: identical, blind to it
     const snap = newestSnapshot();
@@ -274,7 +284,8 @@ describe("received-hash manifest: written by the replication (issue 21)", { skip
 
   it("hostile names round-trip: every entry's path, decoded from rsync's itemize log, is the file's, and its hash the file's", async () => {
     // a second round of changes to the hostile trees, so that their names go through the itemize log
-    for (const f of listFiles(path.join(li.tree.documentsDir, "hostile")).filter((_, i) => i % 3 === 0)) fs.appendFileSync(f, "changed");
+    // (the small ones: rewriting the sparse files of several MiB would be a suspicious share of the bytes)
+    for (const f of listFiles(path.join(li.tree.documentsDir, "hostile")).filter((f, i) => i % 3 === 0 && fs.statSync(f).size < 65536)) fs.appendFileSync(f, "changed");
     for (const r of raw) fs.appendFileSync(Buffer.concat([B(li.tree.documentsDir), B("/"), r.subarray("documents/".length)]), "again");
     await lab.exportCmd("refresh", "hashes");
     const before = readManifest(manifestFile());
@@ -304,10 +315,24 @@ describe("received-hash manifest: written by the replication (issue 21)", { skip
       const ms = fs.statSync(mir, { bigint: true });
       await setTimesNs(mir, ms.atimeNs, ms.mtimeNs - 7_000_000_000n);
     }
+    // New files, one hard-linked under a name holding " => ", in a directory whose time is then put
+    // back: no directory line in the log, only the files' own lines (">f", "hf ... => TARGET") say so.
+    const rawDir = Buffer.concat([B(li.tree.documentsDir), B("/"), raw[0]!.subarray("documents/".length, raw[0]!.lastIndexOf(B("/")))]);
+    const dirTimes = fs.statSync(rawDir, { bigint: true });
+    const added = [B("new => x.pdf"), B("link2 => new => x.pdf")].map((n) => Buffer.concat([raw[0]!.subarray(0, raw[0]!.lastIndexOf(B("/")) + 1), n]));
+    fs.writeFileSync(Buffer.concat([B(li.tree.documentsDir), B("/"), added[0]!.subarray("documents/".length)]), createHash("sha256").update("new").digest());
+    fs.linkSync(Buffer.concat([B(li.tree.documentsDir), B("/"), added[0]!.subarray("documents/".length)]), Buffer.concat([B(li.tree.documentsDir), B("/"), added[1]!.subarray("documents/".length)]));
+    await setTimesNs(rawDir, dirTimes.atimeNs, dirTimes.mtimeNs);
+    await lab.exportCmd("refresh", "hashes");
     const mid = readManifest(manifestFile());
     await replicate("replication of files rewritten with their size and mtime kept");
     const m2 = readManifest(manifestFile());
     const real2 = walkRaw(li.mirror, PARTS);
+    for (const a of added) {
+      const k = a.toString("latin1");
+      assert.ok(real2.has(k), `${JSON.stringify(k)} replicated`);
+      assert.deepEqual(m2.get(k), real2.get(k), `${JSON.stringify(k)}: new, named by its own log line only`);
+    }
     for (const r of [...sneaky, link]) {
       const k = r.toString("latin1");
       assert.equal(m2.get(k)!.size, mid.get(k)!.size, `${JSON.stringify(k)}: same size`);
@@ -366,6 +391,38 @@ describe("received-hash manifest: written by the replication (issue 21)", { skip
     assert.equal(s.result, "ok");
     assert.match(String(s.warnings), /received-hash manifest rebuilt: the previous manifest is cut \([^)]*\): rebuilt from the mirror's files as they are/);
     assert.equal(s.manifestHashedFiles, readManifest(manifestFile()).size);
+  });
+
+  it("a run killed mid-way: the next one walks the trees (what the dead run received is in no log), and its manifest is every file as it is", async () => {
+    const big = await lab.addInstance("hashkill", { tree: { documents: 200, codeFiles: 20, bigFiles: 3, bigFileMb: 24 }, database: { societes: 5, invoices: 5, blobs: 1 } });
+    ok(await lab.dump("hashkill"), "dump");
+    ok(await lab.replicate("hashkill"), "first replication");
+    // small new documents first in the transfer's order, then the big ones rewritten
+    const fresh = path.join(big.tree.documentsDir, "aaa-nouveaux");
+    fs.mkdirSync(fresh);
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(fresh, `devis-${i}.pdf`), createHash("sha256").update(`devis ${i}`).digest());
+    for (const f of listFiles(path.join(big.tree.documentsDir, "ecm/gros"))) await mustRun("bash", ["-c", 'head -c 25165824 /dev/urandom > "$1"', "x", f]);
+    await lab.exportCmd("refresh", "hashkill");
+    const job = lab.startReplicate("hashkill", [], { RSYNC_EXTRA_ARGS: "--bwlimit=16m" });
+    const arrived = path.join(big.mirror, "documents", "aaa-nouveaux", "devis-39.pdf");
+    await waitFor(() => fs.existsSync(arrived), 60_000, "the new documents in the mirror");
+    job.kill("SIGKILL");
+    const killed = await job.done;
+    assert.notEqual(killed.code, 0, "killed before its end (raise the big files' size if this fails)");
+    assert.equal(fs.existsSync(path.join(big.mirror, ".complete")), false);
+    const r = await lab.replicate("hashkill");
+    assert.ok(r.code === 0 || r.code === 3, r.stderr.slice(-2000)); // (the big files rewritten: a suspicious change)
+    assert.match(r.stderr, /received-hash manifest updated \(the trees walked\)/);
+    const m = readManifest(path.join(big.mirror, ".sha256"));
+    const real = walkRaw(big.mirror, PARTS);
+    assert.deepEqual([...m.keys()].sort(), [...real.keys()].sort(), "every file, those the dead run received included");
+    for (const [p, e] of real) assert.deepEqual(m.get(p), e, `entry of ${JSON.stringify(p)}`);
+    // and the next steady run goes by its log again
+    fs.writeFileSync(path.join(fresh, "devis-40.pdf"), "one more");
+    await lab.exportCmd("refresh", "hashkill");
+    const again = await lab.replicate("hashkill");
+    ok(again, "steady replication");
+    assert.match(again.stderr, /received-hash manifest updated \(from this run's log and trash\): \d+ file\(s\), 1 hashed/);
   });
 
   it("each snapshot holds the manifest of its own run (a hard link of it), which its own trees match", async () => {
@@ -438,20 +495,23 @@ async function genCase(seed: number, base: string): Promise<GenCase> {
   write("dumps/db-20260101T000000Z.sql.zst", content());
   const m0 = path.join(root, "m0.sha256");
   const m1 = path.join(root, "m1.sha256");
-  const empty = path.join(root, "received-none");
-  fs.writeFileSync(empty, "");
-  ok(await common('dbk_manifest_update "$1" "$2" "$3"', [mirror, empty, m0]), "manifest 0");
+  const list0 = path.join(root, "listed-0");
+  fs.writeFileSync(list0, ""); // no manifest yet: the trees are walked
+  ok(await common('dbk_manifest_update "$1" "$2" "$3"', [mirror, list0, m0]), "manifest 0");
   fs.copyFileSync(m0, path.join(mirror, ".sha256"));
   // a replication: files changed (received), added, removed
   const received: string[] = [];
+  const trashed: string[] = [];
   for (const k of [...files].filter((f) => !f.startsWith("dumps/"))) {
     const x = rand();
     if (x < 0.15) {
       write(k, content());
       received.push(k);
+      trashed.push(k);
     } else if (x < 0.2) {
       fs.rmSync(B(path.join(mirror, k)));
       files.delete(k);
+      trashed.push(k);
     }
   }
   for (let i = 0; i < 1 + Math.floor(rand() * 5); i++) {
@@ -461,9 +521,9 @@ async function genCase(seed: number, base: string): Promise<GenCase> {
       received.push(rel);
     }
   }
-  const recvFile = path.join(root, "received");
-  fs.writeFileSync(recvFile, Buffer.concat(received.map((r) => Buffer.concat([B(r), Buffer.from([0])]))));
-  ok(await common('dbk_manifest_update "$1" "$2" "$3"', [mirror, recvFile, m1]), "manifest 1");
+  const list1 = path.join(root, "listed-1");
+  fs.writeFileSync(list1, runList([...received.map((r) => ["R", r] as const), ...trashed.map((t) => ["T", t] as const)]));
+  ok(await common('dbk_manifest_update "$1" "$2" "$3"', [mirror, list1, m1]), "manifest 1");
   const e0 = readManifest(m0);
   const universe: Tree = new Map([...readManifest(m1)].filter(([k]) => !k.startsWith("dumps/")));
   const changed = new Set([...universe].filter(([k, e]) => !sameEntry(e0.get(k), e)).map(([k]) => k));
@@ -636,38 +696,72 @@ describe("the drill's sample-and-compare (dbk_manifest_check, dbk_check_document
     }
   });
 
-  it("the update keeps every entry it was not told was received (size and mtime unchanged), hashes the rest, drops what is gone", async () => {
+  it("the update keeps every entry the run's log and trash do not name, hashes the received and the new, drops what is gone; or walks the trees when asked", async () => {
     const c = await genCase(202, base);
-    // m1 as the mirror's manifest; a file altered in place (same size, same mtime, not received), one with a new mtime, one gone
-    fs.copyFileSync(c.m1, path.join(c.mirror, ".sha256"));
     const keys = [...c.universe.keys()].filter((k) => c.universe.get(k)!.size > 0);
-    const [inPlace, retimed, gone] = [keys[0]!, keys[1]!, keys[2]!];
+    const [inPlace, retimed, gone, removedHere] = [keys[0]!, keys[1]!, keys[2]!, keys[3]!];
     const f = (k: string): Buffer => B(path.join(c.mirror, k));
+    // altered in place, same size and mtime (rsync would not see it); another mtime (rsync would send it again); removed by the run; removed by someone else
     const st = fs.statSync(f(inPlace), { bigint: true });
     const b = fs.readFileSync(f(inPlace));
     b[0] = b[0]! ^ 1;
     fs.writeFileSync(f(inPlace), b);
-    await mustRun("python3", ["-c", "import os,sys; os.utime(bytes.fromhex(sys.argv[1]), ns=(int(sys.argv[2]), int(sys.argv[2])))", f(inPlace).toString("hex"), String(st.mtimeNs)]);
-    fs.utimesSync(f(retimed), new Date(), new Date(2000, 0, 1));
+    await setTimesNs(f(inPlace), st.atimeNs, st.mtimeNs);
+    const rs = fs.statSync(f(retimed), { bigint: true });
+    await setTimesNs(f(retimed), rs.atimeNs, rs.mtimeNs - 3_000_000_000n);
     fs.rmSync(f(gone));
-    const recv = path.join(c.root, "received-none");
-    const out = path.join(c.root, "m2.sha256");
-    const r = await common('dbk_manifest_update "$1" "$2" "$3"', [c.mirror, recv, out]);
-    ok(r, "update");
-    const m2 = readManifest(out);
+    fs.rmSync(f(removedHere));
+    // a new file the log did not name, in a directory it says changed
+    const dir = path.posix.dirname(inPlace);
+    const unnamed = `${dir}/unnamed by the log`;
+    fs.writeFileSync(f(unnamed), "new");
     const m1 = readManifest(c.m1);
-    assert.deepEqual(m2.get(inPlace), m1.get(inPlace), "in place, same size and mtime, not received: the received entry kept");
-    assert.equal(m2.get(retimed)!.sha, sha256(fs.readFileSync(f(retimed))));
-    assert.notEqual(m2.get(retimed)!.mtimeNs, m1.get(retimed)!.mtimeNs, "another mtime: hashed again");
-    assert.ok(!m2.has(gone), "gone: dropped");
-    assert.match(r.stdout, /^hashed\t1$/m);
-    assert.match(r.stdout, /^dropped\t1$/m);
-    assert.match(r.stdout, /^state\tupdated$/m);
-    // told it was received: hashed even with the same size and mtime
-    const recv2 = path.join(c.root, "received-inplace");
-    fs.writeFileSync(recv2, Buffer.concat([B(inPlace), Buffer.from([0])]));
-    fs.copyFileSync(out, path.join(c.mirror, ".sha256"));
-    ok(await common('dbk_manifest_update "$1" "$2" "$3"', [c.mirror, recv2, out]), "update 2");
-    assert.equal(readManifest(out).get(inPlace)!.sha, sha256(fs.readFileSync(f(inPlace))));
+    const update = async (args: string[], list: Buffer, out: string): Promise<{ m: Tree; stdout: string }> => {
+      fs.copyFileSync(c.m1, path.join(c.mirror, ".sha256"));
+      const lf = `${out}.list`;
+      fs.writeFileSync(lf, list);
+      const r = await common('dbk_manifest_update "$@"', [...args, c.mirror, lf, out]);
+      ok(r, `update ${args.join(" ")}`);
+      return { m: readManifest(out), stdout: r.stdout };
+    };
+    // the run's log: the retimed file received again (its old copy in the trash), the gone one deleted, the directory changed
+    let u = await update([], runList([["R", retimed], ["T", retimed], ["T", gone], ["D", dir]]), path.join(c.root, "m2.sha256"));
+    assert.deepEqual(u.m.get(inPlace), m1.get(inPlace), "in place, same size and mtime, not received: the received entry kept");
+    assert.equal(u.m.get(retimed)!.sha, sha256(fs.readFileSync(f(retimed))));
+    assert.equal(u.m.get(retimed)!.mtimeNs, m1.get(retimed)!.mtimeNs - 3_000_000_000n, "received: its new mtime");
+    assert.ok(!u.m.has(gone), "deleted by the run: dropped");
+    assert.deepEqual(u.m.get(removedHere), m1.get(removedHere), "removed by someone else, not by the run: kept (the drill finds it missing)");
+    assert.equal(u.m.get(unnamed)!.sha, sha256(Buffer.from("new")), "a file without an entry in a changed directory: hashed");
+    assert.match(u.stdout, /^hashed\t2$/m);
+    assert.match(u.stdout, /^dropped\t1$/m);
+    assert.match(u.stdout, /^walked\t0$/m);
+    assert.match(u.stdout, /^state\tupdated$/m);
+    // told it was received: hashed, even with its size and mtime
+    u = await update([], runList([["R", inPlace]]), path.join(c.root, "m3.sha256"));
+    assert.equal(u.m.get(inPlace)!.sha, sha256(fs.readFileSync(f(inPlace))));
+    // nothing told: the manifest as it was
+    u = await update([], Buffer.alloc(0), path.join(c.root, "m4.sha256"));
+    assert.deepEqual(fs.readFileSync(path.join(c.root, "m4.sha256")), fs.readFileSync(c.m1));
+    // a candidate name ("R?": a hard link's line cut at " => ") counts only when it is a regular file
+    u = await update([], runList([["R?", "documents/no such file"], ["R?", inPlace]]), path.join(c.root, "m5.sha256"));
+    assert.ok(!u.m.has("documents/no such file"));
+    assert.equal(u.m.get(inPlace)!.sha, sha256(fs.readFileSync(f(inPlace))), "an existing candidate is taken as received");
+    // --walk (after an interrupted run): another size or mtime hashed, in place kept, every file gone dropped, every new one hashed
+    u = await update(["--walk"], Buffer.alloc(0), path.join(c.root, "m6.sha256"));
+    assert.match(u.stdout, /^walked\t1$/m);
+    assert.deepEqual(u.m.get(inPlace), m1.get(inPlace));
+    assert.equal(u.m.get(retimed)!.mtimeNs, m1.get(retimed)!.mtimeNs - 3_000_000_000n);
+    assert.ok(!u.m.has(gone) && !u.m.has(removedHere));
+    assert.ok(u.m.has(unnamed));
+    assert.deepEqual([...u.m.keys()].sort(), [...walkRaw(c.mirror, PARTS).keys()].sort());
+    // no manifest to start from: walked whatever the list
+    fs.rmSync(path.join(c.mirror, ".sha256"));
+    const lf = path.join(c.root, "m7.list");
+    fs.writeFileSync(lf, "");
+    const r = await common('dbk_manifest_update "$@"', [c.mirror, lf, path.join(c.root, "m7.sha256")]);
+    ok(r, "update without a manifest");
+    assert.match(r.stdout, /^walked\t1$/m);
+    assert.match(r.stdout, /^state\tcreated$/m);
+    assert.deepEqual([...readManifest(path.join(c.root, "m7.sha256")).keys()].sort(), [...walkRaw(c.mirror, PARTS).keys()].sort());
   });
 });
