@@ -455,8 +455,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   // Kept for a lost hosting server too: its binlogs pulled so far are what a restore --at needs (its
   // pull config goes from the fleet's base, so the timer's condition skips it).
   const shipped = binlogOf(hosting) !== undefined;
+  const drillSettings = drillSettingsOf(topology.fleet);
   const env = renderEnvFile(
-    `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
+    `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate, dolibarr-restore and dolibarr-drill.`,
     {
       INSTANCE: i.name,
       CLIENT: i.client,
@@ -479,6 +480,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
       SSH_KEY: sshKeyPath,
       KNOWN_HOSTS: knownHostsPath,
+      // The drill's check of the restored files against the received-hash manifest (fleet key drills).
+      DRILL_SAMPLE_PERCENT: drillSettings.sampleDocumentsPercent,
+      DRILL_SAMPLE_MIN: drillSettings.sampleDocumentsMin,
       // Binlogs on: where this backup server keeps the hosting server's binlogs (dolibarr-binlog-pull,
       // read by dolibarr-restore --at), and the retention the pulls keep them for at least.
       ...(shipped ? { BINLOG_DIR: binlogMirrorDir(topology.fleet.mirrorRoot, hosting.name), RETENTION_DAYS: i.schedule.retentionDays } : {}),
