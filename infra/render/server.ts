@@ -498,7 +498,6 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   // The slot may not depend on the client's minute offset (a file rendered the same for two offsets
   // is taken as offset-free, see deferredBundle): the offset-0 times, each widened by the largest offset.
   const unshifted = planInstance(topology.fleet, i, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)?.times ?? plan.times;
-  const drillSettings = drillSettingsOf(topology.fleet);
   const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET, drillSettings.maxRtoMinutes);
   const drillDropIn = timerDropInPath("dolibarr-drill", i.name);
   const drillTimer = `dolibarr-drill@${i.name}.timer`;

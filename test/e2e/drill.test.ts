@@ -92,7 +92,7 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       assert.equal(s.rtoMs, (s.restoreMs as number) + (s.serveMs as number) + (s.firstPageMs as number));
       assert.match(
         String(s.checks),
-        /database: \d+ tables identical to the dump; documents and code identical to the copy; Dolibarr's database account: .* logs in .*; documents: \d+ of \d+ files \((?:sample \d+ \+ \d+ changed since the last drill|sample \d+; no earlier drill here to compare with)\) equal their SHA-256 as received; dump: \S+\.sql\.zst(?: and its \d companion file\(s\) equal their| equals its) SHA-256 as received; front page: HTTP 200, Dolibarr 18\.0\.4; PHP error log: empty/,
+        /database: \d+ tables identical to the dump; documents and code identical to the copy; point in time: the newest recoverable second, applied \(\d+ transaction\(s\) of dolibarr_bistro[^;]* UTC[^;]*\); Dolibarr's database account: .* logs in .*; documents: \d+ of \d+ files \((?:sample \d+ \+ \d+ changed since the last drill|sample \d+; no earlier drill here to compare with)\) equal their SHA-256 as received; dump: \S+\.sql\.zst(?: and its \d companion file\(s\) equal their| equals its) SHA-256 as received; front page: HTTP 200, Dolibarr 18\.0\.4; PHP error log: empty/,
       );
       // the document check against the received-hash manifest: at least the sample's floor (or every file) hashed
       assert.ok((s.manifestFiles as number) > 0, `manifestFiles: ${s.manifestFiles}`);
@@ -192,7 +192,7 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     const envFile = `/etc/dolibarr-backup/instances/${INSTANCE}.env`;
     try {
       sshOk(env, backup, `cp -a ${envFile} ${envFile}.keep && . ${envFile} && at=$(TZ="$DRILL_TIME_ZONE" date -d '+2 min' +%H:%M) && sed -i "s/^DRILL_STOP_AT=.*/DRILL_STOP_AT='$at'/" ${envFile} && grep -q "^DRILL_STOP_AT='$at'" ${envFile}`);
-      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(300);' ${mirror}/.snapshots/${fake}/code/index.php`);
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(300);' ${mirror}/.snapshots/${fake}/code/index.php && rm -f -- ${mirror}/.snapshots/${fake}/.sha256`);
       const r = drill(backup);
       assert.notEqual(r.code, 0, JSON.stringify(r.status));
       assert.match(String(r.status.message), /^the front page did not answer before the drill's deadline \(the instance's next dump at \d\d:\d\d \(.+\)\): stopped$/, String(r.status.message));
