@@ -62,6 +62,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "retention-snapshots": "mandatory",
   "binlog-off": "advisory",
   "binlog-server-id": "mandatory",
+  "drill-window": "advisory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
   [REPLICATIONS_AS_PLANNED]: "advisory",
@@ -96,6 +97,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Set servers[].binlog.enabled: true (or remove the key) on the hosting server in the fleet stack file, so that the program turns its MariaDB's binary logs on and the backup servers pull them; leave it off only for a MariaDB the company does not own.",
   "binlog.server-id":
     "Give all but one of the hosting servers sharing a server_id an explicit servers[].binlog.serverId (1..4294967295, unique in the fleet) in the fleet stack file.",
+  "drill.window":
+    "Space the instance's dumpTimes (client stack file) so that two of them are at least drills.maxRtoMinutes + 90 min apart, or lower the fleet's drills.maxRtoMinutes when its drills are known to be shorter (npm run status shows each drill's RTO).",
   "access.restricted-ssh":
     'Let each backup server in with one authorized_keys line: restrict,from="<backup server address>",command="rrsync -ro <instance dir>" (the Pulumi program writes it; run `pulumi up` on the client stack after fixing it).',
   "pushed.authorized-keys":

@@ -7,6 +7,7 @@ import { TYPES } from "../infra/model/contract";
 import { DUMP_VERIFICATIONS } from "../infra/model/defaults";
 import { instanceModelSchema } from "../infra/model/instance";
 import { DEFAULT_BINLOG_MAX_LAG_SECONDS } from "../infra/model/binlog";
+import { DEFAULT_DRILL_SAMPLE_MIN, DEFAULT_DRILL_SAMPLE_PERCENT } from "../infra/model/drills";
 import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
 import type {
   ClientStack,
@@ -111,7 +112,16 @@ const fleetSettingsShape = {
   // maxLagSeconds: absent from the outputs of a stack deployed before it existed (the default then).
   binlog: z.object({ dir: z.string().min(1), keepDays: z.number(), maxFileMB: z.number(), maxLagSeconds: z.number().default(DEFAULT_BINLOG_MAX_LAG_SECONDS) }).optional(),
   // absent from the outputs of a stack deployed before drills existed (the defaults then)
-  drills: z.object({ enabled: z.boolean(), maxRtoMinutes: z.number(), staleDays: z.number() }).optional(),
+  // (the sample's keys: absent from the outputs of a stack deployed before them, the defaults then)
+  drills: z
+    .object({
+      enabled: z.boolean(),
+      maxRtoMinutes: z.number(),
+      staleDays: z.number(),
+      sampleDocumentsPercent: z.number().default(DEFAULT_DRILL_SAMPLE_PERCENT),
+      sampleDocumentsMin: z.number().default(DEFAULT_DRILL_SAMPLE_MIN),
+    })
+    .optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 

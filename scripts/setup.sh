@@ -44,8 +44,13 @@ install_npm_packages() {
     step "npm packages: up to date"
     return
   fi
-  step "npm packages: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # The deploy (the users' CI) runs no install script of any package. It needs none: the lock
+  # has two, protobufjs's (a version warning) and @pulumi/command's (it installs the command
+  # plugin, which Pulumi acquires by itself where the deploy runs).
+  local scripts=()
+  [[ $mode == deploy ]] && scripts=(--ignore-scripts)
+  step "npm packages: npm ci ${scripts[*]}"
+  npm ci "${scripts[@]}" --no-audit --no-fund --loglevel=error
   echo "$sum" >"$stamp"
 }
 

@@ -29,10 +29,36 @@ export interface DrillRecord {
   httpStatus?: number;
   /** The checks' lines joined by "; ". */
   checks?: string;
+  /**
+   * The check of the restored code and documents against the received-hash manifest (.sha256):
+   * the manifest's files of those trees, the random sample, the files whose entry changed since the
+   * last successful drill, the files hashed in all and their bytes, the check's time (not in the RTO).
+   */
+  manifestFiles?: number;
+  sampledFiles?: number;
+  changedSinceDrillFiles?: number;
+  hashedFiles?: number;
+  hashedBytes?: number;
+  hashMs?: number;
 }
 
 export const DRILL_STRING_KEYS = ["instance", "client", "job", "result", "message", "server", "hostingServer", "startedAt", "finishedAt", "source", "dump", "version", "checks"] as const;
-export const DRILL_INTEGER_KEYS = ["durationSeconds", "rtoMs", "restoreMs", "databaseMs", "filesMs", "serveMs", "firstPageMs", "httpStatus"] as const;
+export const DRILL_INTEGER_KEYS = [
+  "durationSeconds",
+  "rtoMs",
+  "restoreMs",
+  "databaseMs",
+  "filesMs",
+  "serveMs",
+  "firstPageMs",
+  "httpStatus",
+  "manifestFiles",
+  "sampledFiles",
+  "changedSinceDrillFiles",
+  "hashedFiles",
+  "hashedBytes",
+  "hashMs",
+] as const;
 
 /** The phases of a drill in the order they run, with what a report calls them. */
 export const DRILL_PHASES = [

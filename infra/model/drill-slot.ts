@@ -42,11 +42,12 @@ function inWindow(minute: number, at: number, margin: { before: number; after: n
  * `replicationSpread`: the replications may start up to that many minutes after the times given
  * (the client's minute offset, not known when the slot is chosen).
  */
-export function drillCandidates(dumpTimes: readonly number[], replicationTimes: readonly number[], replicationSpread = 0): number[] {
+export function drillCandidates(dumpTimes: readonly number[], replicationTimes: readonly number[], replicationSpread = 0, runMinutes = 0): number[] {
   const out: number[] = [];
   const replication = { before: DRILL_REPLICATION_MARGIN.before, after: DRILL_REPLICATION_MARGIN.after + replicationSpread };
+  const dump = { before: Math.max(DRILL_DUMP_MARGIN.before, runMinutes), after: DRILL_DUMP_MARGIN.after };
   for (let m = 0; m < MINUTES_PER_DAY; m += DRILL_SLOT_MINUTES) {
-    if (dumpTimes.some((t) => inWindow(m, t, DRILL_DUMP_MARGIN))) continue;
+    if (dumpTimes.some((t) => inWindow(m, t, dump))) continue;
     if (replicationTimes.some((t) => inWindow(m, t, replication))) continue;
     out.push(m);
   }
@@ -54,14 +55,23 @@ export function drillCandidates(dumpTimes: readonly number[], replicationTimes: 
 }
 
 /**
- * The weekly slot of `instance`'s drill on `backupServer`. Replications so frequent that they leave
- * no time free give way first (the drill reads a snapshot: a replication running meanwhile delays
- * neither), then the dumps (they run on the hosting server, not here).
+ * The weekly slot of `instance`'s drill on `backupServer`, at least `runMinutes` (the fleet's maximum
+ * RTO: a drill that long still ends in time) before the instance's next dump, where the drill must be
+ * gone (dolibarr-drill stops at the next dump time, DRILL_STOP_AT). Replications so frequent that
+ * they leave no time free give way first (the drill reads a snapshot: a replication running
+ * meanwhile delays neither), then the run time (rule drill.window says so), then the dumps.
  */
-export function drillSlot(instance: string, backupServer: string, dumpTimes: readonly number[], replicationTimes: readonly number[], replicationSpread = 0): DrillSlot {
-  let candidates = drillCandidates(dumpTimes, replicationTimes, replicationSpread);
+export function drillSlot(instance: string, backupServer: string, dumpTimes: readonly number[], replicationTimes: readonly number[], replicationSpread = 0, runMinutes = 0): DrillSlot {
+  let candidates = drillCandidates(dumpTimes, replicationTimes, replicationSpread, runMinutes);
+  if (candidates.length === 0) candidates = drillCandidates(dumpTimes, [], 0, runMinutes);
   if (candidates.length === 0) candidates = drillCandidates(dumpTimes, []);
   if (candidates.length === 0) candidates = drillCandidates([], []);
   const h = hashNumber(`${instance}\u0000${backupServer}`);
   return { weekday: DRILL_WEEKDAYS[h % 7]!, minute: candidates[Math.floor(h / 7) % candidates.length]! };
+}
+
+/** Minutes from `minute` forward to the next of `dumpTimes` (the drill's time to run); undefined without dumps. */
+export function minutesToNextDump(minute: number, dumpTimes: readonly number[]): number | undefined {
+  if (dumpTimes.length === 0) return undefined;
+  return Math.min(...dumpTimes.map((t) => forward(minute, t) || MINUTES_PER_DAY));
 }

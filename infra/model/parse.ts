@@ -187,6 +187,8 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
       enabled: v.drills?.enabled ?? DEFAULT_DRILL_SETTINGS.enabled,
       maxRtoMinutes: v.drills?.maxRtoMinutes ?? DEFAULT_DRILL_SETTINGS.maxRtoMinutes,
       staleDays: v.drills?.staleDays ?? DEFAULT_DRILL_SETTINGS.staleDays,
+      sampleDocumentsPercent: v.drills?.sampleDocumentsPercent ?? DEFAULT_DRILL_SETTINGS.sampleDocumentsPercent,
+      sampleDocumentsMin: v.drills?.sampleDocumentsMin ?? DEFAULT_DRILL_SETTINGS.sampleDocumentsMin,
     },
   };
   attachLocator(fleet, source.locate);

@@ -240,6 +240,19 @@ export const fleetValuesSchema = z.strictObject({
         .min(DRILL_LIMITS.staleDays.min, { error: `expected at least ${DRILL_LIMITS.staleDays.min} days: the drills run weekly, so a shorter limit calls a healthy drill stale before its next run` })
         .max(DRILL_LIMITS.staleDays.max, { error: `expected at most ${DRILL_LIMITS.staleDays.max} days (a year)` })
         .optional(),
+      // The drills' check of the restored files against what the replication received (.sha256).
+      sampleDocumentsPercent: z
+        .number({ error: "expected a percentage of the files, a number from 0 to 100 (e.g. 1 or 0.5)" })
+        .min(DRILL_LIMITS.sampleDocumentsPercent.min, { error: "expected a percentage from 0 to 100 (0: no random sample, only the files received since the last drill)" })
+        .max(DRILL_LIMITS.sampleDocumentsPercent.max, { error: "expected a percentage from 0 to 100 (100: every file at every drill)" })
+        .refine((p) => Math.abs(Math.round(p * 100) - p * 100) < 1e-9, { error: "expected at most two decimals (e.g. 0.25)" })
+        .optional(),
+      sampleDocumentsMin: z
+        .number({ error: "expected a whole number of files (e.g. 20)" })
+        .int({ error: "expected a whole number of files (e.g. 20)" })
+        .min(DRILL_LIMITS.sampleDocumentsMin.min, { error: "expected 0 or more files" })
+        .max(DRILL_LIMITS.sampleDocumentsMin.max, { error: `expected at most ${DRILL_LIMITS.sampleDocumentsMin.max} files (use sampleDocumentsPercent for a larger share)` })
+        .optional(),
     })
     .optional(),
 });

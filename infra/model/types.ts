@@ -93,6 +93,13 @@ export interface DrillSettings {
   maxRtoMinutes: number;
   /** A backup server's newest successful drill of an instance older than this makes it stale. */
   staleDays: number;
+  /**
+   * The share (percent, 0..100) of the restored code and documents a drill hashes at random and
+   * compares with the received-hash manifest, besides every file received since the last drill.
+   */
+  sampleDocumentsPercent: number;
+  /** The random sample holds at least this many files (all of them when fewer). */
+  sampleDocumentsMin: number;
 }
 
 export type ServerState = "active" | "lost";

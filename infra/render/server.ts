@@ -21,6 +21,7 @@ import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFi
 import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
 import { drillSlot } from "../model/drill-slot";
 import { drillSettingsOf } from "../model/drills";
+import { formatTimeOfDay } from "../model/time";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
   PATHS,
@@ -471,8 +472,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   // Kept for a lost hosting server too: its binlogs pulled so far are what a restore --at needs (its
   // pull config goes from the fleet's base, so the timer's condition skips it).
   const shipped = binlogOf(hosting) !== undefined;
+  const drillSettings = drillSettingsOf(topology.fleet);
   const env = renderEnvFile(
-    `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate and dolibarr-restore.`,
+    `Dolibarr instance ${i.name} (client ${i.client}) pulled by backup server ${plan.backupServer} from ${i.hostingServer}.\nRendered by dolibarr-backup (client stack): read by dolibarr-replicate, dolibarr-restore and dolibarr-drill.`,
     {
       INSTANCE: i.name,
       CLIENT: i.client,
@@ -495,9 +497,15 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       MAX_DUMP_AGE_HOURS: maxDumpAgeHours(i.schedule.dumpTimes),
       SSH_KEY: sshKeyPath,
       KNOWN_HOSTS: knownHostsPath,
+      // The drill's check of the restored files against the received-hash manifest (fleet key drills).
+      DRILL_SAMPLE_PERCENT: drillSettings.sampleDocumentsPercent,
+      DRILL_SAMPLE_MIN: drillSettings.sampleDocumentsMin,
       // Binlogs on: where this backup server keeps the hosting server's binlogs (dolibarr-binlog-pull,
       // read by dolibarr-restore --at), and the retention the pulls keep them for at least.
       ...(shipped ? { BINLOG_DIR: binlogMirrorDir(topology.fleet.mirrorRoot, hosting.name), RETENTION_DAYS: i.schedule.retentionDays } : {}),
+      // dolibarr-drill is gone by the instance's next dump (its window and the replications after it).
+      DRILL_STOP_AT: [...new Set(i.schedule.dumpTimes)].sort((a, b) => a - b).map(formatTimeOfDay).join(" "),
+      DRILL_TIME_ZONE: checkTimeZone(fleetTimeZone(topology.fleet)),
     },
   );
   const dropIn = timerDropInPath("dolibarr-replicate", i.name);
@@ -507,10 +515,10 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
   // The slot may not depend on the client's minute offset (a file rendered the same for two offsets
   // is taken as offset-free, see deferredBundle): the offset-0 times, each widened by the largest offset.
   const unshifted = planInstance(topology.fleet, i, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)?.times ?? plan.times;
-  const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
+  const drill = drillSlot(i.name, plan.backupServer, i.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET, drillSettings.maxRtoMinutes);
   const drillDropIn = timerDropInPath("dolibarr-drill", i.name);
   const drillTimer = `dolibarr-drill@${i.name}.timer`;
-  const drills = drillSettingsOf(topology.fleet).enabled;
+  const drills = drillSettings.enabled;
   const drillCalendar = `${drill.weekday} *-*-* ${String(Math.floor(drill.minute / 60)).padStart(2, "0")}:${String(drill.minute % 60).padStart(2, "0")}:00 ${checkTimeZone(fleetTimeZone(topology.fleet))}`;
   return {
     files: [

@@ -7,6 +7,7 @@ import {
   backupNotHosting,
   binlogOff,
   binlogServerId,
+  drillWindow,
   geoMinDistance,
   providerDiversity,
   retentionSnapshots,
@@ -35,6 +36,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   retentionSnapshots,
   binlogOff,
   binlogServerId,
+  drillWindow,
 ]);
 
 export type RuleId =
@@ -49,7 +51,8 @@ export type RuleId =
   | "rpo.max"
   | "retention.snapshots"
   | "binlog.off"
-  | "binlog.server-id";
+  | "binlog.server-id"
+  | "drill.window";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);
 

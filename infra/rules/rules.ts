@@ -8,6 +8,8 @@ import { fleetMaxConcurrentDumps, isLost, MAX_MINUTE_OFFSET, snapshotRetentionOf
 import { distanceKm, sameCity } from "../model/geo";
 import { maxBinlogDatabaseRpoHours } from "../model/rpo";
 import { dumpCompletionMinutes } from "../model/schedule";
+import { DRILL_DUMP_MARGIN, drillCandidates } from "../model/drill-slot";
+import { drillSettingsOf } from "../model/drills";
 import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
@@ -365,6 +367,30 @@ export const binlogServerId = rule(
           names,
           `fleet "${fleet.stack}": hosting servers ${list(names)} all get server_id ${id}; expected one per server: set servers[].binlog.serverId (1..4294967295) on all but one of them`,
           fleet.file,
+        ),
+      );
+    }
+  },
+);
+
+export const drillWindow = rule(
+  "drill.window",
+  "advisory",
+  ["drills.maxRtoMinutes"],
+  "With restore drills on (fleet drills.enabled), each instance's dumps leave its weekly drill a start at least drills.maxRtoMinutes before the instance's next dump, where dolibarr-drill stops: a drill that takes the maximum RTO still ends, so the drills can prove it.",
+  (ctx, out) => {
+    const drills = drillSettingsOf(ctx.topology.fleet);
+    if (!drills.enabled) return;
+    for (const ref of instancesOf(ctx.topology)) {
+      const { instance: inst } = ref;
+      if (inst.schedule.dumpTimes.length === 0 || drillCandidates(inst.schedule.dumpTimes, [], 0, drills.maxRtoMinutes).length > 0) continue;
+      out.push(
+        violation(
+          "drill.window",
+          "advisory",
+          ref,
+          knownBackups(ctx, inst).map((s) => s.name),
+          `instance ${inst.name}: its dumps (${times(inst.schedule.dumpTimes)}) leave no drill start ${drills.maxRtoMinutes} min (drills.maxRtoMinutes) before the next dump, where the drill stops: a drill as long as the maximum RTO would be cut; required a gap of at least ${drills.maxRtoMinutes} min plus ${DRILL_DUMP_MARGIN.after} min after a dump`,
         ),
       );
     }

@@ -615,3 +615,399 @@ dbk_make_dump_dir() {
   done
   dbk_check_dir "$key" dump "$path"
 }
+
+# --- the received-hash manifest (dolibarr-replicate writes it, dolibarr-drill checks the copy) ---
+# MIRROR/.sha256, beside .complete (never inside code/, documents/, dumps/: those are the client's
+# data; rsync's filter '- /*' keeps it out of every transfer and from --delete). NUL-terminated
+# records, sorted by path (bytes), any file name safe:
+#   "#dolibarr-backup sha256 manifest 1" NUL
+#   "SHA256HEX SIZE MTIME_NS PATH" NUL ...      PATH relative to the mirror (code/…, documents/…, dumps/…)
+#   "#end COUNT" NUL                            (a cut file is told from a short one)
+# One entry per regular file of code/, documents/ and dumps/. An entry is what the replication
+# RECEIVED: dolibarr-replicate hashes only the files a run received (its itemize log) and drops
+# those it replaced or deleted (its trash); every other entry is kept as it was, so a file changed
+# in place on this server (same size and mtime: rsync does not see it) keeps the hash of what was
+# received. The trees are walked only without a manifest to start from, or after a run that died.
+# `tr '\0' '\n' <.sha256` reads it. Files of 1 MiB and more are hashed by openssl when installed
+# (its SHA extensions: several times quicker), the others by perl's Digest::SHA in one process.
+# shellcheck disable=SC2016 # perl code, not shell
+DBK_MANIFEST_PL='
+use strict; use warnings;
+use Digest::SHA (); use POSIX ();
+my $HEADER = "#dolibarr-backup sha256 manifest 1";
+my $BIG = 1 << 20;
+my $openssl;
+sub openssl_path {
+  return $openssl if defined $openssl;
+  $openssl = "";
+  for my $d (split /:/, $ENV{PATH} // "") { if ($d ne "" && -x "$d/openssl") { $openssl = "$d/openssl"; last; } }
+  return $openssl;
+}
+# A path for a message: valid UTF-8 kept; control characters, C1, line/paragraph separators, bidi
+# controls, backslash, double quote and invalid bytes as \xHH (one line, nothing a terminal obeys).
+my $printable = qr/[\x20\x21\x23-\x5b\x5d-\x7e]|\xc2[\xa0-\xbf]|[\xc3-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|\xe2(?!\x80[\xa8-\xae]|\x81[\xa6-\xa9])[\x80-\xbf][\x80-\xbf]|[\xe1\xe3-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}/;
+sub esc { my $s = shift; $s =~ s/($printable)|(.)/defined $1 ? $1 : sprintf("\\x%02x", ord $2)/gse; return "\"$s\""; }
+# find %T@ ("SECONDS.NANOSECONDS0") as integer nanoseconds.
+sub ns_of {
+  my $t = shift;
+  if ($t =~ /^(\d+)\.(\d+)\z/) { my $v = $1 . substr($2 . "000000000", 0, 9); $v =~ s/^0+(?=\d)//; return $v; }
+  $t =~ s/\.//; return $t;
+}
+# A path of a tree, or not ("." or ".." parts, "//", a trailing "/"): cheap tests first.
+sub bad_path { my $p = shift; return (index($p, "/.") >= 0 || index($p, "//") >= 0 || substr($p, -1) eq "/") && $p =~ m{/\.\.?(?:/|\z)|//|/\z}; }
+# Records of find -printf "%s %T@ %p\0" (or %P) as { prefix . path => "size mtime_ns" }.
+sub read_find {
+  my ($p, $cut, $prefix, $out) = @_;
+  local $/ = "\0";
+  while (defined(my $r = <$p>)) {
+    chomp $r;
+    my $i = index($r, " ");
+    my $j = index($r, " ", $i + 1);
+    die "find printed an unexpected record\n" if $i < 1 || $j < 0;
+    $out->{$prefix . substr($r, $j + 1 + $cut)} = substr($r, 0, $i) . " " . ns_of(substr($r, $i + 1, $j - $i - 1));
+  }
+}
+# walk DIR PREFIX \%out: every regular file below DIR as "PREFIX/rel" => "size mtime_ns".
+sub walk {
+  my ($dir, $prefix, $out) = @_;
+  return unless -d $dir;
+  $dir = "./$dir" unless $dir =~ m{^/};
+  open(my $p, "-|", "find", $dir, "-type", "f", "-printf", "%s %T\@ %P\\0") or die "find $dir: $!\n";
+  read_find($p, 0, "$prefix/", $out);
+  close $p or die "find $dir failed (exit " . ($? >> 8) . ")\n";
+}
+# stat_ns MIRROR \@paths: { path => "size mtime_ns" } of those that are regular files (one find).
+sub stat_ns {
+  my ($mirror, $paths) = @_;
+  my %out;
+  return \%out unless @$paths;
+  require File::Temp;
+  my $list = File::Temp->new(TEMPLATE => "dbk-manifest-XXXXXX", TMPDIR => 1);
+  binmode $list;
+  my $base = $mirror =~ m{^/} ? $mirror : "./$mirror";
+  print $list "$base/$_\0" for @$paths;
+  close $list or die "a temp file: $!\n";
+  open(my $p, "-|", "find", "-files0-from", $list->filename, "-maxdepth", "0", "-type", "f", "-printf", "%s %T\@ %p\\0") or die "find: $!\n";
+  read_find($p, length("$base/"), "", \%out);
+  close $p; # (a file gone meanwhile: find says so and exits 1; it is left out)
+  return \%out;
+}
+sub sha_of { # (hex, undef) or (undef, why)
+  my ($path, $size) = @_;
+  open(my $fh, "<:raw", $path) or return (undef, "$!");
+  if ($size >= $BIG && openssl_path() ne "") {
+    my $pid = open(my $o, "-|");
+    if (defined $pid) {
+      if (!$pid) { open(STDIN, "<&", $fh) or POSIX::_exit(127); exec($openssl, "dgst", "-sha256", "-r") or POSIX::_exit(127); }
+      local $/ = "\n";
+      my $line = <$o>;
+      my $done = close $o;
+      return ($1, undef) if $done && defined $line && $line =~ /^([0-9a-f]{64})[ \n]/;
+      seek($fh, 0, 0) or return (undef, "seek: $!");
+    }
+  }
+  my $d = Digest::SHA->new(256);
+  eval { $d->addfile($fh); 1 } or return (undef, "read error: " . ($@ =~ s/\s+\z//r));
+  return ($d->hexdigest, undef);
+}
+# An entry is the string "SHA256 SIZE MTIME_NS" (what the record holds before its path).
+sub sha_e { substr($_[0], 0, 64) }
+sub size_e { my $e = shift; substr($e, 65, index($e, " ", 65) - 65) }
+sub stat_e { substr($_[0], 65) } # "SIZE MTIME_NS"
+sub read_manifest { # (\%entries, undef) or (undef, why)
+  my $file = shift;
+  open(my $fh, "<:raw", $file) or return (undef, "cannot be read: $!");
+  my $all = do { local $/; <$fh> };
+  return (undef, "is empty") if !defined $all || $all eq "";
+  return (undef, "does not start with its header") unless substr($all, 0, length($HEADER) + 1) eq "$HEADER\0";
+  return (undef, "is cut (its last record has no NUL)") unless substr($all, -1) eq "\0";
+  my @r = split /\0/, $all, -1;
+  pop @r;
+  shift @r;
+  my $end = pop @r;
+  return (undef, "is cut (no end record)") unless defined $end && $end =~ /^#end (\d+)\z/;
+  my $n = $1;
+  my %e;
+  for my $r (@r) {
+    return (undef, "has a malformed record") unless $r =~ /\A[0-9a-f]{64} [0-9]+ -?[0-9]+ (?:code|documents|dumps)\//;
+    my $j = index($r, " ", index($r, " ", 65) + 1);
+    my $p = substr($r, $j + 1);
+    return (undef, "has a malformed record") if bad_path($p);
+    return (undef, "lists " . esc($p) . " twice") if exists $e{$p};
+    $e{$p} = substr($r, 0, $j);
+  }
+  return (undef, "says $n records but holds " . scalar(keys %e)) unless $n == keys %e;
+  return (\%e, undef);
+}
+sub write_manifest {
+  my ($out, $e) = @_;
+  open(my $o, ">:raw", $out) or die "$out: $!\n";
+  print $o join("\0", $HEADER, (map { "$e->{$_} $_" } sort keys %$e), "#end " . scalar(keys %$e)), "\0" or die "$out: $!\n";
+  close $o or die "$out: $!\n";
+}
+my $mode = shift @ARGV // "";
+if ($mode eq "update") {
+  my $walk = 0;
+  if (@ARGV && $ARGV[0] eq "--walk") { $walk = 1; shift @ARGV; }
+  my ($mirror, $list, $out) = @ARGV;
+  die "usage: update [--walk] MIRROR LIST OUT\n" unless defined $out;
+  # LIST: "KIND PATH" NUL records. R: a file the run received ("R?": a candidate name, counted only
+  # when it is a regular file); T: a file the run replaced or deleted (in its trash); D: a directory
+  # the run created or changed.
+  my (%recv, @trash, @dirs);
+  {
+    open(my $r, "<:raw", $list) or die "$list: $!\n";
+    my $all = do { local $/; <$r> } // "";
+    for my $rec (split /\0/, $all) {
+      my ($k, $p) = $rec =~ /\A(R\??|T|D) (.+)\z/s or next;
+      next if $p ne "." && bad_path($p);
+      if ($k eq "D") { push @dirs, $p; next; }
+      next unless $p =~ m{\A(?:code|documents|dumps)/};
+      if ($k eq "T") { push @trash, $p; next; }
+      if ($k eq "R?") { my @st = lstat("$mirror/$p"); next unless @st && -f _; }
+      $recv{$p} = 1;
+    }
+  }
+  my ($old, $state) = (undef, "created");
+  if (-e "$mirror/.sha256" || -l "$mirror/.sha256") {
+    my $why;
+    ($old, $why) = read_manifest("$mirror/.sha256");
+    $state = $old ? "updated" : "rebuilt: the previous manifest $why";
+  }
+  # No manifest to start from: every file of the trees is looked at.
+  $walk = 1 unless $old;
+  my %new;
+  my ($hashed, $bytes, $kept) = (0, 0, 0);
+  my @hash;
+  if ($walk) {
+    my %now;
+    walk("$mirror/$_", $_, \%now) for qw(code documents dumps);
+    for my $p (keys %now) {
+      my $o = $old ? $old->{$p} : undef;
+      if (defined $o && !$recv{$p} && stat_e($o) eq $now{$p}) { $new{$p} = $o; next; }
+      push @hash, $p;
+    }
+  } else {
+    %new = %$old;
+    # what the run replaced or deleted: hashed again when a file is there now, else dropped
+    for my $p (@trash) { delete $new{$p}; push @hash, $p; }
+    push @hash, keys %recv;
+    # a file in a directory the run changed that has no entry (a name its log did not give right)
+    for my $d (@dirs) {
+      next unless $d =~ m{\A(?:code|documents|dumps)(?:/|\z)};
+      opendir(my $dh, "$mirror/$d") or next;
+      for my $n (readdir $dh) {
+        next if $n eq "." || $n eq "..";
+        my $p = "$d/$n";
+        next if exists $new{$p} || $recv{$p};
+        my @st = lstat("$mirror/$p");
+        push @hash, $p if @st && -f _;
+      }
+      closedir $dh;
+    }
+  }
+  # The files to hash: their size and mtime first (one find), then their content (a file gone or
+  # not a regular file has no entry; one that cannot be read fails the update).
+  my %seen;
+  @hash = grep { !$seen{$_}++ } @hash;
+  my $st = stat_ns($mirror, \@hash);
+  for my $p (sort @hash) {
+    if (!defined $st->{$p}) { delete $new{$p}; next; }
+    my ($size) = split / /, $st->{$p}, 2;
+    my ($h, $err) = sha_of("$mirror/$p", $size);
+    die "cannot read " . esc("$mirror/$p") . ": $err\n" unless defined $h;
+    $new{$p} = "$h $st->{$p}";
+    $hashed++;
+    $bytes += $size;
+  }
+  $kept = keys(%new) - $hashed;
+  my $dropped = $old ? scalar(grep { !exists $new{$_} } keys %$old) : 0;
+  write_manifest($out, \%new);
+  print "files\t" . scalar(keys %new) . "\nhashed\t$hashed\nhashedBytes\t$bytes\nkept\t$kept\ndropped\t$dropped\nstate\t$state\nwalked\t$walk\n";
+} elsif ($mode eq "check") {
+  my %opt = (percent => 1, min => 20);
+  my (@files, @trees);
+  while (@ARGV) {
+    my $a = shift @ARGV;
+    if ($a =~ /^--(previous|percent|min|seed|file)\z/) {
+      die "--$1 needs a value\n" unless @ARGV;
+      if ($1 eq "file") { push @files, shift @ARGV; } else { $opt{$1} = shift @ARGV; }
+    } elsif ($a =~ /^-/) { die "unknown option $a\n"; }
+    elsif (!defined $opt{manifest}) { $opt{manifest} = $a; }
+    else { push @trees, $a; }
+  }
+  die "usage: check [--previous F] [--percent P] [--min N] [--seed N] [--file REL=PATH]... MANIFEST TREE=DIR...\n" unless defined $opt{manifest} && @trees;
+  die "--percent takes a number from 0 to 100, got \x27$opt{percent}\x27\n" unless $opt{percent} =~ /^\d+(?:\.\d+)?\z/ && $opt{percent} <= 100;
+  die "--min takes a whole number, got \x27$opt{min}\x27\n" unless $opt{min} =~ /^\d+\z/;
+  my ($m, $why) = read_manifest($opt{manifest});
+  if (!$m) { print "damaged\t$why\n"; exit 1; }
+  my $prev;
+  if (defined $opt{previous} && -e $opt{previous}) {
+    my $pwhy;
+    ($prev, $pwhy) = read_manifest($opt{previous});
+    print "note\tthe last drill\x27s copy of the manifest $pwhy: no changed files to add\n" unless $prev;
+  }
+  my (%copy, %root);
+  for my $t (@trees) {
+    my ($name, $dir) = split /=/, $t, 2;
+    die "a tree is code=DIR, documents=DIR or dumps=DIR, got \x27$t\x27\n" unless defined $dir && $name =~ /^(?:code|documents|dumps)\z/;
+    die "$name: $dir is not a directory\n" unless -d $dir;
+    $root{$name} = $dir;
+    walk($dir, $name, \%copy);
+  }
+  my @universe = sort grep { m{^([^/]+)/} && exists $root{$1} } keys %$m;
+  my (@missing, @changed, @statdiff, @rest);
+  for my $p (@universe) {
+    my ($c, $e) = ($copy{$p}, $m->{$p});
+    if (!defined $c) { push @missing, $p; next; }
+    if ($prev && (!defined $prev->{$p} || $prev->{$p} ne $e)) { push @changed, $p; }
+    elsif ($c ne stat_e($e)) { push @statdiff, $p; }
+    else { push @rest, $p; }
+  }
+  my @extra = sort grep { !exists $m->{$_} } keys %copy;
+  my $n = @universe;
+  my $k = POSIX::ceil($n * $opt{percent} / 100 - 1e-9);
+  $k = $opt{min} if $k < $opt{min};
+  $k = @rest if $k > @rest;
+  srand($opt{seed}) if defined $opt{seed};
+  for my $i (0 .. $k - 1) { my $j = $i + int(rand(@rest - $i)); @rest[$i, $j] = @rest[$j, $i]; }
+  my @sample = sort @rest[0 .. $k - 1];
+  my ($bad, $hashed, $bytes) = (0, 0, 0);
+  my $copy_path = sub { my $p = shift; my ($t, $r) = split m{/}, $p, 2; return "$root{$t}/$r"; };
+  for my $p (@changed, @statdiff, @sample) {
+    my $size = (split / /, $copy{$p})[0];
+    my ($h, $err) = sha_of($copy_path->($p), $size);
+    $hashed++;
+    $bytes += $size;
+    if (!defined $h) { print "unreadable\t" . esc($p) . "\t$err\n"; $bad++; }
+    elsif ($h ne sha_e($m->{$p})) { print "mismatch\t" . esc($p) . "\t" . sha_e($m->{$p}) . "\t$h\n"; $bad++; }
+  }
+  print "missing\t" . esc($_) . "\t" . sha_e($m->{$_}) . "\n" for @missing;
+  print "extra\t" . esc($_) . "\n" for @extra;
+  $bad += @missing + @extra;
+  for my $f (@files) {
+    my ($rel, $path) = split /=/, $f, 2;
+    die "--file takes REL=PATH, got \x27$f\x27\n" unless defined $path;
+    if (!defined $m->{$rel}) { print "unlisted\t" . esc($rel) . "\n"; $bad++; next; }
+    my ($h, $err) = sha_of($path, -s $path // 0);
+    if (!defined $h) { print "unreadable\t" . esc($rel) . "\t$err\n"; $bad++; }
+    elsif ($h ne sha_e($m->{$rel})) { print "mismatch\t" . esc($rel) . "\t" . sha_e($m->{$rel}) . "\t$h\n"; $bad++; }
+    else { print "file\t" . esc($rel) . "\n"; }
+  }
+  printf "files\t%d\nsampled\t%d\nchanged\t%d\nstatdiff\t%d\nhashed\t%d\nhashedBytes\t%d\nprevious\t%d\n", $n, $k, scalar(@changed), scalar(@statdiff), $hashed, $bytes, $prev ? 1 : 0;
+  exit($bad ? 1 : 0);
+} else { die "usage: update|check ...\n"; }
+'
+
+# dbk_manifest_update [--walk] MIRROR LIST OUT: the new manifest of MIRROR into OUT (MIRROR/.sha256
+# is the old one). LIST: NUL-terminated "KIND PATH" records, PATH relative to the mirror: R a file
+# the run received ("R?": a candidate name, counted only when it is a regular file), T a file it
+# replaced or deleted (its trash), D a directory it created or changed. R files are hashed; T
+# entries dropped, or hashed when a file stands there again; a regular file of a D directory without
+# an entry is hashed; every other entry is kept. With --walk, or without a manifest to start from,
+# the trees are walked instead: R files, files without an entry and files whose size or mtime
+# differ from it are hashed, the others keep their entry, entries of files gone are dropped.
+# Prints "KEY<TAB>VALUE" lines: files, hashed, hashedBytes, kept, dropped, walked (0 or 1), state
+# (created, updated, or "rebuilt: <why>" when the old one was unreadable). Fails when a file cannot
+# be read.
+dbk_manifest_update() {
+  perl -e "$DBK_MANIFEST_PL" update "$@"
+}
+
+# dbk_manifest_check [--previous FILE] [--percent P] [--min N] [--seed N] [--file REL=PATH]...
+#                    MANIFEST TREE=DIR...
+# Checks a copy (each TREE, code or documents, at DIR) against MANIFEST: the copy must hold exactly
+# the manifest's files of those trees (a file missing or extra is a failure), and the SHA-256 of
+# these files must equal the manifest's: every file whose entry differs from the one in --previous
+# (the manifest of the last successful drill: the files received since), every file whose size or
+# mtime in the copy differ from its entry, and a random sample of the others of
+# max(ceil(P % of the trees' files), N) (default 1 % and 20), capped at all. Each --file REL=PATH:
+# the file at PATH must equal the entry REL. Prints "KEY<TAB>VALUE" lines (files, sampled, changed,
+# statdiff, hashed, hashedBytes, previous) and one line per failure (mismatch PATH EXPECTED FOUND,
+# missing PATH EXPECTED, extra PATH, unlisted PATH, unreadable PATH WHY, damaged WHY; PATH quoted,
+# escaped: one line, no control character); "file PATH" per --file that matched; "note TEXT".
+# Exit 0 when all matched, 1 on a failure, 2 (perl's die: 255) on a usage error.
+dbk_manifest_check() {
+  perl -e "$DBK_MANIFEST_PL" check "$@"
+}
+
+# dbk_check_documents --label LABEL --work DIR [--manifest FILE] [--previous FILE] [--percent P]
+#                     [--min N] [--seed N] [--dump-file REL=PATH]... TREE=DIR...
+# The restore drill's check of a restored copy (each TREE: code=DIR, documents=DIR) against the
+# received-hash manifest FILE of the copy it came from (LABEL: "snapshot S" or "the mirror"), with
+# dbk_manifest_check; --previous is the manifest of the last successful drill. Sets:
+#   DBK_CHECK_LINES   the drill's check lines ("documents: 37 of 3650 files (...) equal their
+#                     SHA-256 as received", "dump: …"); without a manifest, the line saying it
+#                     is skipped (a mirror older than the manifest: the next replication writes it)
+#   DBK_CHECK_FIELDS  status fields: manifestFiles, sampledFiles, changedSinceDrillFiles,
+#                     hashedFiles, hashedBytes, hashMs
+#   DBK_CHECK_FAILURE the failure's message (one line: the first file, escaped, its expected and
+#                     found hash, how many more), empty when none
+# and returns 1 on a failure (every failure logged, up to 50). DIR (--work) holds its outputs.
+# shellcheck disable=SC2034 # the DBK_CHECK_* results are read by dolibarr-drill
+dbk_check_documents() {
+  local label="" work="" manifest="" args=() trees=()
+  DBK_CHECK_LINES=() DBK_CHECK_FIELDS=() DBK_CHECK_FAILURE=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --label) label="$2"; shift 2 ;;
+      --work) work="$2"; shift 2 ;;
+      --manifest) manifest="$2"; shift 2 ;;
+      --previous | --percent | --min | --seed) args+=("$1" "$2"); shift 2 ;;
+      --dump-file) args+=(--file "$2"); shift 2 ;;
+      *) trees+=("$1"); shift ;;
+    esac
+  done
+  [[ -n "$work" && -d "$work" ]] || { DBK_CHECK_FAILURE="dbk_check_documents: --work DIR is required"; return 1; }
+  if [[ -z "$manifest" || ! -e "$manifest" ]]; then
+    DBK_CHECK_LINES=("documents: no received-hash manifest yet (written by the next replication)")
+    dbk_log "WARNING: ${label:-the copy} has no received-hash manifest (.sha256) yet: its files are not checked against what the replication received"
+    return 0
+  fi
+  local out="$work/hashes.out" err="$work/hashes.err" rc=0 t0
+  t0="${EPOCHREALTIME//[!0-9]/}"
+  dbk_manifest_check "${args[@]}" "$manifest" "${trees[@]}" >"$out" 2>"$err" || rc=$?
+  local kind a b c files=0 sampled=0 changed=0 statdiff=0 hashed=0 bytes=0 previous=0 dumps=() problems=()
+  while IFS=$'\t' read -r kind a b c; do
+    case "$kind" in
+      files) files="$a" ;;
+      sampled) sampled="$a" ;;
+      changed) changed="$a" ;;
+      statdiff) statdiff="$a" ;;
+      hashed) hashed="$a" ;;
+      hashedBytes) bytes="$a" ;;
+      previous) previous="$a" ;;
+      file) a="${a#\"}" a="${a%\"}"; dumps+=("${a#dumps/}") ;;
+      note) dbk_log "WARNING: $a" ;;
+      mismatch) problems+=("$a: SHA-256 expected $b (as received), found $c in the restored copy") ;;
+      missing) problems+=("$a (SHA-256 $b as received) is missing from the restored copy") ;;
+      extra) problems+=("$a is in the restored copy but not in the received-hash manifest (never received)") ;;
+      unlisted) problems+=("$a is in $label but not in the received-hash manifest (never received)") ;;
+      unreadable) problems+=("$a could not be read ($b)") ;;
+      damaged) problems+=("the received-hash manifest of $label $a") ;;
+    esac
+  done <"$out"
+  DBK_CHECK_FIELDS=(manifestFiles="$files" sampledFiles="$sampled" changedSinceDrillFiles="$changed" hashedFiles="$hashed" hashedBytes="$bytes"
+    hashMs="$(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))")
+  if [[ ${#problems[@]} -gt 0 ]]; then
+    local p more=""
+    for p in "${problems[@]:0:50}"; do dbk_log "DIFFERS: $p"; done
+    [[ ${#problems[@]} -eq 1 ]] || more=" (and $((${#problems[@]} - 1)) more: see the drill's log)"
+    DBK_CHECK_FAILURE="documents: ${problems[0]}$more: the copy on this backup server ($label) differs from what the replication received (bit rot, or a change made on this server)"
+    return 1
+  fi
+  if [[ $rc -ne 0 ]]; then
+    DBK_CHECK_FAILURE="the check of the restored files against the received-hash manifest failed (exit $rc): $(tail -n 2 "$err" | tr '\n' ' ')"
+    return 1
+  fi
+  local why="sample $sampled + $changed changed since the last drill"
+  [[ "$previous" == 1 ]] || why="sample $sampled; no earlier drill here to compare with"
+  [[ "$statdiff" == 0 ]] || why+=" + $statdiff whose size or time differ from the manifest"
+  DBK_CHECK_LINES=("documents: $hashed of $files files ($why) equal their SHA-256 as received")
+  if [[ ${#dumps[@]} -eq 1 ]]; then
+    DBK_CHECK_LINES+=("dump: ${dumps[0]} equals its SHA-256 as received")
+  elif [[ ${#dumps[@]} -gt 1 ]]; then
+    DBK_CHECK_LINES+=("dump: ${dumps[0]} and its $((${#dumps[@]} - 1)) companion file(s) equal their SHA-256 as received")
+  fi
+  return 0
+}

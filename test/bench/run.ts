@@ -3,7 +3,9 @@
 // To add one: export a function from test/bench/<name>.ts and append it to BENCHES.
 import { runCheckBench } from "./check-bench";
 import { runDeployBench } from "./deploy-bench";
+import { runDrillBench } from "./drill-bench";
 import { runDumpBench } from "./dump-bench";
+import { runManifestBench } from "./manifest-bench";
 import { closeBenchSession } from "./method";
 import { runPackBench } from "./pack-bench";
 import { runReplayBench } from "./replay-bench";
@@ -21,7 +23,9 @@ export const BENCHES: Bench[] = [
   { name: "policy pack (every policy, pushes included) on client stacks of 20, 50 and 200 instances", run: () => runPackBench() },
   { name: "dump wrapper vs bare mariadb-dump | zstd (DB >= 250 MB, needs root); --rsyncable's cost and bytes saved", run: () => runDumpBench() },
   { name: "replication wrapper vs bare rsync -aHAX mirror + hard-link snapshot (> 20,000 files, 1% changed, needs root)", run: () => runReplicateBench() },
+  { name: "received-hash manifest: its update after a replication (first run, steady run with 1% changed) and the drill's check, ~20,000 files and + 1 GiB (needs root)", run: () => runManifestBench() },
   { name: "restore time per GB (dolibarr-restore from a complete mirror: the RTO figure, needs root)", run: () => runRestoreBench() },
+  { name: "restore drill RTO vs bare zstd -dc | mariadb and cp -a (1 GB of documents, 200 MB of database, ratio ≤ 1.2, needs the lab)", run: () => runDrillBench() },
   { name: "point-in-time replay vs bare mariadb-binlog | mariadb (s per MB of binlog, ratio ≤ 1.10, needs root)", run: () => runReplayBench() },
   { name: "binlog shipping vs bare rsync -a over the same SSH path (CPU of both ends and bytes per MB of binlog, full and incremental, ratios ≤ 1.10, needs root)", run: () => runShipBench() },
   { name: "deployment with the real engine on the lab: fleet, clients of 10, 50 and 100 instances, 20 client stacks at once (needs the lab)", run: () => runDeployBench() },

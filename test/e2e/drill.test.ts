@@ -2,9 +2,11 @@
 // and replicated, then drilled on each of its backup hosts by the deployed unit: restored from the
 // host's own copy into a private MariaDB, served by PHP-FPM and nginx on the loopback, the front
 // page fetched and checked against the database's version, timed. Then the copy broken in the ways
-// a drill must catch (a conf.php PHP cannot parse, a PHP extension missing, a dump that does not
-// load, a drill root too small): each drill fails with a clear message and leaves nothing running,
-// mounted or on disk. A replication started during a drill is not delayed by it.
+// a drill must catch (a conf.php PHP cannot parse, a conf.php whose password or user is not the
+// account's, a PHP extension missing, a dump that does not load, a drill root too small, a document
+// changed on the backup host after it was received, a drill still running at the next dump): each
+// drill fails with a clear message and leaves nothing running, mounted or on disk. A replication
+// started during a drill is not delayed by it.
 // Runs in a project copy of its own (own stacks/ and state).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -88,7 +90,15 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       assert.match(String(s.source), /^snapshot \d{8}T\d{6}Z$/);
       for (const k of ["restoreMs", "databaseMs", "filesMs", "serveMs", "firstPageMs", "rtoMs"]) assert.ok(typeof s[k] === "number" && (s[k] as number) >= 0, `${k}: ${s[k]}`);
       assert.equal(s.rtoMs, (s.restoreMs as number) + (s.serveMs as number) + (s.firstPageMs as number));
-      assert.match(String(s.checks), /database: \d+ tables identical to the dump; documents and code identical to the copy; Dolibarr's database account: .* logs in .*; front page: HTTP 200, Dolibarr 18\.0\.4; PHP error log: empty/);
+      assert.match(
+        String(s.checks),
+        /database: \d+ tables identical to the dump; documents and code identical to the copy; point in time: the newest recoverable second, applied \(\d+ transaction\(s\) of dolibarr_bistro[^;]* UTC[^;]*\); Dolibarr's database account: .* logs in .*; documents: \d+ of \d+ files \((?:sample \d+ \+ \d+ changed since the last drill|sample \d+; no earlier drill here to compare with)\) equal their SHA-256 as received; dump: \S+\.sql\.zst(?: and its \d companion file\(s\) equal their| equals its) SHA-256 as received; front page: HTTP 200, Dolibarr 18\.0\.4; PHP error log: empty/,
+      );
+      // the document check against the received-hash manifest: at least the sample's floor (or every file) hashed
+      assert.ok((s.manifestFiles as number) > 0, `manifestFiles: ${s.manifestFiles}`);
+      assert.ok((s.hashedFiles as number) >= Math.min(20, s.manifestFiles as number) && (s.sampledFiles as number) <= (s.hashedFiles as number), JSON.stringify(s));
+      assert.ok(typeof s.hashMs === "number");
+      assert.match(sshOk(env, labHost(env, d.backupServer), `head -c 40 /var/lib/dolibarr-backup/drills/${INSTANCE}.sha256 | tr '\\0' '\\n' | head -n 1`), /^#dolibarr-backup sha256 manifest 1$/m, "the drilled copy's manifest kept for the next drill");
       const host = labHost(env, d.backupServer);
       nothingLeft(host);
       assert.ok(Number(sshOk(env, host, `wc -l < /var/lib/dolibarr-backup/drills/${INSTANCE}.jsonl`).trim()) >= 1, "the drill's history");
@@ -108,7 +118,9 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     };
     try {
       const alone = replicate();
-      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(12);' ${mirror}/.snapshots/${fake}/code/index.php`);
+      // (a copy changed by hand is not what the replication received: without its manifest the drill
+      // does not compare the files, and says so)
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(12);' ${mirror}/.snapshots/${fake}/code/index.php && rm -f ${mirror}/.snapshots/${fake}/.sha256`);
       sshOk(env, backup, `systemctl start --no-block dolibarr-drill@${INSTANCE}.service`);
       const until = Date.now() + 60_000;
       while (ssh(env, backup, "systemctl list-units --plain --no-legend 'dbk-drill-*-web.service' | grep -q .").status !== 0 && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
@@ -119,6 +131,7 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       assert.equal(s.result, "ok", JSON.stringify(s));
       assert.equal(s.source, `snapshot ${fake}`);
       assert.ok((s.firstPageMs as number) >= 12_000, `the first page took ${s.firstPageMs} ms: its time is measured`);
+      assert.match(String(s.checks), /documents: no received-hash manifest yet \(written by the next replication\)/);
       assert.equal(JSON.parse(sshOk(env, backup, `cat /var/lib/dolibarr-backup/status/${INSTANCE}.replicate.json`)).result, "ok");
       console.log(`replication alone ${alone} ms, during a drill ${during} ms`);
       // No lock is shared: the replication during the drill takes about as long as alone (CPU and
@@ -136,7 +149,8 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     const fake = "29991231T000000Z";
     try {
       // (the seeded conf.php has no closing tag: what follows is PHP)
-      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && printf 'this is not PHP(;\\n' >> ${mirror}/.snapshots/${fake}/code/conf/conf.php`);
+      // (without the copy's manifest: conf.php is the broken one the test wants served, not one the drill finds changed)
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && printf 'this is not PHP(;\\n' >> ${mirror}/.snapshots/${fake}/code/conf/conf.php && rm -f ${mirror}/.snapshots/${fake}/.sha256`);
       const r = drill(backup);
       assert.notEqual(r.code, 0, JSON.stringify(r.status));
       assert.equal(r.status.result, "failed");
@@ -144,6 +158,50 @@ describe("restore drills on the lab", { concurrency: false }, () => {
       assert.match(String(r.status.message), /^the front page answered HTTP 500; PHP logged: .*PHP Parse error/, String(r.status.message));
       nothingLeft(backup);
     } finally {
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
+  });
+
+  test("a conf.php whose password, or user, is not the hosting server's account: the restore names it, nothing served, nothing left", () => {
+    // The account is recreated from the dump's manifest (the hosting server's hash), not from conf.php.
+    const fake = "29991231T000000Z";
+    const cases: [string, RegExp][] = [
+      [`s/^\\$dolibarr_main_db_pass\\s*=.*$/\\$dolibarr_main_db_pass='not-the-password';/m`, /database account: DIFFERS \(\S+ cannot log in with conf\/conf\.php's password \(an existing account keeps its own\); the one made here has the hosting server's password hash/],
+      [`s/^\\$dolibarr_main_db_user\\s*=.*$/\\$dolibarr_main_db_user='nobody_here';/m`, /database account: DIFFERS \(conf\/conf\.php names nobody_here, but the dump's manifest records the account of \S+ on the hosting server/],
+    ];
+    for (const [edit, expected] of cases) {
+      try {
+        sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && perl -0777 -i -pe '${edit.replace(/'/g, "'\\''")}' ${mirror}/.snapshots/${fake}/code/conf/conf.php`);
+        const r = drill(backup);
+        assert.notEqual(r.code, 0, `${JSON.stringify(r.status)}\n${sshOk(env, backup, `grep -h '^account' ${mirror}/.snapshots/${fake}/dumps/*.manifest; grep -n 'db_pass\\|db_user' ${mirror}/.snapshots/${fake}/code/conf/conf.php; ls ${mirror}/.snapshots/${fake}/dumps`)}`);
+        assert.equal(r.status.source, `snapshot ${fake}`);
+        assert.match(String(r.status.message), /^the restore failed \(exit 1\): /, String(r.status.message));
+        assert.match(String(r.status.message), expected, String(r.status.message));
+        assert.equal(r.status.httpStatus, undefined, "nothing was served");
+        nothingLeft(backup);
+      } finally {
+        sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+      }
+    }
+  });
+
+  test("a drill still running at the instance's next dump is stopped there, says so, and leaves nothing", () => {
+    // The next dump moved to 2 minutes from now (the instance config's DRILL_STOP_AT), a front that
+    // takes 5 minutes to answer: the drill stops at the dump's time.
+    const fake = "29991231T000000Z";
+    const envFile = `/etc/dolibarr-backup/instances/${INSTANCE}.env`;
+    try {
+      sshOk(env, backup, `cp -a ${envFile} ${envFile}.keep && . ${envFile} && at=$(TZ="$DRILL_TIME_ZONE" date -d '+2 min' +%H:%M) && sed -i "s/^DRILL_STOP_AT=.*/DRILL_STOP_AT='$at'/" ${envFile} && grep -q "^DRILL_STOP_AT='$at'" ${envFile}`);
+      sshOk(env, backup, `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && sed -i '1a sleep(300);' ${mirror}/.snapshots/${fake}/code/index.php && rm -f -- ${mirror}/.snapshots/${fake}/.sha256`);
+      const r = drill(backup);
+      assert.notEqual(r.code, 0, JSON.stringify(r.status));
+      assert.match(String(r.status.message), /^the front page did not answer before the drill's deadline \(the instance's next dump at \d\d:\d\d \(.+\)\): stopped$/, String(r.status.message));
+      const took = Number(r.status.durationSeconds);
+      assert.ok(took >= 55 && took <= 130, `the drill ran ${took} s, its deadline was 1 to 2 minutes away`);
+      assert.ok(Date.parse(String(r.status.finishedAt)) <= Date.parse(String(r.status.deadlineAt)) + 5_000, `finished ${r.status.finishedAt}, deadline ${r.status.deadlineAt}`);
+      nothingLeft(backup);
+    } finally {
+      ssh(env, backup, `mv -f ${envFile}.keep ${envFile}`);
       sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
     }
   });
@@ -186,6 +244,67 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     } finally {
       ssh(env, backup, `umount ${root}; rmdir ${root}`);
     }
+  });
+
+  test("a document changed on a backup host after it was received (in place, same size, mtime kept): the drill fails naming it and both hashes, nothing left; put back, it passes", () => {
+    const topology = labTopology(env, [bistro]);
+    const instance = topology.clients.flatMap((c) => c.instances).find((i) => i.name === INSTANCE)!;
+    const hosting = labHost(env, instance.hostingServer);
+    const name = "dbk-e2e-received-since-the-last-drill.pdf";
+    const src = `${instance.documentsDir}/${name}`;
+    const copy = `${mirror}/documents/${name}`;
+    const ref = `/root/dbk-e2e-${name}.times`;
+    // one byte flipped in place (same inode: the snapshots sharing it see it too, same size); twice puts it back
+    const flip = `perl -e 'open(my $f, "+<", $ARGV[0]) or die "$ARGV[0]: $!"; seek($f, 100, 0); read($f, my $c, 1) == 1 or die "short"; seek($f, 100, 0); print $f chr(ord($c) ^ 0xff); close($f) or die' ${copy} && touch -r ${ref} ${copy}`;
+    let flipped = false;
+    const replicate = () => {
+      waitWhileActivating(env, backup, `dolibarr-replicate@${INSTANCE}.service`, 300_000, `a replication of ${INSTANCE} on ${backup.name} still runs after 300 s`);
+      sshOk(env, backup, `systemctl start dolibarr-replicate@${INSTANCE}.service`);
+    };
+    try {
+      try {
+        // a document the hosting server got after the last drill: the next drill hashes it for sure
+        sshOk(env, hosting, `head -c 8192 /dev/urandom > ${src} && chown --reference=${instance.documentsDir} ${src} && chmod 0644 ${src}`);
+        replicate();
+        const received = sshOk(env, backup, `sha256sum ${copy}`).split(" ")[0]!;
+        assert.equal(received, sshOk(env, hosting, `sha256sum ${src}`).split(" ")[0], "replicated as the hosting server has it");
+        const newest = sshOk(env, backup, `ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1`).trim();
+        assert.equal(sshOk(env, backup, `stat -c %i ${copy} ${newest}/documents/${name} | sort -u | wc -l`).trim(), "1", "the newest snapshot shares the mirror's inode");
+        // the change on the backup host: rsync would not see it (size and mtime as received)
+        sshOk(env, backup, `touch -r ${copy} ${ref} && ${flip}`);
+        flipped = true;
+        const altered = sshOk(env, backup, `sha256sum ${copy}`).split(" ")[0]!;
+        assert.notEqual(altered, received);
+        const r = drill(backup);
+        assert.notEqual(r.code, 0, JSON.stringify(r.status));
+        assert.equal(r.status.result, "failed");
+        // (that snapshot, or a newer one a timer's replication made meanwhile: it links the same inode)
+        assert.ok(/^snapshot \d{8}T\d{6}Z$/.test(String(r.status.source)) && String(r.status.source) >= `snapshot ${newest.split("/").pop()}`, String(r.status.source));
+        assert.match(
+          String(r.status.message),
+          new RegExp(`^documents: "documents/${name.replace(/\./g, "\\.")}": SHA-256 expected ${received} \\(as received\\), found ${altered} in the restored copy: the copy on this backup server \\(snapshot \\d{8}T\\d{6}Z\\) differs from what the replication received`),
+          String(r.status.message),
+        );
+        assert.ok((r.status.changedSinceDrillFiles as number) >= 1, "the file was received since the last drill: hashed whatever the sample");
+        assert.match(String(r.status.checks), /documents and code identical to the copy/, "the restore itself found the copy identical to the snapshot: only the manifest tells");
+        nothingLeft(backup);
+      } finally {
+        // put back: the bytes as received, in place (the mirror and the snapshots sharing the inode)
+        waitDrill(backup);
+        if (flipped) sshOk(env, backup, flip);
+        ssh(env, backup, `rm -f ${ref}`);
+      }
+      // the same drill passes; the file is still one received since the last successful drill (the failed one kept none)
+      const again = drill(backup);
+      assert.equal(again.code, 0, JSON.stringify(again.status));
+      assert.match(String(again.status.checks), /documents: \d+ of \d+ files \(sample \d+ \+ [1-9]\d* changed since the last drill\) equal their SHA-256 as received/);
+      nothingLeft(backup);
+    } finally {
+      // the test's document gone from the hosting server, then from this mirror (the other host's next replication removes it there)
+      ssh(env, hosting, `rm -f ${src}`);
+    }
+    replicate();
+    assert.equal(sshOk(env, backup, `test -e ${copy} && echo left || true`).trim(), "");
   });
 
   test("a drill after the broken ones succeeds again: the last drill on each host is green (the status of later tests reads it)", () => {

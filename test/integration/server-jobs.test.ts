@@ -131,7 +131,7 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
       const pass = pick(printable, 8 + Math.floor(random() * 24));
       const { r, db } = await restoreWith(conf({ host: "localhost", port: "3306", name: "DBNAME", user, pass }, i % 3 === 2 ? phpDouble : phpSingle));
       ok(r, `restore with account ${user} / ${JSON.stringify(pass)}`);
-      assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password and sees \\d+ tables of ${db} \\(created: ${user}@localhost\\)\\)$`, "m"));
+      assert.match(r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password and sees \\d+ tables of ${db} \\(created: ${user}@localhost, with conf/conf\\.php's password\\)\\)$`, "m"));
       const seen = await login(user, pass, db);
       assert.equal(seen.code, 0, `${user} cannot log in: ${seen.stderr}`);
       assert.equal(seen.stdout.trim(), (await lab.db.query("SELECT COUNT(*) FROM llx_facture", acme.dbName)).trim());
@@ -181,6 +181,81 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     const only = await lab.restore(["--mirror", base, "--db-account", "--only", "db", "--database", "acct_only", "acme"]);
     assert.notEqual(only.code, 0);
     assert.match(only.stderr, /--db-account needs the database and the code/);
+  });
+
+  it("--db-account recreates Dolibarr's account as the hosting server had it (the dump's manifest: host, plugin, hash): a copy whose conf.php password or user is not that account's is caught", async () => {
+    const li = await lab.addInstance("acct", { tree: { documents: 5 } });
+    const liveConf = path.join(li.tree.codeRoot, "conf/conf.php");
+    const original = fs.readFileSync(liveConf, "utf8");
+    const random = prng(421);
+    const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i)).join("") + " éà€";
+    const pass = Array.from({ length: 24 }, () => printable[Math.floor(random() * printable.length)]!).join("");
+    const user = "dol_acct";
+    const phpSingle = (v: string) => `'${v.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+    const confWith = (u: string, p: string, db = li.dbName) => `<?php\n$dolibarr_main_db_host='localhost';\n$dolibarr_main_db_name=${phpSingle(db)};\n$dolibarr_main_db_user=${phpSingle(u)};\n$dolibarr_main_db_pass=${phpSingle(p)};\n`;
+    const sqlPass = pass.replace(/[\\']/g, (c) => `\\${c}`);
+    const dropAccount = () => lab.db.query(`DROP USER IF EXISTS '${user}'@'localhost', '${user}'@'127.0.0.1'`);
+    const manifestAccounts = () => {
+      const dir = path.join(li.mirror, "dumps");
+      const newest = fs.readdirSync(dir).filter((f) => f.endsWith(".manifest")).sort().at(-1)!;
+      return fs.readFileSync(path.join(dir, newest), "utf8").split("\n").filter((l) => /^account/.test(l));
+    };
+    let n = 0;
+    // The copy restored beside the source (one MariaDB here): its conf.php names the database restored.
+    const restoreCopy = async (u = user, p = pass) => {
+      const copy = path.join(lab.root, `acct-copy-${++n}`);
+      const db = `acct_r${n}`;
+      await mustRun("cp", ["-a", li.mirror, copy]);
+      fs.writeFileSync(path.join(copy, "code/conf/conf.php"), confWith(u, p, db));
+      const target = path.join(lab.root, "acct-restore", String(n));
+      await dropAccount();
+      const r = await lab.restore(["--mirror", copy, "--db-account", "--code-dir", `${target}/htdocs`, "--documents-dir", `${target}/documents`, "--database", db, "acct"]);
+      return { r, db };
+    };
+    const socket = fs.readFileSync(lab.db.optionFile, "utf8").match(/^socket=(.*)$/m)![1]!;
+    const login = (p: string, db: string) =>
+      run("bash", ["-c", 'IFS= read -r -d "" MYSQL_PWD; export MYSQL_PWD; exec mariadb --no-defaults -S "$3" -u "$1" -D "$2" -N -e "SELECT 1"', "x", user, db, socket], { input: `${p}\0` });
+    try {
+      fs.writeFileSync(liveConf, confWith(user, pass));
+      await lab.db.query(`CREATE USER '${user}'@'localhost' IDENTIFIED BY '${sqlPass}'; CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${sqlPass}'; GRANT ALL ON \`${li.dbName}\`.* TO '${user}'@'localhost'`);
+      const hash = (await lab.db.query(`SELECT PASSWORD('${sqlPass}')`)).trim();
+      ok(await lab.dump("acct"), "dump");
+      ok(await lab.replicate("acct"), "replication");
+      assert.deepEqual(manifestAccounts(), [`account\t${user}\t127.0.0.1\tmysql_native_password\t${hash}`, `account\t${user}\tlocalhost\tmysql_native_password\t${hash}`]);
+      assert.ok(!manifestAccounts().join("\n").includes(pass), "the manifest holds the hash, not the password");
+
+      // The copy as it is: the account recreated on both hosts with the hash, conf.php's password logs in.
+      const good = await restoreCopy();
+      assert.equal(good.r.code, 0, `restore of the copy as it is:\n${good.r.stdout}\n${good.r.stderr}`);
+      assert.match(good.r.stdout, new RegExp(`^database account: identical \\(${user}@localhost logs in with conf/conf\\.php's password and sees \\d+ tables of ${good.db} \\(created: ${user}@127\\.0\\.0\\.1 ${user}@localhost, with the hosting server's password hash\\)\\)$`, "m"));
+      assert.equal((await login(pass, good.db)).code, 0, "Dolibarr's password logs in on the new server");
+      assert.equal((await lab.db.query(`SELECT COUNT(*) FROM mysql.user WHERE User = '${user}' AND Password = '${hash}'`)).trim(), "2");
+
+      // Broken copies: a conf.php whose password is not the account's, one that names another user.
+      for (const [u, p, expected] of [
+        [user, `${pass}x`, new RegExp(`^database account: DIFFERS \\(${user} cannot log in with conf/conf\\.php's password \\(an existing account keeps its own\\); the one made here has the hosting server's password hash: `, "m")],
+        [user, "s3cr3t", /^database account: DIFFERS \(dol_acct cannot log in/m],
+        ["dol_other", pass, /^database account: DIFFERS \(conf\/conf\.php names dol_other, but the dump's manifest records the account of dol_acct on the hosting server/m],
+      ] as const) {
+        const { r } = await restoreCopy(u, p);
+        assert.notEqual(r.code, 0, `a broken copy restored without error:\n${r.stdout}`);
+        assert.match(r.stdout, expected);
+        assert.ok(!r.stdout.includes(pass) && !r.stderr.includes(pass), "the password is never printed");
+      }
+
+      // The account gone on the hosting server: the dump says so, the restore refuses to make one up.
+      await dropAccount();
+      ok(await lab.dump("acct"), "dump without the account");
+      ok(await lab.replicate("acct"), "replication");
+      assert.deepEqual(manifestAccounts(), [`account-missing\t${user}`]);
+      const missing = await restoreCopy();
+      assert.notEqual(missing.r.code, 0);
+      assert.match(missing.r.stdout, /^database account: DIFFERS \(dol_acct had no account on the hosting server at the dump/m);
+      assert.equal((await lab.db.query(`SELECT COUNT(*) FROM mysql.user WHERE User = '${user}'`)).trim(), "0", "no account made up");
+    } finally {
+      fs.writeFileSync(liveConf, original);
+      await dropAccount();
+    }
   });
 
   it("a source directory replaced under its export (swapped by an upgrade, deleted and made anew) is followed at the next refresh; one that is gone fails loudly", async () => {

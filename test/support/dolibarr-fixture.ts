@@ -149,11 +149,16 @@ function walkDirs(dir: string): string[] {
   return out;
 }
 
-/** Regular files under dir (not following symlinks). */
+/**
+ * Regular files under dir (not following symlinks). Names that are no valid UTF-8 (addRawNames)
+ * cannot be JS strings: they are left out, with what is below them.
+ */
 export function listFiles(dir: string): string[] {
   const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, encoding: "buffer" })) {
+    const name = e.name.toString("utf8");
+    if (!Buffer.from(name, "utf8").equals(e.name)) continue;
+    const p = path.join(dir, name);
     if (e.isDirectory()) out.push(...listFiles(p));
     else if (e.isFile()) out.push(p);
   }
@@ -608,6 +613,45 @@ export async function addHostileTree(dir: string, seed: number, count = 60): Pro
   for (const rel of res.acls) await mustRun("setfacl", ["-m", "u:23456:rwx", "--", path.join(dir, rel)]);
   for (const d of [dir, ...walkDirs(dir)]) fs.chmodSync(d, 0o775);
   return res;
+}
+
+/**
+ * Adds, under `dir`, files whose names only a byte-exact tool gets right: bytes that are no UTF-8
+ * (0xff, latin1 accents), control characters (newline, tab, ESC), a backslash before "#ooo" (rsync's
+ * own escape in its logs), leading dashes, names holding " => " and " -> " (rsync's %L separators),
+ * one of them hard-linked under another such name. Returns their paths relative to `dir`, as bytes.
+ * Deterministic for a seed (the contents; the names are fixed).
+ */
+export function addRawNames(dir: string, seed: number): Buffer[] {
+  const rand = prng(seed);
+  const names = [
+    Buffer.from([0xff, 0xfe, 0x20, 0x6e, 0x6f, 0x74, 0x20, 0x55, 0x54, 0x46, 0x2d, 0x38]),
+    Buffer.from("caf\xe9 latin1.txt", "latin1"),
+    Buffer.from("with\nnewline.pdf"),
+    Buffer.from("tab\tand\x1b[31mescape"),
+    Buffer.from("hash\\#101 looks escaped"),
+    Buffer.from("-rf --delete-after"),
+    Buffer.from("a => b.pdf"),
+    Buffer.from("c -> d.pdf"),
+    Buffer.from(" spaces around "),
+  ];
+  const sub = Buffer.from("raw \xff dir", "latin1");
+  const base = Buffer.concat([Buffer.from(dir), Buffer.from("/"), sub]);
+  fs.mkdirSync(base, { recursive: true });
+  const out: Buffer[] = [];
+  for (const n of names) {
+    const rel = Buffer.concat([sub, Buffer.from("/"), n]);
+    const abs = Buffer.concat([Buffer.from(dir), Buffer.from("/"), rel]);
+    fs.writeFileSync(abs, bytes(rand, 10 + Math.floor(rand() * 3000)));
+    fs.chmodSync(abs, 0o644);
+    out.push(rel);
+  }
+  // a hard link whose name and target both hold rsync's " => "
+  const link = Buffer.concat([sub, Buffer.from("/link => a => b.pdf")]);
+  fs.linkSync(Buffer.concat([Buffer.from(dir), Buffer.from("/"), sub, Buffer.from("/a => b.pdf")]), Buffer.concat([Buffer.from(dir), Buffer.from("/"), link]));
+  out.push(link);
+  fs.chmodSync(base, 0o775);
+  return out;
 }
 
 /** user.* xattrs of a tree (path → "name=value" list), via python3. */

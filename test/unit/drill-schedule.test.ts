@@ -3,7 +3,8 @@
 // drop-in that the instance's create enables and its delete removes.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DRILL_DUMP_MARGIN, DRILL_REPLICATION_MARGIN, DRILL_WEEKDAYS, drillCandidates, drillSlot } from "../../infra/model/drill-slot";
+import { DRILL_DUMP_MARGIN, DRILL_REPLICATION_MARGIN, DRILL_WEEKDAYS, drillCandidates, drillSlot, minutesToNextDump } from "../../infra/model/drill-slot";
+import { drillWindow } from "../../infra/rules/rules";
 import { DRILL_PACKAGE_SERVICES, SERVER_PACKAGES, renderBackupInstance, renderServerBase } from "../../infra/render/server";
 import { SCRIPT, unitPath } from "../../infra/render/paths";
 import { DRILL_SERVICE, DRILL_TIMER } from "../../infra/render/units";
@@ -23,6 +24,57 @@ function distinctTimes(rand: () => number, n: number): number[] {
 }
 
 describe("restore drill slot", () => {
+  it("leaves a drill its run time (the maximum RTO) before the next dump, where it stops, whenever the dumps leave room (generated schedules)", () => {
+    const rand = rng(2121);
+    let withRoom = 0;
+    for (let k = 0; k < 600; k++) {
+      const dumps = distinctTimes(rand, 1 + Math.floor(rand() * 6));
+      const reps = distinctTimes(rand, Math.floor(rand() * 8));
+      const run = [1, 30, 60, 120, 240, 600][k % 6]!;
+      const slot = drillSlot(`inst-${k}`, "bk-1", dumps, reps, MAX_MINUTE_OFFSET, run);
+      const gap = minutesToNextDump(slot.minute, dumps)!;
+      assert.equal(gap, Math.min(...dumps.map((d) => forward(slot.minute, d) || 1440)), `case ${k}: minutesToNextDump`);
+      if (drillCandidates(dumps, [], 0, run).length === 0) continue;
+      withRoom++;
+      assert.ok(gap > Math.max(run, DRILL_DUMP_MARGIN.before), `case ${k}: drill at ${slot.minute} has ${gap} min before the next dump of ${dumps.join(",")}, needs ${run}`);
+    }
+    assert.ok(withRoom > 300, `${withRoom} generated schedules with room: the property was tested`);
+    assert.equal(minutesToNextDump(100, []), undefined);
+    assert.equal(minutesToNextDump(720, [720]), 1440, "a drill at a dump's minute has the whole day (it cannot start there anyway)");
+  });
+
+  it("rule drill.window: dumps too close together for a drill of the maximum RTO are named (advisory); off with drills off", () => {
+    const rand = rng(77);
+    for (let k = 0; k < 200; k++) {
+      const dumps = distinctTimes(rand, 1 + Math.floor(rand() * 20));
+      const maxRto = 10 + Math.floor(rand() * 600);
+      const t = sampleTopology();
+      t.fleet = { ...t.fleet, drills: { ...DEFAULT_DRILL_SETTINGS, maxRtoMinutes: maxRto } };
+      const inst = t.clients[0]!.instances[0]!;
+      t.clients[0]!.instances[0] = { ...inst, schedule: { ...inst.schedule, dumpTimes: dumps } };
+      // Independent count: some start minute (10-min grid) is > 90 min after every dump and >= max(30, maxRto) + 1 before the next.
+      const room = Array.from({ length: 144 }, (_, n) => n * 10).some((m) => dumps.every((d) => forward(d, m) > 90 && forward(m, d) > Math.max(30, maxRto)));
+      const v = drillWindow.check(t);
+      assert.equal(v.length, room ? 0 : 1, `case ${k}: dumps ${dumps.join(",")} max RTO ${maxRto}: ${JSON.stringify(v)}`);
+      if (!room) {
+        assert.equal(v[0]!.severity, "advisory");
+        assert.match(v[0]!.message, new RegExp(`instance ${inst.name}: its dumps \\(.*\\) leave no drill start ${maxRto} min \\(drills\\.maxRtoMinutes\\)`));
+        t.fleet = { ...t.fleet, drills: { ...DEFAULT_DRILL_SETTINGS, maxRtoMinutes: maxRto, enabled: false } };
+        assert.deepEqual(drillWindow.check(t), [], "drills off: nothing to prove");
+      }
+    }
+    assert.deepEqual(drillWindow.check(sampleTopology()), [], "the default schedule (00:00, 12:00) leaves room");
+  });
+
+  it("the backup side's instance config tells the drill when to be gone: the dump times in the fleet's time zone", () => {
+    const topology = sampleTopology();
+    const instance = { ...topology.clients[0]!.instances[0]!, schedule: { ...topology.clients[0]!.instances[0]!.schedule, dumpTimes: [720, 0, 1395] } };
+    const plan = samplePlan(instance.name);
+    const env = renderBackupInstance(topology, instance, plan).files[0]!.content;
+    assert.match(env, /^DRILL_STOP_AT='?00:00 12:00 23:15'?$/m);
+    assert.match(env, /^DRILL_TIME_ZONE='?[A-Za-z/_]+'?$/m);
+  });
+
   it("never starts inside a dump's or a replication's window when the day leaves room (generated schedules)", () => {
     const rand = rng(21);
     for (let k = 0; k < 400; k++) {
@@ -81,7 +133,7 @@ describe("restore drill in the rendered bundles", () => {
     const dropIn = b.files.find((f) => f.path.endsWith(`/dolibarr-drill@${instance.name}.timer.d/schedule.conf`));
     assert.ok(dropIn, "drill drop-in");
     const unshifted = planInstance(topology.fleet, instance, { minuteOffset: 0 }).find((p) => p.backupServer === plan.backupServer)!.times;
-    const slot = drillSlot(instance.name, plan.backupServer, instance.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET);
+    const slot = drillSlot(instance.name, plan.backupServer, instance.schedule.dumpTimes, unshifted, MAX_MINUTE_OFFSET, DEFAULT_DRILL_SETTINGS.maxRtoMinutes);
     const hhmm = `${String(Math.floor(slot.minute / 60)).padStart(2, "0")}:${String(slot.minute % 60).padStart(2, "0")}:00`;
     assert.match(dropIn.content, new RegExp(`^OnCalendar=$\\n^OnCalendar=${slot.weekday} \\*-\\*-\\* ${hhmm} [A-Za-z/_]+$`, "m"));
     assert.match(b.create, new RegExp(`systemctl enable --no-reload \\S+ dolibarr-drill@${instance.name}\\.timer`));

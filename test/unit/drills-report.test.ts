@@ -49,7 +49,7 @@ describe("the client report's data", () => {
     assert.deepEqual(erp.copies.map((c) => c.state!.status), ["ok", "ok"]);
     assert.equal(erp.copies[0]!.drills[0]!.finishedAt, okDrill("x", "y", NOW.getTime() - DAY).finishedAt, "newest first");
     assert.deepEqual(r.instances[1]!.copies.map((c) => c.state!.status), ["ok", "failing"]);
-    assert.deepEqual(r.settings, { enabled: true, maxRtoMinutes: 60, staleDays: 8 });
+    assert.deepEqual(r.settings, { enabled: true, maxRtoMinutes: 60, staleDays: 8, sampleDocumentsPercent: 1, sampleDocumentsMin: 20 });
   });
 
   it("a copy whose server did not answer or is lost has no verdict of its own; another instance's or a timeless record is left out and counted", () => {
@@ -120,7 +120,7 @@ describe("the client report's page", () => {
 
   it("an RTO above the fleet's maximum is marked, in the drill's row and on the copy", () => {
     const t = exampleTopology();
-    t.fleet.drills = { enabled: true, maxRtoMinutes: 1, staleDays: 8 };
+    t.fleet.drills = { enabled: true, maxRtoMinutes: 1, staleDays: 8, sampleDocumentsPercent: 1, sampleDocumentsMin: 20 };
     const html = renderClientReport(buildClientReport(t, "acme", acmeFacts(), NOW));
     assert.match(html, /<td class="num rto over">1 min 38 s<\/td>/);
     assert.match(html, /RTO above the 1 min maximum/);

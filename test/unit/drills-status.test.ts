@@ -169,6 +169,10 @@ describe("judging one backup server's drills", () => {
     const p = parseDrillRecord(JSON.stringify({ result: "ok", rtoMs: "fast", httpStatus: -1, durationSeconds: 1.5, message: 7 }), "f");
     assert.deepEqual(p.record, { result: "ok" });
     assert.deepEqual(p.problems, ["f: message is not a string", "f: durationSeconds is not a whole number ≥ 0", "f: rtoMs is not a whole number ≥ 0", "f: httpStatus is not a whole number ≥ 0"]);
+    // the document check's counts are read as whole numbers, like the phases
+    const counts = { manifestFiles: 3650, sampledFiles: 37, changedSinceDrillFiles: 17, hashedFiles: 54, hashedBytes: 123_456_789, hashMs: 812 };
+    assert.deepEqual(parseDrillRecord(JSON.stringify({ result: "ok", ...counts }), "f"), { record: { result: "ok", ...counts }, problems: [] });
+    assert.deepEqual(parseDrillRecord(JSON.stringify({ sampledFiles: "37", hashMs: 1.5 }), "f").problems, ["f: sampledFiles is not a whole number ≥ 0", "f: hashMs is not a whole number ≥ 0"]);
     // strings are one line and clipped: a message cannot break the table or flood the page
     const long = parseDrillRecord(JSON.stringify({ message: `a\nb\u001b[31m${"x".repeat(5000)}` }), "f").record!.message!;
     assert.ok(long.startsWith("a b [31m") && long.length <= 2001, long.slice(0, 20));

@@ -68,6 +68,7 @@ describe("the pack", () => {
       "retention-snapshots",
       "binlog-off",
       "binlog-server-id",
+      "drill-window",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",

@@ -47,6 +47,7 @@ describe("rules list", () => {
       "retention.snapshots",
       "binlog.off",
       "binlog.server-id",
+      "drill.window",
     ]);
     for (const r of RULES) {
       assert.ok(r.description.length > 20, r.id);
