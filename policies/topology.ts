@@ -7,6 +7,7 @@ import { TYPES } from "../infra/model/contract";
 import { DUMP_VERIFICATIONS } from "../infra/model/defaults";
 import { instanceModelSchema } from "../infra/model/instance";
 import { DEFAULT_BINLOG_MAX_LAG_SECONDS } from "../infra/model/binlog";
+import { AT_REST_MODES } from "../infra/model/at-rest";
 import { DEFAULT_DRILL_SAMPLE_MIN, DEFAULT_DRILL_SAMPLE_PERCENT } from "../infra/model/drills";
 import { DEFAULT_MIRROR_ROOT, DEFAULT_POLICY, DEFAULT_SSH_PORT, DEFAULT_SSH_USER } from "../infra/model/defaults";
 import type {
@@ -122,6 +123,8 @@ const fleetSettingsShape = {
       sampleDocumentsMin: z.number().default(DEFAULT_DRILL_SAMPLE_MIN),
     })
     .optional(),
+  // absent from the outputs of a stack deployed before it existed (the default then)
+  encryptionAtRest: z.enum(AT_REST_MODES).optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 

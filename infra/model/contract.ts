@@ -68,6 +68,7 @@ export const FLEET_SETTING_KEYS: Readonly<Record<keyof FleetSettings, true>> = O
   metrics: true,
   binlog: true,
   drills: true,
+  encryptionAtRest: true,
 } satisfies Record<keyof FleetSettings, true>);
 
 /** The FleetSettings of a fleet (plain data; fields the fleet leaves unset are left out). */

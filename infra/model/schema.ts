@@ -5,6 +5,7 @@ import { z } from "zod";
 import { isSshHost, sourceAddressProblem } from "./address";
 import { SERVER_ID_MAX } from "./binlog";
 import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
+import { AT_REST_MODES } from "./at-rest";
 import { DRILL_LIMITS } from "./drills";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
@@ -223,6 +224,10 @@ export const fleetValuesSchema = z.strictObject({
         .max(86400, { error: "expected at most 86400 seconds (a day): past that the database RPO is the dumps' anyway" })
         .optional(),
     })
+    .optional(),
+  // The backup servers' data directories on an encrypted volume (model/at-rest.ts).
+  encryptionAtRest: z
+    .enum(AT_REST_MODES, { error: `expected one of ${AT_REST_MODES.join(", ")} (required: the backup servers' jobs refuse to write a mirror, binlog or drill outside an encrypted volume; advisory: reported by npm run status; off: not checked)` })
     .optional(),
   // The backup servers' weekly restore drills, as the status and the client reports judge them (model/drills.ts).
   drills: z

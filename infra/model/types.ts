@@ -1,6 +1,7 @@
 // The typed topology every part of the project works on: the offline check, the rules,
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
+import type { AtRestMode } from "./at-rest";
 import type { DumpVerification } from "./defaults";
 import type { Instance } from "./instance";
 import type { Notifications } from "./notifications";
@@ -170,6 +171,8 @@ export interface Fleet {
   binlog?: BinlogSettings;
   /** Restore drills on the backup servers (model/drills.ts drillSettingsOf fills the defaults in). */
   drills?: DrillSettings;
+  /** Backup servers' data on an encrypted volume: required, advisory (default) or off (model/at-rest.ts). */
+  encryptionAtRest?: AtRestMode;
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */

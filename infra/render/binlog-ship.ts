@@ -15,6 +15,7 @@
 //                  the last one leaves (binlogPullTimerLine, run by create and delete alike).
 import { binlogOf, binlogPullSecond, binlogSettingsOf } from "../model/binlog";
 import { isLost } from "../model/defaults";
+import { atRestOf } from "../model/at-rest";
 import { hostForRemotePath, isSshHost } from "../model/address";
 import type { Fleet, Server } from "../model/types";
 import { type ServerFile, checkSafePath, renderEnvFile, shq } from "./files";
@@ -66,6 +67,8 @@ export function renderBinlogPullEnv(fleet: Fleet, backup: Server, hosting: Serve
       MAX_LAG_SECONDS: s.maxLagSeconds,
       SSH_KEY: sshKeyPath,
       KNOWN_HOSTS: knownHostsPath,
+      // The fleet's encryptionAtRest: required, the pull refuses to write outside an encrypted volume.
+      AT_REST: atRestOf(fleet),
     },
   );
 }

@@ -14,6 +14,8 @@ export const PATHS = {
   /** Backup servers: id_ed25519 (their own key) and known_hosts (pinned hosting server keys). */
   sshDir: "/etc/dolibarr-backup/ssh",
   stateDir: "/var/lib/dolibarr-backup",
+  /** Backup servers: the restore drills' default work root (dolibarr-drill --work-root). */
+  drillDir: "/var/lib/dolibarr-backup/drill",
   /** <instance>.dump.json (hosting) and <instance>.replicate.json (backup). */
   statusDir: "/var/lib/dolibarr-backup/status",
   /** Notification spool (spool/, tmp/, reported/) of dolibarr-notify. */

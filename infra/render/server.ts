@@ -21,6 +21,7 @@ import { binlogHeartbeatCreateLine, binlogHeartbeatDeleteLine, binlogHeartbeatFi
 import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
 import { drillSlot } from "../model/drill-slot";
 import { drillSettingsOf } from "../model/drills";
+import { atRestOf } from "../model/at-rest";
 import { formatTimeOfDay } from "../model/time";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
@@ -219,6 +220,8 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       drillPackageServicesOffLine(),
       `install -d -m 0755 ${PATHS.confDir} ${PATHS.instancesDir} ${PATHS.stateDir} ${PATHS.statusDir}`,
       `install -d -m 0700 ${PATHS.sshDir}`,
+      // encryptionAtRest required: no mirror root made on a plain disk (the deploy stops here, before it).
+      atRestDeployLine(fleet),
       // The mirrors carry the hosting servers' owners, modes and ACLs as numeric ids: no
       // local user of the backup server may walk into them.
       `install -d -m 0700 ${shq(fleet.mirrorRoot)}`,
@@ -239,6 +242,18 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
       // The mirrors and the SSH key stay: backups are never removed by a destroy.
     ]),
   };
+}
+
+/**
+ * The deploy's check of a backup server's data directories (the mirror root, the drills' work
+ * root) with dbk_at_rest_gate: required fails the create when one is not on an encrypted volume,
+ * advisory prints the warning into the deploy's output, off checks nothing.
+ */
+export function atRestDeployLine(fleet: Fleet): string {
+  const mode = atRestOf(fleet);
+  if (mode === "off") return ": encryptionAtRest off";
+  const dirs = [fleet.mirrorRoot, ...(drillSettingsOf(fleet).enabled ? [PATHS.drillDir] : [])].map(shq).join(" ");
+  return `bash -c '. "$1" && shift && dbk_at_rest_gate "$@" || { echo "ERROR: $DBK_AT_REST_PROBLEM" >&2; exit 1; }' at-rest ${SCRIPT.common} ${mode} 'the backup data directories' ${dirs}`;
 }
 
 function backupKeyScript(serverName: string): string {
@@ -506,6 +521,8 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       // dolibarr-drill is gone by the instance's next dump (its window and the replications after it).
       DRILL_STOP_AT: [...new Set(i.schedule.dumpTimes)].sort((a, b) => a - b).map(formatTimeOfDay).join(" "),
       DRILL_TIME_ZONE: checkTimeZone(fleetTimeZone(topology.fleet)),
+      // The fleet's encryptionAtRest: required, the replication and the drill refuse to write outside an encrypted volume.
+      AT_REST: atRestOf(topology.fleet),
     },
   );
   const dropIn = timerDropInPath("dolibarr-replicate", i.name);

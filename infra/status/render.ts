@@ -56,9 +56,10 @@ export function renderTable(report: StatusReport): string {
   const badServers = servers.filter((s) => s.status !== "ok");
   if (servers.length > 0) {
     const width = Math.max(...servers.map((x) => x.name.length));
-    lines.push("", "servers (systemd, notifier):");
+    lines.push("", "servers (systemd, notifier, encryption at rest):");
     for (const s of servers) lines.push(`  ${s.name.padEnd(width)}  ${s.role.padEnd(7)}  ${s.status.toUpperCase()}`);
     for (const s of badServers) for (const r of s.reasons) lines.push(`  ${r}`);
+    for (const s of servers) for (const w of s.warnings) lines.push(`  warning: ${w}`);
   }
   const counts = (["ok", "stale", "failing", "unknown"] as Freshness[]).map((f) => `${report.instances.filter((i) => i.status === f).length} ${f}`).join(", ");
   const serverCounts = servers.length === 0 ? "" : `; ${servers.length} server(s): ${(["ok", "failing", "unknown"] as Freshness[]).map((f) => `${servers.filter((s) => s.status === f).length} ${f}`).join(", ")}`;
@@ -224,7 +225,7 @@ ${drillRows}
     .filter((s) => s.checked)
     .map(
       (s) => `<tr data-server="${esc(s.name)}" data-status="${s.status}">
-<td>${esc(s.name)}</td><td>${s.role}</td><td class="status" style="background:${FRESHNESS_COLORS[s.status]}">${s.status}</td><td class="reasons">${esc(s.reasons.join("; "))}</td></tr>`,
+<td>${esc(s.name)}</td><td>${s.role}</td><td class="status" style="background:${FRESHNESS_COLORS[s.status]}">${s.status}</td><td class="reasons">${esc([...s.reasons, ...(s.warnings).map((w) => `warning: ${w}`)].join("; "))}</td></tr>`,
     )
     .join("\n");
 

@@ -3,6 +3,7 @@
 // Pure: the collection and the rendering (render.ts) are separate, so tests feed real-looking
 // snapshots to both.
 import { judgeDrill, type DrillFacts, type DrillState } from "../drills/judge";
+import { DEFAULT_AT_REST, assessAtRest, atRestOf, type AtRestFact, type AtRestMode } from "../model/at-rest";
 import { drillSettingsOf } from "../model/drills";
 import { distanceKm } from "../model/geo";
 import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
@@ -21,6 +22,8 @@ export interface StatusServer {
   error?: string;
   /** What the server says about its systemd and its notifier (collected with its instances' facts). */
   health?: ServerHealth;
+  /** Backup servers: the fleet's encryptionAtRest, which judges health.atRest (absent: the default). */
+  atRest?: AtRestMode;
 }
 
 /** One of the notifier's units as `systemctl show` describes it. */
@@ -43,6 +46,8 @@ export interface ServerHealth {
   notifier?: NotifierUnitFacts[];
   /** The notification spool: events waiting, and the oldest one's age by the server's own clock. */
   spool?: { count: number; oldestAgeSeconds?: number };
+  /** Backup servers: their data directories (mirror root, drills' work root), encrypted or not. */
+  atRest?: AtRestFact[];
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -179,6 +184,8 @@ export interface ServerState {
   checked: boolean;
   status: Freshness;
   reasons: string[];
+  /** Worth reading without making the server worse than ok (encryptionAtRest: advisory). */
+  warnings: string[];
 }
 
 export interface StatusReport {
@@ -207,11 +214,12 @@ const NOTIFIER_ARMED = ["dolibarr-notify.path", "dolibarr-notify-sweep.timer"];
  *  - ok otherwise, and for a server not asked (lost, or a snapshot without collection).
  */
 export function assessServer(server: StatusServer): ServerState {
-  const base = { name: server.name, role: server.role, checked: true };
+  const base = { name: server.name, role: server.role, checked: true, warnings: [] as string[] };
   if (server.state === "lost" || server.reachable === undefined) return { ...base, checked: false, status: "ok", reasons: [] };
   if (server.reachable === false) return { ...base, status: "unknown", reasons: [`${server.name} did not answer: ${server.error ?? "no message"}`] };
   const h = server.health;
   if (!h) return { ...base, status: "unknown", reasons: [`${server.name}: its report holds no health (systemd, notifier)`] };
+  const atRest = server.role === "backup" ? assessAtRest(server.atRest ?? DEFAULT_AT_REST, server.name, h.atRest) : { failing: [], warnings: [] };
   const failing: string[] = [];
   const unknown: string[] = [];
   if (h.systemState === undefined || h.systemState === "unavailable" || h.systemState === "") {
@@ -235,8 +243,9 @@ export function assessServer(server: StatusServer): ServerState {
   if (spool && spool.count > 0 && spool.oldestAgeSeconds !== undefined && spool.oldestAgeSeconds > SPOOL_MAX_AGE_MINUTES * 60) {
     failing.push(`notifier: ${spool.count} notification(s) waiting in the spool, the oldest ${Math.round(spool.oldestAgeSeconds / 60)} min old (> ${SPOOL_MAX_AGE_MINUTES} min): delivery is stuck`);
   }
+  failing.push(...atRest.failing);
   const reasons = [...failing, ...unknown];
-  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)) };
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings: atRest.warnings };
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
@@ -274,6 +283,7 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
       provider: s.provider,
       site: { id: s.site.id, city: s.site.city, country: s.site.country, latitude: s.site.latitude, longitude: s.site.longitude },
       state: s.state === "lost" ? "lost" : "active",
+      ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet) } : {}),
     })),
     links: instances.flatMap((i) =>
       i.backupServers

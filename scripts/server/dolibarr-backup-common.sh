@@ -1011,3 +1011,93 @@ dbk_check_documents() {
   fi
   return 0
 }
+
+# --- encryption at rest: the backup server's data directories on an encrypted volume ------------
+# dbk_at_rest DIR...: for each DIR (or, when it does not exist yet, the nearest directory above it:
+# where it would be made), one line "DIR<TAB>encrypted<TAB>HOW" or "DIR<TAB>plain<TAB>FSTYPE SOURCE"
+# (or "DIR<TAB>unknown<TAB>WHY"). Encrypted: a file system of its own that encrypts (gocryptfs,
+# ecryptfs, cryfs, encfs), an fscrypt directory (ext4/f2fs/ubifs: the 'E' attribute, inherited by
+# everything made in it), ZFS native encryption, or a block device with a dm-crypt layer (LUKS,
+# plain dm-crypt) anywhere below it: its device-mapper chain walked through sysfs (DBK_SYS_ROOT,
+# /sys: the tests point it at a tree of their own; this kernel has no device mapper).
+dbk_at_rest() {
+  local sys="${DBK_SYS_ROOT:-/sys}" dir p majmin fstype source how
+  for dir in "$@"; do
+    p="$dir"
+    while [[ ! -e "$p" && "$p" == /?* ]]; do p="${p%/*}"; p="${p:-/}"; done
+    if ! p="$(realpath -e -- "$p" 2>/dev/null)"; then printf '%s\tunknown\t%s cannot be resolved\n' "$dir" "$p"; continue; fi
+    read -r majmin fstype source < <(findmnt -n -o MAJ:MIN,FSTYPE,SOURCE -T "$p" 2>/dev/null | tail -n 1) || true
+    if [[ -z "${fstype:-}" ]]; then printf '%s\tunknown\tno mount found for %s (findmnt)\n' "$dir" "$p"; continue; fi
+    how=""
+    case "$fstype" in
+      fuse.gocryptfs | ecryptfs | fuse.cryfs | fuse.encfs) how="$fstype" ;;
+      zfs)
+        if command -v zfs >/dev/null 2>&1; then
+          local enc
+          enc="$(zfs get -H -o value encryption "$source" 2>/dev/null || true)"
+          [[ -z "$enc" || "$enc" == off || "$enc" == - ]] || how="zfs native encryption ($enc, $source)"
+        fi
+        ;;
+    esac
+    if [[ -z "$how" ]] && lsattr -d -- "$p" 2>/dev/null | awk '{ exit !($1 ~ /E/) }'; then how="fscrypt ($fstype $source)"; fi
+    if [[ -z "$how" ]]; then
+      # a virtual device number (btrfs, 0:N): the source's own
+      if [[ "$majmin" == 0:* && "$source" == /dev/* ]]; then
+        local dev="${source%%\[*}" hex a b
+        if hex="$(stat -L -c '%t %T' -- "$dev" 2>/dev/null)"; then read -r a b <<<"$hex"; majmin="$((16#$a)):$((16#$b))"; fi
+      fi
+      how="$(dbk_dm_crypt_below "$sys" "$majmin" 0)" || how=""
+    fi
+    if [[ -n "$how" ]]; then printf '%s\tencrypted\t%s\n' "$dir" "$how"; else printf '%s\tplain\t%s %s\n' "$dir" "$fstype" "${source:-?}"; fi
+  done
+}
+
+# dbk_dm_crypt_below SYS MAJ:MIN DEPTH: prints "dm-crypt NAME" when the block device or one below
+# it (its slaves, recursively) is a dm-crypt target (dm/uuid CRYPT-…); returns 1 when none is.
+dbk_dm_crypt_below() {
+  local sys="$1" majmin="$2" depth="$3" d uuid s slave_mm
+  [[ $depth -lt 16 ]] || return 1
+  d="$sys/dev/block/$majmin"
+  [[ -e "$d" ]] || return 1
+  if [[ -r "$d/dm/uuid" ]]; then
+    uuid="$(<"$d/dm/uuid")"
+    if [[ "$uuid" == CRYPT-* ]]; then printf 'dm-crypt %s' "$(cat -- "$d/dm/name" 2>/dev/null || echo "$majmin")"; return 0; fi
+  fi
+  for s in "$d"/slaves/*; do
+    [[ -r "$s/dev" ]] || continue
+    slave_mm="$(<"$s/dev")"
+    dbk_dm_crypt_below "$sys" "$slave_mm" $((depth + 1)) && return 0
+  done
+  return 1
+}
+
+# dbk_at_rest_gate MODE WHAT DIR...: the fleet's encryptionAtRest (MODE: required, advisory, off)
+# applied to the directories this job is about to write (WHAT names them in the messages).
+# required: returns 1 with DBK_AT_REST_PROBLEM when one is not on an encrypted volume (or cannot be
+# told), so the job stops before writing; advisory: logs a warning and returns 0; off: returns 0.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+DBK_AT_REST_PROBLEM=""
+# shellcheck disable=SC2034 # DBK_AT_REST_PROBLEM is read by the scripts that source this file
+dbk_at_rest_gate() {
+  local mode="${1:-advisory}" what="$2" dir state how bad=()
+  shift 2
+  DBK_AT_REST_PROBLEM=""
+  case "$mode" in
+    off) return 0 ;;
+    required | advisory) ;;
+    *) DBK_AT_REST_PROBLEM="AT_REST is '$mode': expected required, advisory or off"; return 1 ;;
+  esac
+  while IFS=$'\t' read -r dir state how; do
+    [[ "$state" == encrypted ]] || bad+=("$dir ($state: $how)")
+  done < <(dbk_at_rest "$@")
+  [[ ${#bad[@]} -gt 0 ]] || return 0
+  local list
+  list="$(printf '%s, ' "${bad[@]}")"
+  list="${list%, }"
+  if [[ "$mode" == required ]]; then
+    DBK_AT_REST_PROBLEM="$what not on an encrypted volume: $list; the fleet requires it (encryptionAtRest: required): nothing written (is the encrypted volume unlocked and mounted?)"
+    return 1
+  fi
+  dbk_log "WARNING: $what not on an encrypted volume: $list (encryptionAtRest: advisory): the copies sit in plain text on this server's disks"
+  return 0
+}

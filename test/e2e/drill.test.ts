@@ -185,6 +185,50 @@ describe("restore drills on the lab", { concurrency: false }, () => {
     }
   });
 
+  test("the copy's newest dump has no binlog position (taken with binlogs off): the drill replays from the newest that has one, and checks and reports that one", () => {
+    const fake = "29991231T000000Z";
+    try {
+      // a newer dump without .pos beside the real ones (not in the received-hash manifest: never received)
+      const loaded = sshOk(
+        env,
+        backup,
+        `latest=$(ls -d ${mirror}/.snapshots/????????T??????Z | sort | tail -n 1) && cp -a "$latest" ${mirror}/.snapshots/${fake} && cd ${mirror}/.snapshots/${fake}/dumps && d=$(ls *.sql.zst | sort | tail -n 1) && test -f "\${d%.sql.*}.pos" && cp -a "$d" "\${d%-*}-29991230T000000Z.sql.zst" && echo "$d"`,
+      ).trim();
+      assert.match(loaded, /^\S+-\d{8}T\d{6}Z\.sql\.zst$/);
+      const r = drill(backup);
+      assert.equal(r.code, 0, JSON.stringify(r.status));
+      assert.equal(r.status.source, `snapshot ${fake}`);
+      assert.equal(r.status.dump, loaded, "the dump the restore loaded, not the newest name");
+      assert.match(String(r.status.checks), /point in time: the newest recoverable second, applied/);
+      assert.ok(String(r.status.checks).includes(`dump: ${loaded} `), String(r.status.checks));
+      nothingLeft(backup);
+    } finally {
+      sshOk(env, backup, `rm -rf -- ${mirror}/.snapshots/${fake}`);
+    }
+  });
+
+  test("encryptionAtRest required on a lab host (its disk is a plain overlay): the replication and the drill refuse before writing, the mirror untouched", () => {
+    const envFile = `/etc/dolibarr-backup/instances/${INSTANCE}.env`;
+    const before = sshOk(env, backup, `cat ${mirror}/.last-good 2>/dev/null; ls ${mirror}/.snapshots | sort | tail -n 1`);
+    try {
+      sshOk(env, backup, `cp -a ${envFile} ${envFile}.keep && sed -i "s/^AT_REST=.*/AT_REST='required'/" ${envFile} && grep -q "^AT_REST='required'" ${envFile}`);
+      const r = ssh(env, backup, `/usr/local/sbin/dolibarr-replicate ${INSTANCE}`);
+      assert.notEqual(r.status, 0, r.stderr);
+      assert.match(r.stderr, /the mirror root not on an encrypted volume: \S+ \(plain: overlay [^)]*\); the fleet requires it \(encryptionAtRest: required\): nothing written/, r.stderr);
+      assert.equal(sshOk(env, backup, `cat ${mirror}/.last-good 2>/dev/null; ls ${mirror}/.snapshots | sort | tail -n 1`), before, "no snapshot made, the last good one kept");
+      const d = ssh(env, backup, `/usr/local/sbin/dolibarr-drill ${INSTANCE}`);
+      assert.notEqual(d.status, 0);
+      assert.match(String(status(backup).message), /the drill's work root not on an encrypted volume: .*encryptionAtRest: required/, String(status(backup).message));
+      nothingLeft(backup);
+    } finally {
+      ssh(env, backup, `mv -f ${envFile}.keep ${envFile}`);
+    }
+    // advisory (as deployed): a warning in the replication's log, the run goes on
+    const r = ssh(env, backup, `/usr/local/sbin/dolibarr-replicate ${INSTANCE}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /WARNING: the mirror root not on an encrypted volume: .*\(encryptionAtRest: advisory\)/);
+  });
+
   test("a drill still running at the instance's next dump is stopped there, says so, and leaves nothing", () => {
     // The next dump moved to 2 minutes from now (the instance config's DRILL_STOP_AT), a front that
     // takes 5 minutes to answer: the drill stops at the dump's time.
