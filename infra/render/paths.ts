@@ -1,6 +1,8 @@
 // Where the dolibarr-backup jobs live on the servers. One place, so the renderers, the
 // Pulumi program, the tests and docs/server-jobs.md agree.
 import { BACKUP_USER_PREFIX } from "../model/defaults";
+import { drillSettingsOf } from "../model/drills";
+import type { Fleet } from "../model/types";
 import { drillStatusFile } from "../drills/record";
 
 export const PATHS = {
@@ -29,6 +31,15 @@ export const PATHS = {
   unitDir: "/etc/systemd/system",
   rrsync: "/usr/bin/rrsync",
 } as const;
+
+/**
+ * Backup servers: the directories that hold client data and must sit on an encrypted volume
+ * (fleet key encryptionAtRest): the mirror root (mirrors, snapshots, binlogs) and, with drills
+ * on, the drills' work root. Read by the deploy's check and by npm run status.
+ */
+export function atRestDirs(fleet: Pick<Fleet, "mirrorRoot" | "drills">): string[] {
+  return [fleet.mirrorRoot, ...(drillSettingsOf(fleet).enabled ? [PATHS.drillDir] : [])];
+}
 
 /** Prefix of the Unix user a backup server logs in as on a hosting server (the model checks the names' length). */
 export { BACKUP_USER_PREFIX };

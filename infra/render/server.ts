@@ -27,6 +27,7 @@ import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, scrip
 import {
   PATHS,
   SCRIPT,
+  atRestDirs,
   backupUser,
   backupUserHome,
   binlogMirrorDir,
@@ -252,7 +253,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
 export function atRestDeployLine(fleet: Fleet): string {
   const mode = atRestOf(fleet);
   if (mode === "off") return ": encryptionAtRest off";
-  const dirs = [fleet.mirrorRoot, ...(drillSettingsOf(fleet).enabled ? [PATHS.drillDir] : [])].map(shq).join(" ");
+  const dirs = atRestDirs(fleet).map(shq).join(" ");
   return `bash -c '. "$1" && shift && dbk_at_rest_gate "$@" || { echo "ERROR: $DBK_AT_REST_PROBLEM" >&2; exit 1; }' at-rest ${SCRIPT.common} ${mode} 'the backup data directories' ${dirs}`;
 }
 

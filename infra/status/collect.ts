@@ -19,7 +19,7 @@ import { isLost } from "../model/defaults";
 import { drillSettingsOf } from "../model/drills";
 import type { Instance, Server, Topology } from "../model/types";
 import { parseAtRest } from "../model/at-rest";
-import { PATHS, SCRIPT } from "../render/paths";
+import { PATHS, SCRIPT, atRestDirs } from "../render/paths";
 import { NOTIFY_WATCHED_UNITS } from "../render/units";
 import type { BinlogFacts, DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
 
@@ -65,7 +65,7 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
   }
   if (server.role === "backup") {
     // the data directories on an encrypted volume or not (dbk_at_rest of the deployed common.sh)
-    const dirs = [topology.fleet.mirrorRoot, ...(drills ? [PATHS.drillDir] : [])].map(q).join(" ");
+    const dirs = atRestDirs(topology.fleet).map(q).join(" ");
     lines.push(`if [ -r ${q(SCRIPT.common)} ]; then health at-rest "$(bash -c '. "$1" && shift && dbk_at_rest "$@"' at-rest ${q(SCRIPT.common)} ${dirs} 2>/dev/null)"; fi`);
     for (const hosting of new Set(instancesOn(topology, server).map((i) => i.hostingServer))) {
       lines.push(`item binlog-status ${hosting} ${q(`${stateDir}/status/binlog-${hosting}.json`)}`);

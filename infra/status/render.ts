@@ -225,7 +225,7 @@ ${drillRows}
     .filter((s) => s.checked)
     .map(
       (s) => `<tr data-server="${esc(s.name)}" data-status="${s.status}">
-<td>${esc(s.name)}</td><td>${s.role}</td><td class="status" style="background:${FRESHNESS_COLORS[s.status]}">${s.status}</td><td class="reasons">${esc([...s.reasons, ...(s.warnings).map((w) => `warning: ${w}`)].join("; "))}</td></tr>`,
+<td>${esc(s.name)}</td><td>${s.role}</td><td class="status" style="background:${FRESHNESS_COLORS[s.status]}">${s.status}</td><td class="reasons">${esc([...s.reasons, ...s.warnings.map((w) => `warning: ${w}`)].join("; "))}</td></tr>`,
     )
     .join("\n");
 

@@ -1075,7 +1075,6 @@ dbk_dm_crypt_below() {
 # applied to the directories this job is about to write (WHAT names them in the messages).
 # required: returns 1 with DBK_AT_REST_PROBLEM when one is not on an encrypted volume (or cannot be
 # told), so the job stops before writing; advisory: logs a warning and returns 0; off: returns 0.
-# shellcheck disable=SC2034 # read by the scripts that source this file
 DBK_AT_REST_PROBLEM=""
 # shellcheck disable=SC2034 # DBK_AT_REST_PROBLEM is read by the scripts that source this file
 dbk_at_rest_gate() {
