@@ -76,7 +76,7 @@ export function renderBinlogPullEnv(fleet: Fleet, backup: Server, hosting: Serve
 /** Fleet stack, backup server: the pull script's units and one pull config per shipped hosting server. */
 export function binlogPullBaseFiles(fleet: Fleet, backup: Server): ServerFile[] {
   return [
-    { path: unitPath(BINLOG_PULL_SERVICE), content: binlogPullServiceUnit(), mode: "0644" },
+    { path: unitPath(BINLOG_PULL_SERVICE), content: binlogPullServiceUnit(fleet), mode: "0644" },
     { path: unitPath(BINLOG_PULL_TIMER), content: binlogPullTimerUnit(binlogPullSecond(fleet, backup.name)), mode: "0644" },
     ...shippedHostingServers(fleet).map((h): ServerFile => ({ path: binlogPullEnvPath(h.name), content: renderBinlogPullEnv(fleet, backup, h), mode: "0644" })),
   ];

@@ -2,10 +2,10 @@
 // installation (renderServerBase): the notifier script and units, the server's identity file
 // read by every job (server.env) and the notifiers' secrets (notify.secrets, 0600).
 // See docs/server-jobs.md "Alerts and metrics".
-import { DEFAULT_NOTIFY_LOG_LINES, DEFAULT_NOTIFY_TIMEOUT_SECONDS, DEFAULT_TEXTFILE_DIR } from "../model/notifications";
+import { DEFAULT_NOTIFY_LOG_LINES, DEFAULT_NOTIFY_TIMEOUT_SECONDS } from "../model/notifications";
 import type { Fleet, Server } from "../model/types";
 import { type ServerFile, checkSafePath, renderEnvFile, shq } from "./files";
-import { PATHS, SCRIPT, notifySecretsPath, serverEnvPath, unitPath } from "./paths";
+import { PATHS, SCRIPT, metricsDir, notifySecretsPath, serverEnvPath, unitPath } from "./paths";
 import { readServerScript } from "./repo";
 import {
   NOTIFY_FAILED_SERVICE,
@@ -20,10 +20,6 @@ import {
   notifySweepTimerUnit,
 } from "./units";
 
-/** Where the server's jobs write their node_exporter textfile metrics. */
-export function metricsDir(fleet: Fleet): string {
-  return fleet.metrics?.textfileDir ?? DEFAULT_TEXTFILE_DIR;
-}
 
 /** /etc/dolibarr-backup/server.env: who this server is, where metrics go, the notifiers' non-secret settings. */
 export function renderServerEnv(fleet: Fleet, server: Server): string {

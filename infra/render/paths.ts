@@ -2,6 +2,7 @@
 // Pulumi program, the tests and docs/server-jobs.md agree.
 import { BACKUP_USER_PREFIX } from "../model/defaults";
 import { drillSettingsOf } from "../model/drills";
+import { DEFAULT_TEXTFILE_DIR } from "../model/notifications";
 import type { Fleet } from "../model/types";
 import { drillStatusFile } from "../drills/record";
 
@@ -31,6 +32,11 @@ export const PATHS = {
   unitDir: "/etc/systemd/system",
   rrsync: "/usr/bin/rrsync",
 } as const;
+
+/** Where the server's jobs write their node_exporter textfile metrics. */
+export function metricsDir(fleet: Pick<Fleet, "metrics">): string {
+  return fleet.metrics?.textfileDir ?? DEFAULT_TEXTFILE_DIR;
+}
 
 /**
  * Backup servers: the directories that hold client data and must sit on an encrypted volume

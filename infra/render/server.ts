@@ -201,7 +201,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
     scriptFile(SCRIPT.binlogReplay, "dolibarr-binlog-replay"),
     scriptFile(SCRIPT.binlogPull, "dolibarr-binlog-pull"),
     ...binlogPullBaseFiles(fleet, server),
-    unitFile(REPLICATE_SERVICE, replicateServiceUnit()),
+    unitFile(REPLICATE_SERVICE, replicateServiceUnit(fleet)),
     unitFile(REPLICATE_TIMER, replicateTimerUnit()),
     unitFile(DRILL_SERVICE, drillServiceUnit()),
     unitFile(DRILL_TIMER, drillTimerUnit()),

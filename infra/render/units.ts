@@ -1,5 +1,7 @@
 // The systemd template units of the jobs, identical on every server of a role.
-import { PATHS, SCRIPT, notifySpoolDir } from "./paths";
+import { PATHS, SCRIPT, metricsDir, notifySpoolDir } from "./paths";
+import type { Fleet } from "../model/types";
+import { checkSafePath } from "./files";
 import { BINLOG_HEARTBEAT_SECONDS, BINLOG_PULL_SECONDS } from "../model/binlog";
 
 const CONFIG = `${PATHS.instancesDir}/%i.env`;
@@ -105,7 +107,48 @@ WantedBy=multi-user.target
 `;
 }
 
-export function replicateServiceUnit(): string {
+/**
+ * The sandbox of the jobs that receive from a hosting server (replication, binlog pull): a hosting
+ * server may be compromised, and an rsync receiver running as root is what it talks to (the class
+ * of CVE-2024-12086/12087: a sender that makes the receiver write or read outside its destination).
+ * Writable: the mirror root (one mount, so that snapshots can hard-link the binlogs of
+ * <mirrorRoot>/.binlogs: link() across two bind mounts fails with EXDEV, and a mount per instance
+ * would make every snapshot's binlogs silently missing), the tool's state (status, logs, the
+ * notification spool), the metrics directory and the locks; everything else read-only, /home and
+ * /root hidden, no devices, no kernel knobs, no new privileges, only IP and Unix sockets. The
+ * capabilities are those rsync -aHAX --numeric-ids needs to make an identical mirror (owners,
+ * modes, times, ACLs, setgid directories; not CAP_MKNOD: a device node is not mirrored, not
+ * CAP_SETFCAP: a file capability planted on the hosting server fails the pull loudly).
+ * Not RestrictSUIDSGID=: it would refuse the setgid directories of a real instance's tree.
+ */
+export function receiverSandbox(fleet: Pick<Fleet, "mirrorRoot" | "metrics">): string {
+  checkSafePath("mirrorRoot", fleet.mirrorRoot);
+  checkSafePath("metrics.textfileDir", metricsDir(fleet));
+  return `ProtectSystem=strict
+ReadWritePaths=${fleet.mirrorRoot} ${PATHS.stateDir} -${metricsDir(fleet)} /run/lock
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+NoNewPrivileges=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+LockPersonality=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+SystemCallArchitectures=native
+CapabilityBoundingSet=${RECEIVER_CAPABILITIES.join(" ")}
+UMask=0077`;
+}
+
+/** See receiverSandbox. */
+export const RECEIVER_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID"] as const;
+
+export function replicateServiceUnit(fleet: Pick<Fleet, "mirrorRoot" | "metrics">): string {
   return `[Unit]
 Description=Dolibarr mirror replication of instance %i
 Wants=network-online.target
@@ -122,7 +165,7 @@ Nice=10
 IOSchedulingClass=best-effort
 IOSchedulingPriority=7
 TimeoutStartSec=12h
-PrivateTmp=yes
+${receiverSandbox(fleet)}
 `;
 }
 
@@ -176,7 +219,7 @@ WantedBy=timers.target
 }
 
 /** The pull of one hosting server's binlogs (%i) by this backup server, then its chain check. */
-export function binlogPullServiceUnit(): string {
+export function binlogPullServiceUnit(fleet: Pick<Fleet, "mirrorRoot" | "metrics">): string {
   return `[Unit]
 Description=Dolibarr binlog pull of hosting server %i and its chain check
 Wants=network-online.target
@@ -193,7 +236,7 @@ Nice=5
 IOSchedulingClass=best-effort
 IOSchedulingPriority=4
 TimeoutStartSec=1h
-PrivateTmp=yes
+${receiverSandbox(fleet)}
 `;
 }
 

@@ -13,7 +13,7 @@ import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, pr
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
 import { calendarExpressions, renderBackupInstance } from "../../infra/render";
-import { timerDropInPath } from "../../infra/render/paths";
+import { PATHS, timerDropInPath } from "../../infra/render/paths";
 
 /** A project directory that shares the compiled program, scripts and packages but has its own stacks. */
 const temporary: string[] = [];
@@ -120,6 +120,46 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     const checks = replicateAndVerify(env, topology);
     assert.equal(checks.length, instances(topology).reduce((n, i) => n + 3 * i.backupServers.length, 0));
     for (const check of checks) assert.ok(check.identical, `${check.instance} ${check.part} on ${check.backupServer}:\n${check.difference}`);
+  });
+
+  test("the receiving units are sandboxed: inside them root writes the mirror root only, and makes no device node", () => {
+    // The replication above ran in these units: here a probe takes the place of the job in the
+    // very unit files pushed (a runtime drop-in replaces ExecStart=, nothing else).
+    const mirrorRoot = labTopology(env).fleet.mirrorRoot;
+    const waw = labHost(env, "lab-backup-ovh-waw");
+    const probe = `${PATHS.stateDir}/sandbox-probe`;
+    const script = [
+      "m=\"$1/sandbox-probe\"; out=\"$2\"; : >\"$out\"",
+      "for p in /etc/dbk-probe /usr/local/sbin/dbk-probe /var/backups/dbk-probe /root/dbk-probe \"$1/../dbk-probe\"; do",
+      "  if touch \"$p\" 2>/dev/null; then echo \"wrote $p\" >>\"$out\"; rm -f \"$p\"; else echo \"refused $p\" >>\"$out\"; fi",
+      "done",
+      "mkdir -p \"$m/sgid\" && chmod 2750 \"$m/sgid\" && echo \"sgid $(stat -c %a \"$m/sgid\")\" >>\"$out\"",
+      "if mknod \"$m/dev\" c 1 3 2>/dev/null; then echo 'mknod made' >>\"$out\"; else echo 'mknod refused' >>\"$out\"; fi",
+      "if ls /root >/dev/null 2>&1 && [ -n \"$(ls -A /root)\" ]; then echo 'root home visible' >>\"$out\"; else echo 'root home hidden' >>\"$out\"; fi",
+      "rm -rf \"$m\"",
+    ].join("\n");
+    sshOk(env, waw, `cat >${probe}.sh <<'EOF'\n${script}\nEOF\nchmod 0755 ${probe}.sh`);
+    for (const unit of ["dolibarr-replicate", "dolibarr-binlog-pull"]) {
+      const name = `${unit}@sandbox-probe.service`;
+      const dropIn = `/run/systemd/system/${name}.d`;
+      try {
+        sshOk(env, waw, `mkdir -p ${dropIn} && printf '[Unit]\\nConditionPathExists=\\nOnFailure=\\n[Service]\\nExecStart=\\nExecStart=/bin/sh ${probe}.sh ${mirrorRoot} ${probe}.out\\n' >${dropIn}/probe.conf && systemctl daemon-reload && systemctl start ${name}`);
+        const lines = sshOk(env, waw, `cat ${probe}.out`).trim().split("\n");
+        for (const refused of ["/etc/dbk-probe", "/usr/local/sbin/dbk-probe", "/var/backups/dbk-probe", "/root/dbk-probe", `${mirrorRoot}/../dbk-probe`]) {
+          assert.ok(lines.includes(`refused ${refused}`), `${unit}: ${refused} must be read-only in the sandbox, got ${lines.join("; ")}`);
+        }
+        assert.ok(lines.includes("sgid 2750"), `${unit}: a setgid directory must stay mirrorable: ${lines.join("; ")}`);
+        assert.ok(lines.includes("mknod refused"), `${unit}: no device node: ${lines.join("; ")}`);
+        assert.ok(lines.includes("root home hidden"), `${unit}: ${lines.join("; ")}`);
+      } finally {
+        ssh(env, waw, `rm -rf ${dropIn} ${probe}.out; systemctl daemon-reload; systemctl reset-failed ${name} 2>/dev/null || true`);
+      }
+    }
+    ssh(env, waw, `rm -f ${probe}.sh`);
+    // the probe itself proves the sandbox can fail: the same script outside it writes /etc
+    const outside = sshOk(env, waw, `cat >${probe}.sh <<'EOF'\n${script}\nEOF\nsh ${probe}.sh ${mirrorRoot} /tmp/probe.out; cat /tmp/probe.out; rm -f ${probe}.sh /tmp/probe.out`);
+    assert.match(outside, /^wrote \/etc\/dbk-probe$/m);
+    assert.match(outside, /^mknod made$/m);
   });
 
   test("a second pulumi up changes nothing and runs no remote command", () => {

@@ -173,7 +173,7 @@ describe("rendered notifier files", () => {
   });
 
   it("every job unit alerts through OnFailure=, and a failed export refresh fails the dump unit", () => {
-    for (const unit of [dumpServiceUnit(), exportServiceUnit(), replicateServiceUnit()]) {
+    for (const unit of [dumpServiceUnit(), exportServiceUnit(), replicateServiceUnit({ mirrorRoot: "/srv/m" })]) {
       assert.match(unit, /^OnFailure=dolibarr-notify@%n\.service$/m);
     }
     assert.match(dumpServiceUnit(), /^ExecStartPost=\/usr\/local\/sbin\/dolibarr-export refresh %i$/m);
