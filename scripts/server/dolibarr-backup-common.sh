@@ -322,7 +322,7 @@ dbk_prom_label() { # a Prometheus label value: \ " and newline escaped
 # (node_exporter textfile collector format), replaced atomically.
 dbk_write_metrics() {
   local result="$1" duration="$2" bytes="$3"
-  local dir="${METRICS_DIR:-$DBK_STATE_DIR/metrics}"
+  local dir="${METRICS_DIR:-/var/lib/prometheus/node-exporter}"
   local file="$dir/dolibarr-backup-$DBK_JOB-$DBK_INSTANCE.prom"
   local now last_success=0 ok=0 labels tmp
   now="$(dbk_now_epoch)"

@@ -111,7 +111,7 @@ describe("binlog shipping on a one-machine lab (real MariaDB binlogs, rsync over
     statusFile = path.join(lab.backup.varLib, "status", `binlog-${HOSTING}.json`);
     spool = path.join(lab.backup.varLib, "notify", "spool");
     // Alerts on (spooled only: no deliverer is started, DBK_NOTIFY_NO_KICK).
-    fs.writeFileSync(path.join(lab.backup.etc, "server.env"), `SERVER_NAME='${lab.backupServer}'\nSERVER_ROLE='backup'\nFLEET_STACK='itest-fleet'\nNOTIFY_ENABLED='1'\n`);
+    fs.writeFileSync(path.join(lab.backup.etc, "server.env"), `SERVER_NAME='${lab.backupServer}'\nSERVER_ROLE='backup'\nFLEET_STACK='itest-fleet'\nNOTIFY_ENABLED='1'\nMETRICS_DIR='${path.join(lab.backup.varLib, "metrics")}'\n`);
     await lab.addInstance("shop", { tree: { documents: 20 }, database: false });
     await q("CREATE DATABASE dolibarr_shop; CREATE TABLE dolibarr_shop.llx_facture (rowid INT AUTO_INCREMENT PRIMARY KEY, ref VARCHAR(30), note TEXT) ENGINE=InnoDB");
     await write(500);
