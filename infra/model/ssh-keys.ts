@@ -47,8 +47,12 @@ export function publicKeyProblem(line: string, types: readonly string[] = OPERAT
   if (/[\0-\x08\x0b-\x1f\x7f]/.test(line)) return "expected printable text (the key holds a control character)";
   const text = line.trim();
   if (text === "") return 'expected an OpenSSH public key line "ssh-ed25519 AAAA… comment" (the .pub file)';
-  const [type = "", blob = ""] = text.split(/[ \t]+/);
+  const words = text.split(/[ \t]+/);
+  const [type = "", blob = ""] = words;
   if (!types.includes(type)) {
+    if (words.slice(1).some((w) => (OPERATOR_KEY_TYPES as readonly string[]).includes(w) || types.includes(w))) {
+      return `expected the key type first, no authorized_keys options (found ${JSON.stringify(type.slice(0, 40))} before the key); the program writes the options itself`;
+    }
     if (/[=,"]/.test(type) || !/^[a-z0-9@.-]+$/.test(type)) {
       return `expected the key type first, no authorized_keys options (found ${JSON.stringify(type.slice(0, 40))}); the program writes the options itself`;
     }

@@ -95,13 +95,14 @@ export function renderServerAccess(fleet: Fleet, server: Server, deployPublicKey
   const user = server.ssh.user;
   const dropIn = renderSshdDropIn(user);
   const keysFile = accessKeysPath(user);
+  const keys = renderAccessKeys(fleet, server, deployPublicKey);
   const deploy = parsePublicKey(deployPublicKey, DEPLOY_KEY_TYPES);
   const P = ACCESS_PATHS;
   const fail = (msg: string, detail?: string) =>
     `{ dbk_ak_revert; echo ${shq(`ERROR: ${msg}; sshd left as it was`)} >&2;${detail ? ` printf '%s\\n' "$${detail}" >&2;` : ""} exit 1; }`;
   return {
     files: [
-      { path: keysFile, content: renderAccessKeys(fleet, server, deployPublicKey), mode: "0644" },
+      { path: keysFile, content: keys, mode: "0644" },
       { path: P.deployKey, content: `${deploy.type} ${deploy.blob} ${deployKeyComment(fleet.stack)}\n`, mode: "0644" },
       { path: P.stagedDropIn, content: dropIn, mode: "0644" },
     ],
