@@ -93,14 +93,16 @@ export const KEYS_FILE_MAX_BYTES = 262_144;
  * ("sshkeys sshd <base64 of path, newline, content>"), then the ~/.ssh files ("sshkeys home …");
  * an unreadable file as "<path>\n!unreadable". Read-only.
  */
-export function sshKeysScript(user: string): string[] {
+export function sshKeysScript(user: string, where: { sshdConfig?: string; rootHome?: string } = {}): string[] {
+  const sshd = `/usr/sbin/sshd${where.sshdConfig ? ` -f ${q(where.sshdConfig)}` : ""}`;
+  const root = where.rootHome ? q(where.rootHome) : "/root";
   return [
     `keyfile() { if [ -r "$2" ] && [ -f "$2" ]; then printf 'sshkeys %s %s\\n' "$1" "$({ printf '%s\\n' "$2"; head -c ${KEYS_FILE_MAX_BYTES} -- "$2"; } | base64 -w0)"; elif [ -e "$2" ]; then printf 'sshkeys %s %s\\n' "$1" "$(printf '%s\\n!unreadable' "$2" | base64 -w0)"; fi; }`,
     `ku=${q(user)}; kh=$(getent passwd "$ku" | cut -d: -f6)`,
-    `keff=$(/usr/sbin/sshd -T -C "user=$ku,host=localhost,addr=127.0.0.1" 2>&1) && kok=1 || kok=0`,
+    `keff=$(${sshd} -T -C "user=$ku,host=localhost,addr=127.0.0.1" 2>&1) && kok=1 || kok=0`,
     `if [ "$kok" = 1 ]; then health ssh-akf "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}')"; health ssh-akc "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeyscommand"{$1="";sub(/^ /,"");print}')"; else health ssh-error "$(printf '%s' "$keff" | tail -n 3)"; fi`,
     `if [ "$kok" = 1 ]; then for p in $(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}'); do f=\${p//%u/$ku}; f=\${f//%h/$kh}; f=\${f//%%/%}; case $f in /*) ;; *) f=$kh/$f ;; esac; keyfile sshd "$f"; done; fi`,
-    `for f in /root/.ssh/authorized_keys /root/.ssh/authorized_keys2 "$kh/.ssh/authorized_keys" "$kh/.ssh/authorized_keys2"; do keyfile home "$f"; done`,
+    `for f in ${root}/.ssh/authorized_keys ${root}/.ssh/authorized_keys2 "$kh/.ssh/authorized_keys" "$kh/.ssh/authorized_keys2"; do keyfile home "$f"; done`,
   ];
 }
 
