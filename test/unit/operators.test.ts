@@ -372,3 +372,77 @@ describe("stray keys (the status)", () => {
     assert.match(onBackup.reasons.join(), new RegExp(`undeclared SSH key ${fingerprintOfBlob(blobOf(CAROL)).replace(/[+/]/g, "\\$&")}.*sshd accepts it`));
   });
 });
+
+describe("npm run access (the listing)", () => {
+  it("lists, per server, the deploy key, the operators it opens, the backup servers' pull users on hosting servers, the status reader", async () => {
+    const { accessListing, renderAccessText } = await import("../../scripts/access");
+    const fleet = THREE();
+    const listing = accessListing(fleet, DEPLOY);
+    const kinds = (n: string) => listing.find((s) => s.server === n)!.entries.map((e) => `${e.kind}:${e.who ?? ""}:${e.user}`);
+    assert.deepEqual(kinds("web-rbx"), ["deploy:fleet fleet's sshPrivateKey:root", "operator:alice:root", "operator:carol:root", "backup-pull:bk-sbg:dbk-bk-sbg", "backup-pull:bk-waw:dbk-bk-waw", "status::root"]);
+    assert.deepEqual(kinds("bk-sbg"), ["deploy:fleet fleet's sshPrivateKey:deploy", "operator:alice:deploy", "operator:bob:deploy", "status::deploy"]);
+    const deploy = listing[0]!.entries[0]!;
+    assert.equal(deploy.fingerprint, fingerprintOfBlob(blobOf(DEPLOY)));
+    const pull = listing[0]!.entries.find((e) => e.kind === "backup-pull")!;
+    assert.match(pull.how, /restrict,from="203\.0\.113\.20",command="\/usr\/bin\/rrsync -ro \/var\/lib\/dolibarr-backup\/export\/bk-sbg"/);
+    const text = renderAccessText("fleet", listing);
+    assert.match(text, new RegExp(`operator alice +as root +${fingerprintOfBlob(blobOf(ALICE)).replace(/[+/]/g, "\\$&")}`));
+    // generated fleets: every operator appears exactly on the servers operatorsOn gives, with its fingerprint
+    const gen = rng(5);
+    for (let n = 0; n < 20; n++) {
+      const ops = Array.from({ length: 1 + Math.floor(gen() * 4) }, (_, i) => ({ name: `op${i}`, publicKey: edKey(), ...(gen() < 0.5 ? { servers: [SERVERS[Math.floor(gen() * 3)]!.name] } : {}) }));
+      const f = fleetOf(ops);
+      for (const s of accessListing(f)) {
+        const expected = operatorsOn(f, f.servers.find((x) => x.name === s.server)!).map((o) => `${o.name} ${o.fingerprint}`);
+        assert.deepEqual(s.entries.filter((e) => e.kind === "operator").map((e) => `${e.who} ${e.fingerprint}`), expected);
+        assert.equal(s.entries[0]!.fingerprint, undefined);
+      }
+    }
+    // not managed: said so
+    const unmanaged = accessListing(fleetOf(undefined));
+    assert.ok(unmanaged.every((s) => !s.managed && s.entries.some((e) => e.kind === "unmanaged")));
+  });
+  it("reads the stack configs offline, --json, and refuses an unknown option", async () => {
+    const { main } = await import("../../scripts/access");
+    const dir = path.join(tmp, "stacks-access");
+    fs.mkdirSync(dir, { recursive: true });
+    const keyFile = path.join(tmp, "deploy-key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", keyFile]);
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.fleet.yaml"),
+      [
+        "config:",
+        "  dolibarr-backup:stackKind: fleet",
+        "  dolibarr-backup:servers:",
+        ...SERVERS.map((s) => `    - { name: ${s.name}, role: ${s.role}, provider: ${s.provider}, site: ${s.site}, ssh: { host: ${s.ssh.host}${"user" in s.ssh ? `, user: ${s.ssh.user}` : ""} } }`),
+        "  dolibarr-backup:operators:",
+        `    - { name: alice, publicKey: "${ALICE}" }`,
+        "  dolibarr-backup:sshPrivateKey:",
+        "    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBB",
+        "",
+      ].join("\n"),
+    );
+    const write = process.stdout.write.bind(process.stdout);
+    let out = "";
+    (process.stdout as unknown as { write: (s: string) => boolean }).write = (s: string) => ((out += s), true);
+    let code: number;
+    try {
+      code = await main(["--stacks-dir", dir, "--json", "--ssh-key", keyFile]);
+    } finally {
+      (process.stdout as unknown as { write: typeof write }).write = write;
+    }
+    assert.equal(code, 0, out);
+    const j = JSON.parse(out) as { fleet: string; servers: { server: string; entries: { kind: string; fingerprint?: string }[] }[] };
+    assert.equal(j.fleet, "fleet");
+    const fp = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${keyFile}.pub`], { encoding: "utf8" }).split(" ")[1];
+    assert.equal(j.servers[0]!.entries[0]!.fingerprint, fp);
+    assert.equal(j.servers[0]!.entries[1]!.fingerprint, fingerprintOfBlob(blobOf(ALICE)));
+    const errWrite = process.stderr.write.bind(process.stderr);
+    (process.stderr as unknown as { write: (s: string) => boolean }).write = () => true;
+    try {
+      assert.equal(await main(["--nope"]), 2);
+    } finally {
+      (process.stderr as unknown as { write: typeof errWrite }).write = errWrite;
+    }
+  });
+});
