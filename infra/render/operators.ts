@@ -111,7 +111,8 @@ export function renderServerAccess(fleet: Fleet, server: Server, deployPublicKey
       `dbk_ak_old=$(mktemp) && dbk_ak_had=0 && if [ -f ${P.dropIn} ]; then cp -p ${P.dropIn} "$dbk_ak_old" && dbk_ak_had=1; fi`,
       `dbk_ak_revert() { if [ "$dbk_ak_had" = 1 ]; then cp -p "$dbk_ak_old" ${P.dropIn}; else rm -f ${P.dropIn}; fi; rm -f "$dbk_ak_old"; }`,
       // Never a keys file without the deploy key: the next deploy would be locked out.
-      `dbk_ak_key=$(cut -d' ' -f1,2 < ${P.deployKey}) && [ -n "$dbk_ak_key" ] && grep -qF -- "$dbk_ak_key " ${keysFile} || ${fail(`the deploy key is not in ${keysFile}`)}`,
+      `dbk_ak_key=$(cut -d' ' -f1,2 < ${P.deployKey})`,
+      `if [ -z "$dbk_ak_key" ] || ! grep -qF -- "$dbk_ak_key " ${keysFile}; then ${fail(`the deploy key is not in ${keysFile}`)}; fi`,
       `[ -d /etc/ssh/sshd_config.d ] || ${fail("no /etc/ssh/sshd_config.d (Debian's sshd_config includes /etc/ssh/sshd_config.d/*.conf first)")}`,
       `install -m 0644 -o root -g root ${P.stagedDropIn} ${P.dropIn}`,
       `dbk_ak_err=$(${P.sshd} -t 2>&1) || ${fail("sshd -t refuses the config with the drop-in", "dbk_ak_err")}`,
