@@ -185,7 +185,8 @@ export function serverPropsOf(fleet: Fleet, s: Server): ServerProps {
     fleetStack: fleet.stack,
     ...(s.binlog ? { binlog: s.binlog } : {}),
     // Who else logs in as the deploy user (the rule pushed.operator-keys compares the pushed keys file).
-    ...(accessManaged(fleet) ? { operators: operatorsOn(fleet, s).map((o) => ({ name: o.name, fingerprint: o.fingerprint })) } : {}),
+    // (a lost server gets no push: it declares none)
+    ...(accessManaged(fleet) && s.state !== "lost" ? { operators: operatorsOn(fleet, s).map((o) => ({ name: o.name, fingerprint: o.fingerprint })) } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { before, describe, it } from "node:test";
 import { TYPES } from "../../infra/components/contract";
+import { serverPropsOf } from "../../infra/components/servers";
 import { fingerprintOfBlob } from "../../infra/model/ssh-keys";
 import type { Fleet } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
@@ -61,8 +62,10 @@ describe("fleet stack with operators", () => {
     assert.deepEqual(declared.get("web-rbx"), []);
     assert.deepEqual(checkPushedOperatorKeys(declared, pushes), []);
   });
-  it("runs after the base installation (the apply program it uses)", () => {
-    const apply = mocks.named("web-rbx/operators/apply");
-    assert.ok(apply, "web-rbx/operators/apply");
+  it("a lost server declares no operators and gets no push (the rule then expects none)", () => {
+    const s = { ...fleet.servers[0]!, state: "lost" as const };
+    assert.equal(serverPropsOf(fleet, s).operators, undefined);
+    assert.deepEqual(serverPropsOf(fleet, fleet.servers[0]!).operators, []);
+    assert.equal(serverPropsOf({ ...fleet, operators: undefined }, fleet.servers[0]!).operators, undefined);
   });
 });
