@@ -16,7 +16,7 @@ import { describeSite } from "../infra/model/sites";
 import type { Violation } from "../infra/model/types";
 import { RULES } from "../infra/rules";
 import { accessRestrictedSsh } from "../infra/rules/access";
-import { checkPushedAuthorizedKeys, checkPushedTimers, checkReplicationSources, PUSHED_RULE_DESCRIPTIONS, PUSHED_RULES, type PushedViolation } from "../infra/rules/pushed";
+import { checkPushedAuthorizedKeys, checkPushedOperatorKeys, checkPushedTimers, checkReplicationSources, PUSHED_RULE_DESCRIPTIONS, PUSHED_RULES, type PushedViolation } from "../infra/rules/pushed";
 import { readPush, scanPushes } from "./pushed";
 import { replicationMismatches } from "./replications";
 import { topologyFromResources, type ResourceLike, type StackModel } from "./topology";
@@ -69,6 +69,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "pushed-authorized-keys": "mandatory",
   "pushed-timers": "mandatory",
   "pushed-replication-sources": "mandatory",
+  "pushed-operator-keys": "mandatory",
 });
 
 /** What ops do about a violation of each rule (shown by the engine with the violation). */
@@ -107,6 +108,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Render timer drop-ins only with renderHostingInstance/renderBackupInstance from the planner's times (plus the client's minute offset); never edit OnCalendar= or add timer settings by hand or in a transformation.",
   "pushed.replication-sources":
     "Render replication configs only with renderBackupInstance; if the instance must be pulled from another hosting server, change hostingServer in the client stack file (the rules then check that server), never SOURCE_HOST.",
+  "pushed.operator-keys":
+    "Declare who logs in in the fleet's operators (name, publicKey, servers or roles) and let renderServerAccess (infra/render/operators.ts) write the keys file; find what changed the bundle's files or the server component's operators.",
 });
 
 // ---- running a rule against a stack ----
@@ -297,6 +300,8 @@ function pushedAuthorizedKeysPolicy(): ResourceValidationPolicy {
 function pushedStackPolicy(
   ruleId: string,
   check: (model: StackModel, scan: ReturnType<typeof scanPushes>) => PushedViolation[],
+  /** Whether a push not known yet keeps the policy from running on this stack (default: always). */
+  needsEveryPush: (model: StackModel) => boolean = () => true,
 ): StackValidationPolicy {
   const name = policyName(ruleId);
   return {
@@ -312,7 +317,7 @@ function pushedStackPolicy(
       reportPushed(check(model, scan), model, reportViolation);
       // A push not known yet (first preview: a public key or the client's minute offset is
       // computed at `pulumi up`): the engine says this policy could not run; it runs again at `up`.
-      if (scan.unknown.length > 0) throw scan.unknown[0];
+      if (scan.unknown.length > 0 && needsEveryPush(model)) throw scan.unknown[0];
     },
   };
 }
@@ -327,5 +332,9 @@ export function buildPolicies(): Array<StackValidationPolicy | ResourceValidatio
     pushedAuthorizedKeysPolicy(),
     pushedStackPolicy(PUSHED_RULES.timers, (model, scan) => checkPushedTimers(model.topology, scan.bundles, { complete: scan.unknown.length === 0 })),
     pushedStackPolicy(PUSHED_RULES.replicationSources, (model, scan) => checkReplicationSources(model.topology, scan.bundles)),
+    pushedStackPolicy(PUSHED_RULES.operatorKeys, (model, scan) => checkPushedOperatorKeys(model.serverOperators, scan.bundles, { complete: scan.unknown.length === 0 }),
+      // only fleet stacks whose servers declare operators push keys files
+      (model) => model.serverOperators.size > 0,
+    ),
   ];
 }

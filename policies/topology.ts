@@ -46,6 +46,8 @@ export interface StackModel {
   instanceUrns: Map<string, string>;
   /** URN of each HostingServer/BackupServer component (fleet stacks), by server name. */
   serverUrns: Map<string, string>;
+  /** The operators each server's props declare (fleet stacks with operators): for pushed.operator-keys. */
+  serverOperators: Map<string, { name: string; fingerprint: string }[]>;
   /** Access declarations of each instance, for access.restricted-ssh. */
   access: InstanceAccess[];
   /** Replication plans as registered by the program (times include the client's minute offset). */
@@ -85,6 +87,7 @@ const serverPropsSchema: z.ZodType<ServerProps> = z.object({
   address: z.string(),
   fleetStack: z.string().min(1),
   binlog: serverBinlogSchema.optional(),
+  operators: z.array(z.object({ name: z.string().min(1), fingerprint: z.string().min(1) })).optional(),
 });
 
 const serverFactsSchema: z.ZodType<ServerFacts> = z.object({
@@ -171,7 +174,7 @@ const instancePropsSchema: z.ZodType<Omit<InstanceProps, "replications">> = z.ob
 });
 const replicationsSchema = z.array(replicationSchema);
 
-const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack", "binlog"];
+const SERVER_KEYS: readonly (keyof ServerProps)[] = ["name", "role", "provider", "site", "address", "fleetStack", "binlog", "operators"];
 const INSTANCE_KEYS: readonly (keyof InstanceProps)[] = [
   "fleetStack", "client", "instance", "hostingServer", "backupServers", "policy", "mirrorRoot", "fleet", "otherDumps", "replications", "access",
 ];
@@ -264,6 +267,7 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
   const problems: ContractProblem[] = [];
   const servers = new Map<string, Server>();
   const serverUrns = new Map<string, string>();
+  const serverOperators = new Map<string, { name: string; fingerprint: string }[]>();
   const instanceUrns = new Map<string, string>();
   const access: InstanceAccess[] = [];
   const replications: ReplicationPlan[] = [];
@@ -320,7 +324,10 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
         continue;
       }
       if (!claimFleet(r, p.fleetStack)) continue;
-      if (addServer(r, serverFromFacts(p))) serverUrns.set(p.name, r.urn);
+      if (addServer(r, serverFromFacts(p))) {
+        serverUrns.set(p.name, r.urn);
+        if (p.operators) serverOperators.set(p.name, p.operators);
+      }
     } else if (r.type === TYPES.instance) {
       components++;
       // Everything but the replications must be known: it is plain data from the stack configs.
@@ -416,5 +423,5 @@ export function topologyFromResources(resources: readonly ResourceLike[]): Stack
     clients: [...clients.values()],
     ...(Object.keys(otherDumps).length > 0 ? { otherDumps } : {}),
   };
-  return { topology, instanceUrns, serverUrns, access, replications, unknownReplications, replicationsRead, problems, components };
+  return { topology, instanceUrns, serverUrns, serverOperators, access, replications, unknownReplications, replicationsRead, problems, components };
 }

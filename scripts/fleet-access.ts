@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isConfigError } from "../infra/model/errors";
+import { publicKeyOfPrivateKey } from "../infra/model/ssh-keys";
 import { loadStacksDir } from "../infra/model/load";
 import type { Topology } from "../infra/model/types";
 import { formatConfigError } from "../infra/report/text";
@@ -84,5 +85,17 @@ export async function withFleetKey<T>(repo: string, topology: Topology, sshKey: 
     return await use(keyFile);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** "<type> <base64>" of the private key in `keyFile` (parsed here; else `ssh-keygen -y`, which also reads a key it alone knows). */
+export function deployPublicKeyOf(keyFile: string): string {
+  try {
+    return publicKeyOfPrivateKey(fs.readFileSync(keyFile, "utf8"));
+  } catch (e) {
+    const r = spawnSync("ssh-keygen", ["-y", "-P", "", "-f", keyFile], { encoding: "utf8" });
+    const line = r.status === 0 ? r.stdout.trim().split("\n").pop() : undefined;
+    if (!line) throw new UsageError(`cannot read the public key of the fleet's SSH key ${keyFile}: ${(e as Error).message}`);
+    return line.split(/\s+/).slice(0, 2).join(" ");
   }
 }

@@ -12,6 +12,8 @@ import { collect } from "../infra/status/collect";
 import { renderHtml, renderJson, renderTable } from "../infra/status/render";
 import { assess, snapshotSkeleton } from "../infra/status/snapshot";
 import { runCommand, withUsage } from "./command";
+import { accessManaged } from "../infra/model/operators";
+import { deployPublicKeyOf } from "./fleet-access";
 import { FLEET_OPTIONS_USAGE, loadFleets, parseFleetArgs, repoRoot, withFleetKey } from "./fleet-access";
 
 const USAGE = `usage: npm run status -- [--json] [--html FILE] ${FLEET_OPTIONS_USAGE}
@@ -35,7 +37,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     let exit = 0;
     for (const topology of topologies) {
       await withFleetKey(repo, topology, sshKey, async (keyFile) => {
-        const skeleton = snapshotSkeleton(topology, new Date(), fleetTimeZone(topology.fleet));
+        // The deploy key's public half: declared on every server of a fleet declaring operators.
+        const deployPublicKey = accessManaged(topology.fleet) ? deployPublicKeyOf(keyFile) : undefined;
+        const skeleton = snapshotSkeleton(topology, new Date(), fleetTimeZone(topology.fleet), deployPublicKey ? { deployPublicKey } : {});
         const snapshot = await collect(topology, skeleton, { privateKeyFile: keyFile, ...(knownHosts ? { knownHostsFile: knownHosts } : {}) });
         const report = assess(snapshot);
         const page = html && topologies.length === 1 ? html : path.join(repo, ".status", `${topology.fleet.stack}.html`);

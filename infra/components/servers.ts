@@ -7,7 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Fleet, Server } from "../model/types";
 import type { FactCheck } from "../providers/facts";
 import type * as command from "@pulumi/command";
-import { backupKeyCommand, renderHostingAccess, renderServerBase, type HostingAccess } from "../render";
+import { backupKeyCommand, renderHostingAccess, renderServerAccess, renderServerBase, type HostingAccess } from "../render";
+import { accessManaged, operatorsOn } from "../model/operators";
+import { publicKeyOfPrivateKey } from "../model/ssh-keys";
 import { ServerBundleResource, deferredBundle } from "./bundle";
 import { TYPES, type AccessDeclaration, type ServerProps } from "./contract";
 import { asRoot, connectionOf, remoteCommand, remoteHost, type Connection, type RemoteHost } from "./remote";
@@ -63,6 +65,8 @@ abstract class FleetServer extends pulumi.ComponentResource {
   readonly hostKey: pulumi.Output<string>;
   readonly hostKeyFingerprint: pulumi.Output<string>;
   readonly base: ServerBundleResource;
+  /** The keys sshd accepts for the deploy user (only when the fleet declares operators). */
+  readonly sshAccess?: ServerBundleResource;
 
   protected constructor(
     type: string,
@@ -105,6 +109,20 @@ abstract class FleetServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (accessManaged(args.fleet)) {
+      // The deploy key's public half, from the fleet's private key (not a secret; its fingerprint is in the keys file).
+      const deployKey = pulumi.unsecret(pulumi.output(args.privateKey).apply((k) => publicKeyOfPrivateKey(k)));
+      this.sshAccess = new ServerBundleResource(
+        `${s.name}/operators`,
+        {
+          host: this.remote,
+          connection: this.connection,
+          ...deferredBundle(`SSH access of ${s.name}`, (key: string) => renderServerAccess(args.fleet, s, key), STAND_IN_KEYS, deployKey),
+          after: [this.base.apply],
+        },
+        { parent: this },
+      );
+    }
   }
 
   /** The pinned host key, or (trust on first use) the one the server shows over the fleet's connection. */
@@ -166,6 +184,9 @@ export function serverPropsOf(fleet: Fleet, s: Server): ServerProps {
     address: addressOf(s.ssh),
     fleetStack: fleet.stack,
     ...(s.binlog ? { binlog: s.binlog } : {}),
+    // Who else logs in as the deploy user (the rule pushed.operator-keys compares the pushed keys file).
+    // (a lost server gets no push: it declares none)
+    ...(accessManaged(fleet) && s.state !== "lost" ? { operators: operatorsOn(fleet, s).map((o) => ({ name: o.name, fingerprint: o.fingerprint })) } : {}),
   };
 }
 

@@ -24,6 +24,8 @@ export interface ServerProps {
   fleetStack: string;
   /** A hosting server's binary logs (on or off, server_id), for binlog.server-id; absent on backup servers. */
   binlog?: ServerBinlog;
+  /** The operators whose key the server's keys file holds (fleet key operators); absent: access not managed. */
+  operators?: { name: string; fingerprint: string }[];
 }
 
 /** A server as seen from a client stack: the facts the rules need. */
@@ -53,6 +55,7 @@ export const FLEET_FIELDS_CARRIED_ELSEWHERE = Object.freeze({
   policy: "InstanceProps.policy",
   mirrorRoot: "InstanceProps.mirrorRoot",
   notifications: "secret URLs (never serialized into resources); no rule reads them",
+  operators: "ServerProps.operators of the fleet's server components (pushed.operator-keys); no client-stack rule reads them",
 } as const satisfies Partial<Record<keyof Fleet, string>>);
 
 /** The fleet-wide settings an Instance carries: every Fleet field but those carried elsewhere. */

@@ -25,6 +25,7 @@ import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProble
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
 import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
+import { operatorsFromValues } from "./operators";
 import { findSite, siteCodesOf, sitesWithCode } from "./sites";
 import { parseTimeOfDay } from "./time";
 import type { BinlogSettings, ClientStack, Fleet, FleetPolicy, Instance, Server } from "./types";
@@ -168,6 +169,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
   const notifications = notificationsFromValues(v.notifications, source, issues);
   const policy = mergePolicy(v.policy);
   const binlog = binlogFromValues(v.binlog, policy, source, issues);
+  const operators = operatorsFromValues(v.operators, new Set(v.servers.map((s) => s.name)), source, issues);
   if (issues.issues.length > before) return undefined;
 
   const fleet: Fleet = {
@@ -185,6 +187,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     ...(v.metrics ? { metrics: { textfileDir: v.metrics.textfileDir } } : {}),
     binlog,
     encryptionAtRest: v.encryptionAtRest ?? DEFAULT_AT_REST,
+    ...(operators ? { operators } : {}),
     drills: {
       enabled: v.drills?.enabled ?? DEFAULT_DRILL_SETTINGS.enabled,
       maxRtoMinutes: v.drills?.maxRtoMinutes ?? DEFAULT_DRILL_SETTINGS.maxRtoMinutes,

@@ -178,6 +178,18 @@ export const notificationsSchema = z.strictObject({
 
 export const metricsSchema = z.strictObject({ textfileDir: absPath() });
 
+/** An operator's name: in the keys' comments (operator:<name>), the status and the access listing. */
+export const OPERATOR_NAME_RE = /^[a-z][a-z0-9._-]{0,62}$/;
+export const MAX_OPERATORS = 256;
+
+/** Fleet key `operators`: the people who log in as the deploy user (model/operators.ts). */
+export const operatorSchema = z.strictObject({
+  name: z.string().regex(OPERATOR_NAME_RE, "expected an operator name of 1 to 63 lowercase letters, digits and . _ -, starting with a letter (e.g. alice or j.doe)"),
+  publicKey: z.string({ error: 'expected the operator\'s OpenSSH public key line "ssh-ed25519 AAAA… comment" (the .pub file), as a string' }),
+  servers: z.array(name()).min(1, { error: "expected at least one server name (leave servers out for every server)" }).max(1000).optional(),
+  roles: z.array(z.enum(["hosting", "backup"])).min(1, { error: "expected hosting and/or backup (leave roles out for every server)" }).max(2).optional(),
+});
+
 const OVH_ENDPOINTS = ["ovh-eu", "ovh-ca", "ovh-us", "soyoustart-eu", "soyoustart-ca", "kimsufi-eu", "kimsufi-ca"] as const;
 
 export const fleetValuesSchema = z.strictObject({
@@ -200,6 +212,7 @@ export const fleetValuesSchema = z.strictObject({
   maxConcurrentDumps: int(1, LIMITS.maxConcurrentDumps).optional(),
   dumpVerification: z.enum(DUMP_VERIFICATIONS, { error: `expected one of ${DUMP_VERIFICATIONS.join(", ")}` }).optional(),
   sshPrivateKey: secret().optional(),
+  operators: z.array(operatorSchema).max(MAX_OPERATORS).optional(),
   ovh: z
     .strictObject({
       endpoint: z.enum(OVH_ENDPOINTS),

@@ -105,6 +105,22 @@ export interface DrillSettings {
 
 export type ServerState = "active" | "lost";
 
+/**
+ * A person who logs in to servers as their ssh.user (fleet key `operators`, model/operators.ts):
+ * the program writes the key into the root-owned keys file sshd reads for that user.
+ */
+export interface Operator {
+  name: string;
+  /** "<type> <base64>", without the declared comment (the program writes operator:<name>). */
+  publicKey: string;
+  /** "SHA256:…" as ssh-keygen -l prints it. */
+  fingerprint: string;
+  /** Only these servers (by name); absent: every server (or those of `roles`). */
+  servers?: string[];
+  /** Only servers of these roles; absent: every role. */
+  roles?: ServerRole[];
+}
+
 /** Fleet-wide thresholds of the rules; each has a default (see model/defaults.ts). */
 export interface FleetPolicy {
   minBackupServers: number;
@@ -173,6 +189,11 @@ export interface Fleet {
   drills?: DrillSettings;
   /** Backup servers' data on an encrypted volume: required, advisory (default) or off (model/at-rest.ts). */
   encryptionAtRest?: AtRestMode;
+  /**
+   * Who logs in (fleet key `operators`). Absent: SSH access is not managed (the servers' own
+   * authorized_keys stay in force); a list (even empty): only the deploy key and these keys.
+   */
+  operators?: Operator[];
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */

@@ -9,3 +9,4 @@ export * from "./units";
 export * from "./push";
 export * from "./binlog";
 export * from "./binlog-ship";
+export * from "./operators";

@@ -6,6 +6,7 @@
 //   pushed.authorized-keys     every authorized_keys line pushed is restricted (access.ts's checker)
 //   pushed.timers              every instance timer starts at the planned times, nothing else moves it
 //   pushed.replication-sources every replication pulls from the instance's hosting server, far enough
+//   pushed.operator-keys       the deploy user's keys file holds the deploy key and exactly the declared operators
 import { hostForRemotePath, hostFromRemotePath, isIpv6Address, sameSshHost } from "../model/address";
 import { fleetTimeZone, MAX_MINUTE_OFFSET } from "../model/defaults";
 import { planInstance } from "../model/schedule";
@@ -15,12 +16,15 @@ import { parseCalendarTimes } from "../render/calendar";
 import { parseEnvFile, type ServerFile } from "../render/files";
 import { backupUser, PATHS } from "../render/paths";
 import { accessProblems } from "./access";
+import { ACCESS_PATHS, OPERATOR_COMMENT_PREFIX, renderSshdDropIn } from "../render/operators";
+import { fingerprintOfBlob, publicKeyProblem } from "../model/ssh-keys";
 import { geoMinDistance, backupNotHosting } from "./rules";
 
 export const PUSHED_RULES = {
   authorizedKeys: "pushed.authorized-keys",
   timers: "pushed.timers",
   replicationSources: "pushed.replication-sources",
+  operatorKeys: "pushed.operator-keys",
 } as const;
 
 /** One push: the files a remote command writes on one server. */
@@ -517,6 +521,104 @@ export function checkReplicationSources(topology: Topology, bundles: readonly Pu
   return out;
 }
 
+// ---- pushed.operator-keys ----
+
+/** What a server's component declares: who logs in as its deploy user (ServerProps.operators). */
+export interface DeclaredOperator {
+  name: string;
+  fingerprint: string;
+}
+
+/**
+ * pushed.operator-keys: each push of a deploy user's keys file (ACCESS_PATHS.keysDir/<user>) holds,
+ * without any option, the deploy key (the same as the push's deploy.pub, comment "dolibarr-backup
+ * deploy …") and exactly the operators its server declares (`declared`, by server name: the
+ * push's name starts with it), each with comment operator:<name> and its declared fingerprint, no
+ * key twice; the push stages the sshd drop-in for that user as the renderer writes it. A server
+ * declaring operators with no such push is reported when `complete` (every push known).
+ */
+export function checkPushedOperatorKeys(
+  declared: ReadonlyMap<string, readonly DeclaredOperator[]>,
+  bundles: readonly PushedBundle[],
+  opts: { complete: boolean } = { complete: true },
+): PushedViolation[] {
+  const rule = PUSHED_RULES.operatorKeys;
+  const out: PushedViolation[] = [];
+  const pushedFor = new Set<string>();
+  const prefix = `${ACCESS_PATHS.keysDir}/`;
+  for (const b of bundles) {
+    const keysFiles = b.files.filter((f) => f.path.startsWith(prefix));
+    if (keysFiles.length === 0) continue;
+    const server = b.name.split("/")[0] ?? "";
+    const ops = declared.get(server);
+    if (!ops) {
+      out.push(pushedViolation(rule, b, `pushes ${keysFiles.map((f) => f.path).join(", ")} but server ${JSON.stringify(server)} declares no operators (its SSH access is not managed)`, { servers: [server] }));
+      continue;
+    }
+    pushedFor.add(server);
+    const v = (m: string) => out.push(pushedViolation(rule, b, m, { servers: [server] }));
+    if (keysFiles.length > 1) v(`pushes ${keysFiles.length} keys files (${keysFiles.map((f) => f.path).join(", ")}); expected the deploy user's only`);
+    const deployFile = b.files.find((f) => f.path === ACCESS_PATHS.deployKey);
+    const deployBlob = deployFile?.content.trim().split(/\s+/)[1];
+    if (!deployBlob) v(`pushes no deploy key (${ACCESS_PATHS.deployKey}): the create cannot check the keys file keeps the deploy user in`);
+    for (const f of keysFiles) {
+      const user = f.path.slice(prefix.length);
+      const staged = b.files.find((x) => x.path === ACCESS_PATHS.stagedDropIn);
+      let expectedDropIn: string | undefined;
+      try {
+        expectedDropIn = renderSshdDropIn(user);
+      } catch (e) {
+        v(`${f.path}: ${(e as Error).message}`);
+      }
+      if (!staged) v(`pushes ${f.path} without the sshd drop-in (${ACCESS_PATHS.stagedDropIn}): sshd would not read it, and ~/.ssh/authorized_keys would stay in force`);
+      else if (expectedDropIn !== undefined && staged.content !== expectedDropIn) v(`${ACCESS_PATHS.stagedDropIn} is not the drop-in for ${user} (Match User ${user}, AuthorizedKeysFile ${ACCESS_PATHS.keysDir}/%u, AuthorizedKeysCommand none, nothing else)`);
+      let deployLines = 0;
+      const seenKeys = new Map<string, number>();
+      const found = new Map<string, string>();
+      f.content.split("\n").forEach((raw, n) => {
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#")) return;
+        const where = `${f.path} line ${n + 1}`;
+        let parsed: AuthorizedKeysLine;
+        try {
+          parsed = parseAuthorizedKeysLine(line);
+        } catch (e) {
+          v(`${where} is not a key line: ${(e as Error).message}`);
+          return;
+        }
+        if (parsed.options.length > 0) v(`${where} has options (${parsed.options.join(",")}); the deploy user's keys carry none`);
+        const problem = publicKeyProblem(`${parsed.keyType} ${parsed.key}`, [parsed.keyType]);
+        if (problem) v(`${where}: ${problem}`);
+        const prev = seenKeys.get(parsed.key);
+        if (prev !== undefined) v(`${where} repeats the key of line ${prev}`);
+        else seenKeys.set(parsed.key, n + 1);
+        const fp = fingerprintOfBlob(parsed.key);
+        if (parsed.comment.startsWith("dolibarr-backup deploy ")) {
+          deployLines++;
+          if (deployBlob && parsed.key !== deployBlob) v(`${where}: the deploy line's key ${fp} is not the deploy key ${fingerprintOfBlob(deployBlob)}`);
+        } else if (parsed.comment.startsWith(OPERATOR_COMMENT_PREFIX)) {
+          const name = parsed.comment.slice(OPERATOR_COMMENT_PREFIX.length);
+          if (found.has(name)) v(`${where}: operator ${name} has a second key`);
+          found.set(name, fp);
+        } else v(`${where}: key ${fp} (${JSON.stringify(parsed.comment.slice(0, 60))}) is neither the deploy key nor a declared operator's`);
+      });
+      if (deployLines !== 1) v(`${f.path} holds ${deployLines} deploy key lines; expected exactly one (without it the deploy locks itself out)`);
+      for (const o of ops) {
+        const fp = found.get(o.name);
+        if (fp === undefined) v(`${f.path}: declared operator ${o.name} (${o.fingerprint}) is missing`);
+        else if (fp !== o.fingerprint) v(`${f.path}: operator ${o.name}'s key is ${fp}, declared ${o.fingerprint}`);
+      }
+      for (const [name, fp] of found) if (!ops.some((o) => o.name === name)) v(`${f.path}: key ${fp} of operator ${name}, who is not declared on ${server}`);
+    }
+  }
+  if (opts.complete) {
+    for (const server of declared.keys()) {
+      if (!pushedFor.has(server)) out.push({ ruleId: rule, severity: "mandatory", message: `${server}: declares operators but no push writes its keys file (${ACCESS_PATHS.keysDir}/<user>): sshd would still read ~/.ssh/authorized_keys`, bundle: "", servers: [server] });
+    }
+  }
+  return out;
+}
+
 /** The rules of this module, shaped like access.ts's descriptor. */
 export const PUSHED_RULE_DESCRIPTIONS: Readonly<Record<(typeof PUSHED_RULES)[keyof typeof PUSHED_RULES], string>> = Object.freeze({
   "pushed.authorized-keys":
@@ -525,4 +627,6 @@ export const PUSHED_RULE_DESCRIPTIONS: Readonly<Record<(typeof PUSHED_RULES)[key
     `Every dolibarr-backup timer a push writes starts at the planned times: dump timers at the instance's dumpTimes on its hosting server, replication timers at the planner's times for that backup server moved by one client offset 0..${MAX_MINUTE_OFFSET} min; templates start nothing, drop-ins set nothing but OnCalendar=.`,
   "pushed.replication-sources":
     "Every replication config a push writes makes a backup server of the instance pull from the instance's hosting server, as its own restricted user, and that link passes geo.min-distance and backup.not-hosting.",
+  "pushed.operator-keys":
+    "On a fleet declaring operators, every server's push of its deploy user's keys file (/etc/ssh/dolibarr-backup/authorized_keys/<user>) holds the deploy key once and exactly the operators its server declares, without options, and stages the sshd drop-in that makes sshd read only that file for that user.",
 });

@@ -7,7 +7,10 @@
 //    fleet's drills on, <status>/<instance>.drill.json, the newest successful line of
 //    <state>/drills/<instance>.jsonl and the mirror directory's birth time;
 //  - every server: its health: `systemctl is-system-running`, the failed units, the notifier's
-//    units (dolibarr-notify.path, .service, the sweep timer and service) and its spool's oldest event.
+//    units (dolibarr-notify.path, .service, the sweep timer and service) and its spool's oldest event;
+//  - every server of a fleet declaring operators: the authorized keys files sshd reads for the
+//    deploy user (its AuthorizedKeysFile as `sshd -T` says), and ~/.ssh/authorized_keys{,2} of
+//    root and of the deploy user (sshKeysScript).
 // Nothing is written on the servers. The parsing (parseServerReport) is pure.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,6 +23,8 @@ import { drillSettingsOf } from "../model/drills";
 import type { Instance, Server, Topology } from "../model/types";
 import { parseAtRest } from "../model/at-rest";
 import { PATHS, SCRIPT, atRestDirs } from "../render/paths";
+import { accessManaged } from "../model/operators";
+import type { FoundKeysFile } from "./keys";
 import { NOTIFY_WATCHED_UNITS } from "../render/units";
 import type { BinlogFacts, DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
 
@@ -39,6 +44,8 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The script's helpers: item KIND NAME FILE (a file, base64), list KIND NAME DIR PATTERN (names in a directory). */
 const SCRIPT_HELPERS = [
   "set -u",
+  // health KEY TEXT (also defined by the health part; the at-rest line of a backup server comes before it)
+  `health() { printf 'health %s %s\\n' "$1" "$(printf '%s' "$2" | base64 -w0)"; }`,
   'item() { if [ -r "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(base64 -w0 < "$3")"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
   // list KIND INSTANCE DIR PATTERN: the names in DIR matching PATTERN, newline-separated, base64
   'list() { if [ -d "$3" ]; then printf \'%s %s %s\\n\' "$1" "$2" "$(cd "$3" && for f in $4; do [ -e "$f" ] && printf \'%s\\n\' "$f"; done | base64 -w0)"; else printf \'%s %s -\\n\' "$1" "$2"; fi; }',
@@ -72,8 +79,41 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
     }
   }
   lines.push(...healthScript(`${stateDir}/notify/spool`));
+  if (accessManaged(topology.fleet)) lines.push(...sshKeysScript(server.ssh.user));
   lines.push("echo end-of-report");
   return lines.join("\n") + "\n";
+}
+
+/** Bytes read of one keys file at most (a flood cannot blow the report up). */
+export const KEYS_FILE_MAX_BYTES = 262_144;
+
+/**
+ * The keys part: for `user`, sshd's own AuthorizedKeysFile and AuthorizedKeysCommand (sshd -T for a
+ * connection of that user; %u %h %% and relative paths expanded as sshd does), each such file
+ * ("sshkeys sshd <base64 of path, newline, content>"), then the ~/.ssh files ("sshkeys home …");
+ * an unreadable file as "<path>\n!unreadable". Read-only.
+ */
+export function sshKeysScript(user: string, where: { sshdConfig?: string; rootHome?: string } = {}): string[] {
+  const sshd = `/usr/sbin/sshd${where.sshdConfig ? ` -f ${q(where.sshdConfig)}` : ""}`;
+  const root = where.rootHome ? q(where.rootHome) : "/root";
+  return [
+    `keyfile() { if [ -r "$2" ] && [ -f "$2" ]; then printf 'sshkeys %s %s\\n' "$1" "$({ printf '%s\\n' "$2"; head -c ${KEYS_FILE_MAX_BYTES} -- "$2"; } | base64 -w0)"; elif [ -e "$2" ]; then printf 'sshkeys %s %s\\n' "$1" "$(printf '%s\\n!unreadable' "$2" | base64 -w0)"; fi; }`,
+    `ku=${q(user)}; kh=$(getent passwd "$ku" | cut -d: -f6)`,
+    `keff=$(${sshd} -T -C "user=$ku,host=localhost,addr=127.0.0.1" 2>&1) && kok=1 || kok=0`,
+    `if [ "$kok" = 1 ]; then health ssh-akf "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}')"; health ssh-akc "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeyscommand"{$1="";sub(/^ /,"");print}')"; else health ssh-error "$(printf '%s' "$keff" | tail -n 3)"; fi`,
+    `if [ "$kok" = 1 ]; then for p in $(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}'); do f=\${p//%u/$ku}; f=\${f//%h/$kh}; f=\${f//%%/%}; case $f in /*) ;; *) f=$kh/$f ;; esac; keyfile sshd "$f"; done; fi`,
+    `for f in ${root}/.ssh/authorized_keys ${root}/.ssh/authorized_keys2 "$kh/.ssh/authorized_keys" "$kh/.ssh/authorized_keys2"; do keyfile home "$f"; done`,
+  ];
+}
+
+/** The "sshkeys" lines' payloads (kind, decoded text) as the files they name. */
+export function parseKeysFiles(entries: readonly { kind: string; text: string }[]): FoundKeysFile[] {
+  return entries.map(({ kind, text }) => {
+    const nl = text.indexOf("\n");
+    const path = nl < 0 ? text : text.slice(0, nl);
+    const rest = nl < 0 ? "" : text.slice(nl + 1);
+    return { path, readBySshd: kind === "sshd", ...(rest === "!unreadable" ? {} : { content: rest }) };
+  });
 }
 
 /** A backup server's copy of one instance: its .complete marker and its snapshots' names. */
@@ -225,10 +265,15 @@ export function parseServerReport(output: string): ServerReport {
   const lines = output.split("\n");
   if (!lines.includes("end-of-report")) throw new Error("the report was cut short (no end-of-report line)");
   const health = new Map<string, string>();
+  const keyEntries: { kind: string; text: string }[] = [];
   for (const line of lines) {
     const [kind, inst, field] = line.split(" ");
     if (!kind || !inst || kind === "end-of-report") continue;
     const text = decode(field);
+    if (kind === "sshkeys") {
+      if (text !== undefined) keyEntries.push({ kind: inst, text });
+      continue;
+    }
     if (kind === "health") {
       health.set(inst, text ?? "");
       continue;
@@ -318,6 +363,16 @@ export function parseServerReport(output: string): ServerReport {
     }
   }
   const h = parseHealth(health);
+  if (h && (keyEntries.length > 0 || health.has("ssh-akf") || health.has("ssh-error"))) {
+    const akf = health.get("ssh-akf");
+    const akc = health.get("ssh-akc")?.trim();
+    h.sshKeys = {
+      files: parseKeysFiles(keyEntries),
+      ...(akf !== undefined ? { authorizedKeysFiles: akf.split("\n").filter(Boolean) } : {}),
+      ...(akc ? { authorizedKeysCommand: akc } : {}),
+      ...(health.has("ssh-error") ? { error: health.get("ssh-error")!.trim() || "sshd -T failed" } : {}),
+    };
+  }
   return { dumps, mirrors, binlogs, drills, histories, ...(h ? { health: h } : {}) };
 }
 

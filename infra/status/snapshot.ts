@@ -9,6 +9,10 @@ import { distanceKm } from "../model/geo";
 import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
 import { planReplications } from "../model/schedule";
 import type { DrillSettings, Server, Topology } from "../model/types";
+import { accessManaged, operatorsOn } from "../model/operators";
+import { fingerprintOfBlob, parsePublicKey, OPERATOR_KEY_TYPES } from "../model/ssh-keys";
+import { ACCESS_KEYS_PATTERN } from "../render/operators";
+import { describeStray, strayKeys, type DeclaredKey, type FoundKeysFile } from "./keys";
 
 /** A server as the status page shows it. */
 export interface StatusServer {
@@ -24,6 +28,8 @@ export interface StatusServer {
   health?: ServerHealth;
   /** Backup servers: the fleet's encryptionAtRest, which judges health.atRest (absent: the default). */
   atRest?: AtRestMode;
+  /** The keys the fleet declares for the deploy user (fleet key operators, plus the deploy key); absent: access not managed. */
+  declaredKeys?: DeclaredKey[];
 }
 
 /** One of the notifier's units as `systemctl show` describes it. */
@@ -48,6 +54,19 @@ export interface ServerHealth {
   spool?: { count: number; oldestAgeSeconds?: number };
   /** Backup servers: their data directories (mirror root, drills' work root), encrypted or not. */
   atRest?: AtRestFact[];
+  /** Fleets declaring operators: the authorized keys files found for the deploy user. */
+  sshKeys?: SshKeysFacts;
+}
+
+/** What sshd reads for the deploy user, and the keys files found (status/keys.ts judges them). */
+export interface SshKeysFacts {
+  files: FoundKeysFile[];
+  /** sshd -T's AuthorizedKeysFile for the deploy user (patterns, %u unexpanded). */
+  authorizedKeysFiles?: string[];
+  /** sshd -T's AuthorizedKeysCommand ("none" when unset). */
+  authorizedKeysCommand?: string;
+  /** sshd -T could not be run (not root?). */
+  error?: string;
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -244,8 +263,43 @@ export function assessServer(server: StatusServer): ServerState {
     failing.push(`notifier: ${spool.count} notification(s) waiting in the spool, the oldest ${Math.round(spool.oldestAgeSeconds / 60)} min old (> ${SPOOL_MAX_AGE_MINUTES} min): delivery is stuck`);
   }
   failing.push(...atRest.failing);
+  const keys = server.declaredKeys ? assessKeys(server.declaredKeys, h.sshKeys) : { failing: [], warnings: [], unknown: [] };
+  failing.push(...keys.failing);
+  unknown.push(...keys.unknown);
   const reasons = [...failing, ...unknown];
-  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings: atRest.warnings };
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings: [...atRest.warnings, ...keys.warnings] };
+}
+
+/**
+ * The deploy user's keys (fleets declaring operators): an undeclared key in a file sshd reads, a
+ * keys file other than the rendered one, or an AuthorizedKeysCommand is failing (someone the fleet
+ * does not name can log in); an undeclared key in a ~/.ssh file sshd ignores is a warning (it is
+ * accepted again if the drop-in goes); no report, or sshd -T not run, is unknown.
+ */
+export function assessKeys(declared: readonly DeclaredKey[], facts: SshKeysFacts | undefined): { failing: string[]; warnings: string[]; unknown: string[] } {
+  const failing: string[] = [];
+  const warnings: string[] = [];
+  const unknown: string[] = [];
+  if (!facts) return { failing, warnings, unknown: ["its report holds no SSH keys part (deployed before operators?)"] };
+  if (facts.error) unknown.push(`sshd -T could not say which keys files sshd reads for the deploy user (${facts.error.split("\n").pop()})`);
+  const akf = facts.authorizedKeysFiles;
+  if (akf && (akf.length !== 1 || akf[0] !== ACCESS_KEYS_PATTERN)) {
+    failing.push(`sshd reads ${akf.join(" ") || "no file"} for the deploy user, not ${ACCESS_KEYS_PATTERN} alone: the drop-in is not in force`);
+  }
+  const akc = facts.authorizedKeysCommand;
+  if (akc && akc.toLowerCase() !== "none") failing.push(`sshd runs AuthorizedKeysCommand ${akc} for the deploy user: the keys it gives are not checked`);
+  const j = strayKeys(declared, facts.files);
+  for (const k of j.stray) (k.readBySshd ? failing : warnings).push(describeStray(k));
+  for (const p of j.problems) (p.readBySshd ? failing : warnings).push(p.message);
+  return { failing, warnings, unknown };
+}
+
+/** The keys declared for `server`: the deploy key (when known) and the operators whose key opens it. */
+export function declaredKeysOf(topology: Topology, server: Server, deployPublicKey?: string): DeclaredKey[] {
+  const out: DeclaredKey[] = [];
+  if (deployPublicKey) out.push({ fingerprint: fingerprintOfBlob(parsePublicKey(deployPublicKey, [...OPERATOR_KEY_TYPES, "ssh-dss"]).blob), who: "deploy" });
+  for (const o of operatorsOn(topology.fleet, server)) out.push({ fingerprint: o.fingerprint, who: `operator:${o.name}` });
+  return out;
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
@@ -268,7 +322,7 @@ const RANK: Record<Freshness, number> = { ok: 0, stale: 1, unknown: 2, failing: 
 const worst = (xs: readonly Freshness[]): Freshness => xs.reduce<Freshness>((a, b) => (RANK[b] > RANK[a] ? b : a), "ok");
 
 /** The servers and links of a topology with each instance's worst-case RPO: the snapshot's skeleton, before collection. */
-export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone: string): StatusSnapshot {
+export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone: string, opts: { deployPublicKey?: string } = {}): StatusSnapshot {
   const plans = planReplications(topology);
   const byName = new Map(topology.fleet.servers.map((s) => [s.name, s]));
   const instances = topology.clients.flatMap((c) => c.instances);
@@ -284,6 +338,7 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
       site: { id: s.site.id, city: s.site.city, country: s.site.country, latitude: s.site.latitude, longitude: s.site.longitude },
       state: s.state === "lost" ? "lost" : "active",
       ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet) } : {}),
+      ...(accessManaged(topology.fleet) ? { declaredKeys: declaredKeysOf(topology, s, opts.deployPublicKey) } : {}),
     })),
     links: instances.flatMap((i) =>
       i.backupServers

@@ -75,6 +75,7 @@ describe("the pack", () => {
       "pushed-authorized-keys",
       "pushed-timers",
       "pushed-replication-sources",
+      "pushed-operator-keys",
     ]);
     for (const r of [...RULES, accessRestrictedSsh]) assert.ok(names.includes(policyName(r.id)), r.id);
     assert.equal(new Set(names).size, names.length);
@@ -89,7 +90,7 @@ describe("the pack", () => {
     assert.equal(level.get("provider-diversity-advisory"), "advisory");
     // every rule policy's default is the rule's own default severity (the fleet policy's default)
     for (const r of RULES) assert.equal(level.get(policyName(r.id)), r.defaultSeverity, r.id);
-    for (const n of ["pushed-authorized-keys", "pushed-timers", "pushed-replication-sources"]) assert.equal(level.get(n), "mandatory", n);
+    for (const n of ["pushed-authorized-keys", "pushed-timers", "pushed-replication-sources", "pushed-operator-keys"]) assert.equal(level.get(n), "mandatory", n);
     for (const p of buildPolicies()) assert.equal(p.enforcementLevel, DEFAULT_ENFORCEMENT[p.name], p.name);
   });
 
