@@ -12,6 +12,7 @@
 // The names below mirror those of the components (servers.ts, instance.ts, bundle.ts: "<bundle>/apply");
 // test/unit/program-lost.test.ts checks that every command the real components declare on a server
 // has its inert twin here, so a renamed resource fails that test instead of an `up` on the bad day.
+import { accessManaged } from "../model/operators";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { Fleet, Server } from "../model/types";
@@ -60,6 +61,9 @@ export function lostFleetServer(fleet: Fleet, server: Server, opts: pulumi.Compo
   const props = serverPropsOf(fleet, server);
   const component = new Remains(server.role === "hosting" ? TYPES.hostingServer : TYPES.backupServer, server.name, { ...props }, opts);
   const commands = [lostCommand(`${server.name}/host-key`, server, component), lostBundle(`${server.name}/base`, server, component)];
+  // the deploy user's keys push (fleets that declare operators, servers.ts): declared inert too,
+  // or the engine would run its delete (restore sshd's own keys files) over SSH to the dead server
+  if (accessManaged(fleet)) commands.push(lostBundle(`${server.name}/operators`, server, component));
   if (server.role === "backup") commands.push(lostCommand(`${server.name}/ssh-key`, server, component));
   else for (const b of fleet.servers.filter((s) => s.role === "backup")) commands.push(lostBundle(`${server.name}/access/${b.name}`, server, component));
   return commands;

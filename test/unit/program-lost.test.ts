@@ -6,6 +6,10 @@
 //  - nothing with a script connects to a lost server;
 //  - the active servers get exactly what they would get from a fleet without the lost servers.
 // The real engine's side of it (no dial at all, plain `pulumi up`) is test/e2e/lost.test.ts.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -32,9 +36,21 @@ function assertInert(c: MockResource): void {
 
 const hasScript = (c: MockResource) => ["create", "update", "delete", "stdin"].some((k) => c.inputs[k] !== undefined);
 
+let generatedKey: string | undefined;
+function realPrivateKey(): string {
+  if (generatedKey === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-lost-key-"));
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "lost-test", "-f", path.join(dir, "id")]);
+    generatedKey = fs.readFileSync(path.join(dir, "id"), "utf8");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return generatedKey;
+}
+
 async function fleetRun(fleet: Fleet): Promise<MockResource[]> {
   const mocks = setupMocks({ stack: "fleet", commandStdout: (r) => fleetCommandStdout(r.name) });
-  runFleet({ fleet, sshPrivateKey: PRIVATE_KEY });
+  // a fleet that manages SSH access reads the deploy key's public half: a real key then
+  runFleet({ fleet, sshPrivateKey: fleet.operators ? realPrivateKey() : PRIVATE_KEY });
   await settle();
   return mocks.resources;
 }
@@ -69,8 +85,12 @@ function checkRun(lost: readonly Server[], before: MockResource[], now: MockReso
   for (const c of active) assert.deepEqual(pullSeconds(c), pullSeconds(beforeByUrn.get(c.urn)), `${c.urn}: the pull second moved when a server was marked lost`);
 }
 
+const parsedFleetOnly = parsedFleet;
+
 describe("fleet stack with lost servers", () => {
-  it("for every set of lost servers: the lost servers' commands stay inert with their URNs, the active servers as in a fleet without them", async () => {
+  for (const managed of [false, true]) {
+  const parsedFleet = (): Fleet => (managed ? { ...parsedFleetOnly(), operators: [] } : parsedFleetOnly());
+  it(`for every set of lost servers${managed ? " (SSH access managed: fleet key operators)" : ""}: the lost servers' commands stay inert with their URNs, the active servers as in a fleet without them`, async () => {
     const all = parsedFleet();
     const before = await fleetRun(all);
     await fc.assert(
@@ -91,6 +111,7 @@ describe("fleet stack with lost servers", () => {
       { numRuns: 31 },
     );
   });
+  }
 
   it("an inert command's options are what the engine needs to never call the provider's delete", () => {
     assert.deepEqual(LOST_RESOURCE_OPTIONS, { retainOnDelete: true });
