@@ -69,7 +69,7 @@ export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
   hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
   // MariaDB, PHP-FPM and nginx: the restore drills' (dolibarr-drill runs its own instances of
   // them; the packages' own services are turned off by the base installation).
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl", "mariadb-server", "mariadb-client", "php-fpm", "php-mysql", "nginx"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "attr", "util-linux", "perl", "curl", "mariadb-server", "mariadb-client", "php-fpm", "php-mysql", "nginx"],
 };
 
 /**
