@@ -4,6 +4,7 @@
 // snapshots to both.
 import { judgeDrill, type DrillFacts, type DrillState } from "../drills/judge";
 import { DEFAULT_AT_REST, assessAtRest, atRestOf, type AtRestFact, type AtRestMode } from "../model/at-rest";
+import { DEFAULT_RSYNC, rsyncProblem, rsyncSettingsOf, type RsyncFact, type RsyncSettings } from "../model/rsync";
 import { drillSettingsOf } from "../model/drills";
 import { distanceKm } from "../model/geo";
 import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
@@ -24,6 +25,8 @@ export interface StatusServer {
   health?: ServerHealth;
   /** Backup servers: the fleet's encryptionAtRest, which judges health.atRest (absent: the default). */
   atRest?: AtRestMode;
+  /** Backup servers: the fleet's minimum rsync, which judges health.rsync (absent: the default). */
+  rsync?: RsyncSettings;
 }
 
 /** One of the notifier's units as `systemctl show` describes it. */
@@ -48,6 +51,8 @@ export interface ServerHealth {
   spool?: { count: number; oldestAgeSeconds?: number };
   /** Backup servers: their data directories (mirror root, drills' work root), encrypted or not. */
   atRest?: AtRestFact[];
+  /** Backup servers: their rsync (dbk_rsync_fact); absent when their scripts predate the report. */
+  rsync?: RsyncFact;
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -244,8 +249,16 @@ export function assessServer(server: StatusServer): ServerState {
     failing.push(`notifier: ${spool.count} notification(s) waiting in the spool, the oldest ${Math.round(spool.oldestAgeSeconds / 60)} min old (> ${SPOOL_MAX_AGE_MINUTES} min): delivery is stuck`);
   }
   failing.push(...atRest.failing);
+  // The pulls' rsync below the fleet's minimum: they refuse to run (failing); not reported (scripts
+  // from before the report): a warning until the fleet is deployed.
+  const warnings = [...atRest.warnings];
+  if (server.role === "backup") {
+    const problem = rsyncProblem(server.rsync ?? DEFAULT_RSYNC, server.name, h.rsync);
+    if (problem && h.rsync?.version) failing.push(problem);
+    else if (problem) warnings.push(problem);
+  }
   const reasons = [...failing, ...unknown];
-  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings: atRest.warnings };
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings };
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
@@ -283,7 +296,7 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
       provider: s.provider,
       site: { id: s.site.id, city: s.site.city, country: s.site.country, latitude: s.site.latitude, longitude: s.site.longitude },
       state: s.state === "lost" ? "lost" : "active",
-      ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet) } : {}),
+      ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet), rsync: rsyncSettingsOf(topology.fleet) } : {}),
     })),
     links: instances.flatMap((i) =>
       i.backupServers
