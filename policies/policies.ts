@@ -63,6 +63,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "binlog-off": "advisory",
   "binlog-server-id": "mandatory",
   "drill-window": "advisory",
+  "rsync-min-version": "mandatory",
   "access-restricted-ssh": "mandatory",
   [COMPONENT_PROPERTIES]: "mandatory",
   [REPLICATIONS_AS_PLANNED]: "advisory",
@@ -100,6 +101,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     "Give all but one of the hosting servers sharing a server_id an explicit servers[].binlog.serverId (1..4294967295, unique in the fleet) in the fleet stack file.",
   "drill.window":
     "Space the instance's dumpTimes (client stack file) so that two of them are at least drills.maxRtoMinutes + 90 min apart, or lower the fleet's drills.maxRtoMinutes when its drills are known to be shorter (npm run status shows each drill's RTO).",
+  "rsync.min-version":
+    "Set the fleet's rsync.minVersion to 3.4.0 or later (or remove it: 3.4.0 is the default); a distribution's package that backports the fixes goes in rsync.minPackages (e.g. 3.2.7-1+deb12u1), then upgrade the backup servers' rsync to one of them.",
   "access.restricted-ssh":
     'Let each backup server in with one authorized_keys line: restrict,from="<backup server address>",command="rrsync -ro <instance dir>" (the Pulumi program writes it; run `pulumi up` on the client stack after fixing it).',
   "pushed.authorized-keys":

@@ -128,6 +128,8 @@ const fleetSettingsShape = {
     .optional(),
   // absent from the outputs of a stack deployed before it existed (the default then)
   encryptionAtRest: z.enum(AT_REST_MODES).optional(),
+  // absent from the outputs of a stack deployed before it existed (the default then)
+  rsync: z.object({ minVersion: z.string(), minPackages: z.array(z.string()) }).optional(),
 } satisfies { [K in keyof FleetSettings]-?: z.ZodType<FleetSettings[K]> };
 const fleetSettingsSchema: z.ZodType<FleetSettings> = z.object(fleetSettingsShape);
 

@@ -1,5 +1,5 @@
 // `scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest]
-//  [--at TIME|now] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
+//  [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
 //
 // Restores an instance from a chosen backup server's mirror (its newest complete state) or one of
 // its dated snapshots onto another hosting server: database, code (htdocs with custom/ and
@@ -34,6 +34,12 @@ export interface FailoverRequest {
   at?: string;
   /** Overwrite a database that already has tables on the target. */
   force?: boolean;
+  /**
+   * dolibarr-restore --keep-special-files: restore the mirror's device nodes, FIFOs, sockets,
+   * setuid/setgid bits and security.* and trusted.* xattrs (by default dropped and listed: the mirror
+   * comes from a hosting server that may have been compromised).
+   */
+  keepSpecialFiles?: boolean;
 }
 
 export interface FailoverPlan {
@@ -89,6 +95,7 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
     // Dolibarr's own MariaDB account (conf.php's user and password): a new server has none.
     "--db-account",
     ...(req.force ? ["--force"] : []),
+    ...(req.keepSpecialFiles ? ["--keep-special-files"] : []),
     instance.name,
   ];
   const old = server(instance.hostingServer);
@@ -155,12 +162,13 @@ async function main(argv: string[]): Promise<number> {
     else if (a === "--snapshot") req.snapshot = v();
     else if (a === "--at") req.at = v();
     else if (a === "--force") req.force = true;
+    else if (a === "--keep-special-files") req.keepSpecialFiles = true;
     else if (a === "--ssh-key") sshKey = v();
     else if (a === "--known-hosts") knownHosts = v();
     else if (a === "--stacks-dir") stacksDir = v();
     else if (a === "--dry-run") dryRun = true;
     else if (a === "-h" || a === "--help") {
-      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--at TIME|now] [--force] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
+      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
       return 0;
     } else {
       console.error(`failover: unknown argument ${a}`);

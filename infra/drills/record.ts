@@ -40,6 +40,8 @@ export interface DrillRecord {
   hashedFiles?: number;
   hashedBytes?: number;
   hashMs?: number;
+  /** What the restore dropped from the copy (device nodes, FIFOs, sockets, setuid/setgid files, files with security.* or trusted.* xattrs). */
+  droppedItems?: number;
 }
 
 export const DRILL_STRING_KEYS = ["instance", "client", "job", "result", "message", "server", "hostingServer", "startedAt", "finishedAt", "source", "dump", "version", "checks"] as const;
@@ -58,6 +60,7 @@ export const DRILL_INTEGER_KEYS = [
   "hashedFiles",
   "hashedBytes",
   "hashMs",
+  "droppedItems",
 ] as const;
 
 /** The phases of a drill in the order they run, with what a report calls them. */

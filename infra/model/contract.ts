@@ -72,6 +72,7 @@ export const FLEET_SETTING_KEYS: Readonly<Record<keyof FleetSettings, true>> = O
   binlog: true,
   drills: true,
   encryptionAtRest: true,
+  rsync: true,
 } satisfies Record<keyof FleetSettings, true>);
 
 /** The FleetSettings of a fleet (plain data; fields the fleet leaves unset are left out). */

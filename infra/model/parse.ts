@@ -19,6 +19,7 @@ import {
 import { isIpAddress } from "./address";
 import { DEFAULT_BINLOG_DIR, DEFAULT_BINLOG_MAX_FILE_MB, DEFAULT_BINLOG_MAX_LAG_SECONDS, defaultBinlogKeepDays, derivedServerId } from "./binlog";
 import { DEFAULT_AT_REST } from "./at-rest";
+import { DEFAULT_RSYNC } from "./rsync";
 import { DEFAULT_DRILL_SETTINGS } from "./drills";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
 import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
@@ -188,6 +189,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
     binlog,
     encryptionAtRest: v.encryptionAtRest ?? DEFAULT_AT_REST,
     ...(operators ? { operators } : {}),
+    rsync: { minVersion: v.rsync?.minVersion ?? DEFAULT_RSYNC.minVersion, minPackages: [...(v.rsync?.minPackages ?? DEFAULT_RSYNC.minPackages)] },
     drills: {
       enabled: v.drills?.enabled ?? DEFAULT_DRILL_SETTINGS.enabled,
       maxRtoMinutes: v.drills?.maxRtoMinutes ?? DEFAULT_DRILL_SETTINGS.maxRtoMinutes,

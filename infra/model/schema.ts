@@ -6,6 +6,7 @@ import { isSshHost, sourceAddressProblem } from "./address";
 import { SERVER_ID_MAX } from "./binlog";
 import { DUMP_VERIFICATIONS, LIMITS } from "./defaults";
 import { AT_REST_MODES } from "./at-rest";
+import { PACKAGE_VERSION_RE, UPSTREAM_VERSION_RE } from "./rsync";
 import { DRILL_LIMITS } from "./drills";
 import { IssueCollector, type ConfigSource } from "./errors";
 import { pathLengthProblem } from "./paths";
@@ -241,6 +242,13 @@ export const fleetValuesSchema = z.strictObject({
   // The backup servers' data directories on an encrypted volume (model/at-rest.ts).
   encryptionAtRest: z
     .enum(AT_REST_MODES, { error: `expected one of ${AT_REST_MODES.join(", ")} (required: the backup servers' jobs refuse to write a mirror, binlog or drill outside an encrypted volume; advisory: reported by npm run status; off: not checked)` })
+    .optional(),
+  // The minimum rsync of the backup servers' pulls (model/rsync.ts; the rule rsync.min-version).
+  rsync: z
+    .strictObject({
+      minVersion: z.string().regex(UPSTREAM_VERSION_RE, "expected an upstream rsync version like 3.4.0").optional(),
+      minPackages: z.array(z.string().regex(PACKAGE_VERSION_RE, "expected a Debian package version with its revision, like 3.2.7-1+deb12u1")).max(20).optional(),
+    })
     .optional(),
   // The backup servers' weekly restore drills, as the status and the client reports judge them (model/drills.ts).
   drills: z

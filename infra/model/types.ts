@@ -2,6 +2,7 @@
 // the renderers of server files, the Pulumi program and the policy pack.
 // Times of day are minutes since midnight (0..1439); config files write them "HH:MM".
 import type { AtRestMode } from "./at-rest";
+import type { RsyncSettings } from "./rsync";
 import type { DumpVerification } from "./defaults";
 import type { Instance } from "./instance";
 import type { Notifications } from "./notifications";
@@ -194,6 +195,8 @@ export interface Fleet {
    * authorized_keys stay in force); a list (even empty): only the deploy key and these keys.
    */
   operators?: Operator[];
+  /** The minimum rsync of the backup servers' pulls (model/rsync.ts rsyncSettingsOf fills the defaults in). */
+  rsync?: RsyncSettings;
 }
 
 /** Schedule and Instance are derived from their zod schemas (instance.ts): one definition. */

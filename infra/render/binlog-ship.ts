@@ -16,6 +16,7 @@
 import { binlogOf, binlogPullSecond, binlogSettingsOf } from "../model/binlog";
 import { isLost } from "../model/defaults";
 import { atRestOf } from "../model/at-rest";
+import { rsyncSettingsOf } from "../model/rsync";
 import { hostForRemotePath, isSshHost } from "../model/address";
 import type { Fleet, Server } from "../model/types";
 import { type ServerFile, checkSafePath, renderEnvFile, shq } from "./files";
@@ -69,6 +70,9 @@ export function renderBinlogPullEnv(fleet: Fleet, backup: Server, hosting: Serve
       KNOWN_HOSTS: knownHostsPath,
       // The fleet's encryptionAtRest: required, the pull refuses to write outside an encrypted volume.
       AT_REST: atRestOf(fleet),
+      // The fleet's minimum rsync: the pull refuses to run with an older one (model/rsync.ts).
+      RSYNC_MIN_VERSION: rsyncSettingsOf(fleet).minVersion,
+      RSYNC_MIN_PACKAGES: rsyncSettingsOf(fleet).minPackages.join(" "),
     },
   );
 }

@@ -22,6 +22,7 @@ import { checkTimeZone, checkTimes, onCalendar } from "./calendar";
 import { drillSlot } from "../model/drill-slot";
 import { drillSettingsOf } from "../model/drills";
 import { atRestOf } from "../model/at-rest";
+import { rsyncSettingsOf } from "../model/rsync";
 import { formatTimeOfDay } from "../model/time";
 import { type ServerBundle, type ServerFile, checkSafePath, renderEnvFile, script, shq } from "./files";
 import {
@@ -69,7 +70,7 @@ export const SERVER_PACKAGES: Record<Server["role"], string[]> = {
   hosting: ["rsync", "python3", "zstd", "acl", "util-linux", "openssh-server", "curl"],
   // MariaDB, PHP-FPM and nginx: the restore drills' (dolibarr-drill runs its own instances of
   // them; the packages' own services are turned off by the base installation).
-  backup: ["rsync", "openssh-client", "zstd", "acl", "util-linux", "perl", "curl", "mariadb-server", "mariadb-client", "php-fpm", "php-mysql", "nginx"],
+  backup: ["rsync", "openssh-client", "zstd", "acl", "attr", "util-linux", "perl", "curl", "mariadb-server", "mariadb-client", "php-fpm", "php-mysql", "nginx"],
 };
 
 /**
@@ -524,6 +525,9 @@ export function renderBackupInstance(topology: Topology, instance: Instance, pla
       DRILL_TIME_ZONE: checkTimeZone(fleetTimeZone(topology.fleet)),
       // The fleet's encryptionAtRest: required, the replication and the drill refuse to write outside an encrypted volume.
       AT_REST: atRestOf(topology.fleet),
+      // The fleet's minimum rsync: the replication refuses to pull with an older one (model/rsync.ts).
+      RSYNC_MIN_VERSION: rsyncSettingsOf(topology.fleet).minVersion,
+      RSYNC_MIN_PACKAGES: rsyncSettingsOf(topology.fleet).minPackages.join(" "),
     },
   );
   const dropIn = timerDropInPath("dolibarr-replicate", i.name);

@@ -9,6 +9,7 @@ import {
   binlogServerId,
   drillWindow,
   geoMinDistance,
+  rsyncMinVersion,
   providerDiversity,
   retentionSnapshots,
   rpoMax,
@@ -37,6 +38,7 @@ export const RULES: readonly Rule[] = Object.freeze([
   binlogOff,
   binlogServerId,
   drillWindow,
+  rsyncMinVersion,
 ]);
 
 export type RuleId =
@@ -52,7 +54,8 @@ export type RuleId =
   | "retention.snapshots"
   | "binlog.off"
   | "binlog.server-id"
-  | "drill.window";
+  | "drill.window"
+  | "rsync.min-version";
 
 export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id as RuleId);
 

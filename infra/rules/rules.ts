@@ -10,6 +10,7 @@ import { maxBinlogDatabaseRpoHours } from "../model/rpo";
 import { dumpCompletionMinutes } from "../model/schedule";
 import { DRILL_DUMP_MARGIN, drillCandidates } from "../model/drill-slot";
 import { drillSettingsOf } from "../model/drills";
+import { rsyncSettingsOf, rsyncSettingsProblems, RSYNC_CVE_FLOOR } from "../model/rsync";
 import { checkLost, LOST_RULE_ID } from "./lost";
 import { formatTimeOfDay, inDailyWindow } from "../model/time";
 import type { Severity, Topology, Violation } from "../model/types";
@@ -393,6 +394,19 @@ export const drillWindow = rule(
           `instance ${inst.name}: its dumps (${times(inst.schedule.dumpTimes)}) leave no drill start ${drills.maxRtoMinutes} min (drills.maxRtoMinutes) before the next dump, where the drill stops: a drill as long as the maximum RTO would be cut; required a gap of at least ${drills.maxRtoMinutes} min plus ${DRILL_DUMP_MARGIN.after} min after a dump`,
         ),
       );
+    }
+  },
+);
+
+export const rsyncMinVersion = rule(
+  "rsync.min-version",
+  "mandatory",
+  ["rsync.minVersion", "rsync.minPackages"],
+  `The fleet's minimum rsync (rsync.minVersion, default ${RSYNC_CVE_FLOOR}; rsync.minPackages, distribution packages carrying the same fixes) is at least ${RSYNC_CVE_FLOOR}, the release that fixed CVE-2024-12084..12088 (a malicious sender against the pulls' rsync). The backup servers' pulls refuse to run with an older rsync, and npm run status reports each backup server's rsync against it.`,
+  (ctx, out) => {
+    const { fleet } = ctx.topology;
+    for (const problem of rsyncSettingsProblems(rsyncSettingsOf(fleet))) {
+      out.push(violation("rsync.min-version", "mandatory", undefined, [], `fleet "${fleet.stack}": ${problem}`, fleet.file));
     }
   },
 );

@@ -25,6 +25,7 @@ import { parseAtRest } from "../model/at-rest";
 import { PATHS, SCRIPT, atRestDirs } from "../render/paths";
 import { accessManaged } from "../model/operators";
 import type { FoundKeysFile } from "./keys";
+import { parseRsyncFact } from "../model/rsync";
 import { NOTIFY_WATCHED_UNITS } from "../render/units";
 import type { BinlogFacts, DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHealth, StatusSnapshot } from "./snapshot";
 
@@ -74,6 +75,8 @@ export function serverScript(topology: Topology, server: Server, stateDir: strin
     // the data directories on an encrypted volume or not (dbk_at_rest of the deployed common.sh)
     const dirs = atRestDirs(topology.fleet).map(q).join(" ");
     lines.push(`if [ -r ${q(SCRIPT.common)} ]; then health at-rest "$(bash -c '. "$1" && shift && dbk_at_rest "$@"' at-rest ${q(SCRIPT.common)} ${dirs} 2>/dev/null)"; fi`);
+    // its rsync (version, protocol, package), judged against the fleet's rsync minimum (model/rsync.ts)
+    lines.push(`if [ -r ${q(SCRIPT.common)} ]; then health rsync "$(bash -c '. "$1" && dbk_rsync_fact' rsync ${q(SCRIPT.common)} 2>/dev/null)"; fi`);
     for (const hosting of new Set(instancesOn(topology, server).map((i) => i.hostingServer))) {
       lines.push(`item binlog-status ${hosting} ${q(`${stateDir}/status/binlog-${hosting}.json`)}`);
     }
@@ -206,6 +209,8 @@ export function parseHealth(texts: ReadonlyMap<string, string>): ServerHealth | 
   }
   const atRest = texts.get("at-rest");
   if (atRest !== undefined) h.atRest = parseAtRest(atRest);
+  const rsync = texts.get("rsync");
+  if (rsync !== undefined) h.rsync = parseRsyncFact(rsync);
   const spool = texts.get("spool");
   if (spool !== undefined) {
     const [now, count, oldest] = spool.split("\n");

@@ -4,6 +4,7 @@
 // snapshots to both.
 import { judgeDrill, type DrillFacts, type DrillState } from "../drills/judge";
 import { DEFAULT_AT_REST, assessAtRest, atRestOf, type AtRestFact, type AtRestMode } from "../model/at-rest";
+import { DEFAULT_RSYNC, rsyncProblem, rsyncSettingsOf, type RsyncFact, type RsyncSettings } from "../model/rsync";
 import { drillSettingsOf } from "../model/drills";
 import { distanceKm } from "../model/geo";
 import { instanceRpo, type DatabaseRpoSource } from "../model/rpo";
@@ -30,6 +31,8 @@ export interface StatusServer {
   atRest?: AtRestMode;
   /** The keys the fleet declares for the deploy user (fleet key operators, plus the deploy key); absent: access not managed. */
   declaredKeys?: DeclaredKey[];
+  /** Backup servers: the fleet's minimum rsync, which judges health.rsync (absent: the default). */
+  rsync?: RsyncSettings;
 }
 
 /** One of the notifier's units as `systemctl show` describes it. */
@@ -67,6 +70,8 @@ export interface SshKeysFacts {
   authorizedKeysCommand?: string;
   /** sshd -T could not be run (not root?). */
   error?: string;
+  /** Backup servers: their rsync (dbk_rsync_fact); absent when their scripts predate the report. */
+  rsync?: RsyncFact;
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -300,6 +305,16 @@ export function declaredKeysOf(topology: Topology, server: Server, deployPublicK
   if (deployPublicKey) out.push({ fingerprint: fingerprintOfBlob(parsePublicKey(deployPublicKey, [...OPERATOR_KEY_TYPES, "ssh-dss"]).blob), who: "deploy" });
   for (const o of operatorsOn(topology.fleet, server)) out.push({ fingerprint: o.fingerprint, who: `operator:${o.name}` });
   return out;
+  // The pulls' rsync below the fleet's minimum: they refuse to run (failing); not reported (scripts
+  // from before the report): a warning until the fleet is deployed.
+  const warnings = [...atRest.warnings];
+  if (server.role === "backup") {
+    const problem = rsyncProblem(server.rsync ?? DEFAULT_RSYNC, server.name, h.rsync);
+    if (problem && h.rsync?.version) failing.push(problem);
+    else if (problem) warnings.push(problem);
+  }
+  const reasons = [...failing, ...unknown];
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings };
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
@@ -339,6 +354,7 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
       state: s.state === "lost" ? "lost" : "active",
       ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet) } : {}),
       ...(accessManaged(topology.fleet) ? { declaredKeys: declaredKeysOf(topology, s, opts.deployPublicKey) } : {}),
+      ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet), rsync: rsyncSettingsOf(topology.fleet) } : {}),
     })),
     links: instances.flatMap((i) =>
       i.backupServers

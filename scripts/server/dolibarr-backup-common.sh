@@ -1100,3 +1100,61 @@ dbk_at_rest_gate() {
   dbk_log "WARNING: $what not on an encrypted volume: $list (encryptionAtRest: advisory): the copies sit in plain text on this server's disks"
   return 0
 }
+
+# --- the minimum rsync (issue 22 point 6; model/rsync.ts is the same judgement in TypeScript) ---
+# dbk_rsync_fact: this machine's rsync, one line "version\tV\tprotocol\tP\tpackage\tDEBVERSION"
+# (package only when dpkg knows rsync), nothing when there is no rsync.
+dbk_rsync_fact() {
+  local first v p pkg=""
+  first="$(rsync --version 2>/dev/null | head -n 1)" || true
+  [[ "$first" =~ version\ +([0-9]+\.[0-9]+(\.[0-9]+)?[A-Za-z0-9]*)\ +protocol\ version\ +([0-9]+) ]] || return 0
+  v="${BASH_REMATCH[1]}" p="${BASH_REMATCH[3]}"
+  if command -v dpkg-query >/dev/null 2>&1; then pkg="$(dpkg-query -W -f '${Version}' rsync 2>/dev/null || true)"; fi
+  [[ "$pkg" =~ ^[A-Za-z0-9.+~:-]+$ ]] || pkg=""
+  printf 'version\t%s\tprotocol\t%s%s\n' "$v" "$p" "${pkg:+$'\t'package$'\t'$pkg}"
+}
+
+# dbk_upstream_ge A B: upstream version A at or above B (numbers compared one by one; a suffix such
+# as "pre1" sorts before the release).
+dbk_upstream_ge() {
+  local a="$1" b="$2" i x y sa sb
+  [[ "$a" =~ ^([0-9.]+)(.*)$ ]] || return 1
+  local -a na nb
+  IFS=. read -r -a na <<<"${BASH_REMATCH[1]}"; sa="${BASH_REMATCH[2]}"
+  [[ "$b" =~ ^([0-9.]+)(.*)$ ]] || return 1
+  IFS=. read -r -a nb <<<"${BASH_REMATCH[1]}"; sb="${BASH_REMATCH[2]}"
+  for ((i = 0; i < ${#na[@]} || i < ${#nb[@]}; i++)); do
+    x=$((10#${na[i]:-0})) y=$((10#${nb[i]:-0}))
+    ((x == y)) || { ((x > y)); return; }
+  done
+  [[ "$sa" == "$sb" || -z "$sa" ]] && return 0
+  [[ -n "$sb" && "$sa" > "$sb" ]]
+}
+
+# dbk_rsync_gate MIN_VERSION [MIN_PACKAGE...]: returns 1 with DBK_RSYNC_PROBLEM when this machine's
+# rsync is older than MIN_VERSION upstream and its package is at or above none of the MIN_PACKAGEs
+# of its line (the version without its trailing update number: 3.2.7-1+deb12u for 3.2.7-1+deb12u1;
+# dpkg --compare-versions): distributions backport fixes without changing the upstream version.
+DBK_RSYNC_PROBLEM=""
+# shellcheck disable=SC2034 # DBK_RSYNC_PROBLEM is read by the scripts that source this file
+dbk_rsync_gate() {
+  local min="$1" fact v pkg m line
+  shift
+  DBK_RSYNC_PROBLEM=""
+  fact="$(dbk_rsync_fact)"
+  if [[ -z "$fact" ]]; then DBK_RSYNC_PROBLEM="rsync --version gives no version: no rsync to check against the fleet's minimum $min"; return 1; fi
+  v="$(cut -f2 <<<"$fact")" pkg=""
+  [[ "$fact" != *$'\t'package$'\t'* ]] || pkg="${fact##*$'\t'}"
+  dbk_upstream_ge "$v" "$min" && return 0
+  if [[ -n "$pkg" ]]; then
+    for m in "$@"; do
+      line="${m%"${m##*[!0-9.]}"}"
+      [[ -n "$line" && "$pkg" == "$line"* ]] || continue
+      if dpkg --compare-versions "$pkg" ge "$m" 2>/dev/null; then return 0; fi
+    done
+  fi
+  local pkgs=""
+  for m in "$@"; do pkgs+="${pkgs:+ or }$m"; done
+  DBK_RSYNC_PROBLEM="rsync $v${pkg:+ (package $pkg)} is older than the fleet's minimum ($min upstream${pkgs:+, or a package at or above $pkgs of its line}): a compromised hosting server could attack this pull (CVE-2024-12084..12088 and later); nothing pulled: upgrade rsync"
+  return 1
+}

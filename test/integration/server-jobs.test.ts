@@ -1,6 +1,7 @@
 // The server jobs for real: a private MariaDB and sshd on this machine, real rsync over SSH
 // through Debian's rrsync, real bind mounts and ACLs (root needed). See test/support/jobs-lab.ts.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -333,6 +334,28 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     const forced = await lab.restore([...common, "--only", "db", "--force", "--database", "acme_pushed", "--mysql-option-file", lab.db.optionFile, "acme"]);
     ok(forced, "forced db restore");
     assert.equal(await tableChecksums(lab.db, "acme_pushed"), await tableChecksums(lab.db, acme.dbName));
+  });
+
+  it("a hosting tree with a device node, a FIFO and a setuid file: mirrored as sent, pushed over SSH without them, each listed (issue 22 point 6)", async () => {
+    lab.allowRootPush();
+    const li = await lab.addInstance("hostile", { tree: { documents: 3 }, database: { societes: 2, invoices: 2, blobs: 0 } });
+    const docs = li.tree.documentsDir;
+    spawnSync("mknod", [path.join(docs, "disk copy"), "b", "7", "0"]);
+    spawnSync("mkfifo", [path.join(docs, "a fifo")]);
+    fs.writeFileSync(path.join(li.tree.codeRoot, "helper"), "#!/bin/sh\n");
+    fs.chmodSync(path.join(li.tree.codeRoot, "helper"), 0o4755);
+    ok(await lab.dump("hostile"), "dump");
+    ok(await lab.replicate("hostile"), "replicate");
+    assert.ok(fs.lstatSync(path.join(li.mirror, "documents", "disk copy")).isBlockDevice(), "the mirror holds the device node as sent");
+    const target = path.join(lab.root, "restore-ssh", "hostile");
+    const r = await lab.restore(["--target-host", "root@127.0.0.1", "--target-port", String(lab.sshd.port), "--only", "files", "--code-dir", `${target}/htdocs`, "--documents-dir", `${target}/documents`, "hostile"]);
+    ok(r, "restore over ssh");
+    assert.match(r.stdout, /^dropped from the mirror: 3 item\(s\) \(1 device node\(s\), 1 FIFO\(s\)\/socket\(s\), 1 setuid\/setgid file\(s\)/m);
+    assert.match(r.stdout, /^ {2}dropped documents: block device 7,0: disk copy$/m);
+    assert.match(r.stdout, /^ {2}dropped code: setuid bit \(mode 4755, restored 0755\): helper$/m);
+    assert.match(r.stdout, /^tree documents: identical/m);
+    assert.ok(!fs.existsSync(path.join(target, "documents", "disk copy")) && !fs.existsSync(path.join(target, "documents", "a fifo")));
+    assert.equal(fs.statSync(path.join(target, "htdocs", "helper")).mode & 0o7777, 0o755);
   });
 
   it("the backup server's key can only read its own export (rrsync -ro): no write, no shell, no escape, no symlinked export", async () => {

@@ -135,7 +135,7 @@ describe("encryption at rest in the status", () => {
     const hosting = t.fleet.servers.find((s) => s.role === "hosting")!;
     assert.ok(serverScript(t, backup).includes(`dbk_at_rest "$@"' at-rest '${SCRIPT.common}' '${t.fleet.mirrorRoot}' '${PATHS.drillDir}'`));
     assert.doesNotMatch(serverScript(t, hosting), /at-rest/);
-    const health = parseHealth(new Map([["system-state", "running"], ["failed-units", ""], ["at-rest", `${t.fleet.mirrorRoot}\tplain\toverlay overlay\n${PATHS.drillDir}\tencrypted\tfscrypt (ext4 /dev/vdb)`]]))!;
+    const health = parseHealth(new Map([["system-state", "running"], ["failed-units", ""], ["rsync", "version\t3.5.0\tprotocol\t32"], ["at-rest", `${t.fleet.mirrorRoot}\tplain\toverlay overlay\n${PATHS.drillDir}\tencrypted\tfscrypt (ext4 /dev/vdb)`]]))!;
     for (const mode of AT_REST_MODES) {
       const skeleton = snapshotSkeleton({ ...t, fleet: { ...t.fleet, encryptionAtRest: mode } }, new Date("2026-12-07T12:00:00Z"), "UTC");
       const server: StatusServer = { ...skeleton.servers.find((s) => s.name === backup.name)!, reachable: true, health: { ...health, notifier: [] } };

@@ -457,6 +457,6 @@ describe("one verdict: offline check, program and policy pack", () => {
     );
     const known = new Set([...Object.keys(FLEET_SETTING_KEYS), ...Object.keys(FLEET_FIELDS_CARRIED_ELSEWHERE)]);
     assert.deepEqual(Object.keys(fleet).filter((k) => !known.has(k)), [], "a Fleet field neither carried nor named in FLEET_FIELDS_CARRIED_ELSEWHERE");
-    assert.deepEqual(fleetSettingsOf(fleet), { snapshots: fleet.snapshots, pathRoots: ["/srv"], timeZone: "UTC", maxConcurrentDumps: 5, dumpVerification: "full", metrics: { textfileDir: "/var/lib/node-exporter" }, binlog: { dir: "/srv/binlog", keepDays: 10, maxFileMB: 32, maxLagSeconds: 300 }, drills: { enabled: false, maxRtoMinutes: 30, staleDays: 15, sampleDocumentsPercent: 0.5, sampleDocumentsMin: 20 }, encryptionAtRest: "required" });
+    assert.deepEqual(fleetSettingsOf(fleet), { snapshots: fleet.snapshots, pathRoots: ["/srv"], timeZone: "UTC", maxConcurrentDumps: 5, dumpVerification: "full", metrics: { textfileDir: "/var/lib/node-exporter" }, binlog: { dir: "/srv/binlog", keepDays: 10, maxFileMB: 32, maxLagSeconds: 300 }, drills: { enabled: false, maxRtoMinutes: 30, staleDays: 15, sampleDocumentsPercent: 0.5, sampleDocumentsMin: 20 }, encryptionAtRest: "required", rsync: { minVersion: "3.4.0", minPackages: ["3.2.7-1+deb12u1"] } });
   });
 });

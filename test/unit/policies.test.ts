@@ -69,6 +69,7 @@ describe("the pack", () => {
       "binlog-off",
       "binlog-server-id",
       "drill-window",
+      "rsync-min-version",
       "access-restricted-ssh",
       "component-properties",
       "replications-as-planned",

@@ -107,7 +107,7 @@ describe("client stack", () => {
       policy: fleet.policy,
       mirrorRoot: fleet.mirrorRoot,
       // every other Fleet field the rules may read (time zone, dump queue width, snapshots, …)
-      fleet: { timeZone: fleet.timeZone, maxConcurrentDumps: fleet.maxConcurrentDumps, dumpVerification: fleet.dumpVerification, snapshots: fleet.snapshots, pathRoots: fleet.pathRoots, binlog: fleet.binlog, drills: fleet.drills, encryptionAtRest: fleet.encryptionAtRest },
+      fleet: { timeZone: fleet.timeZone, maxConcurrentDumps: fleet.maxConcurrentDumps, dumpVerification: fleet.dumpVerification, snapshots: fleet.snapshots, pathRoots: fleet.pathRoots, binlog: fleet.binlog, drills: fleet.drills, encryptionAtRest: fleet.encryptionAtRest, rsync: fleet.rsync },
       otherDumps: {},
       replications: planInstance(fleet, erp, { minuteOffset: OFFSET }),
       access: view.access["web-rbx"]!.filter((a) => a.backupServer !== "bk-gra"),

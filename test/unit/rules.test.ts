@@ -48,6 +48,7 @@ describe("rules list", () => {
       "binlog.off",
       "binlog.server-id",
       "drill.window",
+      "rsync.min-version",
     ]);
     for (const r of RULES) {
       assert.ok(r.description.length > 20, r.id);
