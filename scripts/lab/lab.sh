@@ -54,7 +54,7 @@ BASE_PACKAGES=(
   util-linux ca-certificates sudo iproute2 procps less
   # what the fleet stack's base installation checks for (infra/render/server.ts SERVER_PACKAGES):
   # the containers have no route out, so it must already be there
-  acl python3 perl openssh-client curl
+  acl attr python3 perl openssh-client curl
   # the alert tests' receivers (HTTP in python3, SMTP sink) and the servers' sendmail (msmtp)
   python3-aiosmtpd msmtp
   # the restore drills on the backup hosts (SERVER_PACKAGES.backup): PHP-FPM and nginx
