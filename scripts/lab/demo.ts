@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { configureLabMta, labNotifications, startLabReceivers } from "../../test/support/notify-lab";
-import { labEnv, labHost, labHosts, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
+import { labEnv, labHost, labHosts, labOperator, pulumi, pulumiOk, ssh, sshOk, type LabEnv } from "./driver";
 import { deploy, failedUnitsReport, jobStatus, labTopology, nextRuns, prepareLabStacks, replicateAndVerify, runDrills, runDumps, stackFile } from "./flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
@@ -46,7 +46,7 @@ function main(): void {
   const receivers = startLabReceivers(env, labHost(env, RECEIVER_HOST));
   for (const host of labHosts(env)) configureLabMta(env, host, receivers);
   const notifications = labNotifications(receivers, PING_KEY);
-  writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env)), notifications: notifications.plain });
+  writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env), "ipv4", [labOperator(env)]), notifications: notifications.plain });
   for (const [key, value] of notifications.secrets) pulumiOk(env, ["config", "set", "--secret", "--path", `dolibarr-backup:${key}`, value, "--stack", LAB_FLEET_STACK]);
   console.log(`  receiving at ${receivers.httpUrl} and smtp://${receivers.host.ip}:${receivers.smtpPort}`);
 

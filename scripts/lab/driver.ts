@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LabHost, readLabHosts } from "./stacks";
+import { LabHost, LabOperator, readLabHosts } from "./stacks";
 
 export const REPO = path.resolve(__dirname, "../../..");
 
@@ -56,6 +56,18 @@ export function passphraseFile(env: LabEnv): string {
 
 export function labHosts(env: LabEnv): LabHost[] {
   return readLabHosts(path.join(env.labDir, "hosts.json"));
+}
+
+/** The lab's operator (fleet key operators): a key of its own in the lab dir, made once. */
+export function labOperator(env: LabEnv): LabOperator {
+  const key = path.join(env.labDir, "operator_ed25519");
+  if (!fs.existsSync(key) || !fs.existsSync(`${key}.pub`)) {
+    fs.rmSync(key, { force: true });
+    fs.rmSync(`${key}.pub`, { force: true });
+    const r = spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "lab-operator", "-f", key], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ssh-keygen for the lab operator's key failed: ${r.stderr}`);
+  }
+  return { name: "lab-operator", publicKey: fs.readFileSync(`${key}.pub`, "utf8").trim() };
 }
 
 export function labHost(env: LabEnv, name: string): LabHost {

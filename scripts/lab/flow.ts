@@ -6,7 +6,7 @@ import { loadStackFiles } from "../../infra/model";
 import type { Instance, Topology } from "../../infra/model/types";
 import { shippedHostingServers } from "../../infra/render/binlog-ship";
 import { drillStatusPath, dumpStatusPath, replicateStatusPath } from "../../infra/render/paths";
-import { LabEnv, labHost, labHosts, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, waitWhileActivating, withEngine } from "./driver";
+import { LabEnv, labHost, labHosts, labOperator, pulumi, pulumiOk, RunResult, ssh, sshOk, treeDigest, ensureStack, waitWhileActivating, withEngine } from "./driver";
 import { LAB_CLIENTS, LAB_FLEET_STACK, LabAddressFamily, LabClient, labClientConfig, labFleetConfig, writeStackFile } from "./stacks";
 
 const NS = "dolibarr-backup";
@@ -24,7 +24,7 @@ export function prepareLabStacks(env: LabEnv, clients: LabClient[] = LAB_CLIENTS
     }
   }
   fs.mkdirSync(env.stacksDir, { recursive: true });
-  const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env), addressFamily))];
+  const files = [writeStackFile(env.stacksDir, LAB_FLEET_STACK, labFleetConfig(labHosts(env), addressFamily, [labOperator(env)]))];
   for (const client of clients) files.push(writeStackFile(env.stacksDir, client.stack, labClientConfig(client)));
   ensureStack(env, LAB_FLEET_STACK);
   const secret = pulumi(env, ["config", "get", `${NS}:sshPrivateKey`, "--stack", LAB_FLEET_STACK]);

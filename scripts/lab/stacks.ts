@@ -120,7 +120,17 @@ export function readLabHosts(file: string): LabHost[] {
 /** How the fleet reaches its servers: every host has an address of each family on the lab bridge. */
 export type LabAddressFamily = "ipv4" | "ipv6";
 
-export function labFleetConfig(hosts: LabHost[], addressFamily: LabAddressFamily = "ipv4"): Record<string, unknown> {
+/** A person who logs in to the lab hosts besides the deploy (fleet key operators). */
+export interface LabOperator {
+  name: string;
+  publicKey: string;
+}
+
+/**
+ * The lab fleet. Its SSH access is managed (fleet key operators, even with no operator): sshd on
+ * every lab host accepts for root only the deploy key (the lab's key) and `operators`' keys.
+ */
+export function labFleetConfig(hosts: LabHost[], addressFamily: LabAddressFamily = "ipv4", operators: LabOperator[] = []): Record<string, unknown> {
   const servers = hosts.map((host) => {
     const site = LAB_SITES[host.name];
     if (!site) throw new Error(`lab host ${host.name}: no site in LAB_SITES (scripts/lab/stacks.ts)`);
@@ -135,7 +145,7 @@ export function labFleetConfig(hosts: LabHost[], addressFamily: LabAddressFamily
   // The lab's databases are a few hundred KB and dump in about a second: a dump slot is taken for
   // 2 minutes at most and 4 run at once, so that a scale client (20 or 50 instances on one host)
   // drains its dump queue within the 30-min dump window, as rpo.max requires.
-  return { stackKind: "fleet", servers, maxConcurrentDumps: 4, policy: { maxDumpMinutes: 2 } };
+  return { stackKind: "fleet", servers, maxConcurrentDumps: 4, policy: { maxDumpMinutes: 2 }, operators };
 }
 
 export function labClientConfig(client: LabClient): Record<string, unknown> {

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { labEnv, labHost, labHosts, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labOperator, labScript, projectCopy, pulumiOk, ssh, sshOk, type LabEnv } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, prepareLabStacks } from "../../scripts/lab/flow";
 import { LAB_FLEET_STACK, labFleetConfig, writeStackFile } from "../../scripts/lab/stacks";
 import { configureLabMta, labNotifications, startLabReceivers, type LabReceivers } from "../support/notify-lab";
@@ -55,7 +55,7 @@ describe("alerts in the lab: real receivers on a lab host, jobs under systemd", 
     receivers = startLabReceivers(env, labHost(env, RECEIVER_HOST));
     for (const host of labHosts(env)) configureLabMta(env, host, receivers);
     const n = labNotifications(receivers, PING_KEY);
-    writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env)), notifications: n.plain });
+    writeStackFile(env.stacksDir, LAB_FLEET_STACK, { ...labFleetConfig(labHosts(env), "ipv4", [labOperator(env)]), notifications: n.plain });
     for (const [key, value] of n.secrets) pulumiOk(env, ["config", "set", "--secret", "--path", `dolibarr-backup:${key}`, value, "--stack", LAB_FLEET_STACK]);
     const result = deploy(env, "up", files);
     assert.equal(result.status, 0, `pulumi up failed:\n${result.stdout}\n${result.stderr}`);

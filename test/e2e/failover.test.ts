@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { labEnv, labHost, labHosts, labScript, projectCopy, pulumi, ssh, sshOk, tableChecksums, treeDigest } from "../../scripts/lab/driver";
+import { labEnv, labHost, labHosts, labOperator, labScript, projectCopy, pulumi, ssh, sshOk, tableChecksums, treeDigest } from "../../scripts/lab/driver";
 import { deploy, instances, labTopology, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { PUSH_STATE_DIR } from "../../infra/render/push";
 import { LAB_CLIENTS, LAB_FLEET_STACK, labClientConfig, labFleetConfig, writeStackFile, type LabClient } from "../../scripts/lab/stacks";
@@ -121,7 +121,7 @@ describe("failover onto another hosting host after the loss of one", () => {
   });
 
   test("the fleet marks the dead host lost, the client moves its instances, and up succeeds without touching the dead host", () => {
-    const fleet = labFleetConfig(labHosts(env)) as { servers: Array<Record<string, unknown>> };
+    const fleet = labFleetConfig(labHosts(env), "ipv4", [labOperator(env)]) as { servers: Array<Record<string, unknown>> };
     fleet.servers.find((s) => s.name === DEAD)!.state = "lost";
     const fleetFile = writeStackFile(env.stacksDir, LAB_FLEET_STACK, fleet);
     const movedClient: LabClient = { ...acme, instances: acme.instances.map((i) => (i.hostingServer === DEAD ? { ...i, hostingServer: TARGET } : i)) };

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
-import { SSHD_JOURNAL_MATCH, labEnv, LabEnv, labHost, labScript, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { execFileSync, spawnSync } from "node:child_process";
+import { SSHD_JOURNAL_MATCH, labEnv, LabEnv, labHost, labScript, sshArgs, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
@@ -160,6 +160,40 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
     const outside = sshOk(env, waw, `cat >${probe}.sh <<'EOF'\n${script}\nEOF\nsh ${probe}.sh ${mirrorRoot} /tmp/probe.out; cat /tmp/probe.out; rm -f ${probe}.sh /tmp/probe.out`);
     assert.match(outside, /^wrote \/etc\/dbk-probe$/m);
     assert.match(outside, /^mknod made$/m);
+  });
+
+  test("SSH access is what the fleet declares: the operator logs in, a stray key is refused and reported by status (a warning in ~/.ssh, failing in the keys file sshd reads)", () => {
+    const rbx = labHost(env, "lab-host-ovh-rbx");
+    const keysFile = "/etc/ssh/dolibarr-backup/authorized_keys/root";
+    const dir = tempDir("dbk-e2e-stray-");
+    const stray = path.join(dir, "stray");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "someone-else", "-f", stray]);
+    const strayPub = fs.readFileSync(`${stray}.pub`, "utf8").trim();
+    const fingerprint = execFileSync("ssh-keygen", ["-l", "-f", `${stray}.pub`], { encoding: "utf8" }).split(/\s+/)[1]!;
+    const loginWith = (key: string) => spawnSync("ssh", ["-i", key, "-o", "IdentitiesOnly=yes", ...sshArgs(env, rbx, "true").slice(2)], { encoding: "utf8" }).status;
+    const serverState = () => {
+      const r = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/status.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--json"], { encoding: "utf8", cwd: env.repo });
+      const report = JSON.parse(r.stdout) as { servers: Array<{ name: string; status: string; reasons: string[]; warnings: string[] }> };
+      return report.servers.find((s) => s.name === rbx.name)!;
+    };
+    assert.equal(loginWith(path.join(env.labDir, "operator_ed25519")), 0, "the declared operator logs in");
+    assert.equal(serverState().status, "ok", JSON.stringify(serverState()));
+    try {
+      sshOk(env, rbx, `printf '%s\\n' '${strayPub}' >>/root/.ssh/authorized_keys`);
+      assert.notEqual(loginWith(stray), 0, "a key dropped in ~/.ssh must not log in");
+      const warned = serverState();
+      assert.equal(warned.status, "ok", JSON.stringify(warned));
+      assert.ok(warned.warnings.some((w) => w.includes(`undeclared SSH key ${fingerprint}`) && w.includes("/root/.ssh/authorized_keys")), JSON.stringify(warned));
+
+      sshOk(env, rbx, `cp -p ${keysFile} ${keysFile}.keep && printf '%s\\n' '${strayPub}' >>${keysFile}`);
+      assert.equal(loginWith(stray), 0, "the probe can fail: the keys file is what sshd reads");
+      const failing = serverState();
+      assert.equal(failing.status, "failing", JSON.stringify(failing));
+      assert.ok(failing.reasons.some((r) => r.includes(`undeclared SSH key ${fingerprint}`) && r.includes(keysFile)), JSON.stringify(failing));
+    } finally {
+      ssh(env, rbx, `if [ -f ${keysFile}.keep ]; then mv -f ${keysFile}.keep ${keysFile}; fi; sed -i '\\|${strayPub.split(" ")[1]}|d' /root/.ssh/authorized_keys`);
+    }
+    assert.equal(serverState().status, "ok");
   });
 
   test("a second pulumi up changes nothing and runs no remote command", () => {

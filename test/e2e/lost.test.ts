@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ensureStack, labEnv, labHost, labHosts, projectCopy, pulumi, pulumiOk, ssh, sshOk } from "../../scripts/lab/driver";
+import { ensureStack, labEnv, labHost, labHosts, labOperator, projectCopy, pulumi, pulumiOk, ssh, sshOk } from "../../scripts/lab/driver";
 import { labTopology, prepareInstances, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { DEFAULT_MIRROR_ROOT } from "../../infra/model/defaults";
 import { backupUserHome } from "../../infra/render/paths";
@@ -66,7 +66,7 @@ describe("a lost server with plain pulumi up: no connection attempt to it, whate
   const dials = (mode: "relay" | "dead") => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").filter((l) => l === mode).length : 0);
 
   function fleetConfig(lost: boolean): Record<string, unknown> {
-    const config = labFleetConfig(labHosts(env)) as { servers: Array<Record<string, unknown>> };
+    const config = labFleetConfig(labHosts(env), "ipv4", [labOperator(env)]) as { servers: Array<Record<string, unknown>> };
     const lhr = config.servers.find((s) => s.name === LOST)!;
     // reached through the relay; its pulls come from its own address, as on the lab
     lhr.ssh = { ...(lhr.ssh as object), host: "127.0.0.1", port };
