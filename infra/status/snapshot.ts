@@ -59,6 +59,8 @@ export interface ServerHealth {
   atRest?: AtRestFact[];
   /** Fleets declaring operators: the authorized keys files found for the deploy user. */
   sshKeys?: SshKeysFacts;
+  /** Backup servers: their rsync (dbk_rsync_fact); absent when their scripts predate the report. */
+  rsync?: RsyncFact;
 }
 
 /** What sshd reads for the deploy user, and the keys files found (status/keys.ts judges them). */
@@ -70,8 +72,6 @@ export interface SshKeysFacts {
   authorizedKeysCommand?: string;
   /** sshd -T could not be run (not root?). */
   error?: string;
-  /** Backup servers: their rsync (dbk_rsync_fact); absent when their scripts predate the report. */
-  rsync?: RsyncFact;
 }
 
 /** What a hosting server says about one instance's dumps. */
@@ -271,8 +271,16 @@ export function assessServer(server: StatusServer): ServerState {
   const keys = server.declaredKeys ? assessKeys(server.declaredKeys, h.sshKeys) : { failing: [], warnings: [], unknown: [] };
   failing.push(...keys.failing);
   unknown.push(...keys.unknown);
+  // The pulls' rsync below the fleet's minimum: they refuse to run (failing); not reported (scripts
+  // from before the report): a warning until the fleet is deployed.
+  const warnings = [...atRest.warnings, ...keys.warnings];
+  if (server.role === "backup") {
+    const problem = rsyncProblem(server.rsync ?? DEFAULT_RSYNC, server.name, h.rsync);
+    if (problem && h.rsync?.version) failing.push(problem);
+    else if (problem) warnings.push(problem);
+  }
   const reasons = [...failing, ...unknown];
-  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings: [...atRest.warnings, ...keys.warnings] };
+  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings };
 }
 
 /**
@@ -305,16 +313,6 @@ export function declaredKeysOf(topology: Topology, server: Server, deployPublicK
   if (deployPublicKey) out.push({ fingerprint: fingerprintOfBlob(parsePublicKey(deployPublicKey, [...OPERATOR_KEY_TYPES, "ssh-dss"]).blob), who: "deploy" });
   for (const o of operatorsOn(topology.fleet, server)) out.push({ fingerprint: o.fingerprint, who: `operator:${o.name}` });
   return out;
-  // The pulls' rsync below the fleet's minimum: they refuse to run (failing); not reported (scripts
-  // from before the report): a warning until the fleet is deployed.
-  const warnings = [...atRest.warnings];
-  if (server.role === "backup") {
-    const problem = rsyncProblem(server.rsync ?? DEFAULT_RSYNC, server.name, h.rsync);
-    if (problem && h.rsync?.version) failing.push(problem);
-    else if (problem) warnings.push(problem);
-  }
-  const reasons = [...failing, ...unknown];
-  return { ...base, status: failing.length ? "failing" : unknown.length ? "unknown" : "ok", reasons: reasons.map((r) => (r.startsWith(server.name) ? r : `${server.name}: ${r}`)), warnings };
 }
 
 /** "20260101T120000Z" → epoch ms; undefined when not a stamp. */
