@@ -11,6 +11,7 @@ import { framePush, pushApplyScript } from "../../infra/render/push";
 import { renderBackupInstance, renderHostingAccess, renderHostingInstance, renderServerBase } from "../../infra/render/server";
 import { endpointOfAddress } from "../../policies/topology";
 import { FLEET_STACK, instanceResource, otherResources, resource, serverResource } from "./policy-resources";
+import { testHostKey } from "./host-keys";
 
 /** One remote command that pushes files to one server (before it becomes a resource). */
 export interface Push {
@@ -22,7 +23,7 @@ export interface Push {
 }
 
 export function serverOf(f: ServerFacts): Server {
-  return { name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { ...endpointOfAddress(f.address), user: "root" } };
+  return { name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { ...endpointOfAddress(f.address), user: "root", hostKey: testHostKey(f.name) } };
 }
 
 /** The topology the program renders a client stack's bundles from (its instances and their servers). */

@@ -107,7 +107,7 @@ describe("renderServerBase", () => {
   });
 
   it("knownHostsLine brackets non-standard ports and drops the key comment", () => {
-    assert.equal(knownHostsLine(server("web2")), "[203.0.113.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    assert.equal(knownHostsLine(server("web2")), "[203.0.113.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
     assert.equal(knownHostsLine(server("bk-fra")), undefined);
   });
 });
