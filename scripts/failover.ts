@@ -106,7 +106,7 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
 
 /** The target's host key as the fleet config pins it ("<type> <base64>"; model/host-key.ts). */
 export function hostKeyOf(server: Server): string {
-  return hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} ssh.hostKey`);
+  return hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port);
 }
 
 /** The scripts of each step, as they run (pure: tests read them). */

@@ -122,8 +122,8 @@ export function hostKeyProblem(value: string, host?: string, port?: number): str
 }
 
 /** "<type> <base64>": a valid host key line without its comment (throws on an invalid one). */
-export function hostKeyWithoutComment(value: string, what = "host key"): string {
-  const problem = hostKeyProblem(value);
+export function hostKeyWithoutComment(value: string, what = "host key", host?: string, port?: number): string {
+  const problem = hostKeyProblem(value, host, port);
   if (problem) throw new Error(`${what}: ${problem}`);
   return value.trim().split(/[ \t]+/).slice(0, 2).join(" ");
 }

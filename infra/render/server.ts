@@ -133,7 +133,7 @@ function installPackages(role: Server["role"]): string {
 export function knownHostsLine(server: Server): string {
   checkHost(`server ${server.name} ssh.host`, server.ssh.host);
   const host = knownHostsHost(server.ssh.host, server.ssh.port);
-  return `${host} ${hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} ssh.hostKey`)}`;
+  return `${host} ${hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port)}`;
 }
 
 /**

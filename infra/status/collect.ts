@@ -328,7 +328,7 @@ export function runOnServer(server: Server, script: string, options: CollectOpti
   // operator's, no key learned on first use.
   let pinned: string;
   try {
-    pinned = hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} ssh.hostKey`);
+    pinned = hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port);
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
     return Promise.reject(e as Error);

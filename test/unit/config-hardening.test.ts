@@ -27,7 +27,7 @@ import { testHostKey } from "../support/host-keys";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CLI = path.join(ROOT, "dist", "scripts", "check.js");
-const SAMPLE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2b2NhbGtleWZvcnRlc3RzMDEyMzQ1Njc4OWFiY2RlZg";
+const SAMPLE_KEY = testHostKey("sample");
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));

@@ -42,8 +42,8 @@ describe("parseFleetConfig / parseClientConfig (values from pulumi.Config)", () 
     assert.equal(fleet.file, "stacks/Pulumi.fleet.yaml");
     assert.deepEqual(fleet.policy, DEFAULT_POLICY);
     assert.equal(fleet.mirrorRoot, "/srv/dolibarr-backup/mirrors");
-    assert.deepEqual(fleet.servers[0]!.ssh, { host: "203.0.113.10", port: 22, user: "root" });
-    assert.deepEqual(fleet.servers[1]!.ssh, { host: "203.0.113.20", port: 2222, user: "backup" });
+    assert.deepEqual(fleet.servers[0]!.ssh, { host: "203.0.113.10", port: 22, user: "root", hostKey: testHostKey("203.0.113.10") });
+    assert.deepEqual(fleet.servers[1]!.ssh, { host: "203.0.113.20", port: 2222, user: "backup", hostKey: testHostKey("203.0.113.20") });
     assert.equal(fleet.servers[2]!.site.id, "ionos:de/txl");
     assert.equal(fleet.servers[2]!.site.city, "Berlin");
   });
