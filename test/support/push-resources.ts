@@ -91,7 +91,7 @@ export function basePushes(servers: readonly ServerFacts[]): Push[] {
 /** The `connection` of a remote.Command to that server (a secret in the engine; the policy SDK unwraps it). */
 export function connectionTo(f: ServerFacts): Record<string, unknown> {
   const { host, port } = endpointOfAddress(f.address);
-  return { host, port, user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(test)\n", dialErrorLimit: 20, perDialTimeout: 20 };
+  return { host, port, user: "root", hostKey: testHostKey(f.name), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(test)\n", dialErrorLimit: 20, perDialTimeout: 20 };
 }
 
 /** The props of a push's remote.Command; `stdin` replaces the frame (e.g. an UNKNOWN sentinel or garbage). */
