@@ -16,7 +16,7 @@ import { describeSite } from "../infra/model/sites";
 import type { Violation } from "../infra/model/types";
 import { RULES } from "../infra/rules";
 import { accessRestrictedSsh } from "../infra/rules/access";
-import { connectionHostKeyProblem, HOST_KEY_RULE, HOST_KEY_RULE_DESCRIPTION } from "../infra/rules/host-keys";
+import { commandHostKeyProblem, HOST_KEY_RULE, HOST_KEY_RULE_DESCRIPTION } from "../infra/rules/host-keys";
 import { checkPushedAuthorizedKeys, checkPushedTimers, checkReplicationSources, PUSHED_RULE_DESCRIPTIONS, PUSHED_RULES, type PushedViolation } from "../infra/rules/pushed";
 import { readPush, scanPushes } from "./pushed";
 import { replicationMismatches } from "./replications";
@@ -273,7 +273,7 @@ function hostKeyPinnedPolicy(): ResourceValidationPolicy {
     remediationSteps: REMEDIATION[HOST_KEY_RULE]!,
     tags: ["dolibarr-backup", "access"],
     validateResource: validateResourceOfType(remote.Command, (_command, args, reportViolation) => {
-      const problem = connectionHostKeyProblem((args.props as Record<string, unknown>).connection);
+      const problem = commandHostKeyProblem(args.props as Record<string, unknown>);
       if (problem) reportViolation(`${args.name}: ${problem}`);
     }),
   };

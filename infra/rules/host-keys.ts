@@ -25,3 +25,12 @@ export function connectionHostKeyProblem(connection: unknown): string | undefine
   const problem = hostKeyProblem(c.hostKey, host, port);
   return problem ? `connects to ${where} with an invalid host key: ${problem}` : undefined;
 }
+
+/**
+ * The same for a remote command's inputs: a command with no script (create, update, delete) never
+ * connects (what stays of a lost server, infra/components/lost.ts) and is not checked.
+ */
+export function commandHostKeyProblem(props: Record<string, unknown>): string | undefined {
+  const runs = ["create", "update", "delete"].some((k) => props[k] !== undefined && props[k] !== null && props[k] !== "");
+  return runs ? connectionHostKeyProblem(props.connection) : undefined;
+}

@@ -13,7 +13,7 @@ import { formatIssue } from "../../infra/model/errors";
 import { HOST_KEY_TYPES, hostKeyProblem, hostKeyWithoutComment } from "../../infra/model/host-key";
 import { parseStackFileText } from "../../infra/model/load";
 import { parseFleetConfig } from "../../infra/model/parse";
-import { connectionHostKeyProblem } from "../../infra/rules/host-keys";
+import { commandHostKeyProblem, connectionHostKeyProblem } from "../../infra/rules/host-keys";
 import { runOnServer } from "../../infra/status/collect";
 import { hostKeyOf } from "../../scripts/failover";
 import { KNOWN_HOSTS_GONE, parseFleetArgs } from "../../scripts/fleet-access";
@@ -203,6 +203,9 @@ describe("host keys: the pack, the status and the failover take only the pinned 
     assert.match(connectionHostKeyProblem({ ...conn, port: 2222, hostKey: "" })!, /connects to 203\.0\.113\.20:2222 without a pinned host key/);
     assert.match(connectionHostKeyProblem({ ...conn, hostKey: `203.0.113.20 ${ED}` })!, /invalid host key: starts with a host field/);
     assert.match(connectionHostKeyProblem(undefined)!, /no connection/);
+    // a command that runs nothing never connects (what stays of a lost server): not checked
+    assert.equal(commandHostKeyProblem({ connection: conn }), undefined);
+    assert.match(commandHostKeyProblem({ connection: conn, create: "true" })!, /without a pinned host key/);
   });
 
   it("the status refuses to connect to a server without a valid pinned key (no ssh is run)", async () => {
