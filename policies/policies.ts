@@ -16,6 +16,7 @@ import { describeSite } from "../infra/model/sites";
 import type { Violation } from "../infra/model/types";
 import { RULES } from "../infra/rules";
 import { accessRestrictedSsh } from "../infra/rules/access";
+import { commandHostKeyProblem, HOST_KEY_RULE, HOST_KEY_RULE_DESCRIPTION } from "../infra/rules/host-keys";
 import { checkPushedAuthorizedKeys, checkPushedOperatorKeys, checkPushedTimers, checkReplicationSources, PUSHED_RULE_DESCRIPTIONS, PUSHED_RULES, type PushedViolation } from "../infra/rules/pushed";
 import { readPush, scanPushes } from "./pushed";
 import { replicationMismatches } from "./replications";
@@ -71,6 +72,7 @@ export const DEFAULT_ENFORCEMENT: Readonly<Record<string, EnforcementLevel>> = O
   "pushed-timers": "mandatory",
   "pushed-replication-sources": "mandatory",
   "pushed-operator-keys": "mandatory",
+  "ssh-host-key-pinned": "mandatory",
 });
 
 /** What ops do about a violation of each rule (shown by the engine with the violation). */
@@ -109,6 +111,8 @@ const REMEDIATION: Readonly<Record<string, string>> = Object.freeze({
     'Push authorized_keys only through renderHostingAccess (infra/render/server.ts), which writes restrict,from="<backup address>",command="/usr/bin/rrsync -ro <dir>"; find what changed the bundle\'s files or its remote command\'s stdin.',
   "pushed.timers":
     "Render timer drop-ins only with renderHostingInstance/renderBackupInstance from the planner's times (plus the client's minute offset); never edit OnCalendar= or add timer settings by hand or in a transformation.",
+  "ssh.host-key-pinned":
+    "Declare the server's host key in the fleet stack file (servers[].ssh.hostKey), obtained out of band (provider console, or ssh-keyscan from a trusted network with its fingerprint compared), and build every remote command's connection with connectionOf (infra/components/remote.ts), which pins it.",
   "pushed.replication-sources":
     "Render replication configs only with renderBackupInstance; if the instance must be pulled from another hosting server, change hostingServer in the client stack file (the rules then check that server), never SOURCE_HOST.",
   "pushed.operator-keys":
@@ -262,6 +266,25 @@ function replicationsPolicy(): StackValidationPolicy {
 
 // ---- what the remote commands really push (infra/rules/pushed.ts) ----
 
+/**
+ * ssh-host-key-pinned, a resource policy on every `command:remote:Command`: its connection pins a
+ * valid host key (infra/rules/host-keys.ts), checked before the engine runs it.
+ */
+function hostKeyPinnedPolicy(): ResourceValidationPolicy {
+  const name = policyName(HOST_KEY_RULE);
+  return {
+    name,
+    description: `[${HOST_KEY_RULE}] ${HOST_KEY_RULE_DESCRIPTION}`,
+    enforcementLevel: DEFAULT_ENFORCEMENT[name]!,
+    remediationSteps: REMEDIATION[HOST_KEY_RULE]!,
+    tags: ["dolibarr-backup", "access"],
+    validateResource: validateResourceOfType(remote.Command, (_command, args, reportViolation) => {
+      const problem = commandHostKeyProblem(args.props as Record<string, unknown>);
+      if (problem) reportViolation(`${args.name}: ${problem}`);
+    }),
+  };
+}
+
 /** What a push policy reports for a violation: the command's URN, else the component's. */
 function reportPushed(violations: readonly PushedViolation[], model: StackModel, reportViolation: ReportViolation): void {
   for (const v of violations) {
@@ -339,5 +362,6 @@ export function buildPolicies(): Array<StackValidationPolicy | ResourceValidatio
       // only fleet stacks whose servers declare operators push keys files
       (model) => model.serverOperators.size > 0,
     ),
+    hostKeyPinnedPolicy(),
   ];
 }

@@ -240,13 +240,14 @@ export function endpointOfAddress(address: string): { host: string; port: number
 }
 
 function serverFromFacts(f: ServerFacts & Pick<ServerProps, "binlog">): Server {
-  // The facts carry no SSH user; the rules only compare host and port.
+  // The facts carry no SSH user nor host key; the rules only compare host and port (the pack's
+  // ssh-host-key-pinned policy checks the key each remote command pins).
   return {
     name: f.name,
     role: f.role,
     provider: f.provider,
     site: f.site,
-    ssh: { ...endpointOfAddress(f.address), user: DEFAULT_SSH_USER },
+    ssh: { ...endpointOfAddress(f.address), user: DEFAULT_SSH_USER, hostKey: "" },
     ...(f.state === "lost" ? { state: f.state } : {}),
     ...(f.binlog ? { binlog: f.binlog } : {}),
   };

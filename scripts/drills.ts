@@ -1,5 +1,5 @@
 // `npm run drills -- [--client NAME] [--out DIR] [--no-pdf] [--stack FLEET] [--stacks-dir DIR]
-// [--ssh-key FILE] [--known-hosts FILE]`: one restore-drill report per client, to hand to it: reads,
+// [--ssh-key FILE]`: one restore-drill report per client, to hand to it: reads,
 // over SSH, the drill history of each of the client's instances on each of its backup servers
 // (the status's collection path), writes DIR/<client>-drills.html (self-contained) and, where
 // Chromium is installed, DIR/<client>-drills.pdf. Exit 0 when every report is written from every
@@ -38,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE + "\n");
       return 0;
     }
-    const { stacksDir, stack, sshKey, knownHosts } = args.fleet;
+    const { stacksDir, stack, sshKey } = args.fleet;
     const out = path.resolve((args.own.get("--out") as string | undefined) ?? path.join(repo, ".drills"));
     const topologies = loadFleets(stacksDir, stack);
     if (!topologies) return 2;
@@ -50,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const topology of new Set(wanted.map((w) => w.topology))) {
       const clients = wanted.filter((w) => w.topology === topology).map((w) => w.client);
       const instances = topology.clients.filter((c) => clients.includes(c.client)).flatMap((c) => c.instances);
-      const facts = await withFleetKey(repo, topology, sshKey, (keyFile) => collectDrillHistories(topology, instances, { privateKeyFile: keyFile, ...(knownHosts ? { knownHostsFile: knownHosts } : {}) }));
+      const facts = await withFleetKey(repo, topology, sshKey, (keyFile) => collectDrillHistories(topology, instances, { privateKeyFile: keyFile }));
       for (const server of new Set(facts.filter((f) => f.error).map((f) => `${f.server}: ${f.error}`))) {
         process.stderr.write(`drills: could not read ${server}\n`);
         exit = 1;

@@ -1,5 +1,6 @@
 // `scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest]
-//  [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]`
+//  [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--stacks-dir DIR] [--dry-run]`
+// Every server is reached with the host key the fleet config pins (ssh.hostKey), and no other.
 //
 // Restores an instance from a chosen backup server's mirror (its newest complete state) or one of
 // its dated snapshots onto another hosting server: database, code (htdocs with custom/ and
@@ -11,15 +12,16 @@
 // file), `npm run check`, and `pulumi up` (scripts/deploy) rewires dumps and replication.
 // See docs/failover.md.
 import * as crypto from "node:crypto";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { isConfigError } from "../infra/model/errors";
+import { hostKeyWithoutComment } from "../infra/model/host-key";
 import { loadStacksDir } from "../infra/model/load";
 import type { Instance, Server, Topology } from "../infra/model/types";
 import { pullFamilyProblem, sourceAddressesOf } from "../infra/model/address";
 import { SCRIPT } from "../infra/render/paths";
 import { formatConfigError } from "../infra/report/text";
 import { runOnServer } from "../infra/status/collect";
+import { KNOWN_HOSTS_GONE } from "./fleet-access";
 
 export interface FailoverRequest {
   instance: string;
@@ -109,14 +111,9 @@ export function planFailover(topologies: readonly Topology[], req: FailoverReque
   return { topology, instance, from, to, restoreArgs, nextSteps };
 }
 
-function hostKeyOf(server: Server, knownHosts?: string): string {
-  if (server.ssh.hostKey) return server.ssh.hostKey.split(/\s+/).slice(0, 2).join(" ");
-  if (knownHosts) {
-    const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
-    const line = fs.readFileSync(knownHosts, "utf8").split("\n").find((l) => l.split(/\s+/)[0]!.split(",").includes(host));
-    if (line) return line.split(/\s+/).slice(1, 3).join(" ");
-  }
-  throw new Error(`no pinned host key for ${server.name} (ssh.hostKey in the fleet config, or --known-hosts)`);
+/** The target's host key as the fleet config pins it ("<type> <base64>"; model/host-key.ts). */
+export function hostKeyOf(server: Server): string {
+  return hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port);
 }
 
 /** The scripts of each step, as they run (pure: tests read them). */
@@ -151,7 +148,6 @@ async function main(argv: string[]): Promise<number> {
   const req: Partial<FailoverRequest> = {};
   let stacksDir = path.join(repo, "stacks");
   let sshKey = process.env.DOLIBARR_BACKUP_SSH_KEY;
-  let knownHosts: string | undefined;
   let dryRun = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -164,11 +160,14 @@ async function main(argv: string[]): Promise<number> {
     else if (a === "--force") req.force = true;
     else if (a === "--keep-special-files") req.keepSpecialFiles = true;
     else if (a === "--ssh-key") sshKey = v();
-    else if (a === "--known-hosts") knownHosts = v();
+    else if (a === "--known-hosts") {
+      console.error(`failover: ${KNOWN_HOSTS_GONE}`);
+      return 2;
+    }
     else if (a === "--stacks-dir") stacksDir = v();
     else if (a === "--dry-run") dryRun = true;
     else if (a === "-h" || a === "--help") {
-      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--known-hosts FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
+      console.log("usage: scripts/failover.sh --instance NAME --from BACKUP --to HOSTING [--snapshot STAMP|latest] [--at TIME|now] [--force] [--keep-special-files] [--ssh-key FILE] [--stacks-dir DIR] [--dry-run]\n(docs/failover.md)");
       return 0;
     } else {
       console.error(`failover: unknown argument ${a}`);
@@ -187,7 +186,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const tag = `${plan.instance.name}-${crypto.randomBytes(4).toString("hex")}`;
-  const steps = failoverScripts(plan, tag, hostKeyOf(plan.to, knownHosts));
+  let steps: ReturnType<typeof failoverScripts>;
+  try {
+    steps = failoverScripts(plan, tag, hostKeyOf(plan.to));
+  } catch (e) {
+    console.error(`failover: ${(e as Error).message}`);
+    return 2;
+  }
   console.log(`failover of ${plan.instance.name}: from the ${req.snapshot ? `snapshot ${req.snapshot}` : "newest complete mirror"} on ${plan.from.name} onto ${plan.to.name}${req.at ? `, the database as at ${req.at} (dump + binlogs)` : ""}`);
   console.log(`  on ${plan.from.name}: ${SCRIPT.restore} ${plan.restoreArgs.join(" ")}`);
   if (dryRun) {
@@ -198,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
     console.error("failover: give the fleet's SSH key with --ssh-key FILE (or DOLIBARR_BACKUP_SSH_KEY)");
     return 2;
   }
-  const opts = { privateKeyFile: sshKey, ...(knownHosts ? { knownHostsFile: knownHosts } : {}), connectTimeout: 20 };
+  const opts = { privateKeyFile: sshKey, connectTimeout: 20 };
   const t0 = Date.now();
   let code = 0;
   let authorized = false;

@@ -23,10 +23,13 @@ export interface FleetOptions {
   stacksDir: string;
   stack?: string;
   sshKey?: string;
-  knownHosts?: string;
 }
 
-export const FLEET_OPTIONS_USAGE = "[--stack FLEET] [--stacks-dir DIR] [--ssh-key FILE] [--known-hosts FILE]";
+export const FLEET_OPTIONS_USAGE = "[--stack FLEET] [--stacks-dir DIR] [--ssh-key FILE]";
+
+/** The answer to the former --known-hosts option: the fleet config is the one source of host keys. */
+export const KNOWN_HOSTS_GONE =
+  "--known-hosts is no longer accepted: every server's host key is pinned in the fleet config (ssh.hostKey, mandatory), and only that key is trusted; put a changed key there (docs/config.md#host-keys)";
 
 /**
  * The shared options, and the script's own: `own` maps each of its option names to whether it
@@ -46,7 +49,7 @@ export function parseFleetArgs(argv: readonly string[], own: Readonly<Record<str
     else if (a === "--stack") fleet.stack = value();
     else if (a === "--stacks-dir") fleet.stacksDir = value();
     else if (a === "--ssh-key") fleet.sshKey = value();
-    else if (a === "--known-hosts") fleet.knownHosts = value();
+    else if (a === "--known-hosts") throw new UsageError(KNOWN_HOSTS_GONE);
     else if (Object.prototype.hasOwnProperty.call(own, a)) mine.set(a, own[a] ? value() : true);
     else throw new UsageError(`unknown argument ${a}`);
   }

@@ -1,10 +1,10 @@
-// `npm run status [-- --stack FLEET] [--json] [--html FILE] [--ssh-key FILE] [--known-hosts FILE]
+// `npm run status [-- --stack FLEET] [--json] [--html FILE] [--ssh-key FILE]
 // [--stacks-dir DIR]`: the fleet's backups as they are on the servers, read over SSH, against each
 // instance's computed worst-case RPO. Prints a table (or JSON), writes one self-contained HTML page,
 // exits 1 when any instance is stale, failing or unknown (2 on a usage or config error).
 // The fleet's SSH key: --ssh-key, else $DOLIBARR_BACKUP_SSH_KEY, else the fleet stack's secret
 // (`pulumi config get dolibarr-backup:sshPrivateKey`, needs the engine env). Host keys: the pinned
-// ssh.hostKey of each server, else --known-hosts.
+// ssh.hostKey of each server, and no other (no known_hosts file, no key learned on first use).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fleetTimeZone } from "../infra/model/defaults";
@@ -29,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(USAGE + "\n");
       return 0;
     }
-    const { stacksDir, stack, sshKey, knownHosts } = args.fleet;
+    const { stacksDir, stack, sshKey } = args.fleet;
     const json = args.own.has("--json");
     const html = args.own.get("--html") as string | undefined;
     const topologies = loadFleets(stacksDir, stack);
@@ -40,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         // The deploy key's public half: declared on every server of a fleet declaring operators.
         const deployPublicKey = accessManaged(topology.fleet) ? deployPublicKeyOf(keyFile) : undefined;
         const skeleton = snapshotSkeleton(topology, new Date(), fleetTimeZone(topology.fleet), deployPublicKey ? { deployPublicKey } : {});
-        const snapshot = await collect(topology, skeleton, { privateKeyFile: keyFile, ...(knownHosts ? { knownHostsFile: knownHosts } : {}) });
+        const snapshot = await collect(topology, skeleton, { privateKeyFile: keyFile });
         const report = assess(snapshot);
         const page = html && topologies.length === 1 ? html : path.join(repo, ".status", `${topology.fleet.stack}.html`);
         fs.mkdirSync(path.dirname(path.resolve(page)), { recursive: true });

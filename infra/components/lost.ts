@@ -54,7 +54,8 @@ export function lostBundle(name: string, server: Server, parent: pulumi.Resource
 
 /**
  * Fleet stack: what stays of a lost server's component (HostingServer/BackupServer, with its
- * contract properties): its host-key read, its base bundle, a backup server's SSH key, a hosting
+ * contract properties): its host-key read (declared by programs that trusted a key on first use:
+ * kept for the fleets they deployed), its base bundle, a backup server's SSH key, a hosting
  * server's access bundle for each backup server of the fleet. Returns the inert commands.
  */
 export function lostFleetServer(fleet: Fleet, server: Server, opts: pulumi.ComponentResourceOptions = {}): command.remote.Command[] {

@@ -10,7 +10,8 @@ import type * as command from "@pulumi/command";
 import { backupKeyCommand, renderHostingAccess, renderServerAccess, renderServerBase, type HostingAccess } from "../render";
 import { accessManaged, operatorsOn } from "../model/operators";
 import { publicKeyOfPrivateKey } from "../model/ssh-keys";
-import { ServerBundleResource, deferredBundle } from "./bundle";
+import { ServerBundleResource, deferredBundle, knownFiles } from "./bundle";
+import { hostKeyProblem } from "../model/host-key";
 import { TYPES, type AccessDeclaration, type ServerProps } from "./contract";
 import { asRoot, connectionOf, remoteCommand, remoteHost, type Connection, type RemoteHost } from "./remote";
 
@@ -38,13 +39,6 @@ export function addressOf(ssh: Pick<Server["ssh"], "host" | "port">): string {
   return ssh.host.includes(":") ? `[${ssh.host}]:${ssh.port}` : `${ssh.host}:${ssh.port}`;
 }
 
-/** Reads the server's host key (ed25519 first) when the fleet config does not pin one. */
-export const READ_HOST_KEY_SCRIPT = `for t in ed25519 ecdsa rsa; do
-  if [ -r /etc/ssh/ssh_host_\${t}_key.pub ]; then cat /etc/ssh/ssh_host_\${t}_key.pub; exit 0; fi
-done
-echo "no SSH host key in /etc/ssh" >&2
-exit 1`;
-
 export interface FleetServerArgs {
   fleet: Fleet;
   server: Server;
@@ -53,8 +47,8 @@ export interface FleetServerArgs {
 }
 
 /**
- * What every server component has: the contract's props, its connection, its host key (pinned, or
- * read from the server on first use) and its base installation.
+ * What every server component has: the contract's props, its connection, its host key (the one the
+ * fleet config pins: no command ever reads it from the server) and its base installation.
  */
 abstract class FleetServer extends pulumi.ComponentResource {
   /** The contract's properties (inputs and outputs of the component: the policy pack reads the outputs). */
@@ -71,8 +65,6 @@ abstract class FleetServer extends pulumi.ComponentResource {
   protected constructor(
     type: string,
     args: FleetServerArgs,
-    /** Host keys of the hosting servers, for a backup server's known_hosts. */
-    hostingKeys: Record<string, pulumi.Input<string>>,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     const s = args.server;
@@ -81,29 +73,19 @@ abstract class FleetServer extends pulumi.ComponentResource {
     this.props = props;
     this.server = s;
     this.remote = remoteHost(s.name, s.ssh, args.privateKey);
-    this.hostKey = this.readHostKey();
-    // Every other command pins the host key: the declared one, or the one read on first use.
+    // The declared key, checked by the one rule (model/host-key.ts) even when the fleet was not
+    // parsed from a config: every command of the server pins it, none reads it from the server.
+    const problem = hostKeyProblem(s.ssh.hostKey ?? "", s.ssh.host, s.ssh.port);
+    if (problem) throw new Error(`server ${s.name}: ssh.hostKey: ${problem}`);
+    this.hostKey = pulumi.output(s.ssh.hostKey.trim());
     this.connection = connectionOf(this.remote, this.hostKey);
-    this.hostKeyFingerprint = this.hostKey.apply(sshFingerprint);
-
-    // The known_hosts of a backup server depends on the hosting servers' host keys (some read on
-    // first use); every other file is known now.
-    const withKeys = (keys: Record<string, string>): Fleet => ({
-      ...args.fleet,
-      servers: args.fleet.servers.map((x) => (keys[x.name] ? { ...x, ssh: { ...x.ssh, hostKey: keys[x.name]! } } : x)),
-    });
-    const standIn = (key: string) => Object.fromEntries(Object.keys(hostingKeys).map((n) => [n, key]));
+    this.hostKeyFingerprint = pulumi.output(sshFingerprint(s.ssh.hostKey));
     this.base = new ServerBundleResource(
       `${s.name}/base`,
       {
         host: this.remote,
         connection: this.connection,
-        ...deferredBundle(
-          `base installation of ${s.name}`,
-          (keys: Record<string, string>) => renderServerBase(withKeys(keys), s),
-          [standIn(STAND_IN_KEYS[0]), standIn(STAND_IN_KEYS[1])],
-          pulumi.all(hostingKeys),
-        ),
+        ...knownBundle(renderServerBase(args.fleet, s)),
         // It installs the apply program the server's other bundles run.
         selfContained: true,
       },
@@ -125,21 +107,6 @@ abstract class FleetServer extends pulumi.ComponentResource {
     }
   }
 
-  /** The pinned host key, or (trust on first use) the one the server shows over the fleet's connection. */
-  private readHostKey(): pulumi.Output<string> {
-    const s = this.server;
-    if (s.ssh.hostKey) return pulumi.output(s.ssh.hostKey.trim());
-    const read = remoteCommand(
-      `${s.name}/host-key`,
-      this.remote,
-      // The only command without a pinned key (trust on first use); never re-run unless replaced
-      // (a new fleet SSH key must not make it trust whatever key the server shows by then).
-      { connection: connectionOf(this.remote), create: READ_HOST_KEY_SCRIPT },
-      { parent: this, ignoreChanges: ["connection"] },
-    );
-    return read.stdout.apply((out) => publicKeyFrom(out, `host key of ${s.name}`));
-  }
-
   /** The component's outputs: the contract's ServerProps, then the facts an operator reads. */
   protected facts(factCheck: FactCheck | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
     const s = this.server;
@@ -151,11 +118,15 @@ abstract class FleetServer extends pulumi.ComponentResource {
       sshPort: s.ssh.port,
       hostKey: this.hostKey,
       hostKeyFingerprint: this.hostKeyFingerprint,
-      hostKeyPinned: s.ssh.hostKey !== undefined,
       factCheck: factCheck ? { status: factCheck.status, message: factCheck.message, ...(factCheck.reported ? { reported: factCheck.reported } : {}) } : { status: "unchecked" },
       ...extra,
     };
   }
+}
+
+/** The files and scripts of a bundle rendered now, every file known. */
+function knownBundle(bundle: ReturnType<typeof renderServerBase>): { files: ReturnType<typeof knownFiles>; create: string; delete: string } {
+  return { files: knownFiles(bundle), create: bundle.create, delete: bundle.delete };
 }
 
 /** Syntactically valid public keys standing in for ones not known yet (never deployed). */
@@ -199,7 +170,7 @@ export class HostingServer extends FleetServer {
   private readonly fleet: Fleet;
 
   constructor(args: HostingServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(TYPES.hostingServer, args, {}, opts);
+    super(TYPES.hostingServer, args, opts);
     this.fleet = args.fleet;
     for (const b of args.backupServers) {
       // The key options do not depend on the key: render with a stand-in.
@@ -232,10 +203,8 @@ export class HostingServer extends FleetServer {
   }
 }
 
-export interface BackupServerArgs extends FleetServerArgs {
-  /** Host keys of the fleet's hosting servers (pinned or read), for known_hosts. */
-  hostingKeys: Record<string, pulumi.Input<string>>;
-}
+/** A backup server's known_hosts pins the hosting servers' keys the fleet config declares. */
+export type BackupServerArgs = FleetServerArgs;
 
 export class BackupServer extends FleetServer {
   /** "ssh-ed25519 AAAA… dolibarr-backup@<name>": the key this server replicates with. */
@@ -244,7 +213,7 @@ export class BackupServer extends FleetServer {
   readonly outputs: Record<string, unknown>;
 
   constructor(args: BackupServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(TYPES.backupServer, args, args.hostingKeys, opts);
+    super(TYPES.backupServer, args, opts);
     const create = asRoot(args.server.ssh.user, backupKeyCommand(args.server));
     // Generated on the server when missing and never replaced; no delete: the key outlives the stack.
     this.keyCommand = remoteCommand(

@@ -148,7 +148,7 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
         host: s.ssh.host,
         port,
         user: s.ssh.user ?? DEFAULT_SSH_USER,
-        ...(s.ssh.hostKey !== undefined ? { hostKey: s.ssh.hostKey } : {}),
+        hostKey: s.ssh.hostKey.trim(),
       },
       ...(sourceAddresses ? { sourceAddresses } : {}),
       ...(s.ovh ? { ovh: { serviceName: s.ovh.serviceName, kind: s.ovh.kind } } : {}),

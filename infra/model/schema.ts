@@ -9,6 +9,7 @@ import { AT_REST_MODES } from "./at-rest";
 import { PACKAGE_VERSION_RE, UPSTREAM_VERSION_RE } from "./rsync";
 import { DRILL_LIMITS } from "./drills";
 import { IssueCollector, type ConfigSource } from "./errors";
+import { hostKeyProblem, missingHostKeyMessage } from "./host-key";
 import { pathLengthProblem } from "./paths";
 import { SAFE_DATABASE_RE, SAFE_PATH_HINT, SAFE_PATH_RE, databaseNameProblem } from "./safe";
 import { isTimeOfDay, isTimeZone } from "./time";
@@ -33,7 +34,6 @@ const OVH_VPS_RE = /^(?:vps-[0-9a-f]{8}\.vps\.ovh\.(?:net|ca|us)|vps\d{3,9}\.ovh
 /** OVH API application keys: letters and digits (16 in keys issued today). */
 const OVH_APP_KEY_RE = /^[A-Za-z0-9]{8,64}$/;
 const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
-const HOSTKEY_RE = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}(?: \S.*)?$/;
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Pulumi passphrase/KMS ciphertext as written in stack files. */
 export const SECURE_RE = /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$|^[A-Za-z0-9+/=:_-]{16,}$/;
@@ -75,11 +75,24 @@ export const sshSchema = z.strictObject({
   }),
   port: int(1, 65535).optional(),
   user: z.string().regex(USER_RE, "expected a Unix user name (e.g. root)").optional(),
-  hostKey: z
-    .string()
-    .regex(HOSTKEY_RE, 'expected a public host key line "ssh-ed25519 AAAA…" (from ssh-keyscan)')
-    .optional(),
-});
+  // Mandatory (model/host-key.ts); checked below, where the host is known for the message.
+  hostKey: z.string().optional(),
+})
+  .superRefine(
+    (ssh, ctx) => {
+      // Runs even when another key of ssh is wrong, so that a missing host key is never reported late.
+      const host = typeof ssh.host === "string" && isSshHost(ssh.host) ? ssh.host : undefined;
+      const port = typeof ssh.port === "number" ? ssh.port : undefined;
+      if (ssh.hostKey === undefined) ctx.addIssue({ code: "custom", path: ["hostKey"], message: missingHostKeyMessage(host, port) });
+      else if (typeof ssh.hostKey === "string") {
+        const problem = hostKeyProblem(ssh.hostKey, host, port);
+        if (problem) ctx.addIssue({ code: "custom", path: ["hostKey"], message: problem });
+      }
+    },
+    { when: (payload) => typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value) },
+  )
+  // The refinement above makes hostKey mandatory: the parsed type says so.
+  .transform((ssh) => ({ ...ssh, hostKey: ssh.hostKey ?? "" }));
 
 export const serverSchema = z.strictObject({
   name: name(),

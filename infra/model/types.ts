@@ -30,8 +30,11 @@ export interface SshEndpoint {
   host: string;
   port: number;
   user: string;
-  /** Pinned public host key line ("ssh-ed25519 AAAA…"), when known. */
-  hostKey?: string;
+  /**
+   * Pinned public host key line ("ssh-ed25519 AAAA…", model/host-key.ts): mandatory, declared in the
+   * fleet config and obtained out of band; every connection to the server pins it.
+   */
+  hostKey: string;
 }
 
 export interface OvhReference {

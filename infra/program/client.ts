@@ -17,7 +17,7 @@ import type { ClientStack, DumpCounts, Instance, ReplicationPlan, Server, Topolo
 import { databaseRpoText, formatConfigError } from "../report/text";
 import { checkTopology } from "../rules";
 import { checkRestrictedSsh, type InstanceAccess } from "../rules/access";
-import { withHostKey, type FleetView } from "./fleet-outputs";
+import type { FleetView } from "./fleet-outputs";
 
 export interface ClientCheck {
   topology: Topology;
@@ -116,7 +116,8 @@ export function declareClient(
   const { topology, violations } = check;
 
   const privateKey = pulumi.secret(view.sshPrivateKey);
-  const server = (name: string): Server => withHostKey(topology.fleet.servers.find((s) => s.name === name)!, view.hostKeys);
+  // Each server with the host key the fleet config pins (readFleetView refused a fleet without one).
+  const server = (name: string): Server => topology.fleet.servers.find((s) => s.name === name)!;
   // One handle per server: the instances share its session lanes.
   const handles = new Map<string, ServerHandle>();
   const handle = (name: string): ServerHandle => {

@@ -1,6 +1,7 @@
 // The fleet stack's outputs that client stacks read through a StackReference: the one interface
 // between the two kinds of stack. Plain data except the SSH private key (a secret output).
 import type { AccessDeclaration } from "../components/contract";
+import { hostKeyProblem } from "../model/host-key";
 import type { Fleet, FleetPolicy, Server } from "../model/types";
 
 /** Bumped when a client stack could no longer read an older fleet's outputs. */
@@ -10,7 +11,7 @@ export const FLEET_OUTPUTS_VERSION = 1;
 export interface FleetView {
   /** The fleet as parsed from its config (servers with their SSH endpoints, policy, mirrorRoot). */
   fleet: Fleet;
-  /** SSH host key of every server: the pinned one, or the one the fleet stack read on first use. */
+  /** SSH host key of every server, as the fleet config pins it (also in fleet.servers[].ssh.hostKey). */
   hostKeys: Record<string, string>;
   /** By hosting server: the restricted access of each backup server of the fleet. */
   access: Record<string, AccessDeclaration[]>;
@@ -60,6 +61,17 @@ export async function readFleetView(
   if (!fleet || !Array.isArray(fleet.servers) || typeof fleet.stack !== "string") {
     throw new Error(`fleet stack ${fleetStack}: output "fleet" is missing or malformed`);
   }
+  // Every server's host key is pinned in the fleet config (model/host-key.ts); a fleet deployed by an
+  // older program may export servers without one: the client stack never connects to those.
+  for (const s of fleet.servers as Partial<Server>[]) {
+    const problem = typeof s.ssh?.hostKey === "string" ? hostKeyProblem(s.ssh.hostKey, s.ssh.host, s.ssh.port) : "missing";
+    if (problem) {
+      throw new Error(
+        `fleet stack ${fleetStack}: server ${String(s.name)} has no valid pinned host key in the fleet's outputs (${problem.split(";")[0]}): ` +
+          `declare ssh.hostKey in the fleet config (${fleet.file ?? `stacks/Pulumi.${fleetStack}.yaml`}) and run pulumi up --stack ${fleetStack} first`,
+      );
+    }
+  }
   const key = await get(FLEET_OUTPUT_NAMES.sshPrivateKey);
   if (typeof key.secretValue !== "string") {
     throw new Error(`fleet stack ${fleetStack}: output "sshPrivateKey" is missing or not a secret`);
@@ -70,12 +82,6 @@ export async function readFleetView(
     access: ((await value(FLEET_OUTPUT_NAMES.access)) ?? {}) as Record<string, AccessDeclaration[]>,
     sshPrivateKey: key.secretValue,
   };
-}
-
-/** A server with the host key the fleet knows for it (pinned or learned), for the client's connections. */
-export function withHostKey(server: Server, hostKeys: Record<string, string>): Server {
-  const hostKey = server.ssh.hostKey ?? hostKeys[server.name];
-  return hostKey ? { ...server, ssh: { ...server.ssh, hostKey } } : server;
 }
 
 /** Summary of one server in the fleet's outputs. */
@@ -91,7 +97,6 @@ export interface ServerSummary {
   sshPort: number;
   hostKey: string;
   hostKeyFingerprint: string;
-  hostKeyPinned: boolean;
   factCheck: { status: string; message?: string; reported?: string };
   publicKey?: string;
   access?: AccessDeclaration[];

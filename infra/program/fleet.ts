@@ -104,10 +104,9 @@ export function runFleet(
       const fc = factOf(server.name);
       return new HostingServer({ fleet, server, privateKey, backupServers, ...(fc ? { factCheck: fc } : {}) }, opts);
     });
-  const hostingKeys = Object.fromEntries(hosting.map((h) => [h.server.name, h.hostKey]));
   const backup = backupServers.map((server) => {
     const fc = factOf(server.name);
-    return new BackupServer({ fleet, server, privateKey, hostingKeys, ...(fc ? { factCheck: fc } : {}) }, opts);
+    return new BackupServer({ fleet, server, privateKey, ...(fc ? { factCheck: fc } : {}) }, opts);
   });
   for (const h of hosting) for (const b of backup) h.grantAccess(b);
 

@@ -9,6 +9,7 @@
 //                  timer drop-ins, export entries).
 import { pushApplyFile, pushRecordsInvalidateLine } from "./push";
 import { binlogOf, binlogSettingsOf } from "../model/binlog";
+import { hostKeyWithoutComment } from "../model/host-key";
 import { hostForRemotePath, isSshHost, knownHostsHost, sourceAddressesOf, sourceAddressProblem } from "../model/address";
 import { SAFE_DATABASE_RE, databaseNameProblem } from "../model/safe";
 import { DEFAULT_PATH_ROOTS, rootsForClient } from "../model/paths";
@@ -129,17 +130,11 @@ function installPackages(role: Server["role"]): string {
   return `dpkg -s ${pkgs} >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${pkgs}; }`;
 }
 
-/** The known_hosts line pinning one server's SSH host key. */
-export function knownHostsLine(server: Server): string | undefined {
-  const key = server.ssh.hostKey?.trim();
-  if (!key) return undefined;
+/** The known_hosts line pinning one server's SSH host key (mandatory: model/host-key.ts). */
+export function knownHostsLine(server: Server): string {
   checkHost(`server ${server.name} ssh.host`, server.ssh.host);
   const host = knownHostsHost(server.ssh.host, server.ssh.port);
-  const [type, blob] = key.split(/\s+/);
-  if (!/^[a-z0-9@.-]+$/.test(type ?? "") || !/^[A-Za-z0-9+/]+={0,3}$/.test(blob ?? "")) {
-    throw new Error(`server ${server.name}: host key ${JSON.stringify(key.slice(0, 40))} is not an OpenSSH public key ("<type> <base64>")`);
-  }
-  return `${host} ${type} ${blob}`;
+  return `${host} ${hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port)}`;
 }
 
 /**
@@ -192,8 +187,7 @@ export function renderServerBase(fleet: Fleet, server: Server): ServerBundle {
   // A lost hosting server is trusted no more (pinned key or not): nothing may pull from it.
   const hostingKeys = fleet.servers
     .filter((s) => s.role === "hosting" && !isLost(s))
-    .map(knownHostsLine)
-    .filter((l): l is string => l !== undefined);
+    .map(knownHostsLine);
   const files: ServerFile[] = [
     common,
     scriptFile(SCRIPT.replicate, "dolibarr-replicate"),

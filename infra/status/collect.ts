@@ -22,6 +22,7 @@ import { isLost } from "../model/defaults";
 import { drillSettingsOf } from "../model/drills";
 import type { Instance, Server, Topology } from "../model/types";
 import { parseAtRest } from "../model/at-rest";
+import { hostKeyWithoutComment } from "../model/host-key";
 import { PATHS, SCRIPT, atRestDirs } from "../render/paths";
 import { accessManaged } from "../model/operators";
 import type { FoundKeysFile } from "./keys";
@@ -32,8 +33,6 @@ import type { BinlogFacts, DumpFacts, MirrorFacts, NotifierUnitFacts, ServerHeal
 export interface CollectOptions {
   /** The fleet's SSH private key file (0600). */
   privateKeyFile: string;
-  /** Host keys of servers whose config pins none ("[host]:port type blob" / "host type blob" lines). */
-  knownHostsFile?: string;
   /** The jobs' state dir on a server (default /var/lib/dolibarr-backup); tests relocate it. */
   stateDirOf?: (server: Server) => string;
   /** Seconds per connection attempt (default 10). */
@@ -385,18 +384,17 @@ export function parseServerReport(output: string): ServerReport {
 export function runOnServer(server: Server, script: string, options: CollectOptions): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-status-"));
   const alias = "dolibarr-backup-target";
-  let pinned = server.ssh.hostKey?.trim();
-  if (!pinned && options.knownHostsFile) {
-    const host = server.ssh.port === 22 ? server.ssh.host : `[${server.ssh.host}]:${server.ssh.port}`;
-    const line = fs.readFileSync(options.knownHostsFile, "utf8").split("\n").find((l) => l.split(/\s+/)[0]!.split(",").includes(host));
-    if (line) pinned = line.split(/\s+/).slice(1, 3).join(" ");
-  }
-  if (!pinned) {
+  // The key the fleet config pins (model/host-key.ts), and no other: no known_hosts file of the
+  // operator's, no key learned on first use.
+  let pinned: string;
+  try {
+    pinned = hostKeyWithoutComment(server.ssh.hostKey ?? "", `server ${server.name} host key (ssh.hostKey)`, server.ssh.host, server.ssh.port);
+  } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
-    return Promise.reject(new Error(`no pinned host key for ${server.name} (ssh.hostKey in the fleet config, or --known-hosts)`));
+    return Promise.reject(e as Error);
   }
   const knownHosts = path.join(dir, "known_hosts");
-  fs.writeFileSync(knownHosts, `${alias} ${pinned.split(/\s+/).slice(0, 2).join(" ")}\n`, { mode: 0o600 });
+  fs.writeFileSync(knownHosts, `${alias} ${pinned}\n`, { mode: 0o600 });
   const args = [
     "-F", "/dev/null", "-T",
     "-i", options.privateKeyFile,

@@ -13,6 +13,7 @@ import { type ConfMariaDb, startConfMariaDb } from "../support/binlog-mariadb";
 import { renderEnvFile } from "../../infra/render/files";
 import { missingCommands, run, sleep } from "../support/jobs-exec";
 import { skipUnlessCi } from "../support/prerequisites";
+import { testHostKey } from "../support/host-keys";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-binlog-setup-"));
 const binlogDir = path.join(root, "binlogs");
@@ -21,8 +22,8 @@ function rendered(binlog: Record<string, unknown>, server: Record<string, unknow
   const fleet = parseFleetConfig(
     {
       servers: [
-        { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" }, ...server },
-        { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
+        { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") }, ...server },
+        { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } },
       ],
       binlog: { dir: binlogDir, ...binlog },
     },

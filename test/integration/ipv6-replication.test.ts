@@ -42,7 +42,8 @@ describe("replication from an IPv6 hosting server, over a real sshd on [::1]", {
     clientKey = path.join(root, "id_ed25519");
     await generateKey(clientKey);
     const fleetText = fleetYaml()
-      .replace("host: 203.0.113.10", `host: "::1"\n        port: ${sshd.port}\n        hostKey: "${sshd.hostKey}"`)
+      // web-rbx on the test sshd, its key pinned (the fixture's hostKey line, before host, replaced)
+      .replace(/        hostKey: .*\n        host: 203\.0\.113\.10\n/, `        host: "::1"\n        port: ${sshd.port}\n        hostKey: "${sshd.hostKey}"\n`)
       .replace("        host: 198.51.100.20\n", '        host: 198.51.100.20\n      sourceAddresses: ["::1"]\n')
       // every backup server of the instance needs an IPv6 source address to pull from an IPv6 host
       .replace("        host: 203.0.113.20\n", '        host: 203.0.113.20\n      sourceAddresses: ["203.0.113.20", "2001:db8:20::/48"]\n');

@@ -10,6 +10,7 @@ import { renderBinlogDropIn } from "../../infra/render/binlog";
 import { renderEnvFile } from "../../infra/render/files";
 import { serverScriptPath } from "../../infra/render/repo";
 import { mustRun, run, waitFor } from "./jobs-exec";
+import { testHostKey } from "./host-keys";
 
 export interface ConfMariaDb {
   dir: string;
@@ -89,8 +90,8 @@ export async function startBinlogSource(dir: string, binlogDir: string, opts: { 
   const fleet = parseFleetConfig(
     {
       servers: [
-        { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-        { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
+        { name: "web-a", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+        { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } },
       ],
       binlog: { dir: binlogDir, ...(opts.maxFileMB === undefined ? {} : { maxFileMB: opts.maxFileMB }) },
     },

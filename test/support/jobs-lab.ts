@@ -17,6 +17,7 @@ import { createDolibarrDatabase, createDolibarrTree, type DatabaseOptions, type 
 import { mustRun, run, type RunResult, type Running, start } from "./jobs-exec";
 import { type MariaDb, startMariaDb } from "./jobs-mariadb";
 import { generateKey, type Sshd, startSshd } from "./jobs-sshd";
+import { testHostKey } from "./host-keys";
 
 /** Commands the lab needs (Debian packages in scripts/ci/apt-packages.txt). */
 export const LAB_COMMANDS = [
@@ -171,7 +172,7 @@ export class JobsLab {
           ssh: { host: "127.0.0.1", port: this.sshd.port, user: "root", hostKey: this.sshd.hostKey },
           ...(this.binlogDir ? { binlog: { enabled: true, serverId: 7, serverIdDeclared: true } } : {}),
         },
-        { name: this.backupServer, role: "backup", provider: "ionos", site: SITE_B, ssh: { host: "127.0.0.1", port: 22, user: "root" } },
+        { name: this.backupServer, role: "backup", provider: "ionos", site: SITE_B, ssh: { host: "127.0.0.1", port: 22, user: "root", hostKey: testHostKey(this.backupServer) } },
       ],
       policy: {
         minBackupServers: 1,

@@ -1,6 +1,7 @@
 // A small typed topology for the renderer tests: two hosting servers (OVH), two backup
 // servers (IONOS), one client with two instances.
 import type { Fleet, Instance, ReplicationPlan, Server, Site, Topology } from "../../infra/model/types";
+import { testHostKey } from "./host-keys";
 
 const RBX: Site = { id: "ovh:rbx", provider: "ovh", code: "rbx", city: "Roubaix", country: "FR", latitude: 50.69, longitude: 3.17 };
 const GRA: Site = { id: "ovh:gra", provider: "ovh", code: "gra", city: "Gravelines", country: "FR", latitude: 50.99, longitude: 2.13 };
@@ -9,10 +10,10 @@ const LOG: Site = { id: "ionos:es/vit", provider: "ionos", code: "es/vit", city:
 
 export function sampleServers(): Server[] {
   return [
-    { name: "web1", role: "hosting", provider: "ovh", site: RBX, ssh: { host: "203.0.113.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb1xxxxxxxxxxxxxxxxxxxxxxxxxxx web1" } },
-    { name: "web2", role: "hosting", provider: "ovh", site: GRA, ssh: { host: "203.0.113.11", port: 2222, user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxx" } },
-    { name: "bk-fra", role: "backup", provider: "ionos", site: FRA, ssh: { host: "198.51.100.20", port: 22, user: "root" } },
-    { name: "bk-log", role: "backup", provider: "ionos", site: LOG, ssh: { host: "198.51.100.21", port: 22, user: "root" } },
+    { name: "web1", role: "hosting", provider: "ovh", site: RBX, ssh: { host: "203.0.113.10", port: 22, user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx web1" } },
+    { name: "web2", role: "hosting", provider: "ovh", site: GRA, ssh: { host: "203.0.113.11", port: 2222, user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" } },
+    { name: "bk-fra", role: "backup", provider: "ionos", site: FRA, ssh: { host: "198.51.100.20", port: 22, user: "root", hostKey: testHostKey("bk-fra") } },
+    { name: "bk-log", role: "backup", provider: "ionos", site: LOG, ssh: { host: "198.51.100.21", port: 22, user: "root", hostKey: testHostKey("bk-log") } },
   ];
 }
 

@@ -11,6 +11,7 @@ import { siteById } from "../../infra/model/sites";
 import type { Fleet, FleetPolicy, Instance, ReplicationPlan, Schedule, ServerRole, Site } from "../../infra/model/types";
 import { buildPolicies } from "../../policies/policies";
 import { isSecretValue, isUnknown, registeredOutputs, type MockRecorder } from "./pulumi-mocks";
+import { testHostKey } from "./host-keys";
 
 // The engine wraps props in this proxy (it throws on values unknown during preview); the typings of
 // @pulumi/policy do not export it, the module does.
@@ -123,7 +124,7 @@ export function instanceProps(spec: InstanceSpec = {}): InstanceProps {
   const fleet: Fleet = {
     stack: spec.fleetStack ?? FLEET_STACK,
     file: `stacks/Pulumi.${spec.fleetStack ?? FLEET_STACK}.yaml`,
-    servers: [hosting, ...backups].map((f) => ({ name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { host: f.address, port: 22, user: "root" } })),
+    servers: [hosting, ...backups].map((f) => ({ name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { host: f.address, port: 22, user: "root", hostKey: testHostKey(f.name) } })),
     policy,
     mirrorRoot: "/srv/dolibarr-backup/mirrors",
     ...spec.fleet,

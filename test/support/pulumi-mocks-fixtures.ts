@@ -5,6 +5,7 @@ import { parseClientConfig, parseFleetConfig } from "../../infra/model/parse";
 import type { ClientStack, Fleet, FleetPolicy, Server, Site } from "../../infra/model/types";
 import type { FleetView } from "../../infra/program/fleet-outputs";
 import { renderHostingAccess } from "../../infra/render";
+import { testHostKey } from "./host-keys";
 
 export const SITES: Record<string, Site> = {
   rbx: { id: "ovh:rbx", provider: "ovh", code: "rbx", city: "Roubaix", country: "FR", latitude: 50.6916, longitude: 3.2003 },
@@ -20,7 +21,7 @@ export function server(name: string, role: Server["role"], site: Site, extra: Pa
     role,
     provider: site.provider,
     site,
-    ssh: { host: `${name}.example.net`, port: 22, user: "root" },
+    ssh: { host: `${name}.example.net`, port: 22, user: "root", hostKey: testHostKey(name) },
     ...extra,
   };
 }
@@ -78,12 +79,12 @@ export function fleetValues(): Record<string, unknown> {
         ssh: { host: "203.0.113.10", hostKey: KEYS.rbxHost },
         ovh: { serviceName: "ns1.ip-203-0-113.eu", kind: "dedicated" },
       },
-      // no pinned host key, custom port, non-root user: read on first use, commands through sudo
-      { name: "web-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "198.51.100.10", port: 2222, user: "deploy" } },
+      // custom port, non-root user (commands through sudo), a comment after the pinned key
+      { name: "web-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "198.51.100.10", port: 2222, user: "deploy", hostKey: `${KEYS.fraHost} root@web-fra` } },
       { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: KEYS.sbgHost } },
-      { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.20" } },
+      { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.20", hostKey: KEYS.rbxHost } },
       // ≈ 80 km from Roubaix: too close for web-rbx's instances
-      { name: "bk-gra", role: "backup", provider: "ovh", site: "gra", ssh: { host: "203.0.113.30" } },
+      { name: "bk-gra", role: "backup", provider: "ovh", site: "gra", ssh: { host: "203.0.113.30", hostKey: KEYS.fraHost } },
     ],
     mirrorRoot: "/srv/dolibarr-backup/mirrors",
     sshPrivateKey: PRIVATE_KEY,
@@ -117,12 +118,9 @@ export function clientValues(extra: { instances?: unknown[] } = {}): Record<stri
   };
 }
 
-/** stdout of the fleet's remote commands under the mocks: host keys read and backup keys generated. */
+/** stdout of the fleet's remote commands under the mocks: the backup keys generated (no command reads a host key). */
 export function fleetCommandStdout(name: string): string {
   const out: Record<string, string> = {
-    "web-fra/host-key": `${KEYS.fraHost} root@web-fra\n`,
-    "bk-txl/host-key": `${KEYS.rbxHost}\n`,
-    "bk-gra/host-key": `${KEYS.fraHost}\n`,
     "bk-sbg/ssh-key": `${KEYS.backupSbg}\n`,
     "bk-txl/ssh-key": `${KEYS.backupTxl}\n`,
     "bk-gra/ssh-key": `${KEYS.backupGra}\n`,
@@ -136,7 +134,7 @@ export function fleetViewOf(fleet: Fleet): FleetView {
   const keyOf: Record<string, string> = { "bk-sbg": KEYS.backupSbg, "bk-txl": KEYS.backupTxl, "bk-gra": KEYS.backupGra };
   return {
     fleet: JSON.parse(JSON.stringify(fleet)) as Fleet,
-    hostKeys: { "web-rbx": KEYS.rbxHost, "web-fra": KEYS.fraHost, "bk-sbg": KEYS.sbgHost, "bk-txl": KEYS.rbxHost, "bk-gra": KEYS.fraHost },
+    hostKeys: Object.fromEntries(fleet.servers.map((s) => [s.name, s.ssh.hostKey])),
     access: Object.fromEntries(
       fleet.servers
         .filter((s) => s.role === "hosting")

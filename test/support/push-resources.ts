@@ -11,6 +11,7 @@ import { framePush, pushApplyScript } from "../../infra/render/push";
 import { renderBackupInstance, renderHostingAccess, renderHostingInstance, renderServerBase } from "../../infra/render/server";
 import { endpointOfAddress } from "../../policies/topology";
 import { FLEET_STACK, instanceResource, otherResources, resource, serverResource } from "./policy-resources";
+import { testHostKey } from "./host-keys";
 
 /** One remote command that pushes files to one server (before it becomes a resource). */
 export interface Push {
@@ -22,7 +23,7 @@ export interface Push {
 }
 
 export function serverOf(f: ServerFacts): Server {
-  return { name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { ...endpointOfAddress(f.address), user: "root" } };
+  return { name: f.name, role: f.role, provider: f.provider, site: f.site, ssh: { ...endpointOfAddress(f.address), user: "root", hostKey: testHostKey(f.name) } };
 }
 
 /** The topology the program renders a client stack's bundles from (its instances and their servers). */
@@ -90,7 +91,7 @@ export function basePushes(servers: readonly ServerFacts[]): Push[] {
 /** The `connection` of a remote.Command to that server (a secret in the engine; the policy SDK unwraps it). */
 export function connectionTo(f: ServerFacts): Record<string, unknown> {
   const { host, port } = endpointOfAddress(f.address);
-  return { host, port, user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(test)\n", dialErrorLimit: 20, perDialTimeout: 20 };
+  return { host, port, user: "root", hostKey: testHostKey(f.name), privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(test)\n", dialErrorLimit: 20, perDialTimeout: 20 };
 }
 
 /** The props of a push's remote.Command; `stdin` replaces the frame (e.g. an UNKNOWN sentinel or garbage). */

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { testHostKey } from "./host-keys";
 
 /** A ciphertext-looking secure value (never decrypted by the offline check). */
 export const FAKE_SECURE = "v1:AAECAwQFBgcICQoL:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAA==";
@@ -16,30 +17,35 @@ export function fleetYaml(extraConfig = ""): string {
       provider: ovh
       site: rbx
       ssh:
+        hostKey: "${testHostKey("web-rbx")}"
         host: 203.0.113.10
     - name: web-fra
       role: hosting
       provider: ionos
       site: de/fra
       ssh:
+        hostKey: "${testHostKey("web-fra")}"
         host: 198.51.100.10
     - name: bk-sbg
       role: backup
       provider: ovh
       site: sbg
       ssh:
+        hostKey: "${testHostKey("bk-sbg")}"
         host: 203.0.113.20
     - name: bk-waw
       role: backup
       provider: ovh
       site: waw
       ssh:
+        hostKey: "${testHostKey("bk-waw")}"
         host: 203.0.113.21
     - name: bk-txl
       role: backup
       provider: ionos
       site: de/txl
       ssh:
+        hostKey: "${testHostKey("bk-txl")}"
         host: 198.51.100.20
   dolibarr-backup:sshPrivateKey:
     secure: ${FAKE_SECURE}

@@ -15,6 +15,7 @@ import type {
   Site,
   Topology,
 } from "../../infra/model/types";
+import { testHostKey } from "./host-keys";
 
 /** A catalogue site by id ("ovh:rbx", "ionos:de/fra"); throws on an unknown id. */
 export function catalogueSite(id: string): Site {
@@ -46,7 +47,7 @@ export function makeServer(name: string, role: ServerRole, site: string | Site, 
     role,
     provider: s.provider,
     site: s,
-    ssh: { host: `203.0.113.${hostCounter % 250}`, port: 2200 + hostCounter, user: "root" },
+    ssh: { host: `203.0.113.${hostCounter % 250}`, port: 2200 + hostCounter, user: "root", hostKey: testHostKey(name) },
     ...overrides,
   };
 }

@@ -15,11 +15,12 @@ import { renderTable } from "../../infra/status/render";
 import { assess, assessServer, snapshotSkeleton, type StatusServer } from "../../infra/status/snapshot";
 import { assertRefused } from "../support/config-errors";
 import { samplePlan, sampleTopology } from "../support/jobs-topology";
+import { testHostKey } from "../support/host-keys";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
 const servers = [
-  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
+  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } },
 ];
 const fleetWith = (v: unknown) => parseFleetConfig(v === undefined ? { servers } : { servers, encryptionAtRest: v }, src);
 

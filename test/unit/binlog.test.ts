@@ -15,15 +15,16 @@ import { renderHostingInstance, renderServerBase } from "../../infra/render/serv
 import { parseClientConfig } from "../../infra/model/parse";
 import { checkRule } from "../../infra/rules";
 import { assertRefused } from "../support/config-errors";
+import { testHostKey } from "../support/host-keys";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
-const backup = { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } };
+const backup = { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } };
 const hosting = (name: string, i: number, binlog?: Record<string, unknown>) => ({
   name,
   role: "hosting",
   provider: "ovh",
   site: "rbx",
-  ssh: { host: `203.0.113.${10 + i}` },
+  ssh: { host: `203.0.113.${10 + i}`, hostKey: testHostKey(`203.0.113.${10 + i}`) },
   ...(binlog ? { binlog } : {}),
 });
 const fleetOf = (values: Record<string, unknown>): Fleet => parseFleetConfig(values, src);
@@ -173,7 +174,7 @@ describe("the MariaDB drop-in", () => {
 
 describe("the dumps of an instance whose hosting server has binlogs on", () => {
   it("record their binlog position (DUMP_BINLOG_POSITION=1); on a server with binlogs off they do not", () => {
-    const fleet = fleetOf({ servers: [hosting("web-a", 0), hosting("web-b", 1, { enabled: false }), backup, { ...backup, name: "bk-txl", provider: "ionos", site: "de/txl", ssh: { host: "203.0.113.30" } }] });
+    const fleet = fleetOf({ servers: [hosting("web-a", 0), hosting("web-b", 1, { enabled: false }), backup, { ...backup, name: "bk-txl", provider: "ionos", site: "de/txl", ssh: { host: "203.0.113.30", hostKey: testHostKey("203.0.113.30") } }] });
     const inst = (name: string, hostingServer: string) => ({
       name,
       hostingServer,

@@ -19,7 +19,7 @@ import { asRoot, SessionLanes, shq } from "../../infra/components/remote";
 import { addressOf, publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
 import type { Instance } from "../../infra/model/types";
 import { fleetSecrets, namespacedValues, normalizeKey, parseConfigValue } from "../../infra/program/config";
-import { FLEET_OUTPUTS_VERSION, readFleetView, withHostKey } from "../../infra/program/fleet-outputs";
+import { FLEET_OUTPUTS_VERSION, readFleetView } from "../../infra/program/fleet-outputs";
 import { mysqlOptionFilePath, type ServerBundle } from "../../infra/render";
 import { peek, setupMocks } from "../support/pulumi-mocks";
 import { FLEET_SOURCE, KEYS, PRIVATE_KEY, fleetValues, parsedFleet } from "../support/pulumi-mocks-fixtures";
@@ -320,20 +320,29 @@ describe("fleet outputs as a client stack reads them", () => {
     stackKind: { value: "fleet" },
     outputsVersion: { value: FLEET_OUTPUTS_VERSION },
     fleet: { value: fleet },
-    hostKeys: { value: { "web-fra": KEYS.fraHost } },
+    hostKeys: { value: Object.fromEntries(fleet.servers.map((s) => [s.name, s.ssh.hostKey])) },
     access: { value: {} },
     sshPrivateKey: { secretValue: PRIVATE_KEY },
   };
   const get = (o: typeof outputs) => async (name: string) => o[name] ?? {};
 
-  it("reads the fleet, the learned host keys and the key", async () => {
+  it("reads the fleet, its servers with their pinned host keys, and the key", async () => {
     const view = await readFleetView("fleet", get(outputs));
     assert.equal(view.fleet.stack, "fleet");
     assert.equal(view.sshPrivateKey, PRIVATE_KEY);
-    const fra = withHostKey(fleet.servers.find((s) => s.name === "web-fra")!, view.hostKeys);
-    assert.equal(fra.ssh.hostKey, KEYS.fraHost);
-    const rbx = withHostKey(fleet.servers.find((s) => s.name === "web-rbx")!, { "web-rbx": "other" });
-    assert.equal(rbx.ssh.hostKey, KEYS.rbxHost, "a pinned key wins");
+    assert.equal(view.fleet.servers.find((s) => s.name === "web-rbx")!.ssh.hostKey, KEYS.rbxHost);
+    assert.equal(view.fleet.servers.find((s) => s.name === "web-fra")!.ssh.hostKey, `${KEYS.fraHost} root@web-fra`);
+  });
+
+  it("refuses a fleet (deployed by an older program) that exports a server without a valid pinned host key", async () => {
+    for (const hostKey of [undefined, "", "ssh-ed25519 AAAA", `198.51.100.10 ${KEYS.fraHost}`]) {
+      const servers = fleet.servers.map((s) => (s.name === "web-fra" ? { ...s, ssh: { ...s.ssh, hostKey } } : s));
+      await assert.rejects(
+        readFleetView("fleet", get({ ...outputs, fleet: { value: JSON.parse(JSON.stringify({ ...fleet, servers })) } })),
+        /fleet stack fleet: server web-fra has no valid pinned host key .*declare ssh\.hostKey in the fleet config .*pulumi up --stack fleet first/,
+        String(hostKey),
+      );
+    }
   });
 
   it("says what to do when the fleet is older than the program, or not a fleet", async () => {

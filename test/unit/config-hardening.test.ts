@@ -23,10 +23,11 @@ import { accessProblems } from "../../infra/rules/access";
 import { planReplications } from "../../infra/model/schedule";
 import { FAKE_SECURE, clientYaml, fleetYaml, removeDir, writeStacksDir } from "../support/stacks";
 import { configError } from "../support/config-errors";
+import { testHostKey } from "../support/host-keys";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const CLI = path.join(ROOT, "dist", "scripts", "check.js");
-const SAMPLE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2b2NhbGtleWZvcnRlc3RzMDEyMzQ1Njc4OWFiY2RlZg";
+const SAMPLE_KEY = testHostKey("sample");
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
@@ -192,10 +193,10 @@ describe("one instance's directories never nest", () => {
 describe("no two instances share a database or a directory on one host", () => {
   const fleet = parseFleetConfig(
     { servers: [
-      { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-      { name: "web-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "198.51.100.10" } },
-      { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
-      { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.20" } },
+      { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+      { name: "web-fra", role: "hosting", provider: "ionos", site: "de/fra", ssh: { host: "198.51.100.10", hostKey: testHostKey("198.51.100.10") } },
+      { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } },
+      { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.20", hostKey: testHostKey("198.51.100.20") } },
     ] },
     { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" },
   );
@@ -301,7 +302,7 @@ describe("parsing: bounded, and no key reaches an object prototype", () => {
   });
 
   it("accepts anchors and aliases that stay small", () => {
-    const text = fleetYaml().replace("      ssh:\n        host: 203.0.113.10\n", "      ssh: &ssh0\n        host: 203.0.113.10\n");
+    const text = fleetYaml().replace("      ssh:\n", "      ssh: &ssh0\n");
     assert.equal(parseStackFileText(text, "stacks/Pulumi.fleet.yaml").kind, "fleet");
   });
 
@@ -337,7 +338,7 @@ describe("parsing: bounded, and no key reaches an object prototype", () => {
   });
 
   it("refuses a policy hidden in the prototype of the engine's values (a `values[key] = …` with key __proto__)", () => {
-    const values: Record<string, unknown> = { servers: [{ name: "web", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.1" } }] };
+    const values: Record<string, unknown> = { servers: [{ name: "web", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.1", hostKey: testHostKey("203.0.113.1") } }] };
     values["__proto__"] = { policy: { minDistanceKm: 0 } };
     assert.equal((values as { policy?: unknown }).policy !== undefined, true, "the prototype holds the hidden policy");
     const e = configError(() => parseFleetConfig(values, { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" }));

@@ -10,11 +10,12 @@ import { samplePlan, sampleTopology } from "../support/jobs-topology";
 import { ConfigError } from "../../infra/model/errors";
 import { parseFleetConfig } from "../../infra/model/parse";
 import { assertRefused } from "../support/config-errors";
+import { testHostKey } from "../support/host-keys";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
 const servers = [
-  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
+  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20") } },
 ];
 const fleetWithDrills = (drills: unknown) => parseFleetConfig(drills === undefined ? { servers } : { servers, drills }, src);
 /** The defaults of the keys a case does not set. */

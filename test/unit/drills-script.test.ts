@@ -1,6 +1,7 @@
-// `npm run drills` as a command, on the example stacks (no host key is pinned there, so no
-// connection is even tried): usage errors, and a report still written, every copy marked as not
-// readable, when no backup server can be read (exit 1, the servers named on stderr only).
+// `npm run drills` as a command, on a copy of the example stacks whose servers sit on closed
+// loopback ports (every host key is pinned, so a connection is tried and refused at once): usage
+// errors, and a report still written, every copy marked as not readable, when no backup server can
+// be read (exit 1, the servers named on stderr only).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,12 +11,29 @@ import { after, describe, it } from "node:test";
 
 const repo = path.resolve(__dirname, "../../..");
 const script = path.join(repo, "dist/scripts/drills.js");
-// --stack: the checkout's stacks/ may also hold the lab's (npm run lab writes them there).
-const drills = (args: string[]) => spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), "--stack", "fleet", ...args], { encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_SSH_KEY: "" } });
+
+/** The example stacks (fleet and its clients only: the checkout's stacks/ may also hold the lab's), each server on 127.0.0.1 at a closed port. */
+function closedStacks(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-drills-stacks-"));
+  for (const f of fs.readdirSync(path.join(repo, "stacks")).filter((n) => /^Pulumi\.(fleet|client-(acme|globex|initech))\.yaml$/.test(n))) {
+    let text = fs.readFileSync(path.join(repo, "stacks", f), "utf8");
+    if (f === "Pulumi.fleet.yaml") {
+      let port = 0;
+      text = text.replace(/^ +port: \d+\n/gm, "").replace(/^( +)host: \S+$/gm, (_m, indent: string) => `${indent}host: 127.0.0.1\n${indent}port: ${++port}`);
+    }
+    fs.writeFileSync(path.join(dir, f), text);
+  }
+  return dir;
+}
+const stacksDir = closedStacks();
+const drills = (args: string[]) => spawnSync(process.execPath, [script, "--stacks-dir", stacksDir, "--stack", "fleet", ...args], { encoding: "utf8", env: { ...process.env, DOLIBARR_BACKUP_SSH_KEY: "" } });
 
 describe("npm run drills", () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-drills-out-"));
-  after(() => fs.rmSync(out, { recursive: true, force: true }));
+  after(() => {
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.rmSync(stacksDir, { recursive: true, force: true });
+  });
 
   it("refuses an unknown client, naming the known ones; an option without its value; an unknown option", () => {
     let r = drills(["--client", "nobody", "--ssh-key", "/dev/null"]);
@@ -32,11 +50,11 @@ describe("npm run drills", () => {
   it("writes the client's report even when no backup server can be read: exit 1, each server named on stderr, nothing of it in the report", () => {
     const r = drills(["--client", "acme", "--out", out, "--ssh-key", "/dev/null", "--no-pdf"]);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /drills: could not read bk-[a-z0-9-]+: no pinned host key for bk-/);
+    assert.match(r.stderr, /drills: could not read bk-[a-z0-9-]+: ssh root@127\.0\.0\.1:\d+ exited 255/);
     const html = fs.readFileSync(path.join(out, "acme-drills.html"), "utf8");
     assert.match(r.stdout, new RegExp(`acme: \\d+ instance\\(s\\), 0 of \\d+ copies proven: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/acme-drills\\.html`));
     assert.match(html, /its drill records could not be read for this report/);
-    assert.doesNotMatch(html, /pinned host key|203\.0\.113\.|198\.51\.100\./);
+    assert.doesNotMatch(html, /host key|127\.0\.0\.1|exited 255/);
     assert.deepEqual(fs.readdirSync(out), ["acme-drills.html"], "--no-pdf: no PDF");
   });
 
@@ -45,7 +63,7 @@ describe("npm run drills", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-no-chromium-"));
     try {
       fs.symlinkSync(spawnSync("bash", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "bash"));
-      const r = spawnSync(process.execPath, [script, "--stacks-dir", path.join(repo, "stacks"), "--stack", "fleet", "--client", "globex", "--out", out, "--ssh-key", "/dev/null"], { encoding: "utf8", env: { PATH: bin } });
+      const r = spawnSync(process.execPath, [script, "--stacks-dir", stacksDir, "--stack", "fleet", "--client", "globex", "--out", out, "--ssh-key", "/dev/null"], { encoding: "utf8", env: { PATH: bin } });
       assert.match(r.stdout, /^no PDF: chromium is not installed \(apt-get install chromium\); the HTML reports print as well from a browser$/m);
       assert.ok(fs.existsSync(path.join(out, "globex-drills.html")));
       assert.ok(!fs.existsSync(path.join(out, "globex-drills.pdf")));

@@ -8,14 +8,15 @@ import { listStackFiles, loadStackFiles, loadStacksDir, parseStackFileText, read
 import { parseClientConfig, parseFleetConfig } from "../../infra/model/parse";
 import { buildTopology } from "../../infra/model/topology";
 import { clientYaml, fleetYaml, removeDir, writeStacksDir } from "../support/stacks";
+import { testHostKey } from "../support/host-keys";
 
 const PROJECT_STACKS = path.resolve(__dirname, "..", "..", "..", "stacks");
 
 const fleetValues = () => ({
   servers: [
-    { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-    { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", port: 2222, user: "backup" } },
-    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "bk-txl.example.net" }, sourceAddresses: ["198.51.100.0/24"] },
+    { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+    { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("203.0.113.20"), port: 2222, user: "backup" } },
+    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "bk-txl.example.net", hostKey: testHostKey("bk-txl.example.net") }, sourceAddresses: ["198.51.100.0/24"] },
   ],
 });
 const clientValues = () => ({
@@ -41,8 +42,8 @@ describe("parseFleetConfig / parseClientConfig (values from pulumi.Config)", () 
     assert.equal(fleet.file, "stacks/Pulumi.fleet.yaml");
     assert.deepEqual(fleet.policy, DEFAULT_POLICY);
     assert.equal(fleet.mirrorRoot, "/srv/dolibarr-backup/mirrors");
-    assert.deepEqual(fleet.servers[0]!.ssh, { host: "203.0.113.10", port: 22, user: "root" });
-    assert.deepEqual(fleet.servers[1]!.ssh, { host: "203.0.113.20", port: 2222, user: "backup" });
+    assert.deepEqual(fleet.servers[0]!.ssh, { host: "203.0.113.10", port: 22, user: "root", hostKey: testHostKey("203.0.113.10") });
+    assert.deepEqual(fleet.servers[1]!.ssh, { host: "203.0.113.20", port: 2222, user: "backup", hostKey: testHostKey("203.0.113.20") });
     assert.equal(fleet.servers[2]!.site.id, "ionos:de/txl");
     assert.equal(fleet.servers[2]!.site.city, "Berlin");
   });
@@ -192,8 +193,8 @@ describe("stack files", () => {
   });
   it("parses YAML anchors and accepts other providers' namespaces", () => {
     const text = fleetYaml("  ovh:endpoint: ovh-eu\n  pulumi:tags:\n    team: ops\n").replace(
-      "      ssh:\n        host: 203.0.113.10\n",
-      "      ssh: &ssh10\n        host: 203.0.113.10\n",
+      "      ssh:\n",
+      "      ssh: &ssh10\n",
     );
     const sf = parseStackFileText(text, "stacks/Pulumi.fleet.yaml");
     assert.equal(sf.kind, "fleet");

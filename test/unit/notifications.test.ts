@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { inspect } from "node:util";
 import { parseFleetConfig } from "../../infra/model/parse";
+import { testHostKey } from "../support/host-keys";
 import { parseStackFileText } from "../../infra/model/load";
 import type { Fleet } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
@@ -91,7 +92,7 @@ describe("notifications config", () => {
   dolibarr-backup:sshPrivateKey:
     secure: v1:abcdefghijklmnop:qrstuvwxyz0123456789
   dolibarr-backup:servers:
-    - { name: web1, role: hosting, provider: ovh, site: rbx, ssh: { host: 203.0.113.10 } }
+    - { name: web1, role: hosting, provider: ovh, site: rbx, ssh: { host: 203.0.113.10, hostKey: "${testHostKey("web1")}" } }
   dolibarr-backup:notifications:
 ${n}`;
     const clear = configError(() =>

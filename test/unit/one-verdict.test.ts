@@ -39,6 +39,7 @@ import { ADVISORY_SUFFIX, buildPolicies, DEFAULT_ENFORCEMENT, policyName } from 
 import { settle, setupMocks, type MockRecorder } from "../support/pulumi-mocks";
 import { KEYS, PRIVATE_KEY } from "../support/pulumi-mocks-fixtures";
 import { policyResources, runAnyPolicy } from "../support/policy-resources";
+import { testHostKey } from "../support/host-keys";
 
 const FLEET = "fleet";
 
@@ -439,7 +440,7 @@ describe("one verdict: offline check, program and policy pack", () => {
     // every optional fleet key set, as a fleet stack file may hold them
     const fleet = parseFleetConfig(
       {
-        servers: [{ name: "web-0", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } }],
+        servers: [{ name: "web-0", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } }],
         policy: { maxDumpMinutes: 3 },
         mirrorRoot: "/srv/mirrors",
         snapshots: { keepHours: 24 },

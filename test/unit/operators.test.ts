@@ -1,6 +1,7 @@
 // Issue 22 point 3, operators declared: the fleet key `operators` (strict validation, generated bad
 // cases), the deploy user's keys file and sshd drop-in (render/operators.ts), the rule on the pushed
 // state (pushed.operator-keys), the stray-key judgement of the status (status/keys.ts, snapshot.ts).
+import { testHostKey } from "../support/host-keys";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -37,9 +38,9 @@ function edKey(comment = "someone@laptop"): string {
 const blobOf = (line: string) => line.split(" ")[1]!;
 
 const SERVERS = [
-  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", user: "deploy" } },
-  { name: "bk-waw", role: "backup", provider: "ovh", site: "waw", ssh: { host: "203.0.113.30" } },
+  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("web-rbx") } },
+  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", user: "deploy", hostKey: testHostKey("bk-sbg") } },
+  { name: "bk-waw", role: "backup", provider: "ovh", site: "waw", ssh: { host: "203.0.113.30", hostKey: testHostKey("bk-waw") } },
 ];
 const FILE = "stacks/Pulumi.fleet.yaml";
 const fleetOf = (operators: unknown): Fleet => parseFleetConfig({ servers: SERVERS, operators }, { stack: "fleet", file: FILE });
@@ -414,7 +415,7 @@ describe("npm run access (the listing)", () => {
         "config:",
         "  dolibarr-backup:stackKind: fleet",
         "  dolibarr-backup:servers:",
-        ...SERVERS.map((s) => `    - { name: ${s.name}, role: ${s.role}, provider: ${s.provider}, site: ${s.site}, ssh: { host: ${s.ssh.host}${"user" in s.ssh ? `, user: ${s.ssh.user}` : ""} } }`),
+        ...SERVERS.map((s) => `    - { name: ${s.name}, role: ${s.role}, provider: ${s.provider}, site: ${s.site}, ssh: { host: ${s.ssh.host}${"user" in s.ssh ? `, user: ${s.ssh.user}` : ""}, hostKey: "${s.ssh.hostKey}" } }`),
         "  dolibarr-backup:operators:",
         `    - { name: alice, publicKey: "${ALICE}" }`,
         "  dolibarr-backup:sshPrivateKey:",

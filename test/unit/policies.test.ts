@@ -77,6 +77,7 @@ describe("the pack", () => {
       "pushed-timers",
       "pushed-replication-sources",
       "pushed-operator-keys",
+      "ssh-host-key-pinned",
     ]);
     for (const r of [...RULES, accessRestrictedSsh]) assert.ok(names.includes(policyName(r.id)), r.id);
     assert.equal(new Set(names).size, names.length);
@@ -99,7 +100,7 @@ describe("the pack", () => {
     for (const p of buildPolicies()) {
       assert.ok(p.description.length > 20, p.name);
       const kind = "validateStack" in p ? "stack" : "resource";
-      assert.equal(kind, p.name === "pushed-authorized-keys" ? "resource" : "stack", p.name);
+      assert.equal(kind, p.name === "pushed-authorized-keys" || p.name === "ssh-host-key-pinned" ? "resource" : "stack", p.name);
     }
     const keys = buildPolicies().find((p) => p.name === "pushed-authorized-keys")!;
     assert.ok(!("validateStack" in keys));

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { before, describe, it } from "node:test";
 import { TYPES } from "../../infra/components/contract";
-import { publicKeyFrom, sshFingerprint } from "../../infra/components/servers";
+import { sshFingerprint } from "../../infra/components/servers";
 import type { Fleet, Server } from "../../infra/model/types";
 import { runFleet } from "../../infra/program/fleet";
 import { fleetMain } from "../../infra/program/main";
@@ -76,21 +76,14 @@ describe("fleet stack", () => {
     }
   });
 
-  it("pins every hosting server's host key in the backup servers' known_hosts (declared or read on first use)", () => {
-    const withKeys: Fleet = {
-      ...fleet,
-      servers: fleet.servers.map((s) => (s.name === "web-fra" ? { ...s, ssh: { ...s.ssh, hostKey: `${KEYS.fraHost} root@web-fra` } } : s)),
-    };
-    const expected = renderServerBase(withKeys, server("bk-sbg")).files.find((f) => f.path === knownHostsPath)!.content;
+  it("pins every hosting server's declared host key in the backup servers' known_hosts; no command reads a host key", () => {
+    const expected = renderServerBase(fleet, server("bk-sbg")).files.find((f) => f.path === knownHostsPath)!.content;
     const pushed = unframePush(input(mocks.named("bk-sbg/base/apply"), "stdin"));
     assert.equal(pushed.find((f) => f.path === knownHostsPath)!.content, expected);
     assert.match(expected, /^203\.0\.113\.10 ssh-ed25519 /m);
     assert.match(expected, /^\[198\.51\.100\.10\]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKPfY1HLzF6ttW3PBTGZAK4ziLpQUGa7pUifmE7Sf00L$/m);
-    // the host key is read only where none is pinned
-    assert.deepEqual(
-      mocks.commands().filter((c) => c.name.endsWith("/host-key")).map((c) => c.name).sort(),
-      ["bk-gra/host-key", "bk-txl/host-key", "web-fra/host-key"],
-    );
+    // no trust on first use: no command reads a server's host key, none connects without one
+    assert.deepEqual(mocks.commands().filter((c) => c.name.endsWith("/host-key") || /ssh_host_/.test(input(c, "create"))).map((c) => c.name), []);
   });
 
   it("runs each bundle's create after its files, again when the bundle changes (an update, in place), and its delete on destroy", () => {
@@ -110,7 +103,6 @@ describe("fleet stack", () => {
   it("runs commands as root: directly for root, through sudo -n for another user", () => {
     for (const c of mocks.commands()) {
       const conn = reveal<{ user: string; port: number }>(c.inputs.connection);
-      if (c.name.endsWith("/host-key")) continue;
       const create = input(c, "create");
       if (conn.user === "root") assert.match(create, /^sh -c '/, c.name);
       else assert.match(create, /^sudo -n sh -c '/, c.name);
@@ -126,9 +118,8 @@ describe("fleet stack", () => {
       const conn = reveal<{ host: string; privateKey: string; hostKey?: string }>(c.inputs.connection);
       assert.equal(conn.privateKey, PRIVATE_KEY);
       const s = fleet.servers.find((x) => x.ssh.host === conn.host)!;
-      if (c.name.endsWith("/host-key")) assert.equal(conn.hostKey, undefined, "read on first use");
-      else if (s.ssh.hostKey) assert.equal(conn.hostKey, s.ssh.hostKey, c.name);
-      else assert.equal(conn.hostKey, publicKeyFrom(fleetCommandStdout(`${s.name}/host-key`), s.name), `${c.name}: pinned to the key read`);
+      assert.ok(s.ssh.hostKey, s.name);
+      assert.equal(conn.hostKey, s.ssh.hostKey, c.name);
     }
     const clear = mocks.resources.flatMap((r) => plainOccurrences(r.inputs, "TEST-PRIVATE-KEY").map((p) => `${r.name}: ${p}`));
     assert.deepEqual(clear, []);
@@ -199,9 +190,9 @@ describe("fleet stack", () => {
     assert.deepEqual(rbx.coordinates, { latitude: server("web-rbx").site.latitude, longitude: server("web-rbx").site.longitude });
     assert.equal(rbx.address, "203.0.113.10");
     assert.equal(rbx.hostKeyFingerprint, RBX_HOST_FINGERPRINT);
-    assert.equal(rbx.hostKeyPinned, true);
-    assert.equal(servers["web-fra"]!.hostKeyFingerprint, sshFingerprint(KEYS.fraHost));
-    assert.equal(servers["web-fra"]!.hostKeyPinned, false);
+    assert.equal(rbx.hostKey, KEYS.rbxHost);
+    assert.equal("hostKeyPinned" in rbx, false, "every key is pinned: no such flag");
+    assert.equal(servers["web-fra"]!.hostKeyFingerprint, sshFingerprint(KEYS.fraHost), "the fingerprint ignores the comment");
     assert.equal(servers["bk-sbg"]!.publicKey, KEYS.backupSbg);
   });
 });

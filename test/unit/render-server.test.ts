@@ -107,8 +107,12 @@ describe("renderServerBase", () => {
   });
 
   it("knownHostsLine brackets non-standard ports and drops the key comment", () => {
-    assert.equal(knownHostsLine(server("web2")), "[203.0.113.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxx");
-    assert.equal(knownHostsLine(server("bk-fra")), undefined);
+    assert.equal(knownHostsLine(server("web2")), "[203.0.113.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb2xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    assert.equal(knownHostsLine(server("web1")), "203.0.113.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfWeb1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    // a server without a valid pinned key (a topology built by hand) is refused, never written unpinned
+    for (const hostKey of [undefined as unknown as string, "", `203.0.113.11 ${server("web2").ssh.hostKey}`]) {
+      assert.throws(() => knownHostsLine({ ...server("web2"), ssh: { ...server("web2").ssh, hostKey } }), /server web2 host key \(ssh\.hostKey\): .*ssh-keyscan -t ed25519 -p 2222 203\.0\.113\.11/, String(hostKey));
+    }
   });
 });
 

@@ -13,11 +13,12 @@ import { worstCaseSnapshots } from "../../infra/rules/rules";
 import { exampleTopology, generatedTopology } from "../support/topology";
 import { samplePlan, sampleTopology } from "../support/jobs-topology";
 import { prng } from "../support/dolibarr-fixture";
+import { testHostKey } from "../support/host-keys";
 
 const fleetValues = (snapshots?: unknown) => ({
   servers: [
-    { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.30" } },
+    { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("203.0.113.10") } },
+    { name: "bk-txl", role: "backup", provider: "ionos", site: "de/txl", ssh: { host: "198.51.100.30", hostKey: testHostKey("198.51.100.30") } },
   ],
   ...(snapshots === undefined ? {} : { snapshots }),
 });

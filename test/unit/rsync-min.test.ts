@@ -1,6 +1,7 @@
 // The minimum rsync (issue 22 point 6): the fleet key rsync, the rule rsync.min-version, the
 // version comparisons (upstream, and Debian's against dpkg itself), the status's verdict on what a
 // server reports, and the backup servers' gate (dbk_rsync_gate) agreeing with it on generated versions.
+import { testHostKey } from "../support/host-keys";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,8 +24,8 @@ import { samplePlan, sampleTopology } from "../support/jobs-topology";
 
 const src = { stack: "fleet", file: "stacks/Pulumi.fleet.yaml" };
 const servers = [
-  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10" } },
-  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20" } },
+  { name: "web-rbx", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "203.0.113.10", hostKey: testHostKey("web-rbx") } },
+  { name: "bk-sbg", role: "backup", provider: "ovh", site: "sbg", ssh: { host: "203.0.113.20", hostKey: testHostKey("bk-sbg") } },
 ];
 const fleetWith = (rsync: unknown) => parseFleetConfig(rsync === undefined ? { servers } : { servers, rsync }, src);
 const tuple = (v: string) => v.split(".").map(Number);
