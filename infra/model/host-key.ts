@@ -9,6 +9,7 @@
 // ("<host> <type> <base64>") is refused with a message saying to drop the host field: the host is
 // the fleet config's ssh.host, written once, and a pasted line with another host, a hashed host
 // (|1|…) or a marker (@cert-authority, @revoked) must not be silently turned into something else.
+import { blobStrings } from "./ssh-keys";
 
 /** Host key types accepted (OpenSSH's host key algorithms; DSA is gone from OpenSSH). */
 export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"] as const;
@@ -45,20 +46,6 @@ export function missingHostKeyMessage(host?: string, port?: number): string {
   );
 }
 
-/** Reads the SSH wire-format strings of a key blob; undefined when the blob does not parse. */
-function sshStrings(blob: Buffer): Buffer[] | undefined {
-  const out: Buffer[] = [];
-  let at = 0;
-  while (at < blob.length) {
-    if (at + 4 > blob.length) return undefined;
-    const len = blob.readUInt32BE(at);
-    at += 4;
-    if (len > blob.length - at) return undefined;
-    out.push(blob.subarray(at, at + len));
-    at += len;
-  }
-  return out;
-}
 
 /** Bits of an SSH mpint (big-endian, a leading zero byte when the top bit is set). */
 function mpintBits(b: Buffer): number {
@@ -70,7 +57,7 @@ function mpintBits(b: Buffer): number {
 
 /** What is wrong with the key blob of a declared type; undefined when it is a key of that type. */
 function blobProblem(type: HostKeyType, blob: Buffer): string | undefined {
-  const parts = sshStrings(blob);
+  const parts = blobStrings(blob);
   if (!parts || parts.length === 0) return "its base64 does not decode to an OpenSSH public key (truncated or not a key)";
   const inner = parts[0]!.toString("latin1");
   if (inner !== type) {

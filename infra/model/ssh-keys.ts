@@ -24,7 +24,7 @@ export interface PublicKey {
 const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** The SSH wire-format strings of a key blob (type, then the key's own fields); undefined when malformed. */
-function blobStrings(bytes: Buffer): Buffer[] | undefined {
+export function blobStrings(bytes: Buffer): Buffer[] | undefined {
   const out: Buffer[] = [];
   let at = 0;
   while (at < bytes.length) {

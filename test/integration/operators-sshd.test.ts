@@ -35,6 +35,8 @@ describe("operators' keys file and sshd drop-in on a real sshd", { skip }, () =>
   let cfg: string;
   let pidFile: string;
   let port: number;
+  /** The throwaway sshd's host key, pinned in the fleet config (ssh.hostKey is mandatory). */
+  let hostPub: string;
   let knownHosts: string;
   let sshd: Running | undefined;
   const key = { deploy: "", alice: "", stray: "" };
@@ -67,7 +69,7 @@ describe("operators' keys file and sshd drop-in on a real sshd", { skip }, () =>
     await mustRun("chown", ["-R", `${user}:`, home]);
     fs.mkdirSync(path.join(root, "sshd_config.d"));
     const hostKey = path.join(root, "ssh_host_ed25519_key");
-    const hostPub = (await generateKey(hostKey, "host")).split(" ").slice(0, 2).join(" ");
+    hostPub = (await generateKey(hostKey, "host")).split(" ").slice(0, 2).join(" ");
     port = await freePort();
     pidFile = path.join(root, "sshd.pid");
     cfg = path.join(root, "sshd_config");
@@ -129,7 +131,7 @@ describe("operators' keys file and sshd drop-in on a real sshd", { skip }, () =>
   const fleet = () =>
     parseFleetConfig(
       {
-        servers: [{ name: "web-local", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "127.0.0.1", user } }],
+        servers: [{ name: "web-local", role: "hosting", provider: "ovh", site: "rbx", ssh: { host: "127.0.0.1", user, hostKey: hostPub } }],
         operators: [{ name: "alice", publicKey: pub.alice }],
       },
       { stack: "itest-fleet", file: "stacks/Pulumi.itest-fleet.yaml" },
