@@ -22,7 +22,7 @@ import { DEFAULT_AT_REST } from "./at-rest";
 import { DEFAULT_RSYNC } from "./rsync";
 import { DEFAULT_DRILL_SETTINGS } from "./drills";
 import { attachLocator, IssueCollector, type ConfigPath, type ConfigSource } from "./errors";
-import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, nests, rootProblem, systemPathProblem } from "./paths";
+import { CLIENT_PLACEHOLDER, DEFAULT_PATH_ROOTS, PROJECT_DIRS, isAtOrBelow, nests, rootProblem, systemPathProblem } from "./paths";
 import { unsafeKeyPaths } from "./safe";
 import { clientValuesSchema, fleetValuesSchema, validate, type ClientValues, type FleetValues } from "./schema";
 import { NOTIFICATION_SECRET_PATHS, notificationsFromValues } from "./notifications";
@@ -167,6 +167,9 @@ export function fleetFromValues(values: ConfigValues, source: ConfigSource, issu
   // The mirror root is on the backup servers: any directory of its own, outside the system's.
   const mirrorProblem = systemPathProblem(mirrorRoot, PROJECT_DIRS.filter((d) => !nests(d, DEFAULT_MIRROR_ROOT)));
   if (mirrorProblem) issues.add(source, ["mirrorRoot"], `${v.mirrorRoot === undefined ? "the default mirror root: " : ""}${mirrorProblem}`);
+  // The receiving units hide the homes (ProtectHome=, render/units.ts receiverSandbox), and systemd
+  // cannot make a path below them writable: the pulls would stop at the next deploy.
+  if (!mirrorProblem && isAtOrBelow(mirrorRoot, "/home")) issues.add(source, ["mirrorRoot"], `${mirrorRoot} is below /home, which the sandboxed replication and binlog pull cannot write (ProtectHome); expected a directory outside /home (e.g. a mount point such as /srv/backup or /data; bind-mount a /home partition there)`);
   const notifications = notificationsFromValues(v.notifications, source, issues);
   const policy = mergePolicy(v.policy);
   const binlog = binlogFromValues(v.binlog, policy, source, issues);

@@ -124,7 +124,12 @@ export function renderServerAccess(fleet: Fleet, server: Server, deployPublicKey
       RELOAD_SSHD,
     ]),
     delete: script([
-      `if [ -f ${P.dropIn} ]; then rm -f ${P.dropIn}; if ${P.sshd} -t; then ${RELOAD_SSHD}; fi; fi`,
+      // The keys file goes only once sshd runs without the drop-in: a running sshd still reading it
+      // (config refused by sshd -t, reload failed) would then let nobody in as the deploy user.
+      `if [ -f ${P.dropIn} ]; then`,
+      `  dbk_ak_old=$(mktemp) && cp -p ${P.dropIn} "$dbk_ak_old" && rm -f ${P.dropIn}`,
+      `  if ${P.sshd} -t && { ${RELOAD_SSHD}; }; then rm -f "$dbk_ak_old"; else cp -p "$dbk_ak_old" ${P.dropIn}; rm -f "$dbk_ak_old"; echo ${shq("ERROR: sshd does not take its config without the drop-in (sshd -t or the reload failed): drop-in put back, keys kept")} >&2; exit 1; fi`,
+      `fi`,
       `rm -f -- ${keysFile} ${P.deployKey} ${P.stagedDropIn}`,
       `rmdir ${P.keysDir} ${P.dir} 2>/dev/null || true`,
     ]),

@@ -92,7 +92,8 @@ export const KEYS_FILE_MAX_BYTES = 262_144;
 /**
  * The keys part: for `user`, sshd's own AuthorizedKeysFile and AuthorizedKeysCommand (sshd -T for a
  * connection of that user; %u %h %% and relative paths expanded as sshd does), each such file
- * ("sshkeys sshd <base64 of path, newline, content>"), then the ~/.ssh files ("sshkeys home …");
+ * ("sshkeys sshd <base64 of path, newline, content>"), then the ~/.ssh files ("sshkeys home …";
+ * root's "sshkeys root …" when the deploy user is another and sshd lets root in);
  * an unreadable file as "<path>\n!unreadable". Read-only.
  */
 export function sshKeysScript(user: string, where: { sshdConfig?: string; rootHome?: string } = {}): string[] {
@@ -104,7 +105,11 @@ export function sshKeysScript(user: string, where: { sshdConfig?: string; rootHo
     `keff=$(${sshd} -T -C "user=$ku,host=localhost,addr=127.0.0.1" 2>&1) && kok=1 || kok=0`,
     `if [ "$kok" = 1 ]; then health ssh-akf "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}')"; health ssh-akc "$(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeyscommand"{$1="";sub(/^ /,"");print}')"; else health ssh-error "$(printf '%s' "$keff" | tail -n 3)"; fi`,
     `if [ "$kok" = 1 ]; then for p in $(printf '%s\\n' "$keff" | awk 'tolower($1)=="authorizedkeysfile"{for(i=2;i<=NF;i++)print $i}'); do f=\${p//%u/$ku}; f=\${f//%h/$kh}; f=\${f//%%/%}; case $f in /*) ;; *) f=$kh/$f ;; esac; keyfile sshd "$f"; done; fi`,
-    `for f in ${root}/.ssh/authorized_keys ${root}/.ssh/authorized_keys2 "$kh/.ssh/authorized_keys" "$kh/.ssh/authorized_keys2"; do keyfile home "$f"; done`,
+    // the drop-in covers the deploy user only: with another deploy user, root's own files stay live
+    // unless sshd refuses root (PermitRootLogin no)
+    `rk=home; if [ "$ku" != root ] && [ "$(${sshd} -T -C user=root,host=localhost,addr=127.0.0.1 2>/dev/null | awk 'tolower($1)=="permitrootlogin"{print tolower($2)}')" != no ]; then rk=root; fi`,
+    `for f in ${root}/.ssh/authorized_keys ${root}/.ssh/authorized_keys2; do keyfile "$rk" "$f"; done`,
+    `for f in "$kh/.ssh/authorized_keys" "$kh/.ssh/authorized_keys2"; do keyfile home "$f"; done`,
   ];
 }
 
@@ -114,7 +119,7 @@ export function parseKeysFiles(entries: readonly { kind: string; text: string }[
     const nl = text.indexOf("\n");
     const path = nl < 0 ? text : text.slice(0, nl);
     const rest = nl < 0 ? "" : text.slice(nl + 1);
-    return { path, readBySshd: kind === "sshd", ...(rest === "!unreadable" ? {} : { content: rest }) };
+    return { path, readBySshd: kind === "sshd" || kind === "root", ...(kind === "root" ? { loginAs: "root" } : {}), ...(rest === "!unreadable" ? {} : { content: rest }) };
   });
 }
 

@@ -8,8 +8,10 @@ import { parseAuthorizedKeysLine } from "../rules/pushed";
 /** One authorized keys file as the status collector read it. */
 export interface FoundKeysFile {
   path: string;
-  /** True: sshd reads it for the deploy user (its AuthorizedKeysFile); false: a ~/.ssh file it ignores. */
+  /** True: sshd reads it for the deploy user (its AuthorizedKeysFile), or for `loginAs`; false: a ~/.ssh file it ignores. */
   readBySshd: boolean;
+  /** Read by sshd for another user than the deploy user: root's own files, when the deploy user is not root and root may log in. */
+  loginAs?: string;
   /** The file's text; absent when it exists but could not be read. */
   content?: string;
 }
@@ -32,6 +34,7 @@ export interface StrayKey {
   path: string;
   line: number;
   readBySshd: boolean;
+  loginAs?: string;
 }
 
 export interface KeysJudgement {
@@ -70,7 +73,7 @@ export function strayKeys(declared: readonly DeclaredKey[], files: readonly Foun
       }
       const fingerprint = fingerprintOfBlob(parsed.key);
       if (known.has(fingerprint)) return;
-      stray.push({ fingerprint, type: parsed.keyType, comment: parsed.comment, options: parsed.options, path: f.path, line: n + 1, readBySshd: f.readBySshd });
+      stray.push({ fingerprint, type: parsed.keyType, comment: parsed.comment, options: parsed.options, path: f.path, line: n + 1, readBySshd: f.readBySshd, ...(f.loginAs ? { loginAs: f.loginAs } : {}) });
     });
   }
   return { stray, problems };
@@ -79,5 +82,5 @@ export function strayKeys(declared: readonly DeclaredKey[], files: readonly Foun
 /** The status's words for one stray key. */
 export function describeStray(k: StrayKey): string {
   const what = `undeclared SSH key ${k.fingerprint} (${k.type}${k.comment ? ` "${k.comment.slice(0, 60)}"` : ""}${k.options.length ? `, options ${k.options.join(",").slice(0, 80)}` : ""}) in ${k.path} line ${k.line}`;
-  return k.readBySshd ? `${what}: sshd accepts it for the deploy user` : `${what}: ignored by sshd while the drop-in is in force, accepted again if it goes`;
+  return k.readBySshd ? `${what}: sshd accepts it for ${k.loginAs ?? "the deploy user"}` : `${what}: ignored by sshd while the drop-in is in force, accepted again if it goes`;
 }

@@ -350,7 +350,6 @@ export function snapshotSkeleton(topology: Topology, collectedAt: Date, timeZone
       provider: s.provider,
       site: { id: s.site.id, city: s.site.city, country: s.site.country, latitude: s.site.latitude, longitude: s.site.longitude },
       state: s.state === "lost" ? "lost" : "active",
-      ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet) } : {}),
       ...(accessManaged(topology.fleet) ? { declaredKeys: declaredKeysOf(topology, s, opts.deployPublicKey) } : {}),
       ...(s.role === "backup" ? { atRest: atRestOf(topology.fleet), rsync: rsyncSettingsOf(topology.fleet) } : {}),
     })),

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
-import { SSHD_JOURNAL_MATCH, labEnv, LabEnv, labHost, labScript, sshArgs, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
+import { SSHD_JOURNAL_MATCH, labEnv, LabEnv, labHost, labHosts, labScript, sshArgs, projectCopy as copyProject, pulumi, pulumiOk, ssh, sshOk, ensureStack } from "../../scripts/lab/driver";
 import { deploy, failedUnitsReport, instances, labTopology, prepareInstances, prepareLabStacks, replicateAndVerify, runDumps } from "../../scripts/lab/flow";
 import { LAB_CLIENTS, LAB_CLIENT_TOO_CLOSE, LAB_FLEET_STACK, LabClient, labClientConfig, labScaleClient, writeStackFile } from "../../scripts/lab/stacks";
 import { fleetTimeZone, planReplications } from "../../infra/model";
@@ -194,6 +194,20 @@ describe("the lab, end to end with the real engine", { concurrency: false }, () 
       ssh(env, rbx, `if [ -f ${keysFile}.keep ]; then mv -f ${keysFile}.keep ${keysFile}; fi; sed -i '\\|${strayPub.split(" ")[1]}|d' /root/.ssh/authorized_keys`);
     }
     assert.equal(serverState().status, "ok");
+  });
+
+  test("status reads each backup host's disks and rsync: the lab's plain overlay is a warning (encryptionAtRest advisory), its rsync passes the minimum", () => {
+    const r = spawnSync(process.execPath, [path.join(env.repo, "dist/scripts/status.js"), "--stack", LAB_FLEET_STACK, "--stacks-dir", env.stacksDir, "--ssh-key", path.join(env.labDir, "id_ed25519"), "--json"], { encoding: "utf8", cwd: env.repo });
+    const report = JSON.parse(r.stdout) as { servers: Array<{ name: string; role: string; status: string; warnings: string[]; reasons: string[] }> };
+    const mirrorRoot = labTopology(env).fleet.mirrorRoot;
+    const backups = report.servers.filter((s) => s.role === "backup");
+    assert.equal(backups.length, labHosts(env).filter((h) => h.role === "backup").length);
+    for (const s of backups) {
+      // reported by the server (a collector that never ran dbk_at_rest says "not reported" instead)
+      assert.ok(s.warnings.some((w) => w.includes(`${mirrorRoot} is not on an encrypted volume (overlay`)), `${s.name}: ${JSON.stringify(s)}`);
+      assert.ok(!s.warnings.some((w) => /not reported/.test(w)), `${s.name}: ${JSON.stringify(s.warnings)}`);
+      assert.ok(![...s.warnings, ...s.reasons].some((w) => /rsync/.test(w)), `${s.name}: Debian 12's updated rsync passes: ${JSON.stringify(s)}`);
+    }
   });
 
   test("a second pulumi up changes nothing and runs no remote command", () => {

@@ -203,6 +203,13 @@ describe("operators' keys file and sshd drop-in on a real sshd", { skip }, () =>
     const keysFile = `${path.join(root, "etc-ssh-dbk")}/authorized_keys/${user}`;
     fs.appendFileSync(keysFile, `${pub.stray}\n`);
     assert.match((await statusKeys()).judged.failing.join("\n"), /sshd accepts it for the deploy user/);
+    // root's own keys, with another deploy user and root logins allowed (sshd's default
+    // prohibit-password): live, whatever the drop-in says for the deploy user, so failing
+    const rootSsh = path.join(root, "no-root-home", ".ssh");
+    fs.mkdirSync(rootSsh, { recursive: true });
+    fs.writeFileSync(path.join(rootSsh, "authorized_keys"), `${pub.stray}\n`);
+    assert.match((await statusKeys()).judged.failing.join("\n"), /no-root-home\/\.ssh\/authorized_keys line 1: sshd accepts it for root/);
+    fs.rmSync(rootSsh, { recursive: true });
   });
 
   it("the delete puts sshd back: the drop-in gone, ~/.ssh/authorized_keys read again", async () => {

@@ -336,7 +336,7 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     assert.equal(await tableChecksums(lab.db, "acme_pushed"), await tableChecksums(lab.db, acme.dbName));
   });
 
-  it("a hosting tree with a device node, a FIFO and a setuid file: mirrored as sent, pushed over SSH without them, each listed (issue 22 point 6)", async () => {
+  it("a hosting tree with a device node, a FIFO and a setuid file: the device never mirrored, the rest mirrored as sent and pushed over SSH without them, each listed (issue 22 point 6)", async () => {
     lab.allowRootPush();
     const li = await lab.addInstance("hostile", { tree: { documents: 3 }, database: { societes: 2, invoices: 2, blobs: 0 } });
     const docs = li.tree.documentsDir;
@@ -346,12 +346,14 @@ describe("server jobs on a one-machine lab", { skip, timeout: 600_000 }, () => {
     fs.chmodSync(path.join(li.tree.codeRoot, "helper"), 0o4755);
     ok(await lab.dump("hostile"), "dump");
     ok(await lab.replicate("hostile"), "replicate");
-    assert.ok(fs.lstatSync(path.join(li.mirror, "documents", "disk copy")).isBlockDevice(), "the mirror holds the device node as sent");
+    // the replication skips device nodes (its sandboxed unit could not make one: every run would fail)
+    assert.equal(fs.existsSync(path.join(li.mirror, "documents", "disk copy")), false, "a device node is not mirrored");
+    assert.ok(fs.lstatSync(path.join(li.mirror, "documents", "a fifo")).isFIFO(), "the mirror holds the FIFO as sent");
+    assert.equal(fs.statSync(path.join(li.mirror, "code", "helper")).mode & 0o7777, 0o4755, "and the setuid file as sent");
     const target = path.join(lab.root, "restore-ssh", "hostile");
     const r = await lab.restore(["--target-host", "root@127.0.0.1", "--target-port", String(lab.sshd.port), "--only", "files", "--code-dir", `${target}/htdocs`, "--documents-dir", `${target}/documents`, "hostile"]);
     ok(r, "restore over ssh");
-    assert.match(r.stdout, /^dropped from the mirror: 3 item\(s\) \(1 device node\(s\), 1 FIFO\(s\)\/socket\(s\), 1 setuid\/setgid file\(s\)/m);
-    assert.match(r.stdout, /^ {2}dropped documents: block device 7,0: disk copy$/m);
+    assert.match(r.stdout, /^dropped from the mirror: 2 item\(s\) \(0 device node\(s\), 1 FIFO\(s\)\/socket\(s\), 1 setuid\/setgid file\(s\)/m);
     assert.match(r.stdout, /^ {2}dropped code: setuid bit \(mode 4755, restored 0755\): helper$/m);
     assert.match(r.stdout, /^tree documents: identical/m);
     assert.ok(!fs.existsSync(path.join(target, "documents", "disk copy")) && !fs.existsSync(path.join(target, "documents", "a fifo")));

@@ -140,6 +140,16 @@ describe("paths: only below the allowed roots, never system or project directori
     assert.doesNotThrow(() => loadStacksDir(stacks({ [FLEET]: fleetYaml("  dolibarr-backup:mirrorRoot: /data/mirrors\n"), [ACME]: acmeWithDirs({}) })));
   });
 
+  it("refuses a mirror root below /home: the sandboxed pulls could not write it (ProtectHome)", () => {
+    for (const bad of ["/home/backup", "/home/backup/mirrors", "/home/a/b/c.d", "/home/dolibarr-backup", "/home/x/.mirrors"]) {
+      const e = loadError({ [FLEET]: fleetYaml(`  dolibarr-backup:mirrorRoot: ${bad}\n`), [ACME]: acmeWithDirs({}) });
+      assert.ok(e.issues.some((i) => i.keyPath === "dolibarr-backup:mirrorRoot" && /ProtectHome/.test(i.message)), `${bad}: ${e.message}`);
+    }
+    for (const fine of ["/homes/mirrors", "/srv/home/mirrors", "/data/home"]) {
+      assert.doesNotThrow(() => loadStacksDir(stacks({ [FLEET]: fleetYaml(`  dolibarr-backup:mirrorRoot: ${fine}\n`), [ACME]: acmeWithDirs({}) })), fine);
+    }
+  });
+
   it("refuses an instance directory inside the fleet's mirror root", () => {
     const e = loadError({ [FLEET]: fleetYaml("  dolibarr-backup:mirrorRoot: /srv/backups/mirrors\n"), [ACME]: acmeWithDirs({ documentsDir: "/srv/backups/mirrors/acme/docs" }) });
     assert.ok(e.issues.some((i) => i.keyPath === "dolibarr-backup:instances[0].documentsDir" && /overlaps the project's own directory \/srv\/backups\/mirrors/.test(i.message)), e.message);

@@ -3,6 +3,7 @@
 // same schema), the policy pack (every remote command's connection), the renderers, the status and
 // the failover. A fleet without a key, or with a malformed one, is refused naming the file, the key
 // and how to obtain the key out of band; nothing ever reads a key from the server it then trusts.
+import { repoRoot } from "../../infra/render/repo";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -188,7 +189,7 @@ describe("host keys: the offline check and the program refuse a fleet without on
   });
 
   it("the example fleet (stacks/) pins a well-formed key for every server", () => {
-    const stacks = path.resolve(__dirname, "../../../stacks/Pulumi.fleet.yaml");
+    const stacks = path.join(repoRoot(), "stacks", "Pulumi.fleet.yaml");
     const sf = parseStackFileText(require("node:fs").readFileSync(stacks, "utf8"), "stacks/Pulumi.fleet.yaml");
     assert.equal(sf.kind, "fleet");
     if (sf.kind === "fleet") for (const s of sf.fleet.servers) assert.equal(hostKeyProblem(s.ssh.hostKey), undefined, s.name);
