@@ -117,6 +117,18 @@ export function hostKeyOf(server: Server): string {
 }
 
 /** The scripts of each step, as they run (pure: tests read them). */
+/**
+ * bash: `akf`, the keys file sshd reads first for the user running it (sshd -T, %u %h %% and a
+ * relative path expanded as sshd does): ~/.ssh/authorized_keys, or the root-owned file under
+ * /etc/ssh when the fleet manages SSH access (fleet key operators), where a key in ~/.ssh is ignored.
+ * (DBK_SSHD: another sshd binary, for tests.)
+ */
+const SELF_KEYS_FILE = [
+  'me=$(id -un); akf=$("${DBK_SSHD:-/usr/sbin/sshd}" -T -C "user=$me,host=localhost,addr=127.0.0.1" 2>/dev/null | awk \'tolower($1)=="authorizedkeysfile"{print $2; exit}\') || akf=',
+  'akf=${akf:-.ssh/authorized_keys}; akf=${akf//%u/$me}; akf=${akf//%h/$HOME}; akf=${akf//%%/%}',
+  'case $akf in /*) ;; *) akf=$HOME/$akf ;; esac',
+];
+
 export function failoverScripts(plan: FailoverPlan, tag: string, toHostKey: string): { prepare: string; authorize: (publicKey: string) => string; restore: string; revoke: string; cleanup: string } {
   const dir = `/root/.dolibarr-backup-failover-${tag}`;
   const known = plan.to.ssh.port === 22 ? plan.to.ssh.host : `[${plan.to.ssh.host}]:${plan.to.ssh.port}`;
@@ -132,13 +144,13 @@ export function failoverScripts(plan: FailoverPlan, tag: string, toHostKey: stri
     authorize: (publicKey: string) =>
       [
         "set -euo pipefail",
-        "install -d -m 0700 ~/.ssh",
-        "touch ~/.ssh/authorized_keys && chmod 0600 ~/.ssh/authorized_keys",
+        ...SELF_KEYS_FILE,
+        'if [ ! -e "$akf" ]; then d=$(dirname -- "$akf"); [ -d "$d" ] || install -d -m 0700 -- "$d"; install -m 0600 /dev/null "$akf"; fi',
         // from= holds addresses only (sshd never resolves names): the backup server's source addresses.
-        `printf '%s\\n' ${q(`restrict,from="${sourceAddressesOf(plan.from).join(",")}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(" ")} ${marker}`)} >> ~/.ssh/authorized_keys`,
+        `printf '%s\\n' ${q(`restrict,from="${sourceAddressesOf(plan.from).join(",")}" ${publicKey.trim().split(/\s+/).slice(0, 2).join(" ")} ${marker}`)} >> "$akf"`,
       ].join("\n"),
     restore: ["set -euo pipefail", [SCRIPT.restore, "--ssh-key", `${dir}/key`, "--known-hosts", `${dir}/known_hosts`, ...plan.restoreArgs].map((a) => (a.startsWith("/root/") || a === SCRIPT.restore ? a : q(a))).join(" ")].join("\n"),
-    revoke: ["set -euo pipefail", `if [ -f ~/.ssh/authorized_keys ]; then grep -v -F ${q(marker)} ~/.ssh/authorized_keys > ~/.ssh/authorized_keys.failover || true; cat ~/.ssh/authorized_keys.failover > ~/.ssh/authorized_keys; rm -f ~/.ssh/authorized_keys.failover; fi`].join("\n"),
+    revoke: ["set -euo pipefail", ...SELF_KEYS_FILE, `if [ -f "$akf" ]; then grep -v -F ${q(marker)} "$akf" > "$akf.failover" || true; cat "$akf.failover" > "$akf"; rm -f "$akf.failover"; fi`].join("\n"),
     cleanup: `rm -rf ${dir}`,
   };
 }

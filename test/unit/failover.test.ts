@@ -66,7 +66,8 @@ describe("failover one-time key", () => {
       fs.mkdirSync(path.join(home, ".ssh"));
       const keys = path.join(home, ".ssh/authorized_keys");
       fs.writeFileSync(keys, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@laptop\n", { mode: 0o600 });
-      const bash = (script: string) => spawnSync("bash", ["-c", script], { env: { ...process.env, HOME: home }, encoding: "utf8" });
+      // an sshd that says nothing: sshd's default, ~/.ssh/authorized_keys
+      const bash = (script: string) => spawnSync("bash", ["-c", script], { env: { ...process.env, HOME: home, DBK_SSHD: "/bin/false" }, encoding: "utf8" });
       const backup = plan.from.ssh.host;
       let r = bash(steps.authorize("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime dolibarr-backup-failover-acme-erp-0a1b2c3d\n"));
       assert.equal(r.status, 0, r.stderr);
@@ -79,6 +80,38 @@ describe("failover one-time key", () => {
       assert.equal((fs.statSync(keys).mode & 0o777).toString(8), "600");
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it("with SSH access managed (operators), the key goes into the root-owned file sshd reads, not the ignored ~/.ssh, and comes out of it", () => {
+    const plan = planFailover([exampleTopology()], { instance: "acme-erp", from: "bk-txl", to: "web-fra" });
+    const steps = failoverScripts(plan, "acme-erp-0a1b2c3d", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTarget");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dbk-failover-managed-"));
+    try {
+      const home = path.join(dir, "home");
+      fs.mkdirSync(path.join(home, ".ssh"), { recursive: true });
+      const ignored = path.join(home, ".ssh/authorized_keys");
+      fs.writeFileSync(ignored, "");
+      const keysDir = path.join(dir, "etc-ssh-dbk", "authorized_keys");
+      fs.mkdirSync(keysDir, { recursive: true });
+      const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+      const managed = path.join(keysDir, me);
+      const rendered = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeploy dolibarr-backup deploy fleet\n";
+      fs.writeFileSync(managed, rendered, { mode: 0o644 });
+      // sshd -T as it answers with the drop-in in force
+      const fakeSshd = path.join(dir, "sshd");
+      fs.writeFileSync(fakeSshd, `#!/bin/sh\nprintf 'port 22\\nauthorizedkeysfile ${keysDir}/%%u\\nauthorizedkeyscommand none\\n'\n`, { mode: 0o755 });
+      const bash = (script: string) => spawnSync("bash", ["-c", script], { env: { ...process.env, HOME: home, DBK_SSHD: fakeSshd }, encoding: "utf8" });
+      let r = bash(steps.authorize("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime x\n"));
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(fs.readFileSync(managed, "utf8"), /^restrict,from="[^"]+" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime dolibarr-backup-failover-acme-erp-0a1b2c3d$/m);
+      assert.equal(fs.readFileSync(ignored, "utf8"), "", "not in the ~/.ssh file sshd ignores");
+      r = bash(steps.revoke);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.readFileSync(managed, "utf8"), rendered, "the rendered file as it was");
+      assert.equal((fs.statSync(managed).mode & 0o777).toString(8), "644");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
