@@ -73,6 +73,10 @@ BOOT_TIMEOUT=${DOLIBARR_BACKUP_LAB_BOOT_TIMEOUT:-180}
 LXC_PATH=/var/lib/lxc
 LAB_MARKER=dolibarr-backup-lab        # file in $LXC_PATH/<name>/ marking a container as ours
 LOCK_FILE=/tmp/dolibarr-backup-lab.lock
+# A host kept running from an earlier deploy whose fleet manages SSH access (operators) reads only
+# this file for root (infra/render/operators.ts): the lab key of another checkout goes there too,
+# or that checkout could not reach the host (until the next fleet deploy rewrites the file).
+MANAGED_ROOT_KEYS=/etc/ssh/dolibarr-backup/authorized_keys/root
 KEY=$LAB_DIR/id_ed25519
 KNOWN_HOSTS=$LAB_DIR/known_hosts
 HOSTS_JSON=$LAB_DIR/hosts.json
@@ -388,7 +392,8 @@ wait_boot_and_configure() {
   fi
   # shellcheck disable=SC2016  # expanded by the container's sh
   attach "$n" sh -c 'install -d -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys &&
-    { grep -qxF "$1" /root/.ssh/authorized_keys || printf "%s\n" "$1" >>/root/.ssh/authorized_keys; }' sh "$(cat "$KEY.pub")" \
+    { grep -qxF "$1" /root/.ssh/authorized_keys || printf "%s\n" "$1" >>/root/.ssh/authorized_keys; } &&
+    { [ ! -f "$2" ] || grep -qxF "$1" "$2" || printf "%s\n" "$1" >>"$2"; }' sh "$(cat "$KEY.pub")" "$MANAGED_ROOT_KEYS" \
     || die "$n: cannot install the lab key into /root/.ssh/authorized_keys"
   hosts_file=$(lab_etc_hosts "$n")
   printf '%s' "$hosts_file" | attach "$n" sh -c 'cat >/etc/hosts.lab.tmp && mv /etc/hosts.lab.tmp /etc/hosts' \
