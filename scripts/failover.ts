@@ -121,10 +121,12 @@ export function hostKeyOf(server: Server): string {
  * bash: `akf`, the keys file sshd reads first for the user running it (sshd -T, %u %h %% and a
  * relative path expanded as sshd does): ~/.ssh/authorized_keys, or the root-owned file under
  * /etc/ssh when the fleet manages SSH access (fleet key operators), where a key in ~/.ssh is ignored.
+ * awk reads all of sshd's output: an awk that exits at the match can end sshd by SIGPIPE, and
+ * with pipefail the answer is then lost (the key went to the ignored ~/.ssh, now and then).
  * (DBK_SSHD: another sshd binary, for tests.)
  */
 const SELF_KEYS_FILE = [
-  'me=$(id -un); akf=$("${DBK_SSHD:-/usr/sbin/sshd}" -T -C "user=$me,host=localhost,addr=127.0.0.1" 2>/dev/null | awk \'tolower($1)=="authorizedkeysfile"{print $2; exit}\') || akf=',
+  'me=$(id -un); akf=$("${DBK_SSHD:-/usr/sbin/sshd}" -T -C "user=$me,host=localhost,addr=127.0.0.1" 2>/dev/null | awk \'tolower($1)=="authorizedkeysfile" && !seen {print $2; seen=1}\') || akf=',
   'akf=${akf:-.ssh/authorized_keys}; akf=${akf//%u/$me}; akf=${akf//%h/$HOME}; akf=${akf//%%/%}',
   'case $akf in /*) ;; *) akf=$HOME/$akf ;; esac',
 ];

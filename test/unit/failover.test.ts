@@ -100,7 +100,8 @@ describe("failover one-time key", () => {
       fs.writeFileSync(managed, rendered, { mode: 0o644 });
       // sshd -T as it answers with the drop-in in force
       const fakeSshd = path.join(dir, "sshd");
-      fs.writeFileSync(fakeSshd, `#!/bin/sh\nprintf 'port 22\\nauthorizedkeysfile ${keysDir}/%%u\\nauthorizedkeyscommand none\\n'\n`, { mode: 0o755 });
+      // as long as the real one's (about 150 lines): the answer must not depend on the reader's timing
+      fs.writeFileSync(fakeSshd, `#!/bin/sh\nprintf 'port 22\\nauthorizedkeysfile ${keysDir}/%%u\\nauthorizedkeyscommand none\\n'\nseq 1 20000 | sed 's/^/setting /'\n`, { mode: 0o755 });
       const bash = (script: string) => spawnSync("bash", ["-c", script], { env: { ...process.env, HOME: home, DBK_SSHD: fakeSshd }, encoding: "utf8" });
       let r = bash(steps.authorize("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOneTime x\n"));
       assert.equal(r.status, 0, r.stderr);
