@@ -114,20 +114,33 @@ export function isAuthorizedKeysPath(path: string): boolean {
  * pushed.authorized-keys: every key line of every authorized_keys file in the push is restricted
  * like the access declarations must be (access.ts's accessProblems on the line's options).
  */
+/**
+ * The key lines of an authorized_keys text, blank and comment lines skipped: each with its index
+ * (0-based) and its parse, or the parser's error for a line that is no key.
+ */
+export function keyLinesOf(content: string): Array<{ n: number; parsed?: AuthorizedKeysLine; error?: string }> {
+  const out: Array<{ n: number; parsed?: AuthorizedKeysLine; error?: string }> = [];
+  content.split("\n").forEach((raw, n) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    try {
+      out.push({ n, parsed: parseAuthorizedKeysLine(line) });
+    } catch (e) {
+      out.push({ n, error: (e as Error).message });
+    }
+  });
+  return out;
+}
+
 export function checkPushedAuthorizedKeys(bundle: PushedBundle): PushedViolation[] {
   const out: PushedViolation[] = [];
   for (const f of bundle.files) {
     if (!isAuthorizedKeysPath(f.path)) continue;
-    f.content.split("\n").forEach((raw, n) => {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) return;
+    for (const { n, parsed, error } of keyLinesOf(f.content)) {
       const where = `${f.path} line ${n + 1}`;
-      let parsed: AuthorizedKeysLine;
-      try {
-        parsed = parseAuthorizedKeysLine(line);
-      } catch (e) {
-        out.push(pushedViolation(PUSHED_RULES.authorizedKeys, bundle, `${where} is not an authorized_keys line sshd reads as the pack does: ${(e as Error).message}`));
-        return;
+      if (!parsed) {
+        out.push(pushedViolation(PUSHED_RULES.authorizedKeys, bundle, `${where} is not an authorized_keys line sshd reads as the pack does: ${error}`));
+        continue;
       }
       const problems = accessProblems(parsed.options);
       if (problems.length > 0) {
@@ -139,7 +152,7 @@ export function checkPushedAuthorizedKeys(bundle: PushedBundle): PushedViolation
           ),
         );
       }
-    });
+    }
   }
   return out;
 }
@@ -575,16 +588,11 @@ export function checkPushedOperatorKeys(
       let deployLines = 0;
       const seenKeys = new Map<string, number>();
       const found = new Map<string, string>();
-      f.content.split("\n").forEach((raw, n) => {
-        const line = raw.trim();
-        if (line === "" || line.startsWith("#")) return;
+      for (const { n, parsed, error } of keyLinesOf(f.content)) {
         const where = `${f.path} line ${n + 1}`;
-        let parsed: AuthorizedKeysLine;
-        try {
-          parsed = parseAuthorizedKeysLine(line);
-        } catch (e) {
-          v(`${where} is not a key line: ${(e as Error).message}`);
-          return;
+        if (!parsed) {
+          v(`${where} is not a key line: ${error}`);
+          continue;
         }
         if (parsed.options.length > 0) v(`${where} has options (${parsed.options.join(",")}); the deploy user's keys carry none`);
         const problem = publicKeyProblem(`${parsed.keyType} ${parsed.key}`, [parsed.keyType]);
@@ -601,7 +609,7 @@ export function checkPushedOperatorKeys(
           if (found.has(name)) v(`${where}: operator ${name} has a second key`);
           found.set(name, fp);
         } else v(`${where}: key ${fp} (${JSON.stringify(parsed.comment.slice(0, 60))}) is neither the deploy key nor a declared operator's`);
-      });
+      }
       if (deployLines !== 1) v(`${f.path} holds ${deployLines} deploy key lines; expected exactly one (without it the deploy locks itself out)`);
       for (const o of ops) {
         const fp = found.get(o.name);

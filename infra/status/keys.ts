@@ -3,7 +3,7 @@
 // ~/.ssh/authorized_keys{,2} of root and of the deploy user (ignored by sshd once the drop-in is in
 // force, still worth reporting: they come back if it goes). Pure.
 import { fingerprintOfBlob } from "../model/ssh-keys";
-import { parseAuthorizedKeysLine } from "../rules/pushed";
+import { keyLinesOf } from "../rules/pushed";
 
 /** One authorized keys file as the status collector read it. */
 export interface FoundKeysFile {
@@ -61,20 +61,15 @@ export function strayKeys(declared: readonly DeclaredKey[], files: readonly Foun
       problems.push({ path: f.path, readBySshd: f.readBySshd, message: `${f.path} exists but could not be read: its keys are not checked` });
       continue;
     }
-    f.content.split("\n").forEach((raw, n) => {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#")) return;
-      let parsed;
-      try {
-        parsed = parseAuthorizedKeysLine(line);
-      } catch (e) {
-        problems.push({ path: f.path, readBySshd: f.readBySshd, message: `${f.path} line ${n + 1} is not a key line (${(e as Error).message})` });
-        return;
+    for (const { n, parsed, error } of keyLinesOf(f.content)) {
+      if (!parsed) {
+        problems.push({ path: f.path, readBySshd: f.readBySshd, message: `${f.path} line ${n + 1} is not a key line (${error})` });
+        continue;
       }
       const fingerprint = fingerprintOfBlob(parsed.key);
-      if (known.has(fingerprint)) return;
+      if (known.has(fingerprint)) continue;
       stray.push({ fingerprint, type: parsed.keyType, comment: parsed.comment, options: parsed.options, path: f.path, line: n + 1, readBySshd: f.readBySshd, ...(f.loginAs ? { loginAs: f.loginAs } : {}) });
-    });
+    }
   }
   return { stray, problems };
 }
